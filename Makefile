@@ -1,0 +1,120 @@
+# Makefile - build ixdp: the XDP program, ixdpd, ixdpctl, tools and tests, into build/.
+#
+#   make               everything (quiet; V=1 shows the commands)
+#   make check         the whole test suite (tests/run.sh); root runs the namespace tests too
+#   make demo          build, then run the two-namespace demo (root)
+#   make install       PREFIX=/usr/local DESTDIR=
+#   make bench-raw     the raw reflect benchmark (root)
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+V        ?= 0
+
+CC       ?= gcc
+CXX      ?= g++
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+MULTIARCH := $(shell $(CC) -print-multiarch)
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD)/bpf
+CXXFLAGS  ?= -O2 -g
+CXXFLAGS  += -std=gnu++17 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD)/bpf
+BPFCFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I/usr/include/$(MULTIARCH) -Iinclude
+LIBS      := -lxdp -lbpf -lelf -lz -lsystemd -lpthread
+TEST_LIBS := -lgtest -lgmock -lgtest_main -lpthread
+
+# --- the XDP program and its skeleton ---------------------------------------------------------
+BPF_OBJ  := $(BUILD)/bpf/ixdp_steer.bpf.o
+BPF_SKEL := $(BUILD)/bpf/ixdp_steer.skel.h
+BPF_HDRS := include/ixdp/steer.h include/ixdp/parse.h
+
+$(BPF_OBJ): bpf/ixdp_steer.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPFCFLAGS) -c $< -o $@
+
+$(BPF_SKEL): $(BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name ixdp_steer > $@.tmp && mv $@.tmp $@
+
+# --- the daemon: everything but main.c is a library the unit tests link too --------------------
+DAEMON_SRCS := config.c ctl.c fg.c ixdpd.c log.c netif.c ports.c reflect.c stats.c \
+	       steer.c worker.c xq.c
+DAEMON_OBJS := $(patsubst %.c,$(BUILD)/daemon/%.o,$(filter %.c,$(DAEMON_SRCS)))
+DAEMON_LIB  := $(BUILD)/lib/libixdpd.a
+HDRS        := $(wildcard include/ixdp/*.h daemon/*.h)
+
+$(BUILD)/daemon/%.o: daemon/%.c $(HDRS) $(BPF_SKEL) | $(BUILD)/daemon
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(DAEMON_LIB): $(DAEMON_OBJS) | $(BUILD)/lib
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/ixdpd: $(BUILD)/daemon/main.o $(DAEMON_LIB) | $(BUILD)/bin
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+$(BUILD)/bin/ixdpctl: $(BUILD)/daemon/ixdpctl.o $(DAEMON_LIB) | $(BUILD)/bin
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+# --- test tools (traffic for the namespace tests) and bench tools ------------------------------
+TOOLS := $(BUILD)/bin/ixdp-nettool
+
+$(BUILD)/bin/ixdp-nettool: tests/tools/nettool.c $(HDRS) $(DAEMON_LIB) | $(BUILD)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(DAEMON_LIB) $(LIBS)
+
+# --- unit tests (GoogleTest) ---------------------------------------------------------------------
+UNIT_SRCS  := $(wildcard tests/unit/*_test.cc)
+UNIT_BINS  := $(patsubst tests/unit/%.cc,$(BUILD)/tests/%,$(UNIT_SRCS))
+UNIT_HDRS  := $(wildcard tests/unit/*.h)
+
+$(BUILD)/tests/%: tests/unit/%.cc $(UNIT_HDRS) $(HDRS) $(DAEMON_LIB) | $(BUILD)/tests
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $< -o $@ $(DAEMON_LIB) $(TEST_LIBS) $(LIBS)
+
+# --- top-level targets ---------------------------------------------------------------------------
+BINS := $(BUILD)/bin/ixdpd $(BUILD)/bin/ixdpctl
+
+all: $(BINS) $(BPF_OBJ) $(TOOLS) $(BENCH_BINS)
+
+tests: all $(UNIT_BINS)
+
+check: tests
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+demo: all
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
+
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/lib/ixdp $(DESTDIR)$(PREFIX)/share/doc/ixdp
+	$(Q)install -m 0755 $(BUILD)/bin/ixdpd $(DESTDIR)$(PREFIX)/sbin/ixdpd
+	$(Q)install -m 0755 $(BUILD)/bin/ixdpctl $(DESTDIR)$(PREFIX)/bin/ixdpctl
+	$(Q)install -m 0644 $(BPF_OBJ) $(DESTDIR)$(PREFIX)/lib/ixdp/ixdp_steer.bpf.o
+	$(Q)install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ixdp/
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)
+
+$(BUILD)/bpf $(BUILD)/daemon $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
+	$(Q)mkdir -p $@
+
+.PHONY: all tests check demo install clean
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:

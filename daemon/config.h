@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* config.h - ixdpd's configuration: one table of keys, read from an INI file and argv. */
+#ifndef IXDP_CONFIG_H
+#define IXDP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <net/if.h>
+#include <sys/un.h>
+
+#include "ixdp/steer.h"
+#include "log.h"
+
+#define CFG_DEFAULT_CONTROL "/run/ixdp/ixdpd.sock"
+
+enum cfg_xdp_mode {
+	CFG_XDP_NATIVE,
+	CFG_XDP_GENERIC,
+	CFG_XDP_EXTERNAL,
+};
+
+enum cfg_zerocopy {
+	CFG_ZC_AUTO,
+	CFG_ZC_ON,
+	CFG_ZC_OFF,
+};
+
+struct ixdp_config {
+	char interface[IF_NAMESIZE];
+	unsigned int workers;
+	unsigned int cpus[IXDP_WORKERS_MAX];
+	unsigned int nr_cpus;		/* 0: first CPUs of the allowed set */
+	unsigned int flow_groups;
+	enum cfg_xdp_mode xdp_mode;
+	char control[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	unsigned int reflect_udp;	/* 0: off */
+	unsigned int queues;		/* 0: all rx queues of the interface */
+	unsigned int rx_ring;
+	unsigned int tx_ring;
+	unsigned int fill_ring;		/* 0: derived from workers x rx_ring */
+	unsigned int comp_ring;
+	unsigned int frames;		/* 0: derived from the rings */
+	unsigned int frame_size;
+	enum cfg_zerocopy zerocopy;
+	unsigned int idle_spin_us;
+	unsigned int eph_lo;		/* eph_lo > eph_hi: no reserved range */
+	unsigned int eph_hi;
+	unsigned int hash_seed;
+	bool foreground;
+	enum log_level log_level;
+};
+
+void cfg_defaults(struct ixdp_config *c);
+int cfg_set(struct ixdp_config *c, const char *key, const char *value, char *err, size_t errlen);
+int cfg_load_file(struct ixdp_config *c, const char *path, char *err, size_t errlen);
+int cfg_parse_args(struct ixdp_config *c, int argc, char **argv, char *err, size_t errlen);
+int cfg_validate(const struct ixdp_config *c, char *err, size_t errlen);
+void cfg_usage(FILE *out);
+const char *cfg_xdp_mode_name(enum cfg_xdp_mode m);
+
+#endif /* IXDP_CONFIG_H */

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ixdpd.c - bring the dataplane up in order, run the control loop, take it down in reverse. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ixdpd.h"
+#include "log.h"
+
+#define IXDPD_SAMPLE_MS 1000
+#define IXDPD_SVC_REFLECT 1
+#define RESERVED_PORTS_SYSCTL "/proc/sys/net/ipv4/ip_local_reserved_ports"
+
+/**
+ * ixdpd_init - a daemon with the default configuration and nothing started.
+ * @d: daemon
+ */
+void ixdpd_init(struct ixdpd *d)
+{
+	int i;
+
+	memset(d, 0, sizeof(*d));
+	cfg_defaults(&d->cfg);
+	d->epfd = d->sigfd = d->timerfd = -1;
+	d->ctl.listen_fd = -1;
+	for (i = 0; i < CTL_CLIENTS_MAX; i++)
+		d->ctl.clients[i].fd = -1;
+}
+
+/**
+ * ixdpd_now_ns - CLOCK_MONOTONIC in nanoseconds.
+ *
+ * Return: the time.
+ */
+__u64 ixdpd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int check_err(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int check_err(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/**
+ * ixdpd_check - the configuration checks that need the system: interface, queues, CPUs.
+ * @d:      daemon with d->cfg set
+ * @err:    receives "KEY: reason"
+ * @errlen: size of @err
+ *
+ * Fills d->nif, d->nr_queues and the CPU list.  Changes nothing on the system.
+ *
+ * Return: 0, or -EINVAL (a configuration error: exit status 2).
+ */
+int ixdpd_check(struct ixdpd *d, char *err, size_t errlen)
+{
+	struct ixdp_config *c = &d->cfg;
+	unsigned int i, cpu, n = 0;
+	cpu_set_t allowed;
+
+	if (netif_probe(&d->nif, c->interface))
+		return check_err(err, errlen, "interface: no such interface '%s'", c->interface);
+	d->nr_queues = c->queues ? c->queues : d->nif.rx_queues;
+	if (d->nr_queues > d->nif.rx_queues)
+		return check_err(err, errlen, "queues: %u, but %s has %u rx queues", c->queues,
+				 c->interface, d->nif.rx_queues);
+	if (d->nr_queues > IXDP_QUEUES_MAX)
+		return check_err(err, errlen, "queues: %s has %u rx queues, more than %u; set "
+				 "queues", c->interface, d->nr_queues, IXDP_QUEUES_MAX);
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return check_err(err, errlen, "cpus: cannot read the CPU affinity: %s",
+				 strerror(errno));
+	if (c->nr_cpus) {
+		for (i = 0; i < c->nr_cpus; i++)
+			if (!CPU_ISSET(c->cpus[i], &allowed))
+				return check_err(err, errlen, "cpus: CPU %u is not available to "
+						 "ixdpd", c->cpus[i]);
+		return 0;
+	}
+	/* Default: the allowed CPUs in order, wrapping when there are more workers. */
+	while (n < c->workers) {
+		for (cpu = 0; cpu < CPU_SETSIZE && n < c->workers; cpu++)
+			if (CPU_ISSET(cpu, &allowed))
+				c->cpus[n++] = cpu;
+	}
+	c->nr_cpus = n;
+	return 0;
+}
+
+static int ixdpd_add_services(struct ixdpd *d)
+{
+	struct ixdp_svc_key key;
+	char text[64];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < d->nif.nr_addrs; i++) {
+		ret = steer_add_local_addr(&d->steer, &d->nif.addrs[i]);
+		if (ret)
+			return ret;
+	}
+	if (!d->cfg.reflect_udp)
+		return 0;
+	if (!d->nif.nr_addrs)
+		pr_warn("%s has no address: the reflector serves UDP port %u on any address",
+			d->nif.name, d->cfg.reflect_udp);
+	for (i = 0; i < d->nif.nr_addrs || (i == 0 && !d->nif.nr_addrs); i++) {
+		memset(&key, 0, sizeof(key));
+		key.proto = IPPROTO_UDP;
+		key.port = d->cfg.reflect_udp;
+		key.family = IXDP_FAMILY_INET;
+		if (d->nif.nr_addrs) {
+			key.family = d->nif.addrs[i].family;
+			memcpy(key.addr, d->nif.addrs[i].addr, sizeof(key.addr));
+			netif_format_addr(&d->nif.addrs[i], text, sizeof(text));
+		} else {
+			snprintf(text, sizeof(text), "*");
+		}
+		ret = steer_add_service(&d->steer, &key, IXDPD_SVC_REFLECT);
+		if (!ret && !d->nif.nr_addrs) {
+			key.family = IXDP_FAMILY_INET6;
+			ret = steer_add_service(&d->steer, &key, IXDPD_SVC_REFLECT);
+		}
+		if (ret)
+			return ret;
+		pr_info("UDP reflector on %s port %u", text, d->cfg.reflect_udp);
+	}
+	return 0;
+}
+
+static int ixdpd_start_workers(struct ixdpd *d)
+{
+	unsigned int w, q;
+	int ret;
+
+	d->workers = calloc(d->cfg.workers, sizeof(*d->workers));
+	if (!d->workers)
+		return -ENOMEM;
+	for (w = 0; w < d->cfg.workers; w++) {
+		struct worker *wk = &d->workers[w];
+
+		ret = worker_init(wk, w, d->cfg.cpus[w], &d->xq, &d->fg);
+		if (ret)
+			return ret;
+		d->nr_workers_init++;
+		wk->hash_seed = d->cfg.hash_seed;
+		wk->reflect_udp = d->cfg.reflect_udp;
+		wk->spin_ns = (__u64)d->cfg.idle_spin_us * 1000;
+		for (q = 0; q < d->nr_queues; q++) {
+			ret = steer_set_xsk(&d->steer, q * d->cfg.workers + w,
+					    xq_sock(&d->xq, q, w)->fd);
+			if (ret) {
+				pr_err("XSKMAP slot %u: %s", q * d->cfg.workers + w, strerror(-ret));
+				return ret;
+			}
+		}
+		ret = worker_start(wk);
+		if (ret) {
+			pr_err("worker %u: %s", w, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid,
+			struct ctl_buf *reply)
+{
+	struct ixdpd *d = ctx;
+	int ret;
+
+	switch (req->op) {
+	case IXDP_CTL_STATS:
+		return ixdpd_stats(d, reply);
+	case IXDP_CTL_FG_MOVE:
+		if (uid != 0 && uid != geteuid()) {
+			ctl_buf_printf(reply, "permission denied: moving flow groups needs root");
+			return -EPERM;
+		}
+		ret = fg_move(&d->fg, &d->steer, req->arg[0], req->arg[1]);
+		if (ret == -ERANGE)
+			ctl_buf_printf(reply, "no flow group %u or worker %u (groups 0-%u, workers "
+				       "0-%u)", req->arg[0], req->arg[1], d->fg.nr - 1,
+				       d->cfg.workers - 1);
+		return ret;
+	}
+	ctl_buf_printf(reply, "unknown request %u", req->op);
+	return -EOPNOTSUPP;
+}
+
+static int ixdpd_setup_loop(struct ixdpd *d)
+{
+	struct itimerspec its = {
+		.it_interval = { IXDPD_SAMPLE_MS / 1000, (IXDPD_SAMPLE_MS % 1000) * 1000000 },
+		.it_value = { IXDPD_SAMPLE_MS / 1000, (IXDPD_SAMPLE_MS % 1000) * 1000000 },
+	};
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t sigs;
+
+	/* Blocked before any thread exists, so only the signalfd sees these. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &sigs, NULL))
+		return -EINVAL;
+	signal(SIGPIPE, SIG_IGN);
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->epfd < 0 || d->sigfd < 0 || d->timerfd < 0)
+		return -errno;
+	if (timerfd_settime(d->timerfd, 0, &its, NULL))
+		return -errno;
+	ev.data.fd = d->sigfd;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev))
+		return -errno;
+	ev.data.fd = d->timerfd;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev))
+		return -errno;
+	return 0;
+}
+
+/**
+ * ixdpd_start - bring the dataplane up: control socket, reserved ports, XDP program, sockets,
+ * workers, and last the steering switch.
+ * @d: daemon that passed ixdpd_check()
+ *
+ * On failure everything done so far is undone by ixdpd_stop().
+ *
+ * Return: 0 or a negative errno (logged).
+ */
+int ixdpd_start(struct ixdpd *d)
+{
+	struct ixdp_config *c = &d->cfg;
+	struct xq_params xp = {
+		.ifname = d->nif.name,
+		.ifindex = d->nif.ifindex,
+		.nr_queues = d->nr_queues,
+		.nr_workers = c->workers,
+		.rx_ring = c->rx_ring,
+		.tx_ring = c->tx_ring,
+		.fill_ring = c->fill_ring,
+		.comp_ring = c->comp_ring,
+		.frames = c->frames,
+		.frame_size = c->frame_size,
+		.zerocopy = c->zerocopy,
+	};
+	struct ixdp_steer_cfg scfg = {
+		.nr_workers = c->workers,
+		.nr_queues = d->nr_queues,
+		.fg_mask = c->flow_groups - 1,
+		.hash_seed = c->hash_seed,
+		.eph_lo = c->eph_lo <= c->eph_hi ? c->eph_lo : 1,
+		.eph_hi = c->eph_lo <= c->eph_hi ? c->eph_hi : 0,
+		.abi = IXDP_STEER_ABI,
+	};
+	char state[sizeof(c->control) + 8];
+	int ret;
+
+	d->start_ns = ixdpd_now_ns();
+	ret = ixdpd_setup_loop(d);
+	if (ret)
+		return ret;
+	ret = ctl_open(&d->ctl, c->control, d->epfd, ixdpd_handle, d);
+	if (ret)
+		return ret;
+	if (c->eph_lo <= c->eph_hi) {
+		snprintf(state, sizeof(state), "%s.ports", c->control);
+		ret = ports_reserve(&d->ports, c->eph_lo, c->eph_hi, state, RESERVED_PORTS_SYSCTL);
+		if (ret)
+			return ret;
+	}
+
+	ret = steer_open(&d->steer, d->nif.ifindex, d->nif.name, c->xdp_mode);
+	if (ret)
+		return ret;
+	fg_init(&d->fg, c->flow_groups, c->workers);
+	ret = fg_publish(&d->fg, &d->steer);
+	if (!ret)
+		ret = ixdpd_add_services(d);
+	if (ret) {
+		pr_err("filling the XDP maps: %s", strerror(-ret));
+		return ret;
+	}
+
+	ret = xq_open(&d->xq, &xp);
+	if (ret)
+		return ret;
+	ret = ixdpd_start_workers(d);
+	if (ret)
+		return ret;
+
+	ret = steer_configure(&d->steer, &scfg);
+	if (ret) {
+		pr_err("enabling steering: %s", strerror(-ret));
+		return ret;
+	}
+	pr_info("serving %s: XDP %s%s (prog %u), %u workers, %u flow groups", d->nif.name,
+		cfg_xdp_mode_name(c->xdp_mode), d->steer.attached_native ? " (driver)" : " (skb)",
+		d->steer.prog_id, c->workers, c->flow_groups);
+	return 0;
+}
+
+static void ixdpd_tick(struct ixdpd *d)
+{
+	__u64 now = ixdpd_now_ns(), ticks;
+	unsigned int w;
+
+	if (read(d->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		pr_warn("timer: %s", strerror(errno));
+	for (w = 0; w < d->nr_workers_init; w++)
+		worker_sample(&d->workers[w], now);
+	ctl_expire(&d->ctl);
+}
+
+/**
+ * ixdpd_run - the control thread's loop, until SIGINT, SIGTERM or SIGHUP.
+ * @d: started daemon
+ *
+ * Return: 0 on a stop signal, or a negative errno if the loop itself failed.
+ */
+int ixdpd_run(struct ixdpd *d)
+{
+	struct epoll_event ev[16];
+	int i, n;
+
+	for (;;) {
+		n = epoll_wait(d->epfd, ev, 16, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = ev[i].data.fd;
+
+			if (fd == d->sigfd) {
+				struct signalfd_siginfo si;
+
+				if (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+					pr_info("%s: stopping", strsignal(si.ssi_signo));
+					return 0;
+				}
+			} else if (fd == d->timerfd) {
+				ixdpd_tick(d);
+			} else if (ctl_owns(&d->ctl, fd)) {
+				ctl_event(&d->ctl, fd, ev[i].events);
+			}
+		}
+	}
+}
+
+/**
+ * ixdpd_stop - undo ixdpd_start(), also after a partial start.
+ * @d: daemon
+ *
+ * Steering stops first (detach, or the external program set to pass everything), so no frame
+ * reaches a socket being closed; then workers, sockets, reserved ports, the control socket.
+ */
+void ixdpd_stop(struct ixdpd *d)
+{
+	unsigned int w;
+
+	steer_close(&d->steer);
+	for (w = 0; w < d->nr_workers_init; w++)
+		worker_stop(&d->workers[w]);
+	for (w = 0; w < d->nr_workers_init; w++)
+		worker_destroy(&d->workers[w]);
+	free(d->workers);
+	d->workers = NULL;
+	d->nr_workers_init = 0;
+	xq_close(&d->xq);
+	ports_release(&d->ports);
+	ctl_close(&d->ctl);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	d->timerfd = d->sigfd = d->epfd = -1;
+}

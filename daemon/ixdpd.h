@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ixdpd.h - the daemon as a whole: what the control thread holds and starts.
+ *
+ *   control thread (ixdpd_run): signals, control socket, 1 s stats sampling
+ *   workers[0..W-1]:            worker.c loops over their column of the socket matrix (xq.c)
+ *   steer:                      the XDP program and its maps (steer.c)
+ */
+#ifndef IXDP_IXDPD_H
+#define IXDP_IXDPD_H
+
+#include "config.h"
+#include "ctl.h"
+#include "fg.h"
+#include "netif.h"
+#include "ports.h"
+#include "steer.h"
+#include "worker.h"
+#include "xq.h"
+
+struct ixdpd {
+	struct ixdp_config cfg;
+	struct netif nif;
+	unsigned int nr_queues;
+	struct steer steer;
+	struct xq xq;
+	struct fg_table fg;
+	struct worker *workers;
+	unsigned int nr_workers_init;
+	struct ctl ctl;
+	struct ports ports;
+	int epfd;
+	int sigfd;
+	int timerfd;
+	__u64 start_ns;
+};
+
+void ixdpd_init(struct ixdpd *d);
+int ixdpd_check(struct ixdpd *d, char *err, size_t errlen);
+int ixdpd_start(struct ixdpd *d);
+int ixdpd_run(struct ixdpd *d);
+void ixdpd_stop(struct ixdpd *d);
+int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b);
+__u64 ixdpd_now_ns(void);
+
+#endif /* IXDP_IXDPD_H */

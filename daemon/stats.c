@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stats.c - the IXDP_CTL_STATS reply: the daemon's counters gathered from the XDP maps, the
+ * AF_XDP sockets (XDP_STATISTICS) and the workers, in the layout of include/ixdp/ctl.h.
+ */
+#include <errno.h>
+#include <linux/if_xdp.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "ixdpd.h"
+
+static void stats_xsk(const struct xq_sock *s, struct xdp_statistics *st)
+{
+	socklen_t len = sizeof(*st);
+
+	if (getsockopt(s->fd, SOL_XDP, XDP_STATISTICS, st, &len))
+		memset(st, 0, sizeof(*st));
+}
+
+static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_worker *o)
+{
+	const struct worker_stats *st = &w->st;
+	unsigned int q;
+
+	memset(o, 0, sizeof(*o));
+	o->id = w->id;
+	o->cpu = w->cpu;
+	o->rx_packets = STAT_READ(st->rx_packets);
+	o->rx_bytes = STAT_READ(st->rx_bytes);
+	o->tx_packets = STAT_READ(st->tx_packets);
+	o->tx_bytes = STAT_READ(st->tx_bytes);
+	o->rx_invalid = STAT_READ(st->rx_invalid);
+	o->rx_unhandled = STAT_READ(st->rx_unhandled);
+	o->rx_dropped = o->rx_invalid + o->rx_unhandled;
+	o->tx_dropped = STAT_READ(st->tx_dropped);
+	o->misrouted = STAT_READ(st->misrouted);
+	o->sleeps = STAT_READ(st->sleeps);
+	o->busy_ns = STAT_READ(st->busy_ns);
+	o->cpu_ns = worker_cpu_ns(w);
+	o->busy_pct_x100 = w->busy_pct_x100;
+	o->cpu_pct_x100 = w->cpu_pct_x100;
+	o->flow_groups = fg_count_owned(&d->fg, w->id);
+	for (q = 0; q < d->nr_queues; q++) {
+		struct xdp_statistics xs;
+
+		stats_xsk(xq_sock(&d->xq, q, w->id), &xs);
+		o->xsk_rx_dropped += xs.rx_dropped + xs.rx_ring_full;
+	}
+}
+
+/**
+ * ixdpd_stats - append the IXDP_CTL_STATS payload to @b.
+ * @d: running daemon
+ * @b: reply buffer
+ *
+ * Return: 0, or -ENOMEM (with nothing appended that the client would misread).
+ */
+int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
+{
+	size_t start = b->len;
+	unsigned int nw = d->cfg.workers, nfg = d->fg.nr, w, q, g;
+	struct ixdp_ctl_stats *s;
+	struct ixdp_ctl_worker *wo;
+	struct ixdp_ctl_queue *qo;
+	struct ixdp_ctl_fg *fo;
+	__u64 *fgw, cached = 0;
+
+	s = ctl_buf_reserve(b, sizeof(*s) + nw * sizeof(*wo) + d->nr_queues * sizeof(*qo) +
+				   nfg * sizeof(*fo) + (size_t)nfg * nw * sizeof(*fgw));
+	if (!s) {
+		b->len = start;
+		return -ENOMEM;
+	}
+	wo = (struct ixdp_ctl_worker *)(s + 1);
+	qo = (struct ixdp_ctl_queue *)(wo + nw);
+	fo = (struct ixdp_ctl_fg *)(qo + d->nr_queues);
+	fgw = (__u64 *)(fo + nfg);
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->ifname, sizeof(s->ifname), "%s", d->nif.name);
+	s->ifindex = d->nif.ifindex;
+	s->xdp_mode = d->cfg.xdp_mode == CFG_XDP_NATIVE	 ? IXDP_CTL_XDP_NATIVE :
+		      d->cfg.xdp_mode == CFG_XDP_GENERIC ? IXDP_CTL_XDP_GENERIC :
+							   IXDP_CTL_XDP_EXTERNAL;
+	s->xdp_native = d->steer.attached_native;
+	s->zerocopy = d->xq.zerocopy;
+	s->hugepages = d->xq.hugepages;
+	s->nr_workers = nw;
+	s->nr_queues = d->nr_queues;
+	s->nr_fg = nfg;
+	s->reflect_udp = d->cfg.reflect_udp;
+	s->frame_size = d->xq.frame_size;
+	s->xdp_prog_id = d->steer.prog_id;
+	s->uptime_ns = ixdpd_now_ns() - d->start_ns;
+	s->umem_bytes = d->xq.size;
+	s->pool_frames = d->xq.pool.nr_frames;
+	steer_read_counters(&d->steer, s->xdp);
+
+	for (w = 0; w < nw; w++) {
+		stats_worker(d, &d->workers[w], &wo[w]);
+		cached += __atomic_load_n(&d->workers[w].cache.n, __ATOMIC_RELAXED);
+	}
+	s->pool_free = xq_pool_free_frames(&d->xq.pool) + cached;
+
+	for (q = 0; q < d->nr_queues; q++) {
+		struct xdp_statistics xs;
+
+		stats_xsk(xq_sock(&d->xq, q, 0), &xs);
+		memset(&qo[q], 0, sizeof(qo[q]));
+		qo[q].id = q;
+		qo[q].fill_empty = xs.rx_fill_ring_empty_descs;
+	}
+
+	for (g = 0; g < nfg; g++) {
+		struct ixdp_fg_stats fs = { 0 };
+
+		steer_read_fg(&d->steer, g, &fs);
+		fo[g] = (struct ixdp_ctl_fg){
+			.id = g,
+			.owner = fg_owner(&d->fg, g),
+			.packets = fs.packets,
+			.bytes = fs.bytes,
+		};
+		for (w = 0; w < nw; w++)
+			fgw[(size_t)g * nw + w] = STAT_READ(d->workers[w].fg_packets[g]);
+	}
+	return 0;
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/* worker.c - the per-core run-to-completion loop over a worker's AF_XDP sockets. */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ixdp/parse.h"
+#include "log.h"
+#include "reflect.h"
+#include "worker.h"
+
+#define WORKER_SLEEP_MS 200	/* a sleeping worker still looks around this often */
+#define WORKER_KICKS_MAX 4	/* extra kicks per iteration for a TX ring the kernel lags on */
+
+/* Single writer: a plain add published with a relaxed store, so readers never see a tear. */
+#define STAT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
+
+static inline __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/**
+ * worker_init - prepare worker @id for @cpu over the sockets of column @id of @xq.
+ * @w:   worker, zeroed by the caller except for the knobs set after this call
+ * @id:  worker index
+ * @cpu: CPU it is pinned to
+ * @xq:  the socket matrix
+ * @fg:  flow group table
+ *
+ * Return: 0 or a negative errno.
+ */
+int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *xq,
+		const struct fg_table *fg)
+{
+	w->id = id;
+	w->cpu = cpu;
+	w->xq = xq;
+	w->fg = fg;
+	w->fg_packets = calloc(IXDP_FG_MAX, sizeof(*w->fg_packets));
+	if (!w->fg_packets)
+		return -ENOMEM;
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->wake_fd < 0) {
+		free(w->fg_packets);
+		w->fg_packets = NULL;
+		return -errno;
+	}
+	xq_cache_init(&w->cache, &xq->pool);
+	return 0;
+}
+
+/* Process one received frame; returns the length to send back, or 0 to drop it. */
+static inline __u32 worker_frame(struct worker *w, void *data, __u32 len)
+{
+	struct ixdp_pkt pkt;
+	__u32 fg;
+	int ret;
+
+	if (ixdp_parse(data, (char *)data + len, &pkt) != IXDP_PARSE_L4) {
+		STAT_ADD(w->st.rx_invalid, 1);
+		return 0;
+	}
+	fg = ixdp_flow_group(&pkt.flow, w->hash_seed, w->fg->nr - 1);
+	STAT_ADD(w->fg_packets[fg], 1);
+	if (fg_owner(w->fg, fg) != w->id)
+		STAT_ADD(w->st.misrouted, 1);
+
+	if (pkt.flow.proto != IPPROTO_UDP || !w->reflect_udp || pkt.flow.dport != w->reflect_udp) {
+		STAT_ADD(w->st.rx_unhandled, 1);
+		return 0;
+	}
+	ret = reflect_udp(data, len, &pkt);
+	if (ret < 0) {
+		STAT_ADD(w->st.rx_invalid, 1);
+		return 0;
+	}
+	return ret;
+}
+
+/* TX burst: as many as the ring takes; the rest are dropped and counted. */
+static void worker_tx(struct worker *w, struct xq_sock *s, const struct xdp_desc *d, __u32 n)
+{
+	__u32 room = xsk_prod_nb_free(&s->tx, n), idx = 0, i;
+	__u64 bytes = 0;
+
+	if (room > n)
+		room = n;
+	if (room) {
+		xsk_ring_prod__reserve(&s->tx, room, &idx);
+		for (i = 0; i < room; i++) {
+			*xsk_ring_prod__tx_desc(&s->tx, idx + i) = d[i];
+			bytes += d[i].len;
+		}
+		xsk_ring_prod__submit(&s->tx, room);
+		STAT_ADD(w->st.tx_packets, room);
+		STAT_ADD(w->st.tx_bytes, bytes);
+	}
+	for (i = room; i < n; i++)
+		xq_cache_free(&w->cache, xq_frame_base(d[i].addr, w->xq->frame_size));
+	if (n > room)
+		STAT_ADD(w->st.tx_dropped, n - room);
+	xq_kick(s);
+}
+
+/* RX burst on one socket, processed to completion, answers sent with one kick. */
+static __attribute__((noinline)) unsigned int worker_rx(struct worker *w, struct xq_sock *s)
+{
+	struct xdp_desc tx[XQ_BURST];
+	__u32 n, idx, i, ntx = 0;
+	__u64 bytes = 0;
+
+	n = xsk_ring_cons__peek(&s->rx, XQ_BURST, &idx);
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
+		__u32 out = worker_frame(w, xq_frame(w->xq, d->addr), d->len);
+
+		bytes += d->len;
+		if (out)
+			tx[ntx++] = (struct xdp_desc){ .addr = d->addr, .len = out };
+		else
+			xq_cache_free(&w->cache, xq_frame_base(d->addr, w->xq->frame_size));
+	}
+	xsk_ring_cons__release(&s->rx, n);
+	STAT_ADD(w->st.rx_packets, n);
+	STAT_ADD(w->st.rx_bytes, bytes);
+	if (ntx)
+		worker_tx(w, s, tx, ntx);
+	return n;
+}
+
+static unsigned int worker_reap(struct worker *w)
+{
+	unsigned int q, n = 0;
+
+	for (q = 0; q < w->xq->nr_queues; q++)
+		n += xq_reap(&w->xq->queues[q], &w->cache, w->xq->frame_size);
+	return n;
+}
+
+static void worker_refill(struct worker *w)
+{
+	unsigned int q;
+
+	for (q = 0; q < w->xq->nr_queues; q++)
+		xq_refill(&w->xq->queues[q], &w->cache);
+}
+
+/* Copy-mode TX sends 32 frames per kick: keep kicking sockets the kernel has not drained. */
+static unsigned int worker_flush(struct worker *w)
+{
+	unsigned int q, kicks, pending = 0;
+
+	for (q = 0; q < w->xq->nr_queues; q++) {
+		struct xq_sock *s = xq_sock(w->xq, q, w->id);
+
+		for (kicks = 0; kicks < WORKER_KICKS_MAX && xq_tx_pending(s); kicks++)
+			xq_kick(s);
+		pending += xq_tx_pending(s);
+	}
+	return pending;
+}
+
+/* Sleep until a frame arrives on one of our sockets, a wakeup, or WORKER_SLEEP_MS. */
+static void worker_sleep(struct worker *w)
+{
+	struct pollfd pfd[IXDP_QUEUES_MAX + 1];
+	unsigned int q, nq = w->xq->nr_queues;
+	__u64 v;
+
+	for (q = 0; q < nq; q++)
+		pfd[q] = (struct pollfd){ .fd = xq_sock(w->xq, q, w->id)->fd, .events = POLLIN };
+	pfd[nq] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
+	STAT_ADD(w->st.sleeps, 1);
+	if (poll(pfd, nq + 1, WORKER_SLEEP_MS) > 0 && (pfd[nq].revents & POLLIN))
+		while (read(w->wake_fd, &v, sizeof(v)) > 0)
+			;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char name[16];
+	cpu_set_t set;
+	__u64 last_work;
+
+	snprintf(name, sizeof(name), "ixdp-w%u", w->id);
+	pthread_setname_np(pthread_self(), name);
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		pr_warn("worker %u: cannot pin to CPU %u", w->id, w->cpu);
+
+	last_work = now_ns();
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		__u64 t0 = now_ns(), t1;
+		unsigned int q, work;
+
+		work = worker_reap(w);
+		for (q = 0; q < w->xq->nr_queues; q++)
+			work += worker_rx(w, xq_sock(w->xq, q, w->id));
+		worker_refill(w);
+		work += worker_flush(w);
+
+		t1 = now_ns();
+		if (work) {
+			STAT_ADD(w->st.busy_ns, t1 - t0);
+			last_work = t1;
+			continue;
+		}
+		if (t1 - last_work < w->spin_ns) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		worker_sleep(w);
+		last_work = now_ns();
+	}
+	worker_flush(w);
+	xq_cache_flush(&w->cache);
+	return NULL;
+}
+
+/**
+ * worker_start - start the worker thread.
+ * @w: initialised worker
+ *
+ * Return: 0 or a negative errno.
+ */
+int worker_start(struct worker *w)
+{
+	int ret;
+
+	w->stop = false;
+	ret = pthread_create(&w->thread, NULL, worker_main, w);
+	if (ret)
+		return -ret;
+	w->running = true;
+	return 0;
+}
+
+/**
+ * worker_stop - ask the worker to stop, wake it and wait for it (it returns its frames).
+ * @w: worker; a worker that is not running is left alone
+ */
+void worker_stop(struct worker *w)
+{
+	__u64 one = 1;
+
+	if (!w->running)
+		return;
+	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+	if (write(w->wake_fd, &one, sizeof(one)) < 0)
+		pr_warn("worker %u: wakeup: %s", w->id, strerror(errno));
+	pthread_join(w->thread, NULL);
+	w->running = false;
+}
+
+/**
+ * worker_destroy - release what worker_init() allocated.
+ * @w: stopped worker
+ */
+void worker_destroy(struct worker *w)
+{
+	free(w->fg_packets);
+	w->fg_packets = NULL;
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	w->wake_fd = -1;
+}
+
+/**
+ * worker_cpu_ns - CPU time the worker thread has used.
+ * @w: running worker
+ *
+ * Return: nanoseconds, or 0 if the clock cannot be read.
+ */
+__u64 worker_cpu_ns(const struct worker *w)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (!w->running || pthread_getcpuclockid(w->thread, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/**
+ * worker_sample - update the busy and CPU shares over the time since the last sample.
+ * @w:      worker
+ * @now_ns: CLOCK_MONOTONIC now
+ */
+void worker_sample(struct worker *w, __u64 now)
+{
+	__u64 busy = STAT_READ(w->st.busy_ns), cpu = worker_cpu_ns(w);
+	__u64 dt = now - w->sample_ns;
+
+	if (w->sample_ns && dt) {
+		w->busy_pct_x100 = (busy - w->sample_busy_ns) * 10000 / dt;
+		w->cpu_pct_x100 = (cpu - w->sample_cpu_ns) * 10000 / dt;
+	}
+	w->sample_ns = now;
+	w->sample_busy_ns = busy;
+	w->sample_cpu_ns = cpu;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * worker.h - a pinned worker thread: run-to-completion over its AF_XDP sockets.
+ *
+ * One loop iteration is a short list of bounded stages:
+ *   reap TX completions -> per socket: RX burst, process, TX burst, kick -> refill fill rings
+ *   -> idle policy (spin idle_spin_us, then sleep in poll() until a frame or a wakeup arrives)
+ */
+#ifndef IXDP_WORKER_H
+#define IXDP_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "fg.h"
+#include "xq.h"
+
+/* Written by the worker only (relaxed stores); read by the control thread. */
+struct worker_stats {
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 rx_invalid;
+	__u64 rx_unhandled;
+	__u64 tx_dropped;
+	__u64 misrouted;
+	__u64 sleeps;
+	__u64 busy_ns;
+} __attribute__((aligned(64)));
+
+struct worker {
+	unsigned int id;
+	unsigned int cpu;
+	struct xq *xq;
+	const struct fg_table *fg;
+	__u32 hash_seed;
+	__u16 reflect_udp;	/* 0: off */
+	__u64 spin_ns;
+	int wake_fd;		/* eventfd: stop and (later) control commands */
+	bool stop;
+	pthread_t thread;
+	bool running;
+	struct xq_cache cache;
+	struct worker_stats st;
+	__u64 *fg_packets;	/* [fg->nr], frames handled per flow group */
+
+	/* Owned by the control thread: rates over the last sample period. */
+	__u64 sample_ns;
+	__u64 sample_busy_ns;
+	__u64 sample_cpu_ns;
+	__u32 busy_pct_x100;
+	__u32 cpu_pct_x100;
+};
+
+int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *xq,
+		const struct fg_table *fg);
+int worker_start(struct worker *w);
+void worker_stop(struct worker *w);
+void worker_destroy(struct worker *w);
+__u64 worker_cpu_ns(const struct worker *w);
+void worker_sample(struct worker *w, __u64 now_ns);
+
+#define STAT_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+#endif /* IXDP_WORKER_H */

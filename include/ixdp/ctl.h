@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * ctl.h - ixdpd's control protocol (Unix stream socket), spoken by ixdpctl and ixcp.
+ *
+ *   client ── struct ixdp_ctl_req ─────────────────────────────────► ixdpd
+ *   client ◄── struct ixdp_ctl_reply + len bytes of payload ──────── ixdpd
+ *
+ * One request, one reply, in order, on one connection.  Every struct has a fixed size checked
+ * below; a reply whose magic or version differs is refused by the client.  A failed request
+ * gets status = -errno and a NUL-terminated message as its payload.
+ *
+ * IXDP_CTL_STATS payload, in this order:
+ *   struct ixdp_ctl_stats
+ *   struct ixdp_ctl_worker   [nr_workers]
+ *   struct ixdp_ctl_queue    [nr_queues]
+ *   struct ixdp_ctl_fg       [nr_fg]
+ *   __u64 fg_worker_packets  [nr_fg][nr_workers]   frames of group g handled by worker w
+ */
+#ifndef IXDP_CTL_H
+#define IXDP_CTL_H
+
+#include <linux/types.h>
+
+#include "steer.h"
+
+#define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
+#define IXDP_CTL_VERSION 1
+#define IXDP_CTL_REPLY_MAX (16u << 20)
+
+enum ixdp_ctl_op {
+	IXDP_CTL_STATS = 1,	/* no arguments */
+	IXDP_CTL_FG_MOVE = 2,	/* arg[0] = flow group, arg[1] = worker */
+};
+
+struct ixdp_ctl_req {
+	__u32 magic;
+	__u16 version;
+	__u16 op;		/* enum ixdp_ctl_op */
+	__u32 arg[4];
+	__u32 reserved[2];
+};
+
+struct ixdp_ctl_reply {
+	__u32 magic;
+	__u16 version;
+	__u16 op;
+	__s32 status;		/* 0 or -errno */
+	__u32 len;		/* payload bytes that follow */
+};
+
+enum ixdp_ctl_xdp_mode {
+	IXDP_CTL_XDP_NATIVE,	/* attached by ixdpd through a BPF link, driver mode */
+	IXDP_CTL_XDP_GENERIC,	/* attached by ixdpd through a BPF link, generic (skb) mode */
+	IXDP_CTL_XDP_EXTERNAL,	/* attached by the operator (ip link), found by ixdpd */
+};
+
+struct ixdp_ctl_stats {
+	char ifname[16];
+	__u32 ifindex;
+	__u8 xdp_mode;		/* enum ixdp_ctl_xdp_mode */
+	__u8 xdp_native;	/* the kernel reports driver mode */
+	__u8 zerocopy;		/* AF_XDP bound in zero-copy mode */
+	__u8 hugepages;		/* umem on hugepages */
+	__u32 nr_workers;
+	__u32 nr_queues;
+	__u32 nr_fg;
+	__u32 reflect_udp;
+	__u32 frame_size;
+	__u32 xdp_prog_id;
+	__u64 uptime_ns;
+	__u64 umem_bytes;
+	__u64 pool_frames;	/* frames in the umem */
+	__u64 pool_free;	/* frames in the pool and worker caches */
+	__u64 xdp[IXDP_CNT_MAX];	/* enum ixdp_steer_counter */
+	__u64 reserved[4];
+};
+
+struct ixdp_ctl_worker {
+	__u32 id;
+	__u32 cpu;
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 rx_dropped;	/* frames the worker dropped: rx_invalid + rx_unhandled */
+	__u64 rx_invalid;	/* malformed or bad checksum */
+	__u64 rx_unhandled;	/* no service here for it */
+	__u64 tx_dropped;	/* TX ring full */
+	__u64 xsk_rx_dropped;	/* kernel: RX ring full or frame too big, on its sockets */
+	__u64 misrouted;	/* frames of a group another worker owns */
+	__u64 sleeps;		/* times the worker went to sleep */
+	__u64 busy_ns;		/* time spent in loop iterations that found work */
+	__u64 cpu_ns;		/* thread CPU time, spinning included */
+	__u32 busy_pct_x100;	/* busy share of the last second, in 1/100 % */
+	__u32 cpu_pct_x100;
+	__u32 flow_groups;	/* groups it owns */
+	__u32 pad;
+	__u64 reserved[4];
+};
+
+struct ixdp_ctl_queue {
+	__u32 id;
+	__u32 pad;
+	__u64 fill_empty;	/* kernel: frames lost because the fill ring was empty */
+	__u64 reserved[2];
+};
+
+struct ixdp_ctl_fg {
+	__u32 id;
+	__u32 owner;
+	__u64 packets;		/* as counted by the XDP program */
+	__u64 bytes;
+};
+
+#ifdef __cplusplus
+#define IXDP_STATIC_ASSERT static_assert
+#else
+#define IXDP_STATIC_ASSERT _Static_assert
+#endif
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_req) == 32, "ixdp_ctl_req ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_reply) == 16, "ixdp_ctl_reply ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 144, "ixdp_ctl_stats ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 160, "ixdp_ctl_worker ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_queue) == 32, "ixdp_ctl_queue ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_fg) == 24, "ixdp_ctl_fg ABI");
+
+#endif /* IXDP_CTL_H */

@@ -1,0 +1,36 @@
+#!/bin/sh
+# install-deps.sh - install every Debian package ixdp's build, tests and benchmarks need.
+#
+# Safe to run twice: apt-get skips what is already installed.  Run as root (or via sudo).
+set -eu
+
+# Build: compilers, BPF toolchain, libraries ixdpd links against.
+BUILD="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
+       libsystemd-dev liblwip-dev"
+# Tests: GoogleTest/GoogleMock harness, namespace and veth tooling, JSON checks in scripts.
+TEST="libgtest-dev libgmock-dev iproute2 ethtool iputils-ping jq procps kmod"
+# Benchmarks: plots, profiles, load generators.
+BENCH="gnuplot-nox linux-perf sockperf"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: must run as root (try: sudo $0)" >&2
+	exit 1
+fi
+
+# shellcheck disable=SC2086
+missing=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $BUILD $TEST $BENCH 2>/dev/null |
+	awk '$1 != "ii" { print $2 }')
+for p in $BUILD $TEST $BENCH; do
+	dpkg-query -W -f='${Package}\n' "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+
+if [ -z "$(echo "$missing" | tr -d ' \n')" ]; then
+	echo "install-deps.sh: all packages present"
+	exit 0
+fi
+
+echo "install-deps.sh: installing:" $missing
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

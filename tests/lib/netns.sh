@@ -1,0 +1,128 @@
+# shellcheck shell=bash
+# netns.sh - namespace topology and cleanup for ixdp's end-to-end tests and benchmarks (sourced).
+#
+#   ns_dut  (ixdpd side)          ns_peer (kernel peer / load generator)
+#   dut0  198.18.0.1/24  <-- veth -->  peer0  198.18.0.2/24
+#
+# Both ends live in namespaces made here, never in the root namespace; addresses come from
+# 198.18.0.0/15.  Everything is torn down by the EXIT trap, also when a test fails.
+
+: "${BUILD:=build}"
+IXDPD=${IXDPD:-$BUILD/bin/ixdpd}
+IXDPCTL=${IXDPCTL:-$BUILD/bin/ixdpctl}
+NETTOOL=${NETTOOL:-$BUILD/bin/ixdp-nettool}
+
+DUT_IP=198.18.0.1
+PEER_IP=198.18.0.2
+DUT_MAC=02:00:c6:12:00:01
+PEER_MAC=02:00:c6:12:00:02
+
+ns_tag="ixdp$$"
+ns_dut="${ns_tag}-dut"
+ns_peer="${ns_tag}-peer"
+tmp_dir=$(mktemp -d /tmp/ixdp-test.XXXXXX)
+CONTROL="$tmp_dir/ixdpd.sock"
+_pids=()
+
+# Skip (exit 77) unless root: namespaces, XDP and AF_XDP need CAP_NET_ADMIN and CAP_BPF.
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: $(basename "$0") needs root (namespaces, XDP, AF_XDP)"
+		exit 77
+	fi
+}
+
+cleanup() {
+	local p
+	for p in "${_pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${_pids[@]}"; do
+		# bounded wait, then force
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	ip netns del "$ns_dut" 2>/dev/null
+	ip netns del "$ns_peer" 2>/dev/null
+	rm -rf "$tmp_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+ok() {
+	echo "ok: $*"
+}
+
+in_dut() { ip netns exec "$ns_dut" "$@"; }
+in_peer() { ip netns exec "$ns_peer" "$@"; }
+
+# netns_up QUEUES: the two namespaces, a veth pair with QUEUES rx/tx queues, static neighbours.
+netns_up() {
+	local nq=${1:-1}
+	ip netns add "$ns_dut" || fail "ip netns add"
+	ip netns add "$ns_peer" || fail "ip netns add"
+	local ns
+	for ns in "$ns_dut" "$ns_peer"; do
+		# IPv6 off unless a test turns it on: no router solicitations or DAD in the counters.
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$ns_dut" link add dut0 numtxqueues "$nq" numrxqueues "$nq" address "$DUT_MAC" \
+		type veth peer name peer0 numtxqueues "$nq" numrxqueues "$nq" \
+		address "$PEER_MAC" netns "$ns_peer" || fail "veth"
+	ip -n "$ns_dut" addr add "$DUT_IP/24" dev dut0
+	ip -n "$ns_peer" addr add "$PEER_IP/24" dev peer0
+	ip -n "$ns_dut" link set dut0 up
+	ip -n "$ns_peer" link set peer0 up
+	ip -n "$ns_peer" neigh replace "$DUT_IP" lladdr "$DUT_MAC" dev peer0 nud permanent
+	ip -n "$ns_dut" neigh replace "$PEER_IP" lladdr "$PEER_MAC" dev dut0 nud permanent
+	# The peer's stack must put real checksums on the wire (not CHECKSUM_PARTIAL).
+	in_peer ethtool -K peer0 tx off >/dev/null || fail "ethtool tx off"
+}
+
+# ixdpd_start ARGS...: ixdpd in the DUT namespace, foreground, logging to $tmp_dir/ixdpd.log;
+# waits (bounded) until its control socket answers.
+ixdpd_start() {
+	# Not through in_dut: $! must be ixdpd itself (ip netns exec execs it), not a subshell.
+	ip netns exec "$ns_dut" "$IXDPD" --foreground --interface dut0 --control "$CONTROL" "$@" \
+		>>"$tmp_dir/ixdpd.log" 2>&1 &
+	IXDPD_PID=$!
+	_pids+=("$IXDPD_PID")
+	local i
+	for i in $(seq 100); do
+		if "$IXDPCTL" --control "$CONTROL" status >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$IXDPD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$tmp_dir/ixdpd.log" >&2
+	fail "ixdpd did not come up"
+}
+
+# ixdpd_stop: SIGTERM and a bounded wait; returns ixdpd's exit status.
+ixdpd_stop() {
+	local rc
+	kill -TERM "$IXDPD_PID" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$IXDPD_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$IXDPD_PID" 2>/dev/null && { kill -9 "$IXDPD_PID"; fail "ixdpd ignored SIGTERM"; }
+	wait "$IXDPD_PID"
+	rc=$?
+	return $rc
+}
+
+stats_json() {
+	"$IXDPCTL" --control "$CONTROL" stats --json
+}
+
+# xdp_attached: is any XDP program on dut0?
+xdp_attached() {
+	ip -n "$ns_dut" -d link show dev dut0 | grep -q 'prog/xdp'
+}
