@@ -77,6 +77,18 @@ $(BUILD)/bin/ixdp-nettool: tests/tools/nettool.c $(HDRS) $(DAEMON_LIB) | $(BUILD
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(DAEMON_LIB) $(LIBS)
 
+# --- benchmark tools: bench/NAME.c -> build/bench/NAME, bench/NAME.bpf.c -> build/bench/NAME.bpf.o
+BENCH_BPF  := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
+
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPFCFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%: bench/%.c $(HDRS) $(DAEMON_LIB) $(BENCH_BPF) | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(DAEMON_LIB) $(LIBS) -lm
+
 # --- unit tests (GoogleTest) ---------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/*_test.cc)
 UNIT_BINS  := $(patsubst tests/unit/%.cc,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -89,12 +101,15 @@ $(BUILD)/tests/%: tests/unit/%.cc $(UNIT_HDRS) $(HDRS) $(DAEMON_LIB) | $(BUILD)/
 # --- top-level targets ---------------------------------------------------------------------------
 BINS := $(BUILD)/bin/ixdpd $(BUILD)/bin/ixdpctl
 
-all: $(BINS) $(BPF_OBJ) $(TOOLS) $(BENCH_BINS)
+all: $(BINS) $(BPF_OBJ) $(TOOLS) $(BENCH_BINS) $(BENCH_BPF)
 
 tests: all $(UNIT_BINS)
 
 check: tests
 	$(Q)BUILD=$(BUILD) tests/run.sh
+
+bench-raw: all
+	$(Q)BUILD=$(BUILD) bench/raw.sh
 
 demo: all
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
@@ -115,6 +130,6 @@ clean:
 $(BUILD)/bpf $(BUILD)/daemon $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
-.PHONY: all tests check demo install clean
+.PHONY: all tests check demo bench-raw install clean
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:

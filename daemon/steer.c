@@ -169,6 +169,20 @@ static int steer_find_maps(struct steer *s, const char *ifname)
 	return 0;
 }
 
+/* Empty a hash map: an earlier ixdpd on an external program may have left its services. */
+static int steer_clear_hash(int fd, size_t key_size)
+{
+	unsigned char key[64], next[64];
+	int n = 0;
+
+	while (!bpf_map_get_next_key(fd, NULL, next) && n++ < IXDP_SERVICES_MAX * 2) {
+		memcpy(key, next, key_size);
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+	}
+	return 0;
+}
+
 static int steer_find(struct steer *s, const char *ifname)
 {
 	int ret;
@@ -189,7 +203,12 @@ static int steer_find(struct steer *s, const char *ifname)
 		pr_err("%s: XDP program %u: %s", ifname, s->prog_id, strerror(-ret));
 		return ret;
 	}
-	return steer_find_maps(s, ifname);
+	ret = steer_find_maps(s, ifname);
+	if (!ret)
+		ret = steer_clear_hash(s->services_fd, sizeof(struct ixdp_svc_key));
+	if (!ret)
+		ret = steer_clear_hash(s->local_addrs_fd, sizeof(struct ixdp_addr_key));
+	return ret;
 }
 
 /**
