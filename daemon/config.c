@@ -148,23 +148,24 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsi
 	return 0;
 }
 
-/* "0,2,4-6": CPUs in the order given; at most IXDP_WORKERS_MAX entries. */
+/* "0,2,4-6": CPUs in the order given; at most IXDP_WORKERS_MAX entries, no empty items. */
 static int parse_cpus(const char *s, struct ixdp_config *c, char *err, size_t len)
 {
-	char buf[512], *tok, *save = NULL;
+	char buf[512], *item, *rest;
 	unsigned int n = 0;
 
 	if (strlen(s) >= sizeof(buf))
 		return cfg_err(err, len, "list too long");
 	snprintf(buf, sizeof(buf), "%s", s);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	rest = buf;
+	while ((item = strsep(&rest, ","))) {
 		unsigned long lo, hi;
-		char *dash = strchr(tok, '-');
+		char *dash = strchr(item, '-');
 
 		if (dash)
 			*dash = '\0';
-		if (parse_ulong(tok, 0, CPU_SETSIZE - 1, &lo) ||
-		    parse_ulong(dash ? dash + 1 : tok, 0, CPU_SETSIZE - 1, &hi) || hi < lo)
+		if (parse_ulong(item, 0, CPU_SETSIZE - 1, &lo) ||
+		    parse_ulong(dash ? dash + 1 : item, 0, CPU_SETSIZE - 1, &hi) || hi < lo)
 			return cfg_err(err, len, "'%s' is not a CPU list (e.g. 0,1 or 2-5)", s);
 		for (; lo <= hi; lo++) {
 			if (n == IXDP_WORKERS_MAX)
@@ -172,8 +173,6 @@ static int parse_cpus(const char *s, struct ixdp_config *c, char *err, size_t le
 			c->cpus[n++] = lo;
 		}
 	}
-	if (!n)
-		return cfg_err(err, len, "empty CPU list");
 	c->nr_cpus = n;
 	return 0;
 }

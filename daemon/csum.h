@@ -15,7 +15,7 @@
  */
 static inline __u64 csum_partial(const void *buf, size_t len, __u64 sum)
 {
-	const unsigned char *p = buf;
+	const unsigned char *p = (const unsigned char *)buf;
 	__u32 w;
 
 	while (len >= 4) {

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+// ctl_test.cc - the control protocol, both ends: a server on a real Unix socket driven by an
+// epoll loop on a thread, against ixdpctl's client call and against misbehaving clients.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+extern "C" {
+#include "ctl.h"
+}
+
+enum { OP_ECHO = 100, OP_FAIL = 101, OP_BIG = 102 };
+
+static int handler(void *ctx, const struct ixdp_ctl_req *req, uid_t uid, struct ctl_buf *reply)
+{
+	switch (req->op) {
+	case OP_ECHO:
+		return ctl_buf_add(reply, req->arg, sizeof(req->arg));
+	case OP_FAIL:
+		ctl_buf_printf(reply, "no flow group %u", req->arg[0]);
+		return -ERANGE;
+	case OP_BIG: {
+		char *p = (char *)ctl_buf_reserve(reply, req->arg[0]);
+		if (!p)
+			return -ENOMEM;
+		for (__u32 i = 0; i < req->arg[0]; i++)
+			p[i] = (char)(i * 13);
+		return 0;
+	}
+	}
+	return -EOPNOTSUPP; // no message: the server adds strerror()
+}
+
+class Ctl : public ::testing::Test {
+protected:
+	struct ctl srv;
+	std::string path;
+	int epfd = -1;
+	std::atomic<bool> stop{ false };
+	std::thread loop;
+
+	void SetUp() override
+	{
+		char dir[] = "/tmp/ixdp-ctl.XXXXXX";
+		ASSERT_NE(mkdtemp(dir), nullptr);
+		path = std::string(dir) + "/sub/ixdpd.sock"; // the directory is created by ctl_open
+		epfd = epoll_create1(0);
+		ASSERT_EQ(ctl_open(&srv, path.c_str(), epfd, handler, nullptr), 0);
+		loop = std::thread([this] {
+			struct epoll_event ev[8];
+			while (!stop) {
+				int n = epoll_wait(epfd, ev, 8, 20);
+				for (int i = 0; i < n; i++)
+					ctl_event(&srv, ev[i].data.fd, ev[i].events);
+			}
+		});
+	}
+	void TearDown() override
+	{
+		stop = true;
+		loop.join();
+		ctl_close(&srv);
+		close(epfd);
+		EXPECT_NE(access(path.c_str(), F_OK), 0) << "socket file left behind";
+		std::string dir = path.substr(0, path.rfind('/'));
+		rmdir(dir.c_str());
+		rmdir(dir.substr(0, dir.rfind('/')).c_str());
+	}
+	int call(__u16 op, __u32 a0, struct ixdp_ctl_reply *rep, void **payload)
+	{
+		struct ixdp_ctl_req req = {};
+		req.op = op;
+		req.arg[0] = a0;
+		req.arg[3] = 0xdeadbeef;
+		int fd = ctl_connect(path.c_str(), 1000);
+		EXPECT_GE(fd, 0);
+		int ret = ctl_call(fd, &req, rep, payload, 5000);
+		close(fd);
+		return ret;
+	}
+};
+
+TEST_F(Ctl, RequestAndReply)
+{
+	struct ixdp_ctl_reply rep;
+	void *payload;
+
+	ASSERT_EQ(call(OP_ECHO, 42, &rep, &payload), 0);
+	EXPECT_EQ(rep.status, 0);
+	EXPECT_EQ(rep.op, OP_ECHO);
+	ASSERT_EQ(rep.len, 16u);
+	EXPECT_EQ(((__u32 *)payload)[0], 42u);
+	EXPECT_EQ(((__u32 *)payload)[3], 0xdeadbeefu);
+	free(payload);
+}
+
+TEST_F(Ctl, ErrorsCarryAMessage)
+{
+	struct ixdp_ctl_reply rep;
+	void *payload;
+
+	ASSERT_EQ(call(OP_FAIL, 9999, &rep, &payload), 0);
+	EXPECT_EQ(rep.status, -ERANGE);
+	EXPECT_STREQ((char *)payload, "no flow group 9999");
+	free(payload);
+	ASSERT_EQ(call(7, 0, &rep, &payload), 0);
+	EXPECT_EQ(rep.status, -EOPNOTSUPP);
+	EXPECT_STREQ((char *)payload, strerror(EOPNOTSUPP));
+	free(payload);
+}
+
+TEST_F(Ctl, BigReplyOutlivesTheSocketBuffer)
+{
+	struct ixdp_ctl_reply rep;
+	void *payload;
+	const __u32 n = 4u << 20;
+
+	ASSERT_EQ(call(OP_BIG, n, &rep, &payload), 0);
+	ASSERT_EQ(rep.len, n);
+	const char *p = (const char *)payload;
+	for (__u32 i = 0; i < n; i += 4099)
+		ASSERT_EQ(p[i], (char)(i * 13));
+	free(payload);
+	// Over the protocol's limit: refused, not sent.
+	ASSERT_EQ(call(OP_BIG, IXDP_CTL_REPLY_MAX, &rep, &payload), 0);
+	EXPECT_EQ(rep.status, -ENOMEM);
+	free(payload);
+}
+
+TEST_F(Ctl, VersionMismatchIsAnsweredClearly)
+{
+	struct ixdp_ctl_req req = {};
+	struct ixdp_ctl_reply rep;
+	char msg[256] = "";
+	int fd = ctl_connect(path.c_str(), 1000);
+
+	ASSERT_GE(fd, 0);
+	req.magic = IXDP_CTL_MAGIC;
+	req.version = IXDP_CTL_VERSION + 1;
+	req.op = OP_ECHO;
+	ASSERT_EQ(send(fd, &req, sizeof(req), 0), (ssize_t)sizeof(req));
+	ASSERT_EQ(recv(fd, &rep, sizeof(rep), MSG_WAITALL), (ssize_t)sizeof(rep));
+	EXPECT_EQ(rep.status, -EPROTO);
+	ASSERT_LT(rep.len, sizeof(msg));
+	ASSERT_EQ(recv(fd, msg, rep.len, MSG_WAITALL), (ssize_t)rep.len);
+	EXPECT_NE(std::string(msg).find("control protocol mismatch"), std::string::npos) << msg;
+	close(fd);
+}
+
+TEST_F(Ctl, RequestInPiecesAndSeveralPerConnection)
+{
+	struct ixdp_ctl_req req = {};
+	struct ixdp_ctl_reply rep;
+	int fd = ctl_connect(path.c_str(), 1000);
+
+	ASSERT_GE(fd, 0);
+	for (int round = 0; round < 3; round++) {
+		req.magic = IXDP_CTL_MAGIC;
+		req.version = IXDP_CTL_VERSION;
+		req.op = OP_ECHO;
+		req.arg[0] = round;
+		for (size_t i = 0; i < sizeof(req); i++) {
+			ASSERT_EQ(send(fd, (char *)&req + i, 1, 0), 1);
+			usleep(100);
+		}
+		ASSERT_EQ(recv(fd, &rep, sizeof(rep), MSG_WAITALL), (ssize_t)sizeof(rep));
+		__u32 args[4];
+		ASSERT_EQ(recv(fd, args, sizeof(args), MSG_WAITALL), (ssize_t)sizeof(args));
+		EXPECT_EQ(args[0], (__u32)round);
+	}
+	close(fd);
+}
+
+TEST_F(Ctl, SilentAndSurplusClientsAreDropped)
+{
+	int silent[CTL_CLIENTS_MAX + 2];
+	char c;
+
+	for (int i = 0; i < CTL_CLIENTS_MAX + 2; i++)
+		silent[i] = ctl_connect(path.c_str(), 1000);
+	usleep(100000);
+	// Clients past the limit are closed at once.
+	struct timeval tv = { 2, 0 };
+	setsockopt(silent[CTL_CLIENTS_MAX + 1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	EXPECT_EQ(recv(silent[CTL_CLIENTS_MAX + 1], &c, 1, 0), 0);
+	// The rest are dropped once their deadline passes (forced here instead of waiting 5 s).
+	for (int i = 0; i < CTL_CLIENTS_MAX; i++)
+		srv.clients[i].deadline_ms = 0;
+	ctl_expire(&srv);
+	setsockopt(silent[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	EXPECT_EQ(recv(silent[0], &c, 1, 0), 0);
+	for (int fd : silent)
+		close(fd);
+	struct ixdp_ctl_reply rep;
+	void *payload;
+	ASSERT_EQ(call(OP_ECHO, 1, &rep, &payload), 0); // room again for a well-behaved client
+	free(payload);
+}
+
+TEST_F(Ctl, SecondServerOnTheSamePathIsRefused)
+{
+	struct ctl other;
+	int ep = epoll_create1(0);
+
+	EXPECT_EQ(ctl_open(&other, path.c_str(), ep, handler, nullptr), -EADDRINUSE);
+	ctl_close(&other);
+	close(ep);
+	EXPECT_EQ(access(path.c_str(), F_OK), 0) << "the refused server removed the live socket";
+}
+
+TEST(CtlClient, NoDaemon)
+{
+	EXPECT_EQ(ctl_connect("/nonexistent/ixdpd.sock", 1000), -ENOENT);
+	EXPECT_EQ(ctl_connect(std::string(200, 'x').c_str(), 1000), -ENAMETOOLONG);
+}
