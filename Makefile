@@ -98,12 +98,26 @@ $(BUILD)/tests/%: tests/unit/%.cc $(UNIT_HDRS) $(HDRS) $(DAEMON_LIB) | $(BUILD)/
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) $(CXXFLAGS) $< -o $@ $(DAEMON_LIB) $(TEST_LIBS) $(LIBS)
 
+# --- fuzz targets (libFuzzer + ASan + UBSan): each links the daemon sources it exercises --------
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(BUILD)/fuzz/parse_fuzz: daemon/reflect.c
+$(BUILD)/fuzz/config_fuzz: daemon/config.c daemon/log.c
+
+$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(HDRS) | $(BUILD)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
+
+fuzz: $(FUZZ_BINS)
+
 # --- top-level targets ---------------------------------------------------------------------------
 BINS := $(BUILD)/bin/ixdpd $(BUILD)/bin/ixdpctl
 
 all: $(BINS) $(BPF_OBJ) $(TOOLS) $(BENCH_BINS) $(BENCH_BPF)
 
-tests: all $(UNIT_BINS)
+tests: all $(UNIT_BINS) $(FUZZ_BINS)
 
 check: tests
 	$(Q)BUILD=$(BUILD) tests/run.sh
@@ -127,9 +141,9 @@ clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
 
-$(BUILD)/bpf $(BUILD)/daemon $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench:
+$(BUILD)/bpf $(BUILD)/daemon $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
-.PHONY: all tests check demo bench-raw install clean
+.PHONY: all tests fuzz check demo bench-raw install clean
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:

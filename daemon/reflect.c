@@ -38,18 +38,18 @@ static void swap_bytes(void *a, void *b, size_t n)
 int reflect_udp(void *frame, __u32 len, const struct ixdp_pkt *pkt)
 {
 	unsigned char *f = frame;
-	struct ethhdr *eth = frame;
-	struct udphdr *uh;
+	ixdp_eth_t *eth = frame;
+	ixdp_udp_t *uh;
 	__u32 out_len = pkt->l3_off + pkt->l3_len;
 	__u16 ulen;
 
 	if (pkt->flow.proto != IPPROTO_UDP || out_len > len || pkt->l4_off + sizeof(*uh) > out_len)
 		return -EINVAL;
-	uh = (struct udphdr *)(f + pkt->l4_off);
+	uh = (ixdp_udp_t *)(f + pkt->l4_off);
 	ulen = ixdp_ntohs(uh->len);
 
 	if (pkt->flow.family == IXDP_FAMILY_INET) {
-		struct iphdr *ip = (struct iphdr *)(f + pkt->l3_off);
+		ixdp_ip4_t *ip = (ixdp_ip4_t *)(f + pkt->l3_off);
 		__u32 hlen = ip->ihl * 4;
 
 		if (csum_fold(csum_partial(ip, hlen, 0)) != 0xffff)
@@ -62,7 +62,7 @@ int reflect_udp(void *frame, __u32 len, const struct ixdp_pkt *pkt)
 		ip->check = 0;
 		ip->check = ~csum_fold(csum_partial(ip, hlen, 0));
 	} else {
-		struct ipv6hdr *ip6 = (struct ipv6hdr *)(f + pkt->l3_off);
+		ixdp_ip6_t *ip6 = (ixdp_ip6_t *)(f + pkt->l3_off);
 
 		if (!uh->check || csum_fold(csum_partial(uh, ulen, csum_pseudo_v6(&ip6->saddr,
 					&ip6->daddr, IPPROTO_UDP, ulen))) != 0xffff)

@@ -7,8 +7,8 @@ set -eu
 # Build: compilers, BPF toolchain, libraries ixdpd links against.
 BUILD="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
        libsystemd-dev liblwip-dev"
-# Tests: GoogleTest/GoogleMock harness, namespace and veth tooling, JSON checks in scripts.
-TEST="libgtest-dev libgmock-dev iproute2 ethtool iputils-ping jq procps kmod"
+# Tests: GoogleTest/GoogleMock harness, clang's libFuzzer/sanitizer runtime, namespace and veth tooling, JSON checks in scripts.
+TEST="libgtest-dev libgmock-dev libclang-rt-14-dev iproute2 ethtool iputils-ping jq procps kmod"
 # Benchmarks: plots, profiles, load generators.
 BENCH="gnuplot-nox linux-perf sockperf"
 

@@ -54,9 +54,11 @@ for t in "$BUILD"/tests/*_test; do
 done
 for t in "$BUILD"/fuzz/*_fuzz; do
 	[ -x "$t" ] || continue
-	c="tests/fuzz/corpus/$(basename "$t" _fuzz)"
+	name=$(basename "$t" _fuzz)
+	# New inputs go to a scratch corpus; the checked-in seeds are only read.
+	mkdir -p "$BUILD/fuzz/corpus-$name"
 	run_one fuzz "fuzz/$(basename "$t")" 120 "$t" -max_total_time="${FUZZ_SECONDS:-30}" \
-		-rss_limit_mb=2048 "$c"
+		-rss_limit_mb=2048 "$BUILD/fuzz/corpus-$name" "tests/fuzz/corpus/$name"
 done
 for t in tests/e2e/*.sh; do
 	run_one e2e "e2e/$(basename "$t" .sh)" 600 "$t"

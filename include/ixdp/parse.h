@@ -43,6 +43,24 @@ struct ixdp_vlan_hdr {
 	__be16 proto;
 };
 
+/*
+ * Headers sit at any offset (the IPv4 header of an untagged frame is 2 bytes off a 4-byte
+ * boundary).  In userspace, read them through byte-aligned views so that no access is undefined
+ * behaviour; x86 compiles them to the same loads.  BPF keeps the plain structs: the verifier
+ * allows unaligned packet reads, and an under-aligned type would make clang emit byte loads.
+ */
+#ifdef __bpf__
+#define IXDP_UNALIGNED
+#else
+#define IXDP_UNALIGNED __attribute__((aligned(1)))
+#endif
+typedef struct ethhdr ixdp_eth_t IXDP_UNALIGNED;
+typedef struct ixdp_vlan_hdr ixdp_vlan_t IXDP_UNALIGNED;
+typedef struct iphdr ixdp_ip4_t IXDP_UNALIGNED;
+typedef struct ipv6hdr ixdp_ip6_t IXDP_UNALIGNED;
+typedef struct tcphdr ixdp_tcp_t IXDP_UNALIGNED;
+typedef struct udphdr ixdp_udp_t IXDP_UNALIGNED;
+
 /* What the parser learned; offsets count from the first byte of the frame. */
 struct ixdp_pkt {
 	struct ixdp_flow flow;
@@ -75,7 +93,7 @@ IXDP_INLINE int ixdp_parse_l4(const __u8 *l4, const __u8 *l3_end, const void *en
 			      struct ixdp_pkt *pkt)
 {
 	if (pkt->flow.proto == IPPROTO_TCP) {
-		const struct tcphdr *th = (const struct tcphdr *)l4;
+		const ixdp_tcp_t *th = (const ixdp_tcp_t *)l4;
 
 		if ((const void *)(th + 1) > end || (const __u8 *)(th + 1) > l3_end)
 			return IXDP_PARSE_BAD;
@@ -86,7 +104,7 @@ IXDP_INLINE int ixdp_parse_l4(const __u8 *l4, const __u8 *l3_end, const void *en
 		return IXDP_PARSE_L4;
 	}
 	if (pkt->flow.proto == IPPROTO_UDP) {
-		const struct udphdr *uh = (const struct udphdr *)l4;
+		const ixdp_udp_t *uh = (const ixdp_udp_t *)l4;
 		__u16 ulen;
 
 		if ((const void *)(uh + 1) > end || (const __u8 *)(uh + 1) > l3_end)
@@ -103,7 +121,7 @@ IXDP_INLINE int ixdp_parse_l4(const __u8 *l4, const __u8 *l3_end, const void *en
 
 IXDP_INLINE int ixdp_parse_ipv4(const __u8 *l3, const void *end, struct ixdp_pkt *pkt)
 {
-	const struct iphdr *ip = (const struct iphdr *)l3;
+	const ixdp_ip4_t *ip = (const ixdp_ip4_t *)l3;
 	__u32 hlen, tot;
 
 	if ((const void *)(ip + 1) > end)
@@ -132,7 +150,7 @@ IXDP_INLINE int ixdp_parse_ipv4(const __u8 *l3, const void *end, struct ixdp_pkt
 
 IXDP_INLINE int ixdp_parse_ipv6(const __u8 *l3, const void *end, struct ixdp_pkt *pkt)
 {
-	const struct ipv6hdr *ip6 = (const struct ipv6hdr *)l3;
+	const ixdp_ip6_t *ip6 = (const ixdp_ip6_t *)l3;
 	__u32 tot;
 
 	if ((const void *)(ip6 + 1) > end)
@@ -165,7 +183,7 @@ IXDP_INLINE int ixdp_parse_ipv6(const __u8 *l3, const void *end, struct ixdp_pkt
  */
 IXDP_INLINE int ixdp_parse(const void *data, const void *end, struct ixdp_pkt *pkt)
 {
-	const struct ethhdr *eth = (const struct ethhdr *)data;
+	const ixdp_eth_t *eth = (const ixdp_eth_t *)data;
 	const __u8 *l3 = (const __u8 *)(eth + 1);
 	__be16 proto;
 
@@ -174,7 +192,7 @@ IXDP_INLINE int ixdp_parse(const void *data, const void *end, struct ixdp_pkt *p
 		return IXDP_PARSE_BAD;
 	proto = eth->h_proto;
 	if (proto == ixdp_htons(ETH_P_8021Q) || proto == ixdp_htons(IXDP_ETH_P_8021AD)) {
-		const struct ixdp_vlan_hdr *vh = (const struct ixdp_vlan_hdr *)l3;
+		const ixdp_vlan_t *vh = (const ixdp_vlan_t *)l3;
 
 		if ((const void *)(vh + 1) > end)
 			return IXDP_PARSE_BAD;
