@@ -144,6 +144,6 @@ clean:
 $(BUILD)/bpf $(BUILD)/daemon $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
-.PHONY: all tests fuzz check demo bench-raw install clean
+.PHONY: all tests fuzz check demo deps bench-raw install clean
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:

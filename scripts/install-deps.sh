@@ -12,11 +12,6 @@ TEST="libgtest-dev libgmock-dev libclang-rt-14-dev iproute2 ethtool iputils-ping
 # Benchmarks: plots, profiles, load generators.
 BENCH="gnuplot-nox linux-perf sockperf"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps.sh: must run as root (try: sudo $0)" >&2
-	exit 1
-fi
-
 # shellcheck disable=SC2086
 missing=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $BUILD $TEST $BENCH 2>/dev/null |
 	awk '$1 != "ii" { print $2 }')
@@ -29,6 +24,11 @@ if [ -z "$(echo "$missing" | tr -d ' \n')" ]; then
 	exit 0
 fi
 
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: missing packages:" $missing >&2
+	echo "install-deps.sh: run as root to install them (sudo $0)" >&2
+	exit 1
+fi
 echo "install-deps.sh: installing:" $missing
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
