@@ -87,10 +87,15 @@ static const struct cfg_key cfg_keys[] = {
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
-static int cfg_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int cfg_err(char *err, size_t len, const char *fmt, ...)
+/**
+ * cfg_err - format a configuration error ("key: reason") into @err.
+ * @err: buffer
+ * @len: its size
+ * @fmt: printf format
+ *
+ * Return: -EINVAL, so callers can "return cfg_err(...)".
+ */
+int cfg_err(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 

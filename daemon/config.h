@@ -57,6 +57,7 @@ int cfg_load_file(struct ixdp_config *c, const char *path, char *err, size_t err
 int cfg_parse_args(struct ixdp_config *c, int argc, char **argv, char *err, size_t errlen);
 int cfg_validate(const struct ixdp_config *c, char *err, size_t errlen);
 void cfg_usage(FILE *out);
+int cfg_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *cfg_xdp_mode_name(enum cfg_xdp_mode m);
 
 #endif /* IXDP_CONFIG_H */

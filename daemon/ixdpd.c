@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,19 +50,6 @@ __u64 ixdpd_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static int check_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int check_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 /**
  * ixdpd_check - the configuration checks that need the system: interface, queues, CPUs.
  * @d:      daemon with d->cfg set
@@ -81,22 +67,22 @@ int ixdpd_check(struct ixdpd *d, char *err, size_t errlen)
 	cpu_set_t allowed;
 
 	if (netif_probe(&d->nif, c->interface))
-		return check_err(err, errlen, "interface: no such interface '%s'", c->interface);
+		return cfg_err(err, errlen, "interface: no such interface '%s'", c->interface);
 	d->nr_queues = c->queues ? c->queues : d->nif.rx_queues;
 	if (d->nr_queues > d->nif.rx_queues)
-		return check_err(err, errlen, "queues: %u, but %s has %u rx queues", c->queues,
+		return cfg_err(err, errlen, "queues: %u, but %s has %u rx queues", c->queues,
 				 c->interface, d->nif.rx_queues);
 	if (d->nr_queues > IXDP_QUEUES_MAX)
-		return check_err(err, errlen, "queues: %s has %u rx queues, more than %u; set "
+		return cfg_err(err, errlen, "queues: %s has %u rx queues, more than %u; set "
 				 "queues", c->interface, d->nr_queues, IXDP_QUEUES_MAX);
 
 	if (sched_getaffinity(0, sizeof(allowed), &allowed))
-		return check_err(err, errlen, "cpus: cannot read the CPU affinity: %s",
+		return cfg_err(err, errlen, "cpus: cannot read the CPU affinity: %s",
 				 strerror(errno));
 	if (c->nr_cpus) {
 		for (i = 0; i < c->nr_cpus; i++)
 			if (!CPU_ISSET(c->cpus[i], &allowed))
-				return check_err(err, errlen, "cpus: CPU %u is not available to "
+				return cfg_err(err, errlen, "cpus: CPU %u is not available to "
 						 "ixdpd", c->cpus[i]);
 		return 0;
 	}
