@@ -149,8 +149,8 @@ int ctl_open(struct ctl *c, const char *path, int epfd, ctl_handler_t handler, v
 	if (c->listen_fd < 0)
 		return -errno;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (bind(c->listen_fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-	    chmod(path, 0660) || listen(c->listen_fd, CTL_CLIENTS_MAX)) {
+	if (bind(c->listen_fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(path, 0660) ||
+	    listen(c->listen_fd, CTL_CLIENTS_MAX)) {
 		ret = -errno;
 		pr_err("control: %s: %s", path, strerror(errno));
 		goto err;

@@ -39,12 +39,13 @@ static const char *const counter_names[IXDP_CNT_MAX] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: ixdpctl [--control PATH] COMMAND\n\n"
-		     "  status [--json]         workers, queues, flow groups, XDP counters\n"
-		     "  stats [--json]          status plus every flow group\n"
-		     "  fg list                 flow groups with owner, packets and bytes\n"
-		     "  fg move GROUP WORKER    steer flow group GROUP to worker WORKER\n\n"
-		     "  --control PATH          control socket (default %s)\n",
+	fprintf(out,
+		"usage: ixdpctl [--control PATH] COMMAND\n\n"
+		"  status [--json]         workers, queues, flow groups, XDP counters\n"
+		"  stats [--json]          status plus every flow group\n"
+		"  fg list                 flow groups with owner, packets and bytes\n"
+		"  fg move GROUP WORKER    steer flow group GROUP to worker WORKER\n\n"
+		"  --control PATH          control socket (default %s)\n",
 		CFG_DEFAULT_CONTROL);
 }
 
@@ -61,8 +62,10 @@ static int call(const char *path, struct ixdp_ctl_req *req, struct ixdp_ctl_repl
 	ret = ctl_call(fd, req, rep, payload, CTL_TIMEOUT);
 	close(fd);
 	if (ret == -EPROTO) {
-		fprintf(stderr, "ixdpctl: ixdpd at %s speaks another control protocol version "
-				"(ixdpctl speaks %u)\n", path, IXDP_CTL_VERSION);
+		fprintf(stderr,
+			"ixdpctl: ixdpd at %s speaks another control protocol version "
+			"(ixdpctl speaks %u)\n",
+			path, IXDP_CTL_VERSION);
 		return -1;
 	}
 	if (ret) {
@@ -70,8 +73,8 @@ static int call(const char *path, struct ixdp_ctl_req *req, struct ixdp_ctl_repl
 		return -1;
 	}
 	if (rep->status) {
-		fprintf(stderr, "ixdpctl: %s\n", *payload && **(char **)payload ?
-				(char *)*payload : strerror(-rep->status));
+		fprintf(stderr, "ixdpctl: %s\n",
+			*payload && **(char **)payload ? (char *)*payload : strerror(-rep->status));
 		free(*payload);
 		*payload = NULL;
 		return -1;
@@ -117,8 +120,7 @@ static void print_status(const struct stats_view *v)
 	       s->nr_queues, s->nr_workers);
 	printf("umem        %llu MiB on %s, %llu frames of %u, %llu free\n",
 	       (unsigned long long)s->umem_bytes >> 20, s->hugepages ? "hugepages" : "4 KiB pages",
-	       (unsigned long long)s->pool_frames, s->frame_size,
-	       (unsigned long long)s->pool_free);
+	       (unsigned long long)s->pool_frames, s->frame_size, (unsigned long long)s->pool_free);
 	printf("flow groups %u\n", s->nr_fg);
 	if (s->reflect_udp)
 		printf("reflector   UDP port %u\n", s->reflect_udp);
@@ -170,8 +172,8 @@ static void print_json(const struct stats_view *v, int with_fg)
 		putchar(',');
 		JU64(counter_names[i], s->xdp[i]);
 	}
-	printf("},\"af_xdp\":{\"mode\":\"%s\",\"queues\":%u,\"frame_size\":%u,", s->zerocopy ?
-	       "zero-copy" : "copy", s->nr_queues, s->frame_size);
+	printf("},\"af_xdp\":{\"mode\":\"%s\",\"queues\":%u,\"frame_size\":%u,",
+	       s->zerocopy ? "zero-copy" : "copy", s->nr_queues, s->frame_size);
 	JU64("umem_bytes", s->umem_bytes);
 	printf(",\"hugepages\":%s,", s->hugepages ? "true" : "false");
 	JU64("frames", s->pool_frames);

@@ -71,19 +71,23 @@ int ixdpd_check(struct ixdpd *d, char *err, size_t errlen)
 	d->nr_queues = c->queues ? c->queues : d->nif.rx_queues;
 	if (d->nr_queues > d->nif.rx_queues)
 		return cfg_err(err, errlen, "queues: %u, but %s has %u rx queues", c->queues,
-				 c->interface, d->nif.rx_queues);
+			       c->interface, d->nif.rx_queues);
 	if (d->nr_queues > IXDP_QUEUES_MAX)
-		return cfg_err(err, errlen, "queues: %s has %u rx queues, more than %u; set "
-				 "queues", c->interface, d->nr_queues, IXDP_QUEUES_MAX);
+		return cfg_err(err, errlen,
+			       "queues: %s has %u rx queues, more than %u; set "
+			       "queues",
+			       c->interface, d->nr_queues, IXDP_QUEUES_MAX);
 
 	if (sched_getaffinity(0, sizeof(allowed), &allowed))
 		return cfg_err(err, errlen, "cpus: cannot read the CPU affinity: %s",
-				 strerror(errno));
+			       strerror(errno));
 	if (c->nr_cpus) {
 		for (i = 0; i < c->nr_cpus; i++)
 			if (!CPU_ISSET(c->cpus[i], &allowed))
-				return cfg_err(err, errlen, "cpus: CPU %u is not available to "
-						 "ixdpd", c->cpus[i]);
+				return cfg_err(err, errlen,
+					       "cpus: CPU %u is not available to "
+					       "ixdpd",
+					       c->cpus[i]);
 		return 0;
 	}
 	/* Default: the allowed CPUs in order, wrapping when there are more workers. */
@@ -159,7 +163,8 @@ static int ixdpd_start_workers(struct ixdpd *d)
 			ret = steer_set_xsk(&d->steer, q * d->cfg.workers + w,
 					    xq_sock(&d->xq, q, w)->fd);
 			if (ret) {
-				pr_err("XSKMAP slot %u: %s", q * d->cfg.workers + w, strerror(-ret));
+				pr_err("XSKMAP slot %u: %s", q * d->cfg.workers + w,
+				       strerror(-ret));
 				return ret;
 			}
 		}
@@ -172,8 +177,7 @@ static int ixdpd_start_workers(struct ixdpd *d)
 	return 0;
 }
 
-static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid,
-			struct ctl_buf *reply)
+static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid, struct ctl_buf *reply)
 {
 	struct ixdpd *d = ctx;
 	int ret;
@@ -188,9 +192,10 @@ static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid,
 		}
 		ret = fg_move(&d->fg, &d->steer, req->arg[0], req->arg[1]);
 		if (ret == -ERANGE)
-			ctl_buf_printf(reply, "no flow group %u or worker %u (groups 0-%u, workers "
-				       "0-%u)", req->arg[0], req->arg[1], d->fg.nr - 1,
-				       d->cfg.workers - 1);
+			ctl_buf_printf(reply,
+				       "no flow group %u or worker %u (groups 0-%u, workers "
+				       "0-%u)",
+				       req->arg[0], req->arg[1], d->fg.nr - 1, d->cfg.workers - 1);
 		return ret;
 	}
 	ctl_buf_printf(reply, "unknown request %u", req->op);

@@ -54,8 +54,10 @@ int reflect_udp(void *frame, __u32 len, const struct ixdp_pkt *pkt)
 
 		if (csum_fold(csum_partial(ip, hlen, 0)) != 0xffff)
 			return -EBADMSG;
-		if (uh->check && csum_fold(csum_partial(uh, ulen, csum_pseudo_v4(&ip->saddr,
-					&ip->daddr, IPPROTO_UDP, ulen))) != 0xffff)
+		if (uh->check &&
+		    csum_fold(csum_partial(
+			    uh, ulen, csum_pseudo_v4(&ip->saddr, &ip->daddr, IPPROTO_UDP, ulen))) !=
+			    0xffff)
 			return -EBADMSG;
 		swap_bytes(&ip->saddr, &ip->daddr, 4);
 		ip->ttl = REFLECT_TTL;
@@ -64,8 +66,10 @@ int reflect_udp(void *frame, __u32 len, const struct ixdp_pkt *pkt)
 	} else {
 		ixdp_ip6_t *ip6 = (ixdp_ip6_t *)(f + pkt->l3_off);
 
-		if (!uh->check || csum_fold(csum_partial(uh, ulen, csum_pseudo_v6(&ip6->saddr,
-					&ip6->daddr, IPPROTO_UDP, ulen))) != 0xffff)
+		if (!uh->check ||
+		    csum_fold(csum_partial(
+			    uh, ulen,
+			    csum_pseudo_v6(&ip6->saddr, &ip6->daddr, IPPROTO_UDP, ulen))) != 0xffff)
 			return -EBADMSG;
 		swap_bytes(&ip6->saddr, &ip6->daddr, 16);
 		ip6->hop_limit = REFLECT_TTL;

@@ -36,8 +36,8 @@ static const struct steer_map_spec steer_maps[] = {
 	{ IXDP_MAP_CFG, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct ixdp_steer_cfg), 1, FD(cfg_fd) },
 	{ IXDP_MAP_FG_OWNER, BPF_MAP_TYPE_ARRAY, 4, 4, IXDP_FG_MAX, FD(fg_owner_fd) },
 	{ IXDP_MAP_XSKS, BPF_MAP_TYPE_XSKMAP, 4, 4, IXDP_XSK_MAX, FD(xsks_fd) },
-	{ IXDP_MAP_SERVICES, BPF_MAP_TYPE_HASH, sizeof(struct ixdp_svc_key), 4,
-	  IXDP_SERVICES_MAX, FD(services_fd) },
+	{ IXDP_MAP_SERVICES, BPF_MAP_TYPE_HASH, sizeof(struct ixdp_svc_key), 4, IXDP_SERVICES_MAX,
+	  FD(services_fd) },
 	{ IXDP_MAP_LOCAL_ADDRS, BPF_MAP_TYPE_HASH, sizeof(struct ixdp_addr_key), 4,
 	  IXDP_LOCAL_ADDRS_MAX, FD(local_addrs_fd) },
 	{ IXDP_MAP_FG_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct ixdp_fg_stats),
@@ -144,7 +144,8 @@ static int steer_find_maps(struct steer *s, const char *ifname)
 			return ret;
 		}
 		for (j = 0; j < STEER_NMAPS; j++)
-			if (!strcmp(mi.name, steer_maps[j].name) && *steer_fd(s, &steer_maps[j]) < 0)
+			if (!strcmp(mi.name, steer_maps[j].name) &&
+			    *steer_fd(s, &steer_maps[j]) < 0)
 				break;
 		if (j == STEER_NMAPS) {
 			close(fd);
@@ -154,7 +155,8 @@ static int steer_find_maps(struct steer *s, const char *ifname)
 		    mi.value_size != steer_maps[j].value_size ||
 		    mi.max_entries != steer_maps[j].max_entries) {
 			pr_err("%s: map %s of the attached program has another layout: it was built "
-			       "from another ixdp version", ifname, mi.name);
+			       "from another ixdp version",
+			       ifname, mi.name);
 			close(fd);
 			return -EPROTO;
 		}
@@ -162,7 +164,8 @@ static int steer_find_maps(struct steer *s, const char *ifname)
 	}
 	for (j = 0; j < STEER_NMAPS; j++) {
 		if (*steer_fd(s, &steer_maps[j]) < 0) {
-			pr_err("%s: the attached program has no map %s", ifname, steer_maps[j].name);
+			pr_err("%s: the attached program has no map %s", ifname,
+			       steer_maps[j].name);
 			return -EPROTO;
 		}
 	}
@@ -194,7 +197,8 @@ static int steer_find(struct steer *s, const char *ifname)
 	}
 	if (!s->prog_id) {
 		pr_err("%s: xdp-mode = external but no XDP program is attached (attach it with "
-		       "'ip link set dev %s xdp obj ixdp_steer.bpf.o sec xdp')", ifname, ifname);
+		       "'ip link set dev %s xdp obj ixdp_steer.bpf.o sec xdp')",
+		       ifname, ifname);
 		return -ENOENT;
 	}
 	s->prog_fd = bpf_prog_get_fd_by_id(s->prog_id);
@@ -244,8 +248,8 @@ int steer_open(struct steer *s, unsigned int ifindex, const char *ifname, enum c
 	} else {
 		ret = steer_attach(s, ifname);
 		for (i = 0; !ret && i < STEER_NMAPS; i++) {
-			struct bpf_map *m = bpf_object__find_map_by_name(s->skel->obj,
-									 steer_maps[i].name);
+			struct bpf_map *m =
+				bpf_object__find_map_by_name(s->skel->obj, steer_maps[i].name);
 
 			*steer_fd(s, &steer_maps[i]) = m ? bpf_map__fd(m) : -ENOENT;
 			if (!m)

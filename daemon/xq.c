@@ -558,9 +558,11 @@ unsigned int xq_reap(struct xq_queue *q, struct xq_cache *c, __u32 frame_size)
 	if (pthread_spin_trylock(&q->comp_lock))
 		return 0;
 	n = xsk_ring_cons__peek(&q->comp, 4 * XQ_BURST, &idx);
-	for (i = 0; i < n; i++)
-		xq_cache_free(c, xq_frame_base(*xsk_ring_cons__comp_addr(&q->comp, idx + i),
-					       frame_size));
+	for (i = 0; i < n; i++) {
+		__u64 addr = *xsk_ring_cons__comp_addr(&q->comp, idx + i);
+
+		xq_cache_free(c, xq_frame_base(addr, frame_size));
+	}
 	if (n)
 		xsk_ring_cons__release(&q->comp, n);
 	pthread_spin_unlock(&q->comp_lock);

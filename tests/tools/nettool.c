@@ -33,7 +33,7 @@
 
 #include "csum.h"
 
-#define MAGIC 0x69786470u	/* "ixdp" */
+#define MAGIC 0x69786470u /* "ixdp" */
 #define MAX_FLOWS 4096
 
 struct dgram_hdr {
@@ -104,7 +104,7 @@ static int udp_flows(int argc, char **argv)
 	port = atoi(argv[3]);
 	flows = atoi(argv[4]);
 	count = atoi(argv[5]);
-	if ( flows < 1 || flows > MAX_FLOWS || count < 1 ||
+	if (flows < 1 || flows > MAX_FLOWS || count < 1 ||
 	    payload < (int)sizeof(struct dgram_hdr) || payload > 1400)
 		return 2;
 	if (resolve(argv[2], port, &dst, &dlen)) {
@@ -176,8 +176,8 @@ static int udp_flows(int argc, char **argv)
 						continue;
 					}
 					memcpy(&h, buf, sizeof(h));
-					if (len != payload || h.magic != MAGIC || h.flow != (uint32_t)f ||
-					    h.len != (uint32_t)payload) {
+					if (len != payload || h.magic != MAGIC ||
+					    h.flow != (uint32_t)f || h.len != (uint32_t)payload) {
 						corrupt++;
 						continue;
 					}
@@ -404,9 +404,9 @@ static size_t build_udp4(unsigned char *f, const unsigned char *dmac, uint32_t d
 	uh->len = htons(sizeof(*uh) + payload);
 	uh->check = 0;
 	fill_payload((unsigned char *)(uh + 1), payload, sport, port);
-	uh->check = ~csum_fold(csum_partial(uh, sizeof(*uh) + payload,
-			csum_pseudo_v4(&ip->saddr, &ip->daddr, IPPROTO_UDP,
-				       sizeof(*uh) + payload)));
+	uh->check = ~csum_fold(csum_partial(
+		uh, sizeof(*uh) + payload,
+		csum_pseudo_v4(&ip->saddr, &ip->daddr, IPPROTO_UDP, sizeof(*uh) + payload)));
 	if (!uh->check)
 		uh->check = 0xffff;
 	return sizeof(*eth) + sizeof(*ip) + sizeof(*uh) + payload;
@@ -431,8 +431,9 @@ static int garbage(int argc, char **argv)
 		else
 			return 2;
 	}
-	if (sscanf(argv[3], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dmac[0], &dmac[1], &dmac[2],
-		   &dmac[3], &dmac[4], &dmac[5]) != 6 || inet_pton(AF_INET, argv[4], &dip) != 1)
+	if (sscanf(argv[3], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dmac[0], &dmac[1], &dmac[2], &dmac[3],
+		   &dmac[4], &dmac[5]) != 6 ||
+	    inet_pton(AF_INET, argv[4], &dip) != 1)
 		return 2;
 	port = atoi(argv[5]);
 	sll.sll_ifindex = if_nametoindex(argv[2]);
@@ -443,11 +444,11 @@ static int garbage(int argc, char **argv)
 		return 1;
 	}
 
-#define SEND(len)                                                                        \
-	do {                                                                             \
-		if (sendto(fd, f, (len), 0, (struct sockaddr *)&sll, sizeof(sll)) == (len)) \
-			sent++;                                                          \
-		else                                                                     \
+#define SEND(len)                                                                            \
+	do {                                                                                 \
+		if (sendto(fd, f, (len), 0, (struct sockaddr *)&sll, sizeof(sll)) == (len))  \
+			sent++;                                                              \
+		else                                                                         \
 			fprintf(stderr, "send %d bytes: %s\n", (int)(len), strerror(errno)); \
 	} while (0)
 
@@ -487,7 +488,8 @@ static int garbage(int argc, char **argv)
 		}
 		/* IPv4 total length: bigger than the frame, smaller than the header, 0, max. */
 		{
-			const uint16_t lens[] = { 0, 1, 19, 27, (uint16_t)(full - 14 + 1), 1500, 65535 };
+			const uint16_t lens[] = { 0,	1,    19, 27, (uint16_t)(full - 14 + 1),
+						  1500, 65535 };
 
 			for (k = 0; k < (int)(sizeof(lens) / sizeof(lens[0])); k++) {
 				build_udp4(f, dmac, dip, port, 40000 + round, 18);
