@@ -173,6 +173,7 @@ static int ixdpd_start_workers(struct ixdpd *d)
 			pr_err("worker %u: %s", w, strerror(-ret));
 			return ret;
 		}
+		worker_sample(wk, ixdpd_now_ns()); /* the first rate covers start-up to tick 1 */
 	}
 	return 0;
 }
