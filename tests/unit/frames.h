@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-// frames.h - build Ethernet (+802.1Q) / IPv4 or IPv6 / TCP or UDP test frames with correct
-// lengths and checksums, and the struct ixdp_flow the parser should extract from them.
+// frames.h - the unit tests' one frame builder: Ethernet (+ VLAN tags) / IPv4 or IPv6 / TCP, UDP
+// or ICMP with every length and checksum right, and the struct ixdp_flow the parser must extract.
+//
+// Checksums are right: the IPv4 header's, and TCP's, UDP's and ICMP(v6)'s over their header and
+// payload.  The pseudo header (none for ICMP over IPv4) counts the L4 length only, never an IPv6
+// extension header in front; a UDP sum of 0 goes out as 0xffff, since 0 means "none" (RFC 768).
+// Other protocols carry no checksum.  The mangle helpers change one field and leave the
+// checksums as built, so those no longer match.
 #ifndef IXDP_TEST_FRAMES_H
 #define IXDP_TEST_FRAMES_H
 
@@ -9,129 +15,289 @@
 
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 extern "C" {
 #include "csum.h"
 #include "ixdp/parse.h"
 }
 
-struct FrameSpec {
-	int family = 4;			// 4 or 6
-	int proto = IPPROTO_UDP;	// IPPROTO_UDP or IPPROTO_TCP (others: raw payload)
-	bool vlan = false;
-	std::string src = "198.18.0.2";
-	std::string dst = "198.18.0.1";
+// Default addresses: the peer sends to us.  Documentation ranges only (RFC 2544, RFC 3849).
+const char kLocal4[] = "198.18.0.1";
+const char kPeer4[] = "198.18.0.2";
+const char kLocal6[] = "2001:db8::1";
+const char kPeer6[] = "2001:db8::2";
+
+// Everything the parser looks at; build() makes every length field and checksum consistent.
+struct Spec {
+	int family = 4;
+	uint8_t proto = IPPROTO_UDP;
+	std::string src = kPeer4, dst = kLocal4;
 	uint16_t sport = 40000;
 	uint16_t dport = 9000;
+	std::vector<uint16_t> tags;		// VLAN TPIDs, outermost first
+	uint8_t ihl = 5;			// IPv4 header words, options are NOPs
+	uint16_t frag = 0;			// IPv4 flags + fragment offset, host order
+	int ext = -1;				// IPv6 extension header in front of L4
+	uint8_t doff = 5;			// TCP header words, options are NOPs
 	size_t payload = 18;
-	unsigned ip_option_words = 0;	// IPv4 options, 4-byte words (0..10)
-	size_t pad_to = 0;		// Ethernet padding up to this frame length
+	size_t pad = 0;				// Ethernet padding after the IP datagram
+
+	Spec &tag(uint16_t tpid) { tags.push_back(tpid); return *this; }
+	Spec &with_ihl(uint8_t v) { ihl = v; return *this; }
+	Spec &with_frag(uint16_t v) { frag = v; return *this; }
+	Spec &with_ext(int v) { ext = v; return *this; }
+	Spec &with_doff(uint8_t v) { doff = v; return *this; }
+	Spec &with_payload(size_t v) { payload = v; return *this; }
+	Spec &with_pad(size_t v) { pad = v; return *this; }
+	Spec &from(const std::string &a, uint16_t port) { src = a; sport = port; return *this; }
+	Spec &to(const std::string &a, uint16_t port) { dst = a; dport = port; return *this; }
 };
 
-static inline void put16(std::vector<uint8_t> &f, size_t off, uint16_t host)
+// @proto from the family's peer to @dst (empty: the family's local address), port @dport.
+inline Spec l4(int family, uint8_t proto, uint16_t dport, const std::string &dst = "")
 {
-	uint16_t be = htons(host);
-	memcpy(&f[off], &be, 2);
+	Spec s;
+
+	s.family = family;
+	s.proto = proto;
+	s.src = family == 4 ? kPeer4 : kPeer6;
+	s.dst = !dst.empty() ? dst : family == 4 ? kLocal4 : kLocal6;
+	s.dport = dport;
+	return s;
 }
 
-static inline uint16_t get16(const std::vector<uint8_t> &f, size_t off)
+inline Spec udp(int family, uint16_t dport, const std::string &dst = "")
 {
-	uint16_t be;
-	memcpy(&be, &f[off], 2);
-	return ntohs(be);
+	return l4(family, IPPROTO_UDP, dport, dst);
 }
 
-// Offsets of the headers in a frame built from @s.
-struct FrameLayout {
-	size_t l3, l4, end;
+inline Spec tcp(int family, uint16_t dport, const std::string &dst = "")
+{
+	return l4(family, IPPROTO_TCP, dport, dst);
+}
+
+// How gtest shows a Spec parameter or trace: what tells the frames apart.
+inline void PrintTo(const Spec &s, std::ostream *os)
+{
+	*os << "proto " << (int)s.proto << " " << s.src << ":" << s.sport << " -> " << s.dst << ":"
+	    << s.dport << ", " << s.tags.size() << " tags, ihl " << (int)s.ihl << ", frag "
+	    << s.frag << ", ext " << s.ext << ", doff " << (int)s.doff << ", payload "
+	    << s.payload << ", pad " << s.pad;
+}
+
+// A frame and what parse.h should extract from it.
+struct Frame {
+	std::vector<uint8_t> b;
+	size_t l3 = 0, l4 = 0;
+	size_t end = 0;				// of the IP datagram: Ethernet padding follows
+	struct ixdp_flow flow = {};
 };
 
-static inline FrameLayout frame_layout(const FrameSpec &s)
+// Address text to the network-order words of struct ixdp_flow / the map keys.
+inline void parse_addr(int family, const std::string &s, __u32 out[4])
 {
-	size_t l3 = 14 + (s.vlan ? 4 : 0);
-	size_t l4 = l3 + (s.family == 4 ? 20 + 4 * s.ip_option_words : 40);
-	size_t l4len = s.proto == IPPROTO_TCP ? 20 : (s.proto == IPPROTO_UDP ? 8 : 0);
-	return { l3, l4, l4 + l4len + s.payload };
+	uint8_t buf[16] = {};
+
+	if (inet_pton(family == 4 ? AF_INET : AF_INET6, s.c_str(), buf) != 1)
+		ADD_FAILURE() << "bad address " << s;
+	memcpy(out, buf, 16);
 }
 
-static inline std::vector<uint8_t> build_frame(const FrameSpec &s)
+inline void push16(std::vector<uint8_t> &b, uint16_t v)
 {
-	FrameLayout L = frame_layout(s);
-	std::vector<uint8_t> f(L.end > s.pad_to ? L.end : s.pad_to, 0);
-	const uint8_t dmac[6] = { 0x02, 0, 0xc6, 0x12, 0, 1 }, smac[6] = { 0x02, 0, 0xc6, 0x12, 0, 2 };
-	size_t l4len = L.end - L.l4;
+	b.push_back(v >> 8);
+	b.push_back(v & 0xff);
+}
 
-	memcpy(&f[0], dmac, 6);
-	memcpy(&f[6], smac, 6);
-	if (s.vlan) {
-		put16(f, 12, 0x8100);
-		put16(f, 14, 42);
+inline void put16(std::vector<uint8_t> &b, size_t off, uint16_t v)
+{
+	b[off] = v >> 8;
+	b[off + 1] = v & 0xff;
+}
+
+inline void push_bytes(std::vector<uint8_t> &b, const void *p, size_t n)
+{
+	b.insert(b.end(), (const uint8_t *)p, (const uint8_t *)p + n);
+}
+
+// The MACs are the peer's and ours as well; reflect_test swaps them.
+inline void push_eth(std::vector<uint8_t> &b, const std::vector<uint16_t> &tags, uint16_t type)
+{
+	static const uint8_t macs[12] = { 2, 0, 0xc6, 0x12, 0, 1, 2, 0, 0xc6, 0x12, 0, 2 };
+
+	push_bytes(b, macs, sizeof(macs));
+	for (uint16_t tpid : tags) {
+		push16(b, tpid);
+		push16(b, 100);		// VID 100
 	}
-	put16(f, L.l3 - 2, s.family == 4 ? 0x0800 : 0x86dd);
+	push16(b, type);
+}
 
-	uint8_t *ip = &f[L.l3];
-	if (s.family == 4) {
-		ip[0] = 0x40 | (5 + s.ip_option_words);
-		put16(f, L.l3 + 2, L.end - L.l3);
-		ip[8] = 64;
-		ip[9] = s.proto;
-		inet_pton(AF_INET, s.src.c_str(), ip + 12);
-		inet_pton(AF_INET, s.dst.c_str(), ip + 16);
-		for (unsigned i = 0; i < s.ip_option_words * 4; i++)
-			ip[20 + i] = 1; // NOP options
-		uint16_t c = ~csum_fold(csum_partial(ip, L.l4 - L.l3, 0));
-		memcpy(ip + 10, &c, 2);
-	} else {
-		ip[0] = 0x60;
-		put16(f, L.l3 + 4, L.end - L.l4);
-		ip[6] = s.proto;
-		ip[7] = 64;
-		inet_pton(AF_INET6, s.src.c_str(), ip + 8);
-		inet_pton(AF_INET6, s.dst.c_str(), ip + 24);
-	}
+// The L4 header and payload, checksum zero: it needs the IP header, which needs the L4 length.
+inline std::vector<uint8_t> l4_bytes(const Spec &s)
+{
+	std::vector<uint8_t> h;
 
-	for (size_t i = 0; i < s.payload; i++)
-		f[L.end - s.payload + i] = (uint8_t)(i * 7 + 3);
-	if (s.proto != IPPROTO_UDP && s.proto != IPPROTO_TCP)
-		return f;
-
-	put16(f, L.l4, s.sport);
-	put16(f, L.l4 + 2, s.dport);
-	size_t csum_off;
 	if (s.proto == IPPROTO_UDP) {
-		put16(f, L.l4 + 4, l4len);
-		csum_off = L.l4 + 6;
+		push16(h, s.sport);
+		push16(h, s.dport);
+		push16(h, 8 + s.payload);
+		push16(h, 0);
+	} else if (s.proto == IPPROTO_TCP) {
+		push16(h, s.sport);
+		push16(h, s.dport);
+		h.insert(h.end(), 8, 0);		// seq, ack
+		h.push_back(s.doff << 4);
+		h.push_back(0x02);			// SYN
+		push16(h, 65535);
+		h.insert(h.end(), 4, 0);		// checksum, urgent pointer
+		if (s.doff > 5)
+			h.insert(h.end(), (s.doff - 5) * 4, 1);	// NOP options
 	} else {
-		f[L.l4 + 12] = 5 << 4; // doff
-		f[L.l4 + 13] = 0x02;   // SYN
-		put16(f, L.l4 + 14, 65535);
-		csum_off = L.l4 + 16;
+		h.push_back(s.family == 4 ? 8 : 128);	// ICMP(v6) echo request, or just bytes
+		h.insert(h.end(), 7, 0);
 	}
-	__u64 sum = s.family == 4 ?
-		csum_pseudo_v4(ip + 12, ip + 16, s.proto, l4len) :
-		csum_pseudo_v6(ip + 8, ip + 24, s.proto, l4len);
-	uint16_t c = ~csum_fold(csum_partial(&f[L.l4], l4len, sum));
-	if (s.proto == IPPROTO_UDP && c == 0)
-		c = 0xffff;
-	memcpy(&f[csum_off], &c, 2);
+	for (size_t i = 0; i < s.payload; i++)
+		h.push_back(i & 0xff);
+	return h;
+}
+
+inline void push_ip4(Frame &f, const Spec &s, size_t l4len)
+{
+	f.b.push_back(0x40 | s.ihl);
+	f.b.push_back(0);
+	push16(f.b, s.ihl * 4 + l4len);
+	push16(f.b, 1);				// id
+	push16(f.b, s.frag);
+	f.b.push_back(64);
+	f.b.push_back(s.proto);
+	push16(f.b, 0);				// checksum, once the header is complete
+	push_bytes(f.b, f.flow.saddr, 4);
+	push_bytes(f.b, f.flow.daddr, 4);
+	f.b.insert(f.b.end(), (s.ihl - 5) * 4, 1);	// NOP options
+}
+
+inline void push_ip6(Frame &f, const Spec &s, size_t l4len)
+{
+	static const uint8_t padn[6] = { 1, 4, 0, 0, 0, 0 };
+
+	push16(f.b, 0x6000);
+	push16(f.b, 0);
+	push16(f.b, l4len + (s.ext >= 0 ? 8 : 0));
+	f.b.push_back(s.ext >= 0 ? s.ext : s.proto);
+	f.b.push_back(64);
+	push_bytes(f.b, f.flow.saddr, 16);
+	push_bytes(f.b, f.flow.daddr, 16);
+	if (s.ext >= 0) {			// 8 bytes: next header, length 0, PadN
+		f.b.push_back(s.proto);
+		f.b.push_back(0);
+		push_bytes(f.b, padn, sizeof(padn));
+	}
+}
+
+// Where @proto keeps its checksum in the L4 header; 0: built without one.
+inline size_t l4_csum_off(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_UDP:
+		return 6;
+	case IPPROTO_TCP:
+		return 16;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+// The sums are stored as folded: the one's-complement sum is byte-order independent.
+inline void put_csums(Frame &f, int family, uint8_t proto)
+{
+	size_t at = l4_csum_off(proto), len = f.end - f.l4;
+	__u64 sum = 0;
+	uint16_t c;
+
+	if (at) {
+		if (family == 6)
+			sum = csum_pseudo_v6(f.flow.saddr, f.flow.daddr, proto, len);
+		else if (proto != IPPROTO_ICMP)		// ICMP alone sums no pseudo header
+			sum = csum_pseudo_v4(f.flow.saddr, f.flow.daddr, proto, len);
+		c = ~csum_fold(csum_partial(&f.b[f.l4], len, sum));
+		if (proto == IPPROTO_UDP && c == 0)
+			c = 0xffff;			// 0 would say "no checksum"
+		memcpy(&f.b[f.l4 + at], &c, 2);
+	}
+	if (family == 4) {
+		c = ~csum_fold(csum_partial(&f.b[f.l3], f.l4 - f.l3, 0));
+		memcpy(&f.b[f.l3 + 10], &c, 2);
+	}
+}
+
+inline Frame build(const Spec &s)
+{
+	std::vector<uint8_t> l4 = l4_bytes(s);
+	Frame f;
+
+	parse_addr(s.family, s.src, f.flow.saddr);
+	parse_addr(s.family, s.dst, f.flow.daddr);
+	push_eth(f.b, s.tags, s.family == 4 ? ETH_P_IP : ETH_P_IPV6);
+	f.l3 = f.b.size();
+	if (s.family == 4)
+		push_ip4(f, s, l4.size());
+	else
+		push_ip6(f, s, l4.size());
+	f.l4 = f.b.size();
+	f.b.insert(f.b.end(), l4.begin(), l4.end());
+	f.end = f.b.size();
+	f.b.insert(f.b.end(), s.pad, 0);
+	put_csums(f, s.family, s.proto);
+
+	f.flow.sport = s.sport;
+	f.flow.dport = s.dport;
+	f.flow.proto = s.proto;
+	f.flow.family = s.family;
 	return f;
 }
 
-// The flow ixdp_parse() must extract from a frame built from @s.
-static inline struct ixdp_flow flow_of(const FrameSpec &s)
+inline Frame arp(const std::vector<uint16_t> &tags = {})
 {
-	struct ixdp_flow fl;
+	static const uint8_t body[28] = {
+		0, 1, 8, 0, 6, 4, 0, 1,				// Ethernet/IPv4 request
+		2, 0, 0xc6, 0x12, 0, 2, 198, 18, 0, 2,		// sender: the peer
+		0, 0, 0, 0, 0, 0, 198, 18, 0, 1,		// target: us
+	};
+	Frame f;
 
-	memset(&fl, 0, sizeof(fl));
-	fl.family = s.family == 4 ? IXDP_FAMILY_INET : IXDP_FAMILY_INET6;
-	fl.proto = s.proto;
-	fl.sport = s.sport;
-	fl.dport = s.dport;
-	inet_pton(s.family == 4 ? AF_INET : AF_INET6, s.src.c_str(), fl.saddr);
-	inet_pton(s.family == 4 ? AF_INET : AF_INET6, s.dst.c_str(), fl.daddr);
-	return fl;
+	push_eth(f.b, tags, ETH_P_ARP);
+	f.l3 = f.l4 = f.b.size();
+	push_bytes(f.b, body, sizeof(body));
+	f.end = f.b.size();
+	return f;
 }
+
+inline Frame ethertype(uint16_t type, size_t len)
+{
+	Frame f;
+
+	push_eth(f.b, {}, type);
+	f.l3 = f.l4 = f.b.size();
+	f.b.insert(f.b.end(), len, 0x5a);
+	f.end = f.b.size();
+	return f;
+}
+
+// Mangle one field of a built frame; checksums stay as built, so they no longer match.
+inline Frame ip_byte0(Frame f, uint8_t v) { f.b[f.l3] = v; return f; }
+inline Frame ip4_tot_len(Frame f, uint16_t v) { put16(f.b, f.l3 + 2, v); return f; }
+inline Frame ip6_payload_len(Frame f, uint16_t v) { put16(f.b, f.l3 + 4, v); return f; }
+inline Frame ip6_next_header(Frame f, uint8_t v) { f.b[f.l3 + 6] = v; return f; }
+inline Frame udp_len(Frame f, uint16_t v) { put16(f.b, f.l4 + 4, v); return f; }
+inline Frame tcp_doff(Frame f, uint8_t doff) { f.b[f.l4 + 12] = doff << 4; return f; }
 
 #endif // IXDP_TEST_FRAMES_H

@@ -9,15 +9,24 @@ extern "C" {
 #include "reflect.h"
 }
 
-static bool l4_csum_ok(const std::vector<uint8_t> &f, const FrameSpec &s)
+// Checked as a receiver would, from the bytes: the flow only says which sum applies.
+static bool l4_csum_ok(const Frame &f)
 {
-	FrameLayout L = frame_layout(s);
-	const uint8_t *ip = &f[L.l3];
-	size_t l4len = L.end - L.l4;
-	__u64 sum = s.family == 4 ? csum_pseudo_v4(ip + 12, ip + 16, s.proto, l4len) :
-				    csum_pseudo_v6(ip + 8, ip + 24, s.proto, l4len);
+	const uint8_t *ip = &f.b[f.l3];
+	size_t len = f.end - f.l4;
+	uint8_t proto = f.flow.proto;
+	__u64 sum = 0;
 
-	return csum_fold(csum_partial(&f[L.l4], l4len, sum)) == 0xffff;
+	if (f.flow.family == 6)
+		sum = csum_pseudo_v6(ip + 8, ip + 24, proto, len);
+	else if (proto != IPPROTO_ICMP)
+		sum = csum_pseudo_v4(ip + 12, ip + 16, proto, len);
+	return csum_fold(csum_partial(&f.b[f.l4], len, sum)) == 0xffff;
+}
+
+static bool ip4_csum_ok(const Frame &f)
+{
+	return csum_fold(csum_partial(&f.b[f.l3], f.l4 - f.l3, 0)) == 0xffff;
 }
 
 static int reflect(std::vector<uint8_t> &f)
@@ -41,46 +50,75 @@ TEST(Csum, Rfc1071Example)
 	EXPECT_EQ(ntohs(csum_fold(csum_partial(odd, 3, 0))), 0x1234 + 0x5600);
 }
 
-class Reflect : public ::testing::TestWithParam<FrameSpec> {};
-
-TEST_P(Reflect, SwapsAndKeepsChecksumsValid)
+// The reflector's tests compare against built frames: the builder's sums must hold.
+TEST(Csum, BuiltFramesVerify)
 {
-	FrameSpec s = GetParam();
-	std::vector<uint8_t> f = build_frame(s), orig = f;
-	FrameLayout L = frame_layout(s);
+	for (const Spec &s : { udp(4, 9000), tcp(4, 9000), udp(6, 9000), tcp(6, 9000),
+			       udp(4, 9000).tag(ETH_P_8021Q).with_ihl(15).with_payload(1),
+			       tcp(4, 9000).with_doff(8).with_pad(10), tcp(6, 9000).with_doff(15),
+			       udp(6, 9000).with_ext(0), tcp(6, 9000).with_ext(60),
+			       l4(4, IPPROTO_ICMP, 0), l4(6, IPPROTO_ICMPV6, 0).with_payload(3) }) {
+		Frame f = build(s);
 
-	int len = reflect(f);
-	ASSERT_EQ(len, (int)L.end); // padding is not sent back
-
-	FrameSpec back = s;
-	std::swap(back.src, back.dst);
-	std::swap(back.sport, back.dport);
-	back.pad_to = 0;
-	std::vector<uint8_t> want = build_frame(back);
-	// MACs swapped; TTL / hop limit 64 (as built); the whole answer equals a frame built the
-	// other way round, checksums included.
-	std::swap_ranges(want.begin(), want.begin() + 6, want.begin() + 6);
-	f.resize(len);
-	EXPECT_EQ(f, want);
-	EXPECT_TRUE(l4_csum_ok(f, back));
-	if (s.family == 4) {
-		EXPECT_EQ(csum_fold(csum_partial(&f[L.l3], L.l4 - L.l3, 0)), 0xffff);
+		SCOPED_TRACE(testing::PrintToString(s));
+		EXPECT_TRUE(l4_csum_ok(f));
+		if (s.family == 4) {
+			EXPECT_TRUE(ip4_csum_ok(f));
+		}
 	}
 }
 
-static FrameSpec spec(int family, bool vlan, size_t payload, unsigned opts = 0, size_t pad = 0)
+// A UDP sum that comes out 0 goes as 0xffff: 0 says "no checksum".  One source port in each
+// run of 65535 gives that sum.
+TEST(Csum, UdpZeroSumIsSentAsFfff)
 {
-	FrameSpec s;
-	s.family = family;
-	s.vlan = vlan;
-	s.payload = payload;
-	s.ip_option_words = opts;
-	s.pad_to = pad;
-	if (family == 6) {
-		s.src = "2001:db8::2";
-		s.dst = "2001:db8::1";
+	unsigned ffff = 0;
+
+	for (uint32_t port = 0; port <= 0xffff; port++) {
+		Frame f = build(udp(4, 9000).from(kPeer4, port));
+		uint16_t c = f.b[f.l4 + 6] << 8 | f.b[f.l4 + 7];
+
+		ASSERT_NE(c, 0) << "sport " << port;
+		ASSERT_TRUE(l4_csum_ok(f)) << "sport " << port;
+		ffff += c == 0xffff;
 	}
-	return s;
+	EXPECT_GE(ffff, 1u);
+}
+
+class Reflect : public ::testing::TestWithParam<Spec> {};
+
+TEST_P(Reflect, SwapsAndKeepsChecksumsValid)
+{
+	const Spec &s = GetParam();
+	Frame f = build(s);
+
+	int len = reflect(f.b);
+	ASSERT_EQ(len, (int)f.end); // padding is not sent back
+
+	Spec back = s;
+	back.from(s.dst, s.dport).to(s.src, s.sport).with_pad(0);
+	Frame want = build(back);
+	// MACs swapped; TTL / hop limit 64 (as built); the whole answer equals a frame built the
+	// other way round, checksums included.
+	std::swap_ranges(want.b.begin(), want.b.begin() + 6, want.b.begin() + 6);
+	f.b.resize(len);
+	EXPECT_EQ(f.b, want.b);
+	EXPECT_TRUE(l4_csum_ok(f));
+	if (s.family == 4) {
+		EXPECT_TRUE(ip4_csum_ok(f));
+	}
+}
+
+// A UDP frame to port 9000, padded up to @pad_to bytes when it is shorter.
+static Spec spec(int family, bool vlan, size_t payload, unsigned opts = 0, size_t pad_to = 0)
+{
+	Spec s = udp(family, 9000).with_payload(payload).with_ihl(5 + opts);
+	size_t len;
+
+	if (vlan)
+		s.tag(ETH_P_8021Q);
+	len = build(s).b.size();
+	return s.with_pad(pad_to > len ? pad_to - len : 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Reflect,
@@ -91,36 +129,34 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Reflect,
 
 TEST(Reflect, RefusesBadChecksums)
 {
-	std::vector<uint8_t> f = build_frame(spec(4, false, 18));
-	f[34 + 6] ^= 0x01; // UDP checksum
-	EXPECT_EQ(reflect(f), -EBADMSG);
+	Frame f = build(spec(4, false, 18));
+	f.b[f.l4 + 6] ^= 0x01; // UDP checksum
+	EXPECT_EQ(reflect(f.b), -EBADMSG);
 
-	f = build_frame(spec(4, false, 18));
-	f[24] ^= 0x01; // IPv4 header checksum
-	EXPECT_EQ(reflect(f), -EBADMSG);
+	f = build(spec(4, false, 18));
+	f.b[f.l3 + 10] ^= 0x01; // IPv4 header checksum
+	EXPECT_EQ(reflect(f.b), -EBADMSG);
 
-	f = build_frame(spec(4, false, 18));
-	f.back() ^= 0x40; // payload corrupted in flight
-	EXPECT_EQ(reflect(f), -EBADMSG);
+	f = build(spec(4, false, 18));
+	f.b.back() ^= 0x40; // payload corrupted in flight
+	EXPECT_EQ(reflect(f.b), -EBADMSG);
 
-	f = build_frame(spec(6, false, 18));
-	f[54 + 6] = f[54 + 7] = 0; // a zero UDP checksum is not allowed over IPv6
-	EXPECT_EQ(reflect(f), -EBADMSG);
+	f = build(spec(6, false, 18));
+	f.b[f.l4 + 6] = f.b[f.l4 + 7] = 0; // a zero UDP checksum is not allowed over IPv6
+	EXPECT_EQ(reflect(f.b), -EBADMSG);
 }
 
 TEST(Reflect, ZeroChecksumOverIpv4IsAccepted)
 {
-	std::vector<uint8_t> f = build_frame(spec(4, false, 18));
-	f[34 + 6] = f[34 + 7] = 0; // "no checksum" (RFC 768)
-	ASSERT_EQ(reflect(f), 60);
-	EXPECT_EQ(f[40], 0);
-	EXPECT_EQ(f[41], 0);
+	Frame f = build(spec(4, false, 18));
+	f.b[f.l4 + 6] = f.b[f.l4 + 7] = 0; // "no checksum" (RFC 768)
+	ASSERT_EQ(reflect(f.b), 60);
+	EXPECT_EQ(f.b[f.l4 + 6], 0);
+	EXPECT_EQ(f.b[f.l4 + 7], 0);
 }
 
 TEST(Reflect, RefusesTcp)
 {
-	FrameSpec s;
-	s.proto = IPPROTO_TCP;
-	std::vector<uint8_t> f = build_frame(s);
-	EXPECT_EQ(reflect(f), -EINVAL);
+	Frame f = build(tcp(4, 9000));
+	EXPECT_EQ(reflect(f.b), -EINVAL);
 }

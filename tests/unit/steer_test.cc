@@ -6,7 +6,6 @@
 // the verdict is XDP_REDIRECT exactly when the slot the program picked holds a socket: putting a
 // socket in one slot only, then in every slot but that one, pins down which slot was picked.
 
-#include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -34,9 +33,12 @@
 
 #include <gtest/gtest.h>
 
-#include "ixdp/parse.h"
+extern "C" {
 #include "ixdp/steer.h"
+}
 #include "ixdp_steer.skel.h"
+
+#include "frames.h"
 
 namespace {
 
@@ -52,12 +54,8 @@ constexpr uint32_t kWorkers = 4;
 constexpr uint32_t kQueues = 4;		// t0's rx queues: ctx.rx_queue_index stays below
 constexpr uint32_t kSlots = 64;		// slots [0, kSlots) are the ones filled with decoys
 
-const char kLocal4[] = "198.18.0.1";
 const char kOther4[] = "198.18.0.9";
-const char kPeer4[] = "198.18.0.2";
-const char kLocal6[] = "2001:db8::1";
 const char kOther6[] = "2001:db8::9";
-const char kPeer6[] = "2001:db8::2";
 const char kV4Words6[] = "c612:1::";	// addr[] words of kLocal4: only the family differs
 const char kIfname[] = "t0";
 
@@ -66,219 +64,6 @@ uint32_t default_owner(uint32_t fg, uint32_t workers)
 {
 	return (fg * 3 + 1 + (fg >> 2)) % workers;
 }
-
-// Address text to the network-order words of struct ixdp_flow / the map keys.
-void parse_addr(int family, const std::string &s, __u32 out[4])
-{
-	uint8_t buf[16] = {};
-
-	if (inet_pton(family == 4 ? AF_INET : AF_INET6, s.c_str(), buf) != 1)
-		ADD_FAILURE() << "bad address " << s;
-	memcpy(out, buf, 16);
-}
-
-// --- frame builder ---------------------------------------------------------------------------
-
-// Everything the parser looks at; build() makes every length field consistent.
-struct Spec {
-	int family = 4;
-	uint8_t proto = IPPROTO_UDP;
-	std::string src, dst;			// empty: kPeer* -> kLocal*
-	uint16_t sport = 40000;
-	uint16_t dport = kUdpSvc;
-	std::vector<uint16_t> tags;		// VLAN TPIDs, outermost first
-	uint8_t ihl = 5;
-	uint16_t frag = 0;			// IPv4 flags + fragment offset, host order
-	int ext = -1;				// IPv6 extension header in front of L4
-	uint8_t doff = 5;			// TCP header words, options are NOPs
-	size_t payload = 18;
-	size_t pad = 0;				// Ethernet padding after the IP datagram
-
-	Spec &tag(uint16_t tpid) { tags.push_back(tpid); return *this; }
-	Spec &with_ihl(uint8_t v) { ihl = v; return *this; }
-	Spec &with_frag(uint16_t v) { frag = v; return *this; }
-	Spec &with_ext(int v) { ext = v; return *this; }
-	Spec &with_doff(uint8_t v) { doff = v; return *this; }
-	Spec &with_payload(size_t v) { payload = v; return *this; }
-	Spec &with_pad(size_t v) { pad = v; return *this; }
-	Spec &from(const std::string &a, uint16_t port) { src = a; sport = port; return *this; }
-};
-
-Spec udp(int family, uint16_t dport, const std::string &dst = "")
-{
-	Spec s;
-
-	s.family = family;
-	s.dport = dport;
-	s.dst = dst;
-	return s;
-}
-
-Spec tcp(int family, uint16_t dport, const std::string &dst = "")
-{
-	Spec s = udp(family, dport, dst);
-
-	s.proto = IPPROTO_TCP;
-	return s;
-}
-
-Spec l4(int family, uint8_t proto, uint16_t dport, const std::string &dst = "")
-{
-	Spec s = udp(family, dport, dst);
-
-	s.proto = proto;
-	return s;
-}
-
-// A frame and what parse.h should extract from it.
-struct Frame {
-	std::vector<uint8_t> b;
-	size_t l3 = 0, l4 = 0;
-	struct ixdp_flow flow = {};
-};
-
-void push16(std::vector<uint8_t> &b, uint16_t v)
-{
-	b.push_back(v >> 8);
-	b.push_back(v & 0xff);
-}
-
-void put16(std::vector<uint8_t> &b, size_t off, uint16_t v)
-{
-	b[off] = v >> 8;
-	b[off + 1] = v & 0xff;
-}
-
-void push_bytes(std::vector<uint8_t> &b, const void *p, size_t n)
-{
-	b.insert(b.end(), (const uint8_t *)p, (const uint8_t *)p + n);
-}
-
-void push_eth(std::vector<uint8_t> &b, const std::vector<uint16_t> &tags, uint16_t type)
-{
-	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
-
-	push_bytes(b, macs, sizeof(macs));
-	for (uint16_t tpid : tags) {
-		push16(b, tpid);
-		push16(b, 100);		// VID 100
-	}
-	push16(b, type);
-}
-
-// The L4 header and payload; the parser never reads checksums, so they stay zero.
-std::vector<uint8_t> l4_bytes(const Spec &s)
-{
-	std::vector<uint8_t> h;
-
-	if (s.proto == IPPROTO_UDP) {
-		push16(h, s.sport);
-		push16(h, s.dport);
-		push16(h, 8 + s.payload);
-		push16(h, 0);
-	} else if (s.proto == IPPROTO_TCP) {
-		push16(h, s.sport);
-		push16(h, s.dport);
-		h.insert(h.end(), 8, 0);		// seq, ack
-		h.push_back(s.doff << 4);
-		h.push_back(0x02);			// SYN
-		push16(h, 65535);
-		h.insert(h.end(), 4, 0);		// checksum, urgent pointer
-		if (s.doff > 5)
-			h.insert(h.end(), (s.doff - 5) * 4, 1);	// NOP options
-	} else {
-		h.push_back(s.family == 4 ? 8 : 128);	// ICMP(v6) echo request, or just bytes
-		h.insert(h.end(), 7, 0);
-	}
-	for (size_t i = 0; i < s.payload; i++)
-		h.push_back(i & 0xff);
-	return h;
-}
-
-Frame build(const Spec &s)
-{
-	std::string src = s.src.empty() ? (s.family == 4 ? kPeer4 : kPeer6) : s.src;
-	std::string dst = s.dst.empty() ? (s.family == 4 ? kLocal4 : kLocal6) : s.dst;
-	std::vector<uint8_t> l4 = l4_bytes(s);
-	Frame f;
-
-	parse_addr(s.family, src, f.flow.saddr);
-	parse_addr(s.family, dst, f.flow.daddr);
-	push_eth(f.b, s.tags, s.family == 4 ? ETH_P_IP : ETH_P_IPV6);
-	f.l3 = f.b.size();
-	if (s.family == 4) {
-		f.b.push_back(0x40 | s.ihl);
-		f.b.push_back(0);
-		push16(f.b, s.ihl * 4 + l4.size());
-		push16(f.b, 1);				// id
-		push16(f.b, s.frag);
-		f.b.push_back(64);
-		f.b.push_back(s.proto);
-		push16(f.b, 0);				// checksum
-		push_bytes(f.b, f.flow.saddr, 4);
-		push_bytes(f.b, f.flow.daddr, 4);
-		f.b.insert(f.b.end(), (s.ihl - 5) * 4, 1);	// NOP options
-	} else {
-		static const uint8_t padn[6] = { 1, 4, 0, 0, 0, 0 };
-
-		push16(f.b, 0x6000);
-		push16(f.b, 0);
-		push16(f.b, l4.size() + (s.ext >= 0 ? 8 : 0));
-		f.b.push_back(s.ext >= 0 ? s.ext : s.proto);
-		f.b.push_back(64);
-		push_bytes(f.b, f.flow.saddr, 16);
-		push_bytes(f.b, f.flow.daddr, 16);
-		if (s.ext >= 0) {			// 8 bytes: next header, length 0, PadN
-			f.b.push_back(s.proto);
-			f.b.push_back(0);
-			push_bytes(f.b, padn, sizeof(padn));
-		}
-	}
-	f.l4 = f.b.size();
-	f.b.insert(f.b.end(), l4.begin(), l4.end());
-	f.b.insert(f.b.end(), s.pad, 0);
-
-	f.flow.sport = s.sport;
-	f.flow.dport = s.dport;
-	f.flow.proto = s.proto;
-	f.flow.family = s.family;
-	return f;
-}
-
-Frame arp(const std::vector<uint16_t> &tags = {})
-{
-	static const uint8_t body[28] = {
-		0, 1, 8, 0, 6, 4, 0, 1,			// Ethernet/IPv4 request
-		2, 0, 0, 0, 0, 2, 198, 18, 0, 2,		// sender
-		0, 0, 0, 0, 0, 0, 198, 18, 0, 1,		// target
-	};
-	Frame f;
-
-	push_eth(f.b, tags, ETH_P_ARP);
-	f.l3 = f.l4 = f.b.size();
-	push_bytes(f.b, body, sizeof(body));
-	return f;
-}
-
-Frame ethertype(uint16_t type, size_t len)
-{
-	Frame f;
-
-	push_eth(f.b, {}, type);
-	f.l3 = f.l4 = f.b.size();
-	f.b.insert(f.b.end(), len, 0x5a);
-	return f;
-}
-
-// Mangle one field of a built frame (checksums are not kept: nothing reads them).
-Frame ip_byte0(Frame f, uint8_t v) { f.b[f.l3] = v; return f; }
-Frame ip4_tot_len(Frame f, uint16_t v) { put16(f.b, f.l3 + 2, v); return f; }
-Frame ip6_payload_len(Frame f, uint16_t v) { put16(f.b, f.l3 + 4, v); return f; }
-Frame udp_len(Frame f, uint16_t v) { put16(f.b, f.l4 + 4, v); return f; }
-Frame tcp_doff(Frame f, uint8_t doff) { f.b[f.l4 + 12] = doff << 4; return f; }
-
-// The IP datagram's length as built (without Ethernet padding).
-uint16_t ip4_len(const Frame &f) { return (f.b[f.l3 + 2] << 8) | f.b[f.l3 + 3]; }
 
 // --- the crafted-frame table -----------------------------------------------------------------
 
@@ -402,12 +187,12 @@ std::vector<Case> crafted_cases()
 
 	// IP length fields.
 	Frame u4 = build(udp(4, kUdpSvc));
-	add("udp4 tot_len frame+1", ip4_tot_len(u4, ip4_len(u4) + 1), kBad);
+	add("udp4 tot_len frame+1", ip4_tot_len(u4, u4.end - u4.l3 + 1), kBad);
 	add("udp4 tot_len 0xffff", ip4_tot_len(u4, 0xffff), kBad);
 	add("udp4 tot_len below ihl*4", ip4_tot_len(u4, 19), kBad);
 	add("udp4 tot_len 0", ip4_tot_len(u4, 0), kBad);
 	add("udp4 tot_len cuts the UDP header", ip4_tot_len(u4, 20 + 4), kBad);
-	add("udp4 tot_len cuts the UDP datagram", ip4_tot_len(u4, ip4_len(u4) - 1), kBad);
+	add("udp4 tot_len cuts the UDP datagram", ip4_tot_len(u4, u4.end - u4.l3 - 1), kBad);
 	add("udp4 Ethernet padding after tot_len",
 	    build(udp(4, kUdpSvc).with_payload(2).with_pad(24)), kSteer);
 	Frame u6 = build(udp(6, kUdpSvc));
@@ -1072,13 +857,12 @@ TEST_F(SteerTest, TruncatedFrames)
 TEST_F(SteerTest, TruncatedPadding)
 {
 	Frame f = build(udp(4, kUdpSvc).with_payload(0).with_pad(32));
-	size_t ip_end = f.l3 + ip4_len(f);
 
 	for (size_t len = ETH_HLEN; len <= f.b.size(); len++) {
 		std::vector<uint8_t> cut(f.b.begin(), f.b.begin() + len);
 
 		SCOPED_TRACE("length " + std::to_string(len));
-		if (len < ip_end)
+		if (len < f.end)
 			expect_outcome(run(cut, 0), XDP_PASS, IXDP_CNT_NOT_PARSED, -1, 0);
 		else
 			expect_outcome(run(cut, 0), XDP_PASS, IXDP_CNT_NO_SOCKET, group_of(f), len);
@@ -1103,7 +887,7 @@ Frame matrix_flow(uint32_t i)
 	char v4[32], v6[64];
 	uint16_t sport = 1024 + (i * 7717) % 60000;
 
-	snprintf(v4, sizeof(v4), "10.%u.%u.%u", 1 + i % 200, (i * 37) % 256, 1 + (i * 11) % 250);
+	snprintf(v4, sizeof(v4), "198.%u.%u.%u", 18 + i % 2, (i * 37) % 256, 1 + (i * 11) % 250);
 	snprintf(v6, sizeof(v6), "2001:db8:%x::%x", i * 13, 1 + i);
 	switch (i % 4) {
 	case 0:
