@@ -1,0 +1,425 @@
+#!/bin/bash
+# raw.sh - the raw reflect benchmark: ixdpd's UDP reflector against a bare AF_XDP L2 reflector.
+#
+#   make bench-raw        (= BUILD=build bench/raw.sh, as root, after make)
+#
+#   env: RUNS=3 DURATION=5 FLOWS=256 REFL_CPU=0 GEN_CPU=1 RETRIES=2 CONTENDED_PCT=10
+#        QUIET_WAIT=0 NICE=0 PROFILE=0 IXDPD_ARGS=   (more ixdpd options, e.g. --idle-spin-us N)
+#
+# 60-byte UDP frames (64 on the wire) from a live-frames XDP generator in the peer namespace go
+# to 198.18.0.1:9000 over FLOWS source ports.  Two reflectors serve the DUT side, one at a time,
+# alternating, on the same veth pair, with the same pinning: the bare AF_XDP L2 reflector
+# (bench/xsk_reflect) and ixdpd --reflect-udp.  The figure of merit is the ratio of their median
+# reflected rates, taken per run (bare run i and ixdp run i ran back to back) and summarised by
+# the median over the runs (shared/BENCH.md: absolute numbers drift on these VMs, a ratio taken
+# side by side does not).  The generator offers more than either reflector can send back, so the
+# reflected rate is each one's saturation throughput.
+#
+# CPU per packet is reported two ways, both over exactly the generation window: the reflector
+# process's own scheduler runtime (all its threads), and whole-VM busy time from /proc/stat.  On
+# veth the receive work (XDP, copy into the umem) runs on the sender's CPU and the peer's receive
+# of every reflected frame runs on the reflector's CPU (shared/notes/afxdp-veth.md §4), so neither
+# number alone is "the reflector's cost".
+#
+# Other people's work on this shared 2-CPU machine is the main noise.  Each run records the CPU
+# time that was neither the reflector's nor the generator's (other_cpu_pct: whole-VM busy time
+# minus both); a run where that exceeds CONTENDED_PCT (default 10, in % of one CPU) is marked
+# contended and repeated, at most RETRIES times (default 2).  Medians and the ratio use the
+# uncontended runs (all runs if a system has none, which the report says); the CSV keeps every
+# run.  QUIET_WAIT=N first waits up to N seconds for a quiet second before each run.
+#
+# NICE (e.g. -10) runs the generator and the reflectors at that nice level, to shield them from
+# other work on the machine; PROFILE=1 adds one extra, unmeasured run of each reflector under
+# `perf record -e cpu-clock` and writes the top symbols to $BUILD/bench/raw-profile-*.txt.
+#
+# Output: a table on stdout and in $BUILD/bench/raw.txt, $BUILD/bench/raw.csv,
+# $BUILD/bench/raw.png, docs/img/raw.png.
+# A benchmark reports; it never fails on a number.
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+BUILD=${BUILD:-build}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-5}
+FLOWS=${FLOWS:-256}
+REFL_CPU=${REFL_CPU:-0}
+GEN_CPU=${GEN_CPU:-1}
+NICE=${NICE:-0}
+PROFILE=${PROFILE:-0}
+QUIET_WAIT=${QUIET_WAIT:-0}
+RETRIES=${RETRIES:-2}
+CONTENDED_PCT=${CONTENDED_PCT:-10}
+IXDPD_ARGS=${IXDPD_ARGS:-}
+PORT=9000
+NQ=1	# one queue: redirected frames land on rq[sender CPU % queues] anyway (notes §1)
+
+# shellcheck source-path=SCRIPTDIR/.. source=tests/lib/netns.sh
+. tests/lib/netns.sh
+need_root
+
+for v in RUNS DURATION FLOWS REFL_CPU GEN_CPU QUIET_WAIT RETRIES CONTENDED_PCT; do
+	[[ ${!v} =~ ^[0-9]+$ ]] || fail "$v must be a number (got '${!v}')"
+done
+[[ $NICE =~ ^-?[0-9]+$ ]] || fail "NICE must be a number (got '$NICE')"
+if [ "$RUNS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$FLOWS" -lt 1 ]; then
+	fail "RUNS, DURATION and FLOWS must be >= 1"
+fi
+[ "$REFL_CPU" != "$GEN_CPU" ] || fail "REFL_CPU and GEN_CPU must differ"
+ncpu=$(nproc --all)
+if [ "$REFL_CPU" -ge "$ncpu" ] || [ "$GEN_CPU" -ge "$ncpu" ]; then
+	fail "this machine has $ncpu CPUs"
+fi
+
+XSK_REFLECT=$BUILD/bench/xsk_reflect
+XDPGEN=$BUILD/bench/xdpgen
+for f in "$XSK_REFLECT" "$XDPGEN" "$XSK_REFLECT.bpf.o" "$XDPGEN.bpf.o" "$IXDPD" "$IXDPCTL"; do
+	[ -e "$f" ] || fail "$f is missing: run make first"
+done
+for t in jq gnuplot ethtool timeout; do
+	command -v "$t" >/dev/null || fail "$t is not installed"
+done
+if [ "$PROFILE" = 1 ]; then
+	command -v perf >/dev/null || fail "PROFILE=1 needs perf (linux-perf)"
+fi
+
+out=$BUILD/bench
+csv=$out/raw.csv
+png=$out/raw.png
+mkdir -p "$out" docs/img || fail "mkdir $out docs/img"
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git status --porcelain 2>/dev/null)" ] && commit="$commit-dirty"
+date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+kernel=$(uname -r)
+pinning="reflector CPU $REFL_CPU, generator CPU $GEN_CPU"
+[ "$NICE" != 0 ] && pinning="$pinning, nice $NICE"
+[ -n "$IXDPD_ARGS" ] && pinning="$pinning, ixdpd $IXDPD_ARGS"
+
+# --- helpers -------------------------------------------------------------------------------------
+
+# kv KEY FILE: the value of a key=value line.
+kv() {
+	sed -n "s/^$1=//p" "$2" | head -1
+}
+
+# ethsum NS DEV REGEX: sum of the ethtool -S counters whose name matches REGEX.
+ethsum() {
+	ip netns exec "$1" ethtool -S "$2" 2>/dev/null |
+		awk -v re="$3" '$1 ~ re { s += $2 } END { print s + 0 }'
+}
+
+# wait_pid PID TENTHS: bounded wait for a process to exit; 0 if it did.
+wait_pid() {
+	for _ in $(seq "$2"); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+# dut_idle: no XDP program on dut0 (the last reflector's link is gone), bounded.
+dut_idle() {
+	for _ in $(seq 50); do
+		xdp_attached || return 0
+		sleep 0.1
+	done
+	fail "an XDP program stayed on dut0 after its reflector exited"
+}
+
+# renice_all PID: every thread of PID (renice -p moves one thread only).
+renice_all() {
+	local t
+	[ "$NICE" = 0 ] && return 0
+	for t in /proc/"$1"/task/*; do
+		renice -n "$NICE" -p "${t##*/}" >/dev/null 2>&1
+	done
+}
+
+# generate REFL_PID LOG: the load, in the foreground of this script but interruptible.
+generate() {
+	local gpid
+	timeout -k 2 $((DURATION + 30)) ip netns exec "$ns_peer" nice -n "$NICE" "$XDPGEN" \
+		-i peer0 -m "$DUT_MAC" -S "$PEER_IP" -D "$DUT_IP" -p "$PORT" -f "$FLOWS" \
+		-d "$DURATION" -c "$GEN_CPU" -P "$1" -R "$REFL_CPU" -o "$XDPGEN.bpf.o" >"$2" 2>&1 &
+	gpid=$!
+	_pids+=("$gpid")
+	wait "$gpid" || { cat "$2" >&2; fail "generator failed"; }
+}
+
+# profile PID NAME: perf samples of PID's threads for 2 s, from 1 s into the load (DURATION >= 3).
+profile() {
+	sleep 1
+	timeout 30 perf record -q -e cpu-clock -g -p "$1" -o "$tmp_dir/$2.perf" -- sleep 2 \
+		>/dev/null 2>&1
+	{
+		echo "# $2: perf record -e cpu-clock -p PID, 2 s under load; share by DSO, then symbol"
+		perf report -i "$tmp_dir/$2.perf" --no-children --sort dso --stdio -g none 2>/dev/null |
+			grep -E '^ +[0-9.]+%'
+		echo
+		perf report -i "$tmp_dir/$2.perf" --no-children --sort sym --stdio -g none 2>/dev/null |
+			grep -E '^ +[0-9.]+%' | head -40
+	} >"$out/raw-profile-$2.txt"
+}
+
+# cpu_ticks: "busy total" jiffies of the whole VM from /proc/stat.
+cpu_ticks() {
+	awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 + $9 }' /proc/stat
+}
+
+# bg_load: percent of the VM busy over one second with nothing of ours running; with QUIET_WAIT=N
+# it first waits (at most N seconds) for a second under 10 %.
+bg_load() {
+	local t0 t1 pct waited=0
+	while :; do
+		t0=$(cpu_ticks)
+		sleep 1
+		t1=$(cpu_ticks)
+		pct=$(awk -v a="$t0" -v b="$t1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+			d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
+		waited=$((waited + 1))
+		[ "$pct" -lt 10 ] || [ "$waited" -gt "$QUIET_WAIT" ] && break
+	done
+	echo "$pct"
+}
+
+# record SYS RUN GENLOG BG DUT_DROPS XMIT_ERR REFL_DROPS REFL_INVALID NOTES: one CSV row.
+# Returns 1 when the run was contended (see the top of this file).
+record() {
+	local sys=$1 run=$2 g=$3 k
+	for k in sent elapsed_ns reflected vm_busy_ns refl_cpu_ns gen_cpu_ns refl_cpu_idle_ns; do
+		[[ $(kv "$k" "$g") =~ ^[0-9]+$ ]] || { cat "$g" >&2; fail "$sys run $run: no $k"; }
+	done
+	awk -v sys="$sys" -v run="$run" -v sent="$(kv sent "$g")" -v el="$(kv elapsed_ns "$g")" \
+		-v rp="$(kv reflected "$g")" -v vm="$(kv vm_busy_ns "$g")" \
+		-v rc="$(kv refl_cpu_ns "$g")" -v gc="$(kv gen_cpu_ns "$g")" \
+		-v ri="$(kv refl_cpu_idle_ns "$g")" -v bg="$4" -v dd="$5" \
+		-v xe="$6" -v rd="$7" -v inv="$8" -v notes="$9" -v date="$date" -v commit="$commit" \
+		-v d="$DURATION" -v fl="$FLOWS" -v rcpu="$REFL_CPU" -v gcpu="$GEN_CPU" -v nice="$NICE" \
+		-v lim="$CONTENDED_PCT" '
+	BEGIN {
+		r = rp > 0 ? rp : 1
+		other = 100 * (vm - rc - gc) / el
+		if (other < 0)
+			other = 0 # tick-sampled /proc/stat against precise runtimes
+		printf "%s,%s,%s,%d,%d,%d,%d,%d,%d,%.0f,%.4f,%.4f,%.1f,%.1f,", date, commit, sys,
+			run, d, fl, rcpu, gcpu, nice, sent, sent * 1e3 / el, rp * 1e3 / el, rc / r,
+			vm / r
+		printf "%.0f,%.0f,%.1f,%.1f,%.1f,%.1f,%d,%d,", rp, el, 100 * rc / el,
+			100 * ri / el, 100 * gc / el, other, (other > lim), bg
+		printf "%.0f,%.0f,%.0f,%.0f,%s\n", dd, xe, rd, inv, notes
+	}' >>"$csv"
+	[ "$(tail -1 "$csv" | cut -d, -f21)" = 0 ]
+}
+
+# --- one run of each reflector -------------------------------------------------------------------
+
+run_bare() {	# RUN [profile]
+	local run=$1 rlog=$tmp_dir/bare.$1.log glog=$tmp_dir/bare.$1.gen rpid dd0 xe0 bg pp=
+	dut_idle
+	bg=$(bg_load)
+	dd0=$(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:')
+	xe0=$(ethsum "$ns_peer" peer0 'xdp_xmit_errors:')
+	ip netns exec "$ns_dut" nice -n "$NICE" "$XSK_REFLECT" -i dut0 -q "$NQ" -c "$REFL_CPU" \
+		-d $((DURATION + 30)) -o "$XSK_REFLECT.bpf.o" >"$rlog" 2>&1 &
+	rpid=$!
+	_pids+=("$rpid")
+	for _ in $(seq 100); do
+		grep -q '^ready' "$rlog" && break
+		kill -0 "$rpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '^ready' "$rlog" || { cat "$rlog" >&2; fail "xsk_reflect did not come up"; }
+	if [ "${2:-}" = profile ]; then
+		profile "$rpid" bare &
+		pp=$!
+		_pids+=("$pp")
+	fi
+	generate "$rpid" "$glog"
+	[ -n "$pp" ] && wait "$pp"
+	kill -TERM "$rpid" 2>/dev/null
+	wait_pid "$rpid" 50 || { kill -9 "$rpid"; fail "xsk_reflect ignored SIGTERM"; }
+	wait "$rpid" || { cat "$rlog" >&2; fail "xsk_reflect failed"; }
+	[ "${2:-}" = profile ] && return 0
+	record bare "$run" "$glog" "$bg" \
+		$(($(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:') - dd0)) \
+		$(($(ethsum "$ns_peer" peer0 'xdp_xmit_errors:') - xe0)) \
+		"$(kv xsk_rx_ring_full "$rlog")" 0 "kicks=$(kv kicks "$rlog")"
+}
+
+run_ixdp() {	# RUN [profile]
+	local run=$1 glog=$tmp_dir/ixdp.$1.gen js=$tmp_dir/ixdp.$1.json dd0 xe0 bg extra pp=
+	dut_idle
+	bg=$(bg_load)
+	dd0=$(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:')
+	xe0=$(ethsum "$ns_peer" peer0 'xdp_xmit_errors:')
+	# shellcheck disable=SC2086 # IXDPD_ARGS is a list of options
+	ixdpd_start --reflect-udp "$PORT" --workers 1 --cpus "$REFL_CPU" $IXDPD_ARGS
+	renice_all "$IXDPD_PID"
+	if [ "${2:-}" = profile ]; then
+		profile "$IXDPD_PID" ixdp &
+		pp=$!
+		_pids+=("$pp")
+	fi
+	generate "$IXDPD_PID" "$glog"
+	[ -n "$pp" ] && wait "$pp"
+	stats_json >"$js" || fail "ixdpctl stats"
+	ixdpd_stop || fail "ixdpd exited with status $?"
+	[ "${2:-}" = profile ] && return 0
+	extra=$(jq -r '"sleeps=\([.workers[].sleeps] | add)" +
+		" fill_empty=\([.queues[].fill_empty] | add)" +
+		" tx_dropped=\([.workers[].tx_dropped] | add)" +
+		" misrouted=\([.workers[].misrouted] | add)"' "$js")
+	record ixdp "$run" "$glog" "$bg" \
+		$(($(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:') - dd0)) \
+		$(($(ethsum "$ns_peer" peer0 'xdp_xmit_errors:') - xe0)) \
+		"$(jq '[.workers[].xsk_rx_dropped] | add' "$js")" \
+		"$(jq '[.workers[].rx_invalid] | add' "$js")" "$extra"
+}
+
+# --- the runs ------------------------------------------------------------------------------------
+
+netns_up "$NQ"
+echo "raw reflect: $DURATION s x $RUNS runs each, $FLOWS flows, 60-byte UDP frames to $DUT_IP:$PORT"
+echo "commit $commit, kernel $kernel, $pinning, $date"
+
+columns=(date commit system run duration_s flows refl_cpu gen_cpu nice sent offered_mpps
+	reflected_mpps refl_cpu_ns_per_pkt vm_cpu_ns_per_pkt reflected window_ns refl_cpu_pct
+	refl_cpu_idle_pct gen_cpu_pct other_cpu_pct contended bg_busy_pct dut_rxq_drops
+	gen_xmit_errors reflector_rx_drops reflector_invalid notes)
+(IFS=,; echo "${columns[*]}") >"$csv"
+for run in $(seq "$RUNS"); do
+	for sys in bare ixdp; do
+		for try in $(seq 0 "$RETRIES"); do
+			"run_$sys" "$run" && break
+			[ "$try" -lt "$RETRIES" ] && echo "$sys run $run: contended, again"
+		done
+	done
+done
+if [ "$PROFILE" = 1 ]; then
+	echo "profiling (one more run of each, not measured)..."
+	run_bare 0 profile
+	run_ixdp 0 profile
+fi
+
+# --- report --------------------------------------------------------------------------------------
+
+# median SYS COLUMN FILTER: median of a CSV column over one system's runs; FILTER "clean" keeps
+# the uncontended runs only.
+median() {
+	awk -F, -v s="$1" -v c="$2" -v f="$3" 'NR > 1 && $3 == s && (f != "clean" || $21 == 0) {
+		print $c }' "$csv" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A / B to three places (0 when B is 0).
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'
+}
+
+# pairs COLUMN: "run ratio contended" per run, ixdp/bare of COLUMN, the last try of each system.
+# The two halves of a pair ran back to back, so a drift of the whole VM between runs (seen here:
+# every rate up 25 % from one run to the next, both systems) cancels in a pair but not across
+# the medians of all runs.
+pairs() {
+	awk -F, -v c="$1" 'NR > 1 { k = $4; if ($3 == "bare") { b[k] = $c; bc[k] = $21 }
+		else { x[k] = $c; xc[k] = $21 } }
+		END { for (k in b) if ((k in x) && b[k] > 0)
+			printf "%d %.4f %d\n", k, x[k] / b[k], (bc[k] || xc[k]) }' "$csv" | sort -n
+}
+
+# median_of COLUMN_IN_STDIN: median of one whitespace-separated column of stdin.
+median_of() {
+	awk -v c="$1" '{ print $c }' | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+declare -A med
+filter=clean
+for s in bare ixdp; do
+	n=$(awk -F, -v s="$s" 'NR > 1 && $3 == s && $21 == 0' "$csv" | wc -l)
+	[ "$n" -gt 0 ] || filter=all
+done
+for s in bare ixdp; do
+	for c in 11 12 13 14; do
+		med[$s.$c]=$(median "$s" "$c" "$filter")
+	done
+done
+ratio_med=$(ratio "${med[ixdp.12]}" "${med[bare.12]}")
+cpu_ratio_med=$(ratio "${med[ixdp.13]}" "${med[bare.13]}")
+rate_pairs=$(pairs 12)
+cpu_pairs=$(pairs 13)
+pair_filter=clean
+[ -n "$(awk '$3 == 0' <<<"$rate_pairs")" ] || pair_filter=all
+# pair_median PAIRS: median ratio over the uncontended pairs (all if none is).
+pair_median() {
+	awk -v f="$pair_filter" 'f != "clean" || $3 == 0' <<<"$1" | median_of 2 |
+		awk '{ printf "%.3f", $1 }'
+}
+ratio=$(pair_median "$rate_pairs")
+cpu_ratio=$(pair_median "$cpu_pairs")
+
+report() {
+	echo "raw reflect: $DURATION s x $RUNS runs each, $FLOWS flows, 60-byte UDP to $DUT_IP:$PORT"
+	echo "commit $commit, kernel $kernel, $pinning, $date"
+	echo
+	printf '%-6s %5s %8s %9s %13s %9s %9s %9s %8s %8s\n' system run offered reflected \
+		"reflector CPU" "VM CPU" reflector "its CPU" gen other
+	printf '%-6s %5s %8s %9s %13s %9s %9s %9s %8s %8s\n' "" "" Mpps Mpps ns/pkt ns/pkt \
+		"CPU %" "idle %" "CPU %" "CPU %"
+	awk -F, 'NR > 1 { printf "%-6s %4d%s %8.3f %9.3f %13.0f %9.0f %9.0f %9.0f %8.0f %8.0f\n",
+		$3, $4, ($21 ? "*" : " "), $11, $12, $13, $14, $17, $18, $19, $20 }' "$csv"
+	for s in bare ixdp; do
+		printf '%-6s %5s %8.3f %9.3f %13.0f %9.0f\n' "$s" med "${med[$s.11]}" \
+			"${med[$s.12]}" "${med[$s.13]}" "${med[$s.14]}"
+	done
+	echo "(* contended: other work took over $CONTENDED_PCT % of a CPU: repeated, left out)"
+	[ "$filter" = all ] || [ "$pair_filter" = all ] &&
+		echo "WARNING: no uncontended run of some system: contended runs are included"
+	echo
+	echo "per-run ratios ixdp/bare, reflected Mpps: $(awk '{ printf "%.3f%s ", $2,
+		($3 ? "*" : "") }' <<<"$rate_pairs")"
+	echo "ratio ixdp/bare, reflected Mpps (median of the per-run ratios): $ratio (target >= 0.9)"
+	echo "ratio ixdp/bare, reflector CPU ns/pkt (median of the per-run ratios): $cpu_ratio"
+	echo "ratio of the medians: reflected Mpps $ratio_med, reflector CPU ns/pkt $cpu_ratio_med"
+	echo "csv: $csv"
+}
+echo
+report | tee "$out/raw.txt"
+
+# The plot: reflected rate per run and the medians, one cluster per run.
+dat=$tmp_dir/raw.dat
+{
+	echo "# label bare ixdp bare_ns ixdp_ns"
+	for run in $(seq "$RUNS"); do
+		awk -F, -v r="$run" 'NR > 1 && $4 == r { m[$3] = $12; n[$3] = $13 }
+			END { printf "run%d %s %s %s %s\n", r, m["bare"], m["ixdp"], n["bare"], n["ixdp"] }' "$csv"
+	done
+	echo "median ${med[bare.12]} ${med[ixdp.12]} ${med[bare.13]} ${med[ixdp.13]}"
+} >"$dat"
+gnuplot <<EOF || fail "gnuplot"
+set terminal pngcairo noenhanced size 1000,450 font ",10"
+set output "$png"
+set multiplot layout 1,2 title "raw reflect: 60-byte UDP, $FLOWS flows, veth, AF_XDP copy mode\
+ — ixdp/bare = $ratio (median of per-run ratios)\ncommit $commit, $date, $pinning"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set key top left
+set grid ytics
+set yrange [0:*]
+set ylabel "reflected Mpps"
+set title "reflected rate (higher is better)"
+plot "$dat" using 2:xtic(1) title "bare AF_XDP" lc rgb "#808080", \
+	"" using 3 title "ixdpd" lc rgb "#2060c0"
+set ylabel "reflector CPU ns / reflected packet"
+set title "reflector process CPU per packet (lower is better)"
+plot "$dat" using 4:xtic(1) title "bare AF_XDP" lc rgb "#808080", \
+	"" using 5 title "ixdpd" lc rgb "#2060c0"
+unset multiplot
+EOF
+cp "$png" docs/img/raw.png || fail "copy $png to docs/img"
+echo "plot: $png (copied to docs/img/raw.png)"
