@@ -29,9 +29,9 @@ run_one() {
 	rc=$?
 	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 	if [ "$kind" = unit ]; then
-		detail=$(grep -E '^\[  PASSED  \]|^\[  SKIPPED \]|^\[  FAILED  \] [0-9]+ test' "$log" |
-			sed -E 's/^\[ *([A-Z]+) *\] /\1 /; s/, listed below://; s/ tests?[.,]?$//' |
-			awk '{ printf "%s%s %s", sep, $2, tolower($1); sep = ", " }')
+		detail=$(grep -E '^\[ +(PASSED|SKIPPED|FAILED) +\] [0-9]+ tests?' "$log" |
+			sed -E 's/^\[ *([A-Z]+) *\] ([0-9]+).*/\2 \1/' |
+			awk '{ printf "%s%s %s", sep, $1, tolower($2); sep = ", " }')
 	fi
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1))
