@@ -39,6 +39,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "csum.h"
 #include "xdpgen.h"
 
@@ -81,14 +82,6 @@ static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
 	stop = 1;
-}
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /*
@@ -168,7 +161,7 @@ static int cpu_sample(const struct opts *o, struct cpu_sample *s)
 {
 	int ret;
 
-	s->mono_ns = mono_ns();
+	s->mono_ns = clock_now_ns();
 	ret = proc_stat(o->refl_cpu, &s->vm_busy_ns, &s->refl_idle_ns);
 	if (ret)
 		return ret;
@@ -401,7 +394,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 /* Generate until the deadline; returns 0 or a negative errno from BPF_PROG_RUN. */
 static int generate(int prog_fd, const struct opts *o, const void *frame, __u64 *calls)
 {
-	__u64 deadline = mono_ns() + (__u64)o->seconds * 1000000000ull;
+	__u64 deadline = clock_now_ns() + (__u64)o->seconds * 1000000000ull;
 	LIBBPF_OPTS(bpf_test_run_opts, run,
 		.data_in = frame,
 		.data_size_in = o->frame_len,
@@ -412,7 +405,7 @@ static int generate(int prog_fd, const struct opts *o, const void *frame, __u64 
 	int ret;
 
 	/* Each call is bounded by its repeat count; the loop by the deadline. */
-	while (!stop && mono_ns() < deadline) {
+	while (!stop && clock_now_ns() < deadline) {
 		ret = bpf_prog_test_run_opts(prog_fd, &run);
 		if (ret == -EINTR)
 			break; /* a signal: stop, the frame count comes from the program */

@@ -38,6 +38,8 @@
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
 
+#include "clock.h"
+
 #define REFL_BATCH 64		/* frames per RX peek, TX reserve and completion reap */
 #define REFL_RX_RING 512	/* ring sizes as ixdpd's defaults: the ratio compares software */
 #define REFL_TX_RING 512
@@ -85,14 +87,6 @@ static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
 	stop = 1;
-}
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /* One socket per rx queue: count /sys/class/net/IF/queues/rx-N (ip netns exec remounts /sys). */
@@ -352,7 +346,7 @@ static __attribute__((noinline)) unsigned int refl_reap(struct refl_queue *q)
 
 static int refl_loop(struct refl *r)
 {
-	__u64 deadline = mono_ns() + (__u64)r->seconds * 1000000000ull;
+	__u64 deadline = clock_now_ns() + (__u64)r->seconds * 1000000000ull;
 	unsigned int i, work;
 	int ret;
 
@@ -370,7 +364,7 @@ static int refl_loop(struct refl *r)
 		r->loops++;
 		if (!work)
 			r->idle_loops++;
-		if (!(r->loops % REFL_CLOCK_EVERY) && mono_ns() >= deadline)
+		if (!(r->loops % REFL_CLOCK_EVERY) && clock_now_ns() >= deadline)
 			break;
 	}
 	return 0;
@@ -502,11 +496,11 @@ int main(int argc, char **argv)
 	printf("ready queues=%u\n", r.nr_queues);
 	fflush(stdout);
 
-	t0 = mono_ns();
+	t0 = clock_now_ns();
 	ret = refl_loop(&r);
 	if (ret)
 		fprintf(stderr, "xsk_reflect: sendto: %s\n", strerror(-ret));
-	refl_report(&r, mono_ns() - t0);
+	refl_report(&r, clock_now_ns() - t0);
 	refl_close(&r);
 	return ret ? 1 : 0;
 }

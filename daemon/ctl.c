@@ -15,16 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "log.h"
-
-static unsigned long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
 
 /**
  * ctl_buf_reserve - append @len uninitialised bytes.
@@ -242,7 +235,7 @@ static void ctl_accept(struct ctl *c)
 	cl->fd = fd;
 	cl->uid = cred.uid;
 	cl->in_len = 0;
-	cl->deadline_ms = now_ms() + CTL_TIMEOUT_MS;
+	cl->deadline_ms = clock_now_ms() + CTL_TIMEOUT_MS;
 }
 
 /* Send what is buffered; 1 when all is out, 0 when the socket is full, -1 on error. */
@@ -289,7 +282,7 @@ static void ctl_answer(struct ctl *c, struct ctl_client *cl)
 		.len = cl->out.len - sizeof(*rep),
 	};
 	cl->in_len = 0;
-	cl->deadline_ms = now_ms() + CTL_TIMEOUT_MS;
+	cl->deadline_ms = clock_now_ms() + CTL_TIMEOUT_MS;
 	switch (ctl_flush(cl)) {
 	case 1:
 		return;
@@ -350,7 +343,7 @@ void ctl_event(struct ctl *c, int fd, unsigned int events)
  */
 void ctl_expire(struct ctl *c)
 {
-	unsigned long long now = now_ms();
+	unsigned long long now = clock_now_ms();
 	int i;
 
 	for (i = 0; i < CTL_CLIENTS_MAX; i++)
@@ -393,7 +386,7 @@ static int ctl_read_full(int fd, void *buf, size_t len, unsigned long long deadl
 
 	while (got < len) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long long left = (long long)(deadline - now_ms());
+		long long left = (long long)(deadline - clock_now_ms());
 		ssize_t n;
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
@@ -425,7 +418,7 @@ static int ctl_read_full(int fd, void *buf, size_t len, unsigned long long deadl
 int ctl_call(int fd, const struct ixdp_ctl_req *req, struct ixdp_ctl_reply *rep, void **payload,
 	     int timeout_ms)
 {
-	unsigned long long deadline = now_ms() + timeout_ms;
+	unsigned long long deadline = clock_now_ms() + timeout_ms;
 	struct ixdp_ctl_req r = *req;
 	char *buf;
 	int ret;

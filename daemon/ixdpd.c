@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ixdpd.h"
 #include "log.h"
 
@@ -35,19 +36,6 @@ void ixdpd_init(struct ixdpd *d)
 	d->ctl.listen_fd = -1;
 	for (i = 0; i < CTL_CLIENTS_MAX; i++)
 		d->ctl.clients[i].fd = -1;
-}
-
-/**
- * ixdpd_now_ns - CLOCK_MONOTONIC in nanoseconds.
- *
- * Return: the time.
- */
-__u64 ixdpd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /**
@@ -173,7 +161,7 @@ static int ixdpd_start_workers(struct ixdpd *d)
 			pr_err("worker %u: %s", w, strerror(-ret));
 			return ret;
 		}
-		worker_sample(wk, ixdpd_now_ns()); /* the first rate covers start-up to tick 1 */
+		worker_sample(wk, clock_now_ns()); /* the first rate covers start-up to tick 1 */
 	}
 	return 0;
 }
@@ -274,7 +262,7 @@ int ixdpd_start(struct ixdpd *d)
 	char state[sizeof(c->control) + 8];
 	int ret;
 
-	d->start_ns = ixdpd_now_ns();
+	d->start_ns = clock_now_ns();
 	ret = ixdpd_setup_loop(d);
 	if (ret)
 		return ret;
@@ -320,7 +308,7 @@ int ixdpd_start(struct ixdpd *d)
 
 static void ixdpd_tick(struct ixdpd *d)
 {
-	__u64 now = ixdpd_now_ns(), ticks;
+	__u64 now = clock_now_ns(), ticks;
 	unsigned int w;
 
 	if (read(d->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)

@@ -41,6 +41,5 @@ int ixdpd_start(struct ixdpd *d);
 int ixdpd_run(struct ixdpd *d);
 void ixdpd_stop(struct ixdpd *d);
 int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b);
-__u64 ixdpd_now_ns(void);
 
 #endif /* IXDP_IXDPD_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "ixdpd.h"
 
 static void stats_xsk(const struct xq_sock *s, struct xdp_statistics *st)
@@ -92,7 +93,7 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 	s->reflect_udp = d->cfg.reflect_udp;
 	s->frame_size = d->xq.frame_size;
 	s->xdp_prog_id = d->steer.prog_id;
-	s->uptime_ns = ixdpd_now_ns() - d->start_ns;
+	s->uptime_ns = clock_now_ns() - d->start_ns;
 	s->umem_bytes = d->xq.size;
 	s->pool_frames = d->xq.pool.nr_frames;
 	steer_read_counters(&d->steer, s->xdp);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ixdp/parse.h"
 #include "log.h"
 #include "reflect.h"
@@ -19,14 +20,6 @@
 
 /* Single writer: a plain add published with a relaxed store, so readers never see a tear. */
 #define STAT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
-
-static inline __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /**
  * worker_init - prepare worker @id for @cpu over the sockets of column @id of @xq.
@@ -201,9 +194,9 @@ static void *worker_main(void *arg)
 	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 		pr_warn("worker %u: cannot pin to CPU %u", w->id, w->cpu);
 
-	last_work = now_ns();
+	last_work = clock_now_ns();
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-		__u64 t0 = now_ns(), t1;
+		__u64 t0 = clock_now_ns(), t1;
 		unsigned int q, work;
 
 		work = worker_reap(w);
@@ -212,7 +205,7 @@ static void *worker_main(void *arg)
 		worker_refill(w);
 		work += worker_flush(w);
 
-		t1 = now_ns();
+		t1 = clock_now_ns();
 		if (work) {
 			STAT_ADD(w->st.busy_ns, t1 - t0);
 			last_work = t1;
@@ -223,7 +216,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		worker_sleep(w);
-		last_work = now_ns();
+		last_work = clock_now_ns();
 	}
 	worker_flush(w);
 	xq_cache_flush(&w->cache);
@@ -297,7 +290,7 @@ __u64 worker_cpu_ns(const struct worker *w)
 /**
  * worker_sample - update the busy and CPU shares over the time since the last sample.
  * @w:      worker
- * @now_ns: CLOCK_MONOTONIC now
+ * @now:    CLOCK_MONOTONIC now, in nanoseconds
  */
 void worker_sample(struct worker *w, __u64 now)
 {

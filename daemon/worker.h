@@ -59,7 +59,7 @@ int worker_start(struct worker *w);
 void worker_stop(struct worker *w);
 void worker_destroy(struct worker *w);
 __u64 worker_cpu_ns(const struct worker *w);
-void worker_sample(struct worker *w, __u64 now_ns);
+void worker_sample(struct worker *w, __u64 now);
 
 #define STAT_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "csum.h"
 
 #define MAGIC 0x69786470u /* "ixdp" */
@@ -42,14 +43,6 @@ struct dgram_hdr {
 	uint32_t seq;
 	uint32_t len;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
 
 static int resolve(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -158,9 +151,9 @@ static int udp_flows(int argc, char **argv)
 				fprintf(stderr, "send flow %d: %s\n", f, strerror(errno));
 			}
 		}
-		deadline = now_ms() + round_ms;
-		while (outstanding > 0 && now_ms() < deadline) {
-			int n = poll(pfd, flows, (int)(deadline - now_ms()));
+		deadline = clock_now_ms() + round_ms;
+		while (outstanding > 0 && clock_now_ms() < deadline) {
+			int n = poll(pfd, flows, (int)(deadline - clock_now_ms()));
 
 			if (n <= 0)
 				break;
@@ -260,11 +253,11 @@ static int udp_echo_server(int argc, char **argv)
 
 	if (argc < 4)
 		return 2;
-	end = now_ms() + atoi(argv[3]) * 1000ull;
+	end = clock_now_ms() + atoi(argv[3]) * 1000ull;
 	fd = listen_on(SOCK_DGRAM, atoi(argv[2]));
 	if (fd < 0)
 		return 1;
-	while (now_ms() < end) {
+	while (clock_now_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		struct sockaddr_storage from;
 		socklen_t flen = sizeof(from);
@@ -287,11 +280,11 @@ static int tcp_echo_server(int argc, char **argv)
 
 	if (argc < 4)
 		return 2;
-	end = now_ms() + atoi(argv[3]) * 1000ull;
+	end = clock_now_ms() + atoi(argv[3]) * 1000ull;
 	lfd = listen_on(SOCK_STREAM, atoi(argv[2]));
 	if (lfd < 0)
 		return 1;
-	while (now_ms() < end) {
+	while (clock_now_ms() < end) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int c;
 
@@ -304,7 +297,7 @@ static int tcp_echo_server(int argc, char **argv)
 			struct pollfd q = { .fd = c, .events = POLLIN };
 			ssize_t n;
 
-			if (now_ms() >= end || poll(&q, 1, 1000) <= 0)
+			if (clock_now_ms() >= end || poll(&q, 1, 1000) <= 0)
 				break;
 			n = recv(c, buf, sizeof(buf), 0);
 			if (n <= 0 || send(c, buf, n, MSG_NOSIGNAL) != n)
@@ -321,7 +314,7 @@ static int tcp_echo(int argc, char **argv)
 	socklen_t dlen;
 	static unsigned char out[1 << 20], in[1 << 20];
 	size_t len, sent = 0, got = 0;
-	uint64_t end = now_ms() + 5000;
+	uint64_t end = clock_now_ms() + 5000;
 	int fd;
 
 	if (argc < 5 || resolve(argv[2], atoi(argv[3]), &dst, &dlen))
@@ -334,7 +327,7 @@ static int tcp_echo(int argc, char **argv)
 	if (fd < 0)
 		return 1;
 	connect(fd, (struct sockaddr *)&dst, dlen);
-	while (got < len && now_ms() < end) {
+	while (got < len && clock_now_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN | (sent < len ? POLLOUT : 0) };
 		ssize_t n;
 
