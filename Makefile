@@ -31,7 +31,13 @@ CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD)/bpf
 CXXFLAGS  ?= -O2 -g
 CXXFLAGS  += -std=gnu++17 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD)/bpf
 BPFCFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I/usr/include/$(MULTIARCH) -Iinclude
-LIBS      := -lxdp -lbpf -lelf -lz -lsystemd -lpthread
+LIBS      := -lxdp -lbpf -lelf -lz -lsystemd -lpthread -ldl
+# lwIP: headers only.  Never -llwip: each worker dlopen()s its own copy (daemon/lwcopy.c), and
+# the two hooks every copy must bind to are exported from the executable.
+LWIP_LIB  := /usr/lib/$(MULTIARCH)/liblwip.so.0
+LWIP_CFLAGS := -I/usr/include/lwip -DLWCOPY_LIB='"$(LWIP_LIB)"' -Wno-address
+LWIP_HOOKS := -Wl,--export-dynamic-symbol=tcpip_try_callback \
+	      -Wl,--export-dynamic-symbol=tcp_timer_needed
 TEST_LIBS := -lgtest -lgmock -lgtest_main -lpthread
 
 # --- the XDP program and its skeleton ---------------------------------------------------------
@@ -48,8 +54,8 @@ $(BPF_SKEL): $(BPF_OBJ)
 	$(Q)$(BPFTOOL) gen skeleton $< name ixdp_steer > $@.tmp && mv $@.tmp $@
 
 # --- the daemon: everything but main.c is a library the unit tests link too --------------------
-DAEMON_SRCS := config.c ctl.c fg.c ixdpd.c log.c netif.c ports.c reflect.c stats.c \
-	       steer.c worker.c xq.c
+DAEMON_SRCS := config.c ctl.c fg.c ixdpd.c log.c lwcopy.c netif.c ports.c reflect.c stack.c \
+	       stats.c steer.c worker.c xq.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/daemon/%.o,$(filter %.c,$(DAEMON_SRCS)))
 DAEMON_LIB  := $(BUILD)/lib/libixdpd.a
 HDRS        := $(wildcard include/ixdp/*.h daemon/*.h)
@@ -58,13 +64,15 @@ $(BUILD)/daemon/%.o: daemon/%.c $(HDRS) $(BPF_SKEL) | $(BUILD)/daemon
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/daemon/lwcopy.o $(BUILD)/daemon/stack.o: CFLAGS += $(LWIP_CFLAGS)
+
 $(DAEMON_LIB): $(DAEMON_OBJS) | $(BUILD)/lib
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/ixdpd: $(BUILD)/daemon/main.o $(DAEMON_LIB) | $(BUILD)/bin
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS) $(LWIP_HOOKS)
 
 $(BUILD)/bin/ixdpctl: $(BUILD)/daemon/ixdpctl.o $(DAEMON_LIB) | $(BUILD)/bin
 	$(call msg,LD,$@)
@@ -98,7 +106,7 @@ UNIT_HDRS  := $(wildcard tests/unit/*.h)
 
 $(BUILD)/tests/%: tests/unit/%.cc $(UNIT_HDRS) $(HDRS) $(DAEMON_LIB) | $(BUILD)/tests
 	$(call msg,CXX,$@)
-	$(Q)$(CXX) $(CXXFLAGS) $< -o $@ $(DAEMON_LIB) $(TEST_LIBS) $(LIBS)
+	$(Q)$(CXX) $(CXXFLAGS) $(LWIP_CFLAGS) $< -o $@ $(DAEMON_LIB) $(TEST_LIBS) $(LIBS) $(LWIP_HOOKS)
 
 # --- fuzz targets (libFuzzer + ASan + UBSan): each links the daemon sources it exercises --------
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))

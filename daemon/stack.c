@@ -1,0 +1,867 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stack.c - a worker's TCP/IP stack: a private lwIP copy driven with its raw API, the
+ * virtualised active-pcb list with a hash for O(1) demux, 250 ms TCP timers, neighbour
+ * resolution through the worker, and the diagnostic services (echo, sink).
+ *
+ * Never PBUF_POOL: Debian's build allocates those at 616 bytes and fills them to 1536
+ * (shared/notes/lwip.md §0).  Frames are copied into PBUF_RAM pbufs on the way in and out of
+ * pbufs with pbuf_copy_partial() on the way out.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "lwcopy.h"
+#include "stack.h"
+
+#define STK_HASH_MIN 1024
+#define STK_TOMBSTONE ((struct tcp_pcb *)1)
+#define STK_PENDING_MAX 64
+#define STK_PENDING_NS 3000000000ull	/* how long a frame waits for its neighbour */
+#define STK_RETRY_NS 1000000ull		/* how often waiting frames ask again */
+#define STK_TIMEOUTS_NS 10000000ull	/* lwIP's own timers (IP reassembly, ND) */
+#define STK_BACKLOG 1024
+#define ETH_HLEN_ 14
+
+/* One connection of the hash: its flow (as the parser sees incoming segments) and pcb. */
+struct stk_slot {
+	struct ixdp_flow key;
+	struct tcp_pcb *pcb;	/* NULL: empty, STK_TOMBSTONE: deleted */
+	__u32 snd_max;		/* highest sequence number sent + 1: later, lower ones are retransmits */
+	__u32 gen;		/* timer generation that last saw the pcb */
+};
+
+/* A frame that waits for its next hop's MAC. */
+struct stk_pending {
+	__u8 family;
+	__u32 addr[4];
+	__u64 deadline;
+	__u32 len;
+	__u8 *ip;		/* the IP packet, copied */
+};
+
+/* A service connection (echo or sink). */
+struct stk_conn {
+	struct stack *s;
+	struct tcp_pcb *pcb;
+	enum stack_service_kind kind;
+	bool peer_closed;
+	__u8 *held;		/* echo bytes that did not fit the send buffer yet */
+	__u32 held_len;
+	__u32 held_cap;
+};
+
+struct stk_service {
+	struct stack *s;
+	__u16 port;
+	enum stack_service_kind kind;
+	struct tcp_pcb *lpcb;
+};
+
+struct stack {
+	struct lwcopy lw;
+	struct stack_io io;
+	struct stack_cfg cfg;
+	struct netif netif[STACK_ADDRS_MAX];
+	unsigned int nr_netifs;
+	struct stk_slot *slots;
+	__u32 mask;
+	__u32 used;		/* live + tombstones */
+	__u32 gen;
+	struct stk_pending pending[STK_PENDING_MAX];
+	unsigned int nr_pending;
+	struct stk_service services[STACK_SERVICES_MAX];
+	unsigned int nr_services;
+	__u64 next_tmr;
+	__u64 next_timeouts;
+	__u64 next_retry;
+	struct stack_stats st;
+};
+
+#define LW(s) (&(s)->lw.ops)
+
+/* The stack the calling thread is driving: set on entry to every stack_* call. */
+static __thread struct stack *stk_cur;
+
+/* --- the demux hash ------------------------------------------------------------------------- */
+
+static void stk_pcb_key(const struct tcp_pcb *pcb, struct ixdp_flow *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->proto = IPPROTO_TCP;
+	k->sport = pcb->remote_port;
+	k->dport = pcb->local_port;
+	if (IP_IS_V6_VAL(pcb->remote_ip)) {
+		k->family = IXDP_FAMILY_INET6;
+		memcpy(k->saddr, ip_2_ip6(&pcb->remote_ip)->addr, 16);
+		memcpy(k->daddr, ip_2_ip6(&pcb->local_ip)->addr, 16);
+	} else {
+		k->family = IXDP_FAMILY_INET;
+		k->saddr[0] = ip_2_ip4(&pcb->remote_ip)->addr;
+		k->daddr[0] = ip_2_ip4(&pcb->local_ip)->addr;
+	}
+}
+
+static struct stk_slot *stk_find(struct stack *s, const struct ixdp_flow *k)
+{
+	__u32 i = ixdp_flow_hash(k, 0) & s->mask;
+
+	for (;; i = (i + 1) & s->mask) {
+		struct stk_slot *e = &s->slots[i];
+
+		if (!e->pcb)
+			return NULL;
+		if (e->pcb != STK_TOMBSTONE && !memcmp(&e->key, k, sizeof(*k)))
+			return e;
+	}
+}
+
+static int stk_grow(struct stack *s);
+
+static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
+				   struct tcp_pcb *pcb)
+{
+	struct stk_slot *e = stk_find(s, k);
+	__u32 i;
+
+	if (e) {
+		e->pcb = pcb;
+		e->gen = s->gen;
+		return e;
+	}
+	if ((s->used + 1) * 4 > (s->mask + 1) * 3 && stk_grow(s))
+		return NULL;
+	for (i = ixdp_flow_hash(k, 0) & s->mask;; i = (i + 1) & s->mask) {
+		e = &s->slots[i];
+		if (!e->pcb || e->pcb == STK_TOMBSTONE)
+			break;
+	}
+	if (!e->pcb)
+		s->used++;
+	e->key = *k;
+	e->pcb = pcb;
+	e->snd_max = 0;
+	e->gen = s->gen;
+	s->st.conns++;
+	return e;
+}
+
+static void stk_remove(struct stack *s, struct stk_slot *e)
+{
+	e->pcb = STK_TOMBSTONE;
+	s->st.conns--;
+}
+
+/* Rehash into a table twice as big when live + deleted slots pass 3/4 of it. */
+static int stk_grow(struct stack *s)
+{
+	__u32 n = s->mask + 1, want = s->st.conns * 2 > n ? n * 2 : n, i, j;
+	struct stk_slot *old = s->slots, *slots;
+
+	while (want < STK_HASH_MIN || (s->st.conns + 1) * 2 > want)
+		want *= 2;
+	slots = calloc(want, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	s->slots = slots;
+	s->mask = want - 1;
+	s->used = 0;
+	for (i = 0; i < n; i++) {
+		if (!old[i].pcb || old[i].pcb == STK_TOMBSTONE)
+			continue;
+		for (j = ixdp_flow_hash(&old[i].key, 0) & s->mask; slots[j].pcb;
+		     j = (j + 1) & s->mask)
+			;
+		slots[j] = old[i];
+		s->used++;
+	}
+	free(old);
+	return 0;
+}
+
+/*
+ * After lwIP ran with the one-entry list holding @pcb (or nothing): every pcb now on the list is
+ * live (new ones come from SYNs), @pcb is gone if it is no longer there (closed, aborted, or
+ * moved to TIME_WAIT); then the list is emptied again.
+ */
+static void stk_reconcile(struct stack *s, struct tcp_pcb *pcb, struct stk_slot *slot)
+{
+	struct tcp_pcb *q;
+	bool still = false;
+	struct ixdp_flow k;
+
+	for (q = *LW(s)->tcp_active_pcbs; q; q = q->next) {
+		if (q == pcb) {
+			still = true;
+			continue;
+		}
+		stk_pcb_key(q, &k);
+		if (!stk_insert(s, &k, q))
+			pr_warn("stack: no memory for the connection table");
+	}
+	if (pcb && !still)
+		stk_remove(s, slot);
+	*LW(s)->tcp_active_pcbs = NULL;
+}
+
+/* --- output: neighbour, Ethernet header, frame ---------------------------------------------- */
+
+static bool seq_lt(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) < 0;
+}
+
+/* Count retransmissions: a segment whose sequence is below the highest already sent. */
+static void stk_count_out(struct stack *s, const __u8 *ip, __u32 len, int family)
+{
+	const struct tcphdr *th;
+	struct ixdp_flow k = { 0 };
+	struct stk_slot *e;
+	__u32 hlen, seq, seglen;
+
+	s->st.segs_out++;
+	if (family == IXDP_FAMILY_INET) {
+		const struct iphdr *iph = (const void *)ip;
+
+		hlen = iph->ihl * 4;
+		if (iph->protocol != IPPROTO_TCP || len < hlen + sizeof(*th))
+			return;
+		k.saddr[0] = iph->daddr;
+		k.daddr[0] = iph->saddr;
+	} else {
+		const struct ipv6hdr *ip6 = (const void *)ip;
+
+		hlen = sizeof(*ip6);
+		if (ip6->nexthdr != IPPROTO_TCP || len < hlen + sizeof(*th))
+			return;
+		memcpy(k.saddr, &ip6->daddr, 16);
+		memcpy(k.daddr, &ip6->saddr, 16);
+	}
+	th = (const void *)(ip + hlen);
+	k.family = family;
+	k.proto = IPPROTO_TCP;
+	k.sport = ixdp_ntohs(th->dest);
+	k.dport = ixdp_ntohs(th->source);
+	e = stk_find(s, &k);
+	if (!e)
+		return;
+	seq = __builtin_bswap32(th->seq);
+	seglen = len - hlen - th->doff * 4 + th->syn + th->fin;
+	if (!seglen)
+		return;
+	if (e->snd_max && seq_lt(seq, e->snd_max))
+		s->st.retrans++;
+	if (!e->snd_max || seq_lt(e->snd_max, seq + seglen))
+		e->snd_max = seq + seglen;
+}
+
+static void stk_emit(struct stack *s, const __u8 mac[6], int family, struct pbuf *p,
+		     const __u8 *ip, __u32 len)
+{
+	__u16 type = family == IXDP_FAMILY_INET ? ETH_P_IP : ETH_P_IPV6;
+	__u8 *f = s->io.tx_alloc(s->io.ctx, ETH_HLEN_ + len);
+
+	if (!f) {
+		s->st.tx_nobuf++;
+		return;
+	}
+	memcpy(f, mac, 6);
+	memcpy(f + 6, s->cfg.mac, 6);
+	f[12] = type >> 8;
+	f[13] = type & 0xff;
+	if (p)
+		LW(s)->pbuf_copy_partial(p, f + ETH_HLEN_, len, 0);
+	else
+		memcpy(f + ETH_HLEN_, ip, len);
+	stk_count_out(s, f + ETH_HLEN_, len, family);
+	s->io.tx_commit(s->io.ctx, f, ETH_HLEN_ + len);
+}
+
+/*
+ * No MAC yet: keep a copy of the packet until resolve() answers or STK_PENDING_NS pass (counted
+ * from the first retry, which knows the time).
+ */
+static void stk_defer(struct stack *s, struct pbuf *p, int family, const void *addr)
+{
+	struct stk_pending *w;
+
+	if (s->nr_pending == STK_PENDING_MAX) {
+		free(s->pending[0].ip);
+		memmove(&s->pending[0], &s->pending[1], (STK_PENDING_MAX - 1) * sizeof(*w));
+		s->nr_pending--;
+		s->st.tx_unresolved++;
+	}
+	w = &s->pending[s->nr_pending];
+	w->ip = malloc(p->tot_len);
+	if (!w->ip) {
+		s->st.tx_unresolved++;
+		return;
+	}
+	w->len = LW(s)->pbuf_copy_partial(p, w->ip, p->tot_len, 0);
+	w->family = family;
+	memset(w->addr, 0, sizeof(w->addr));
+	memcpy(w->addr, addr, family == IXDP_FAMILY_INET ? 4 : 16);
+	w->deadline = 0;
+	s->nr_pending++;
+}
+
+static err_t stk_output(struct stack *s, struct pbuf *p, int family, const void *nexthop)
+{
+	__u8 mac[6];
+
+	if (s->io.resolve(s->io.ctx, family, nexthop, mac))
+		stk_defer(s, p, family, nexthop);
+	else
+		stk_emit(s, mac, family, p, NULL, p->tot_len);
+	/* A frame lost here is a frame lost on the wire: TCP retransmits. */
+	return ERR_OK;
+}
+
+static err_t stk_output4(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
+{
+	return stk_output(n->state, p, IXDP_FAMILY_INET, &dst->addr);
+}
+
+static err_t stk_output6(struct netif *n, struct pbuf *p, const ip6_addr_t *dst)
+{
+	return stk_output(n->state, p, IXDP_FAMILY_INET6, dst->addr);
+}
+
+/* Never called: every output goes through stk_output4/6, which build the frame themselves. */
+static err_t stk_linkoutput(struct netif *n, struct pbuf *p)
+{
+	return ERR_IF;
+}
+
+static void stk_retry_pending(struct stack *s, __u64 now)
+{
+	unsigned int i, kept = 0;
+	__u8 mac[6];
+
+	for (i = 0; i < s->nr_pending; i++) {
+		struct stk_pending *w = &s->pending[i];
+
+		if (!w->deadline)
+			w->deadline = now + STK_PENDING_NS;
+		if (!s->io.resolve(s->io.ctx, w->family, w->addr, mac)) {
+			stk_emit(s, mac, w->family, NULL, w->ip, w->len);
+			free(w->ip);
+		} else if (now >= w->deadline) {
+			s->st.tx_unresolved++;
+			free(w->ip);
+		} else {
+			s->pending[kept++] = *w;
+		}
+	}
+	s->nr_pending = kept;
+}
+
+/* --- services ------------------------------------------------------------------------------- */
+
+static void stk_conn_free(struct stk_conn *c)
+{
+	c->s->st.conns_closed++;
+	free(c->held);
+	free(c);
+}
+
+/* Hand the pcb back to lwIP with a FIN.  Returns ERR_ABRT if it had to reset it instead. */
+static err_t stk_conn_close(struct stk_conn *c)
+{
+	struct tcp_pcb *pcb = c->pcb;
+	struct stack *s = c->s;
+	err_t ret = ERR_OK;
+
+	LW(s)->tcp_arg(pcb, NULL);
+	LW(s)->tcp_recv(pcb, NULL);
+	LW(s)->tcp_sent(pcb, NULL);
+	LW(s)->tcp_err(pcb, NULL);
+	if (LW(s)->tcp_close(pcb) != ERR_OK) {
+		LW(s)->tcp_abort(pcb); /* no memory for the FIN: reset rather than leak */
+		ret = ERR_ABRT;
+	}
+	stk_conn_free(c);
+	return ret;
+}
+
+/* Echo what is held, as far as the send buffer takes it, and reopen the receive window. */
+static void stk_echo_flush(struct stk_conn *c)
+{
+	struct stack *s = c->s;
+	__u32 n = c->held_len, room = tcp_sndbuf(c->pcb);
+
+	if (n > room)
+		n = room;
+	if (!n || LW(s)->tcp_write(c->pcb, c->held, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+		return;
+	memmove(c->held, c->held + n, c->held_len - n);
+	c->held_len -= n;
+	s->st.bytes_out += n;
+	LW(s)->tcp_recved(c->pcb, n);
+	LW(s)->tcp_output(c->pcb);
+}
+
+/* Copy the part of @p from @off on aside, to be echoed when the send buffer has room. */
+static int stk_hold(struct stk_conn *c, struct pbuf *p, __u32 off)
+{
+	__u32 need = c->held_len + p->tot_len - off;
+
+	if (need > c->held_cap) {
+		__u32 cap = c->held_cap ? c->held_cap : 2048;
+		__u8 *b;
+
+		while (cap < need)
+			cap *= 2;
+		b = realloc(c->held, cap);
+		if (!b)
+			return -ENOMEM;
+		c->held = b;
+		c->held_cap = cap;
+	}
+	LW(c->s)->pbuf_copy_partial(p, c->held + c->held_len, p->tot_len - off, off);
+	c->held_len += p->tot_len - off;
+	return 0;
+}
+
+/*
+ * Echo straight from the pbufs.  Bytes go back into the receive window only once they are in
+ * the send buffer, so a peer that does not read its echo is slowed down, not buffered for.
+ */
+static err_t stk_echo_recv(struct stk_conn *c, struct pbuf *p)
+{
+	struct stack *s = c->s;
+	struct pbuf *q;
+	__u32 done = 0;
+
+	for (q = p; q && !c->held_len; q = q->next) {
+		if (q->len > tcp_sndbuf(c->pcb) ||
+		    LW(s)->tcp_write(c->pcb, q->payload, q->len, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		done += q->len;
+	}
+	if (done < p->tot_len && stk_hold(c, p, done)) {
+		/* Refused: lwIP keeps the data and offers it again. */
+		if (done) {
+			s->st.bytes_out += done;
+			LW(s)->tcp_recved(c->pcb, done);
+			LW(s)->tcp_output(c->pcb);
+		}
+		return ERR_MEM;
+	}
+	s->st.bytes_out += done;
+	if (done) {
+		LW(s)->tcp_recved(c->pcb, done);
+		LW(s)->tcp_output(c->pcb);
+	}
+	LW(s)->pbuf_free(p);
+	return ERR_OK;
+}
+
+static err_t stk_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct stk_conn *c = arg;
+	struct stack *s = stk_cur;
+
+	if (!c) { /* not installed with a NULL argument; behave like lwIP's tcp_recv_null */
+		if (p) {
+			LW(s)->tcp_recved(pcb, p->tot_len);
+			LW(s)->pbuf_free(p);
+		}
+		return ERR_OK;
+	}
+	if (!p) {
+		c->peer_closed = true;
+		return c->held_len ? ERR_OK : stk_conn_close(c);
+	}
+	s->st.bytes_in += p->tot_len;
+	if (c->kind == STACK_ECHO)
+		return stk_echo_recv(c, p);
+	LW(s)->tcp_recved(pcb, p->tot_len);
+	LW(s)->pbuf_free(p);
+	return ERR_OK;
+}
+
+static err_t stk_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct stk_conn *c = arg;
+
+	if (!c)
+		return ERR_OK;
+	if (c->held_len)
+		stk_echo_flush(c);
+	if (c->peer_closed && !c->held_len)
+		return stk_conn_close(c);
+	return ERR_OK;
+}
+
+/* The pcb is already gone (reset by the peer, or aborted by lwIP): free our side. */
+static void stk_err(void *arg, err_t err)
+{
+	if (arg)
+		stk_conn_free(arg);
+}
+
+static err_t stk_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct stk_service *svc = arg;
+	struct stack *s = svc->s;
+	struct stk_conn *c;
+
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return ERR_MEM; /* lwIP resets the new connection */
+	c->s = s;
+	c->pcb = pcb;
+	c->kind = svc->kind;
+	LW(s)->tcp_arg(pcb, c);
+	LW(s)->tcp_recv(pcb, stk_recv);
+	LW(s)->tcp_sent(pcb, stk_sent);
+	LW(s)->tcp_err(pcb, stk_err);
+	tcp_nagle_disable(pcb); /* request/response traffic: no waiting for a full segment */
+	s->st.conns_opened++;
+	return ERR_OK;
+}
+
+/**
+ * stack_listen - serve @port (TCP, every address of the stack) with a diagnostic service.
+ * @s:    stack
+ * @port: port
+ * @kind: echo or sink
+ *
+ * Return: 0, -ENOSPC (too many services), -EADDRINUSE or -ENOMEM.
+ */
+int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind)
+{
+	/* Not IP_ANY_TYPE: that is a global of lwIP, which ixdpd must not link against. */
+	const ip_addr_t any = IPADDR_ANY_TYPE_INIT;
+	struct stk_service *svc;
+	struct tcp_pcb *pcb, *lpcb;
+	err_t err;
+
+	if (s->nr_services == STACK_SERVICES_MAX)
+		return -ENOSPC;
+	svc = &s->services[s->nr_services];
+	pcb = LW(s)->tcp_new_ip_type(IPADDR_TYPE_ANY);
+	if (!pcb)
+		return -ENOMEM;
+	err = LW(s)->tcp_bind(pcb, &any, port);
+	if (err != ERR_OK) {
+		LW(s)->tcp_close(pcb);
+		return err == ERR_USE ? -EADDRINUSE : -ENOMEM;
+	}
+	lpcb = LW(s)->tcp_listen_with_backlog(pcb, STK_BACKLOG > 255 ? 255 : STK_BACKLOG);
+	if (!lpcb) {
+		LW(s)->tcp_close(pcb);
+		return -ENOMEM;
+	}
+	svc->s = s;
+	svc->port = port;
+	svc->kind = kind;
+	svc->lpcb = lpcb;
+	LW(s)->tcp_arg(lpcb, svc);
+	LW(s)->tcp_accept(lpcb, stk_accept);
+	s->nr_services++;
+	return 0;
+}
+
+/* --- setup ---------------------------------------------------------------------------------- */
+
+static err_t stk_netif_init(struct netif *n)
+{
+	struct stack *s = n->state;
+
+	n->name[0] = 'x';
+	n->name[1] = 'q';
+	n->output = stk_output4;
+	n->output_ip6 = stk_output6;
+	n->linkoutput = stk_linkoutput;
+	n->mtu = s->cfg.mtu;
+	n->mtu6 = s->cfg.mtu;
+	n->hwaddr_len = 6;
+	memcpy(n->hwaddr, s->cfg.mac, 6);
+	/* No ETHARP, IGMP or MLD flags: the kernel owns ARP, ND and multicast on this link. */
+	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHERNET;
+	return ERR_OK;
+}
+
+static void stk_prefix_mask(__u8 len, ip4_addr_t *mask)
+{
+	mask->addr = len ? __builtin_bswap32(~0u << (32 - len)) : 0;
+}
+
+/* One netif per IPv4 address (lwIP holds one each); IPv6 addresses on the first. */
+static int stk_add_netifs(struct stack *s)
+{
+	unsigned int i, nv6 = 0;
+
+	for (i = 0; i < s->cfg.nr_addrs; i++) {
+		const struct stack_addr *a = &s->cfg.addrs[i];
+		ip4_addr_t ip, mask, gw = { 0 };
+
+		if (a->a.family != IXDP_FAMILY_INET)
+			continue;
+		ip.addr = a->a.addr[0];
+		stk_prefix_mask(a->prefix_len, &mask);
+		if (!LW(s)->netif_add(&s->netif[s->nr_netifs], &ip, &mask, &gw, s, stk_netif_init,
+				      LW(s)->ip_input))
+			return -ENOMEM;
+		s->nr_netifs++;
+	}
+	if (!s->nr_netifs) {
+		ip4_addr_t any = { 0 };
+
+		if (!LW(s)->netif_add(&s->netif[0], &any, &any, &any, s, stk_netif_init,
+				      LW(s)->ip_input))
+			return -ENOMEM;
+		s->nr_netifs = 1;
+	}
+	for (i = 0; i < s->cfg.nr_addrs; i++) {
+		const struct stack_addr *a = &s->cfg.addrs[i];
+		ip6_addr_t ip6;
+		s8_t idx;
+
+		if (a->a.family != IXDP_FAMILY_INET6 || nv6 == LWIP_IPV6_NUM_ADDRESSES)
+			continue;
+		memset(&ip6, 0, sizeof(ip6));
+		memcpy(ip6.addr, a->a.addr, 16);
+		if (LW(s)->netif_add_ip6_address(&s->netif[0], &ip6, &idx) != ERR_OK)
+			return -ENOMEM;
+		/* The kernel did duplicate address detection already: preferred at once. */
+		LW(s)->netif_ip6_addr_set_state(&s->netif[0], idx, IP6_ADDR_PREFERRED);
+		nv6++;
+	}
+	for (i = 0; i < s->nr_netifs; i++) {
+		s->netif[i].rs_count = 0; /* no router solicitations from the dataplane */
+		s->netif[i].ip6_autoconfig_enabled = 0;
+		LW(s)->netif_set_up(&s->netif[i]);
+		LW(s)->netif_set_link_up(&s->netif[i]);
+	}
+	LW(s)->netif_set_default(&s->netif[0]);
+	return 0;
+}
+
+/**
+ * stack_open - a new stack: its own lwIP copy with netifs for @cfg's addresses.
+ * @sp:  receives the stack
+ * @cfg: MAC, MTU, addresses (copied)
+ * @io:  the driving thread's frame and neighbour callbacks (copied)
+ *
+ * Return: 0, or a negative errno (logged).
+ */
+int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stack_io *io)
+{
+	struct stack *s;
+	int ret;
+
+	if (cfg->nr_addrs > STACK_ADDRS_MAX)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	s->io = *io;
+	s->slots = calloc(STK_HASH_MIN, sizeof(*s->slots));
+	if (!s->slots) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	s->mask = STK_HASH_MIN - 1;
+	ret = lwcopy_open(&s->lw, cfg->tmpdir);
+	if (ret)
+		goto err_slots;
+	stk_cur = s;
+	ret = stk_add_netifs(s);
+	if (ret) {
+		pr_err("stack: cannot add the lwIP netifs");
+		goto err_copy;
+	}
+	*sp = s;
+	return 0;
+
+err_copy:
+	lwcopy_close(&s->lw);
+err_slots:
+	free(s->slots);
+err_free:
+	free(s);
+	return ret;
+}
+
+/**
+ * stack_close - reset every connection, close the listeners, unload the copy.
+ * @s: stack, or NULL
+ */
+void stack_close(struct stack *s)
+{
+	unsigned int i;
+	__u32 j;
+
+	if (!s)
+		return;
+	stk_cur = s;
+	for (j = 0; j <= s->mask; j++) {
+		struct tcp_pcb *pcb = s->slots[j].pcb;
+
+		if (!pcb || pcb == STK_TOMBSTONE)
+			continue;
+		*LW(s)->tcp_active_pcbs = pcb;
+		pcb->next = NULL;
+		LW(s)->tcp_abort(pcb); /* RST to the peer; err callback frees our side */
+		*LW(s)->tcp_active_pcbs = NULL;
+	}
+	while (*LW(s)->tcp_tw_pcbs)
+		LW(s)->tcp_abort(*LW(s)->tcp_tw_pcbs); /* frees a TIME_WAIT pcb, sends nothing */
+	for (i = 0; i < s->nr_services; i++)
+		LW(s)->tcp_close(s->services[i].lpcb);
+	for (i = 0; i < s->nr_pending; i++)
+		free(s->pending[i].ip);
+	for (i = 0; i < s->nr_netifs; i++)
+		LW(s)->netif_remove(&s->netif[i]);
+	lwcopy_run_deferred();
+	lwcopy_close(&s->lw);
+	free(s->slots);
+	free(s);
+}
+
+/* --- the per-batch entry points ------------------------------------------------------------- */
+
+static bool stk_is_local(const struct stack *s, const struct ixdp_flow *f)
+{
+	size_t n = f->family == IXDP_FAMILY_INET ? 4 : 16;
+	unsigned int i;
+
+	for (i = 0; i < s->cfg.nr_addrs; i++)
+		if (s->cfg.addrs[i].a.family == f->family && !memcmp(s->cfg.addrs[i].a.addr, f->daddr, n))
+			return true;
+	return false;
+}
+
+/**
+ * stack_input - one TCP segment for this stack.
+ * @s:     stack
+ * @frame: the frame (Ethernet header first)
+ * @pkt:   what ixdp_parse() found (IXDP_PARSE_L4, TCP)
+ *
+ * The segment is copied; @frame can be reused as soon as this returns.  Replies, if any, have
+ * gone to tx_alloc/tx_commit by then.
+ *
+ * Return: 0, -EINVAL (not to one of our addresses) or -ENOMEM (dropped, counted).
+ */
+int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt)
+{
+	struct stk_slot *slot;
+	struct tcp_pcb *pcb = NULL;
+	struct pbuf *p;
+
+	stk_cur = s;
+	if (!stk_is_local(s, &pkt->flow)) {
+		s->st.rx_not_local++; /* lwIP would route it (IP_FORWARD): never */
+		return -EINVAL;
+	}
+	p = LW(s)->pbuf_alloc(PBUF_RAW, pkt->l3_len, PBUF_RAM);
+	if (!p) {
+		s->st.rx_nomem++;
+		return -ENOMEM;
+	}
+	LW(s)->pbuf_take(p, (const __u8 *)frame + pkt->l3_off, pkt->l3_len);
+	s->st.segs_in++;
+
+	slot = stk_find(s, &pkt->flow);
+	if (slot) {
+		pcb = slot->pcb;
+		pcb->next = NULL;
+	}
+	*LW(s)->tcp_active_pcbs = pcb;
+	LW(s)->ip_input(p, &s->netif[0]);
+	stk_reconcile(s, pcb, slot);
+	return 0;
+}
+
+/* tcp_tmr() over every pcb: the list is rebuilt from the hash, and the hash from what survives. */
+static void stk_tmr(struct stack *s)
+{
+	struct tcp_pcb *head = NULL, *pcb;
+	struct ixdp_flow k;
+	__u32 i, tw = 0;
+
+	for (i = 0; i <= s->mask; i++) {
+		pcb = s->slots[i].pcb;
+		if (!pcb || pcb == STK_TOMBSTONE)
+			continue;
+		pcb->next = head;
+		head = pcb;
+	}
+	*LW(s)->tcp_active_pcbs = head;
+	LW(s)->tcp_tmr();
+
+	s->gen++;
+	for (pcb = *LW(s)->tcp_active_pcbs; pcb; pcb = pcb->next) {
+		struct stk_slot *e;
+
+		stk_pcb_key(pcb, &k);
+		e = stk_find(s, &k);
+		if (e)
+			e->gen = s->gen;
+	}
+	for (i = 0; i <= s->mask; i++) {
+		struct stk_slot *e = &s->slots[i];
+
+		if (e->pcb && e->pcb != STK_TOMBSTONE && e->gen != s->gen)
+			stk_remove(s, e);
+	}
+	*LW(s)->tcp_active_pcbs = NULL;
+	for (pcb = *LW(s)->tcp_tw_pcbs; pcb; pcb = pcb->next)
+		tw++;
+	s->st.time_wait = tw;
+}
+
+/**
+ * stack_poll - run what is due: TCP timers every 250 ms, lwIP's other timers, frames waiting
+ * for a neighbour, work lwIP deferred.  Cheap when nothing is due; call it every loop.
+ * @s:   stack
+ * @now: CLOCK_MONOTONIC, nanoseconds
+ */
+void stack_poll(struct stack *s, __u64 now)
+{
+	stk_cur = s;
+	if (now >= s->next_tmr) {
+		s->next_tmr = now + STACK_TMR_NS;
+		stk_tmr(s);
+	}
+	if (now >= s->next_timeouts) {
+		s->next_timeouts = now + STK_TIMEOUTS_NS;
+		LW(s)->sys_check_timeouts();
+	}
+	if (s->nr_pending && now >= s->next_retry) {
+		s->next_retry = now + STK_RETRY_NS;
+		stk_retry_pending(s, now);
+	}
+	lwcopy_run_deferred();
+}
+
+/**
+ * stack_stats - the stack's counters (written by its thread; read them relaxed elsewhere).
+ * @s: stack
+ *
+ * Return: the counters.
+ */
+const struct stack_stats *stack_stats(const struct stack *s)
+{
+	return &s->st;
+}
+
+/**
+ * stack_how - how the stack's lwIP copy was loaded.
+ * @s: stack
+ *
+ * Return: "memfd" or "tmpfile".
+ */
+const char *stack_how(const struct stack *s)
+{
+	return s->lw.how;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * stack.h - a worker's TCP/IP stack: its own copy of lwIP, one netif, O(1) connection demux.
+ *
+ * The stack knows nothing of AF_XDP: frames come in through stack_input(), frames go out
+ * through the worker's tx_alloc/tx_commit callbacks, and link-layer addresses come from its
+ * resolve callback (the kernel's neighbour table, mirrored).  All calls for one stack are made
+ * by one thread.
+ *
+ * Demux: lwIP finds a segment's pcb by walking tcp_active_pcbs, which costs ~50 µs per segment at
+ * 4096 connections.  Between calls the list is kept empty and the stack keeps its own hash
+ * (flow -> pcb); for each segment lwIP is handed a one-entry list, and afterwards the list is
+ * reconciled with the hash (new pcbs in, pcbs that left out).  tcp_tmr() runs every 250 ms over
+ * the full list, rebuilt from the hash.
+ */
+#ifndef IXDP_STACK_H
+#define IXDP_STACK_H
+
+#include <linux/types.h>
+
+#include "ixdp/parse.h"
+
+#define STACK_ADDRS_MAX 16
+#define STACK_SERVICES_MAX 16
+#define STACK_TMR_NS 250000000ull /* TCP_TMR_INTERVAL */
+
+struct stack;
+
+enum stack_service_kind {
+	STACK_ECHO,	/* send every byte back */
+	STACK_SINK,	/* read and discard */
+};
+
+/* What the stack needs from the thread that drives it. */
+struct stack_io {
+	void *ctx;
+	/* A buffer for one frame of @len bytes, or NULL (no frame: the stack drops and counts). */
+	void *(*tx_alloc)(void *ctx, __u32 len);
+	/* Send the frame in @buf (from tx_alloc), @len bytes. */
+	void (*tx_commit)(void *ctx, void *buf, __u32 len);
+	/*
+	 * The MAC of next hop @addr (enum ixdp_family @family, network order): 0 and @mac filled,
+	 * or -EAGAIN when unknown (resolution was requested; the stack asks again later).
+	 */
+	int (*resolve)(void *ctx, int family, const void *addr, __u8 mac[6]);
+};
+
+struct stack_addr {
+	struct ixdp_addr_key a;	/* family, address */
+	__u8 prefix_len;
+};
+
+struct stack_cfg {
+	__u8 mac[6];
+	__u16 mtu;
+	unsigned int nr_addrs;
+	struct stack_addr addrs[STACK_ADDRS_MAX];
+	const char *tmpdir;	/* for lwcopy's O_TMPFILE fallback */
+};
+
+/* Counters: written by the stack's thread only. */
+struct stack_stats {
+	__u64 segs_in;		/* TCP segments handed to lwIP */
+	__u64 segs_out;		/* frames lwIP sent */
+	__u64 retrans;		/* segments sent again (sequence below the highest sent) */
+	__u64 rx_not_local;	/* destination is not one of our addresses: dropped */
+	__u64 rx_nomem;		/* no pbuf for a frame: dropped */
+	__u64 tx_nobuf;		/* no frame for an output: dropped (TCP retransmits) */
+	__u64 tx_unresolved;	/* no neighbour after the wait: dropped */
+	__u64 conns_opened;
+	__u64 conns_closed;
+	__u64 bytes_in;		/* payload bytes received by the services */
+	__u64 bytes_out;	/* payload bytes queued by the services */
+	__u32 conns;		/* in the demux hash (active) */
+	__u32 time_wait;	/* on lwIP's TIME_WAIT list, counted each timer tick */
+};
+
+int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stack_io *io);
+void stack_close(struct stack *s);
+int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind);
+int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt);
+void stack_poll(struct stack *s, __u64 now_ns);
+const struct stack_stats *stack_stats(const struct stack *s);
+const char *stack_how(const struct stack *s);
+
+#endif /* IXDP_STACK_H */

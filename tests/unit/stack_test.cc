@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: GPL-2.0
+// stack_test.cc - a worker's TCP stack (daemon/stack.c) against a second, independent lwIP copy
+// acting as the client, joined by an in-memory wire: handshake, echo, close, reset, loss and
+// retransmission, flow control, neighbour waits, isolation of copies, and 4096 connections with
+// the per-segment cost reported (not asserted).
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "lwcopy.h"
+#include "stack.h"
+}
+
+namespace {
+
+using Frame = std::vector<uint8_t>;
+
+const uint8_t kSrvMac[6] = { 0x02, 0, 0xc6, 0x12, 0, 1 };
+const uint8_t kCliMac[6] = { 0x02, 0, 0xc6, 0x12, 0, 2 };
+const char kSrvIp[] = "198.18.0.1";
+const char kCliIp[] = "198.18.0.2";
+const uint16_t kEcho = 7, kSink = 9;
+
+uint32_t ip4(const char *s)
+{
+	struct in_addr a;
+	inet_pton(AF_INET, s, &a);
+	return a.s_addr;
+}
+
+// The wire between the stack under test (server) and the client copy.
+struct Wire {
+	std::deque<Frame> to_srv, to_cli;
+	Frame tx;		// the frame the server stack is building
+	int drop_to_cli = -1;	// drop the n-th next frame towards the client
+	int drop_to_srv = -1;
+	bool neigh_known = true;
+	int resolves = 0;
+};
+
+// --- the server: the stack under test, with io callbacks onto the wire ----------------------
+
+void *srv_tx_alloc(void *ctx, __u32 len)
+{
+	Wire *w = static_cast<Wire *>(ctx);
+	w->tx.assign(len, 0);
+	return w->tx.data();
+}
+
+void srv_tx_commit(void *ctx, void *buf, __u32 len)
+{
+	Wire *w = static_cast<Wire *>(ctx);
+	if (w->drop_to_cli == 0) {
+		w->drop_to_cli = -1;
+		return;
+	}
+	if (w->drop_to_cli > 0)
+		w->drop_to_cli--;
+	w->to_cli.emplace_back((uint8_t *)buf, (uint8_t *)buf + len);
+}
+
+int srv_resolve(void *ctx, int family, const void *addr, __u8 mac[6])
+{
+	Wire *w = static_cast<Wire *>(ctx);
+	w->resolves++;
+	if (!w->neigh_known)
+		return -EAGAIN;
+	memcpy(mac, kCliMac, 6);
+	return 0;
+}
+
+// --- the client: a plain lwIP copy driven with its raw API ---------------------------------
+
+struct Client;
+
+struct Conn {
+	Client *cli = nullptr;
+	struct tcp_pcb *pcb = nullptr;
+	bool connected = false, closed_by_peer = false, reset = false;
+	std::string got;
+};
+
+struct Client {
+	struct lwcopy lw;
+	struct netif nif;
+	Wire *w;
+	std::vector<Conn *> conns;
+};
+
+Client *g_cli; // the client copy's callbacks find it here (one client per test)
+
+err_t cli_output4(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
+{
+	Client *c = static_cast<Client *>(n->state);
+	Frame f(14 + p->tot_len);
+	memcpy(&f[0], kSrvMac, 6);
+	memcpy(&f[6], kCliMac, 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	c->lw.ops.pbuf_copy_partial(p, &f[14], p->tot_len, 0);
+	if (c->w->drop_to_srv == 0) {
+		c->w->drop_to_srv = -1;
+		return ERR_OK;
+	}
+	if (c->w->drop_to_srv > 0)
+		c->w->drop_to_srv--;
+	c->w->to_srv.push_back(std::move(f));
+	return ERR_OK;
+}
+
+err_t cli_linkoutput(struct netif *, struct pbuf *)
+{
+	return ERR_IF;
+}
+
+err_t cli_netif_init(struct netif *n)
+{
+	n->output = cli_output4;
+	n->linkoutput = cli_linkoutput;
+	n->mtu = 1500;
+	n->hwaddr_len = 6;
+	memcpy(n->hwaddr, kCliMac, 6);
+	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHERNET;
+	return ERR_OK;
+}
+
+err_t cli_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t)
+{
+	Conn *c = static_cast<Conn *>(arg);
+	auto &ops = c->cli->lw.ops;
+	if (!p) {
+		c->closed_by_peer = true;
+		return ERR_OK;
+	}
+	std::string chunk(p->tot_len, '\0');
+	ops.pbuf_copy_partial(p, &chunk[0], p->tot_len, 0);
+	c->got += chunk;
+	ops.tcp_recved(pcb, p->tot_len);
+	ops.pbuf_free(p);
+	return ERR_OK;
+}
+
+void cli_err(void *arg, err_t)
+{
+	Conn *c = static_cast<Conn *>(arg);
+	c->reset = true;
+	c->pcb = nullptr;
+}
+
+err_t cli_connected(void *arg, struct tcp_pcb *, err_t)
+{
+	static_cast<Conn *>(arg)->connected = true;
+	return ERR_OK;
+}
+
+class StackTest : public ::testing::Test {
+protected:
+	Wire w;
+	struct stack *srv = nullptr;
+	Client cli;
+	uint64_t now = 1000000000ull;
+
+	void SetUp() override
+	{
+		struct stack_cfg cfg = {};
+		memcpy(cfg.mac, kSrvMac, 6);
+		cfg.mtu = 1500;
+		cfg.nr_addrs = 1;
+		cfg.addrs[0].a.family = IXDP_FAMILY_INET;
+		cfg.addrs[0].a.addr[0] = ip4(kSrvIp);
+		cfg.addrs[0].prefix_len = 24;
+		struct stack_io io = { &w, srv_tx_alloc, srv_tx_commit, srv_resolve };
+		ASSERT_EQ(stack_open(&srv, &cfg, &io), 0);
+		ASSERT_EQ(stack_listen(srv, kEcho, STACK_ECHO), 0);
+		ASSERT_EQ(stack_listen(srv, kSink, STACK_SINK), 0);
+
+		ASSERT_EQ(lwcopy_open(&cli.lw, nullptr), 0);
+		cli.w = &w;
+		g_cli = &cli;
+		ip4_addr_t a, m, gw;
+		a.addr = ip4(kCliIp);
+		m.addr = ip4("255.255.255.0");
+		gw.addr = 0;
+		ASSERT_NE(cli.lw.ops.netif_add(&cli.nif, &a, &m, &gw, &cli, cli_netif_init,
+					       cli.lw.ops.ip_input),
+			  nullptr);
+		cli.lw.ops.netif_set_default(&cli.nif);
+		cli.lw.ops.netif_set_up(&cli.nif);
+		cli.lw.ops.netif_set_link_up(&cli.nif);
+	}
+
+	void TearDown() override
+	{
+		for (Conn *c : cli.conns) {
+			if (c->pcb) {
+				cli.lw.ops.tcp_arg(c->pcb, nullptr);
+				cli.lw.ops.tcp_err(c->pcb, nullptr);
+				cli.lw.ops.tcp_abort(c->pcb);
+			}
+			delete c;
+		}
+		stack_close(srv);
+		cli.lw.ops.netif_remove(&cli.nif);
+		lwcopy_close(&cli.lw);
+	}
+
+	Conn *connect(uint16_t port, uint16_t sport = 0)
+	{
+		auto &ops = cli.lw.ops;
+		Conn *c = new Conn;
+		c->cli = &cli;
+		c->pcb = ops.tcp_new_ip_type(IPADDR_TYPE_V4);
+		ops.tcp_arg(c->pcb, c);
+		ops.tcp_recv(c->pcb, cli_recv);
+		ops.tcp_err(c->pcb, cli_err);
+		if (sport) {
+			ip_addr_t any = IPADDR4_INIT(0);
+			EXPECT_EQ(ops.tcp_bind(c->pcb, &any, sport), ERR_OK);
+		}
+		ip_addr_t dst = IPADDR4_INIT(ip4(kSrvIp));
+		EXPECT_EQ(ops.tcp_connect(c->pcb, &dst, port, cli_connected), ERR_OK);
+		cli.conns.push_back(c);
+		return c;
+	}
+
+	void send(Conn *c, const std::string &data)
+	{
+		size_t off = 0;
+		while (off < data.size()) {
+			size_t n = std::min<size_t>(data.size() - off, tcp_sndbuf(c->pcb));
+			if (n && cli.lw.ops.tcp_write(c->pcb, data.data() + off, n,
+						      TCP_WRITE_FLAG_COPY) == ERR_OK) {
+				off += n;
+				cli.lw.ops.tcp_output(c->pcb);
+			}
+			pump_once();
+			ASSERT_TRUE(c->pcb) << "connection reset while sending";
+		}
+	}
+
+	// Deliver what is on the wire, both ways, until it is quiet (bounded).
+	bool pump_once()
+	{
+		bool moved = false;
+		while (!w.to_srv.empty()) {
+			Frame f = std::move(w.to_srv.front());
+			w.to_srv.pop_front();
+			struct ixdp_pkt pkt;
+			if (ixdp_parse(f.data(), f.data() + f.size(), &pkt) == IXDP_PARSE_L4)
+				stack_input(srv, f.data(), &pkt);
+			moved = true;
+		}
+		while (!w.to_cli.empty()) {
+			Frame f = std::move(w.to_cli.front());
+			w.to_cli.pop_front();
+			auto &ops = cli.lw.ops;
+			struct pbuf *p = ops.pbuf_alloc(PBUF_RAW, f.size() - 14, PBUF_RAM);
+			ops.pbuf_take(p, &f[14], f.size() - 14);
+			ops.ip_input(p, &cli.nif);
+			moved = true;
+		}
+		stack_poll(srv, now);
+		lwcopy_run_deferred();
+		return moved || !w.to_srv.empty() || !w.to_cli.empty();
+	}
+
+	void pump()
+	{
+		for (int i = 0; i < 100000 && pump_once(); i++)
+			;
+	}
+
+	// Let 250 ms pass on both sides: TCP timers (retransmissions, delayed ACKs, TIME_WAIT).
+	void tick(int n = 1)
+	{
+		for (int i = 0; i < n; i++) {
+			now += STACK_TMR_NS;
+			*cli.lw.ops.tcp_active_pcbs_changed = 0;
+			cli.lw.ops.tcp_tmr();
+			pump();
+		}
+	}
+};
+
+std::string pattern(size_t n, unsigned seed)
+{
+	std::string s(n, '\0');
+	uint32_t x = seed * 2654435761u + 1;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		s[i] = (char)x;
+	}
+	return s;
+}
+
+TEST_F(StackTest, HandshakeEchoClose)
+{
+	Conn *c = connect(kEcho);
+	pump();
+	ASSERT_TRUE(c->connected);
+	EXPECT_EQ(stack_stats(srv)->conns, 1u);
+	EXPECT_EQ(stack_stats(srv)->conns_opened, 1u);
+
+	send(c, "hello, ixdp");
+	pump();
+	EXPECT_EQ(c->got, "hello, ixdp");
+
+	ASSERT_EQ(cli.lw.ops.tcp_close(c->pcb), ERR_OK);
+	c->pcb = nullptr; // lwIP's now (TIME_WAIT on the client side)
+	pump();
+	tick(2);
+	EXPECT_EQ(stack_stats(srv)->conns, 0u) << "server pcb not out of the demux hash";
+	EXPECT_EQ(stack_stats(srv)->conns_closed, 1u);
+	EXPECT_EQ(stack_stats(srv)->bytes_in, 11u);
+	EXPECT_EQ(stack_stats(srv)->bytes_out, 11u);
+}
+
+TEST_F(StackTest, EchoOneMegabyteWithFlowControl)
+{
+	Conn *c = connect(kEcho);
+	pump();
+	std::string data = pattern(1 << 20, 1);
+	send(c, data); // larger than both windows: the echo has to wait for the client to read
+	for (int i = 0; i < 100 && c->got.size() < data.size(); i++)
+		tick();
+	ASSERT_EQ(c->got.size(), data.size());
+	EXPECT_TRUE(c->got == data) << "echoed bytes differ";
+	EXPECT_EQ(stack_stats(srv)->retrans, 0u);
+}
+
+TEST_F(StackTest, LostSegmentIsRetransmitted)
+{
+	Conn *c = connect(kEcho);
+	pump();
+	w.drop_to_cli = 0; // the server's first echo segment is lost
+	send(c, "one");
+	pump();
+	EXPECT_EQ(c->got, "");
+	for (int i = 0; i < 40 && c->got.empty(); i++)
+		tick();
+	EXPECT_EQ(c->got, "one");
+	EXPECT_GE(stack_stats(srv)->retrans, 1u);
+
+	w.drop_to_srv = 0; // and a client segment lost on the way in
+	send(c, "two");
+	for (int i = 0; i < 40 && c->got.size() < 6; i++)
+		tick();
+	EXPECT_EQ(c->got, "onetwo");
+}
+
+TEST_F(StackTest, ResetFreesTheServerSide)
+{
+	Conn *c = connect(kEcho);
+	pump();
+	send(c, "x");
+	pump();
+	cli.lw.ops.tcp_arg(c->pcb, nullptr);
+	cli.lw.ops.tcp_err(c->pcb, nullptr);
+	cli.lw.ops.tcp_abort(c->pcb); // RST
+	c->pcb = nullptr;
+	pump();
+	EXPECT_EQ(stack_stats(srv)->conns, 0u);
+	EXPECT_EQ(stack_stats(srv)->conns_closed, 1u);
+}
+
+TEST_F(StackTest, SinkCountsAndAcks)
+{
+	Conn *c = connect(kSink);
+	pump();
+	std::string data = pattern(300000, 2);
+	send(c, data);
+	for (int i = 0; i < 20 && stack_stats(srv)->bytes_in < data.size(); i++)
+		tick();
+	EXPECT_EQ(stack_stats(srv)->bytes_in, data.size());
+	EXPECT_EQ(c->got, "");
+}
+
+TEST_F(StackTest, NoListenerGetsAReset)
+{
+	Conn *c = connect(8080);
+	pump();
+	EXPECT_TRUE(c->reset);
+	EXPECT_FALSE(c->connected);
+	EXPECT_EQ(stack_stats(srv)->conns, 0u);
+}
+
+TEST_F(StackTest, FramesWaitForTheirNeighbour)
+{
+	w.neigh_known = false;
+	Conn *c = connect(kEcho);
+	pump();
+	EXPECT_FALSE(c->connected) << "SYN-ACK sent without a MAC";
+	w.neigh_known = true;
+	now += 2000000ull; // the next retry
+	pump();
+	EXPECT_TRUE(c->connected) << "the waiting SYN-ACK was not sent once the MAC was known";
+	EXPECT_EQ(stack_stats(srv)->tx_unresolved, 0u);
+}
+
+TEST_F(StackTest, UnresolvedNeighbourGivesUp)
+{
+	w.neigh_known = false;
+	connect(kEcho);
+	pump(); // the first retry starts the 3 s wait
+	now += 4000000000ull;
+	pump();
+	EXPECT_GE(stack_stats(srv)->tx_unresolved, 1u);
+}
+
+TEST_F(StackTest, OnlyLocalDestinations)
+{
+	Conn *c = connect(kEcho);
+	ASSERT_EQ(w.to_srv.size(), 1u);
+	Frame syn = w.to_srv.front();
+	w.to_srv.clear();
+	// Rewrite the destination to an address the stack does not own (checksums do not matter:
+	// the stack must refuse before lwIP looks).
+	uint32_t other = ip4("198.18.0.77");
+	memcpy(&syn[14 + 16], &other, 4);
+	struct ixdp_pkt pkt;
+	ASSERT_EQ(ixdp_parse(syn.data(), syn.data() + syn.size(), &pkt), IXDP_PARSE_L4);
+	EXPECT_EQ(stack_input(srv, syn.data(), &pkt), -EINVAL);
+	EXPECT_EQ(stack_stats(srv)->rx_not_local, 1u);
+	EXPECT_TRUE(w.to_cli.empty()) << "the stack answered (or forwarded) a foreign segment";
+	(void)c;
+}
+
+// Two stacks in one process: each its own lwIP state (both listen on the same port).
+TEST(StackCopies, AreIsolated)
+{
+	Wire w1, w2;
+	struct stack_cfg cfg = {};
+	cfg.mtu = 1500;
+	cfg.nr_addrs = 1;
+	cfg.addrs[0].a.family = IXDP_FAMILY_INET;
+	cfg.addrs[0].a.addr[0] = ip4(kSrvIp);
+	cfg.addrs[0].prefix_len = 24;
+	struct stack_io io1 = { &w1, srv_tx_alloc, srv_tx_commit, srv_resolve };
+	struct stack_io io2 = { &w2, srv_tx_alloc, srv_tx_commit, srv_resolve };
+	struct stack *a, *b;
+	ASSERT_EQ(stack_open(&a, &cfg, &io1), 0);
+	ASSERT_EQ(stack_open(&b, &cfg, &io2), 0);
+	EXPECT_EQ(stack_listen(a, 7, STACK_ECHO), 0);
+	EXPECT_EQ(stack_listen(b, 7, STACK_ECHO), 0) << "copies share lwIP's port table";
+	EXPECT_EQ(stack_listen(a, 7, STACK_ECHO), -EADDRINUSE);
+	EXPECT_STREQ(stack_how(a), "memfd");
+	stack_close(a);
+	stack_close(b);
+
+	struct lwcopy x, y;
+	ASSERT_EQ(lwcopy_open(&x, nullptr), 0);
+	ASSERT_EQ(lwcopy_open(&y, nullptr), 0);
+	EXPECT_NE(x.dl, y.dl);
+	EXPECT_NE((void *)x.ops.tcp_active_pcbs, (void *)y.ops.tcp_active_pcbs);
+	EXPECT_NE((void *)x.ops.tcp_ticks, (void *)y.ops.tcp_ticks);
+	EXPECT_NE((void *)x.ops.tcp_write, (void *)y.ops.tcp_write);
+	*x.ops.tcp_ticks = 1234;
+	EXPECT_NE(*y.ops.tcp_ticks, 1234u);
+	lwcopy_close(&x);
+	lwcopy_close(&y);
+}
+
+// 1 to 4096 connections, round-robin 64-byte messages: the server stack's cost per segment
+// stays flat (the hash demux).  Reported, not asserted: timing belongs in benchmarks.
+TEST_F(StackTest, ManyConnectionsReportPerSegmentCost)
+{
+	std::vector<Conn *> conns;
+	std::string msg = pattern(64, 3);
+	for (unsigned n : { 1u, 64u, 1024u, 4096u }) {
+		while (conns.size() < n) {
+			conns.push_back(connect(kEcho, 20000 + conns.size()));
+			if (conns.size() % 256 == 0)
+				pump();
+		}
+		pump();
+		for (Conn *c : conns)
+			ASSERT_TRUE(c->connected);
+		EXPECT_EQ(stack_stats(srv)->conns, n);
+
+		uint64_t segs0 = stack_stats(srv)->segs_in;
+		double srv_ns = 0;
+		for (int round = 0; round < 3; round++) {
+			for (Conn *c : conns) {
+				cli.lw.ops.tcp_write(c->pcb, msg.data(), msg.size(), TCP_WRITE_FLAG_COPY);
+				cli.lw.ops.tcp_output(c->pcb);
+			}
+			// Time only the server's side: its input of every queued segment.
+			while (!w.to_srv.empty()) {
+				std::deque<Frame> batch;
+				batch.swap(w.to_srv);
+				auto t0 = std::chrono::steady_clock::now();
+				for (Frame &f : batch) {
+					struct ixdp_pkt pkt;
+					ixdp_parse(f.data(), f.data() + f.size(), &pkt);
+					stack_input(srv, f.data(), &pkt);
+				}
+				srv_ns += std::chrono::duration<double, std::nano>(
+						  std::chrono::steady_clock::now() - t0)
+						  .count();
+				pump();
+			}
+		}
+		uint64_t segs = stack_stats(srv)->segs_in - segs0;
+		printf("[ report ] %4u connections: %.2f us per segment into the server stack "
+		       "(%llu segments)\n",
+		       n, srv_ns / segs / 1000, (unsigned long long)segs);
+		for (Conn *c : conns)
+			ASSERT_EQ(c->got.size(), msg.size() * 3) << "lost echoes";
+		for (Conn *c : conns)
+			c->got.clear();
+	}
+}
+
+} // namespace
