@@ -31,7 +31,7 @@ CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD)/bpf
 CXXFLAGS  ?= -O2 -g
 CXXFLAGS  += -std=gnu++17 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD)/bpf
 BPFCFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I/usr/include/$(MULTIARCH) -Iinclude
-LIBS      := -lxdp -lbpf -lelf -lz -lsystemd -lpthread -ldl
+LIBS      := -lxdp -lbpf -lelf -lz -lsystemd -lmnl -lpthread -ldl
 # lwIP: headers only.  Never -llwip: each worker dlopen()s its own copy (daemon/lwcopy.c), and
 # the two hooks every copy must bind to are exported from the executable.
 LWIP_LIB  := /usr/lib/$(MULTIARCH)/liblwip.so.0
@@ -54,7 +54,7 @@ $(BPF_SKEL): $(BPF_OBJ)
 	$(Q)$(BPFTOOL) gen skeleton $< name ixdp_steer > $@.tmp && mv $@.tmp $@
 
 # --- the daemon: everything but main.c is a library the unit tests link too --------------------
-DAEMON_SRCS := config.c ctl.c fg.c ixdpd.c log.c lwcopy.c netif.c ports.c reflect.c stack.c \
+DAEMON_SRCS := config.c ctl.c fg.c ixdpd.c log.c lwcopy.c neigh.c netif.c ports.c reflect.c stack.c \
 	       stats.c steer.c worker.c xq.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/daemon/%.o,$(filter %.c,$(DAEMON_SRCS)))
 DAEMON_LIB  := $(BUILD)/lib/libixdpd.a

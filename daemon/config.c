@@ -59,6 +59,10 @@ static const struct cfg_key cfg_keys[] = {
 	  "control socket (default " CFG_DEFAULT_CONTROL ")" },
 	{ "reflect-udp", CFG_UINT, OFF(reflect_udp), 0, 0, 65535, NULL, "PORT",
 	  "diagnostic UDP reflector port (default 0: off)" },
+	{ "echo-tcp", CFG_UINT, OFF(echo_tcp), 0, 0, 65535, NULL, "PORT",
+	  "diagnostic TCP echo service port (default 0: off)" },
+	{ "sink-tcp", CFG_UINT, OFF(sink_tcp), 0, 0, 65535, NULL, "PORT",
+	  "diagnostic TCP sink service port (default 0: off)" },
 	{ "queues", CFG_UINT, OFF(queues), 0, 0, IXDP_QUEUES_MAX, NULL, "N",
 	  "rx queues to serve (default 0: all)" },
 	{ "rx-ring", CFG_UINT, OFF(rx_ring), 0, 64, 16384, NULL, "N",
@@ -433,6 +437,12 @@ int cfg_parse_args(struct ixdp_config *c, int argc, char **argv, char *err, size
 	return 0;
 }
 
+/* A service port inside the range the dataplane keeps for its own outgoing connections. */
+static bool cfg_in_eph(const struct ixdp_config *c, unsigned int port)
+{
+	return port && c->eph_lo <= c->eph_hi && port >= c->eph_lo && port <= c->eph_hi;
+}
+
 static bool is_pow2(unsigned int v)
 {
 	return v && !(v & (v - 1));
@@ -468,10 +478,17 @@ int cfg_validate(const struct ixdp_config *c, char *err, size_t errlen)
 		return cfg_err(err, errlen, "comp-ring: %u is not a power of two", c->comp_ring);
 	if (c->frame_size != 2048 && c->frame_size != 4096)
 		return cfg_err(err, errlen, "frame-size: %u is not 2048 or 4096", c->frame_size);
-	if (c->reflect_udp && c->eph_lo <= c->eph_hi && c->reflect_udp >= c->eph_lo &&
-	    c->reflect_udp <= c->eph_hi)
+	if (cfg_in_eph(c, c->reflect_udp))
 		return cfg_err(err, errlen, "reflect-udp: port %u is inside ephemeral-ports %u-%u",
 			       c->reflect_udp, c->eph_lo, c->eph_hi);
+	if (cfg_in_eph(c, c->echo_tcp))
+		return cfg_err(err, errlen, "echo-tcp: port %u is inside ephemeral-ports %u-%u",
+			       c->echo_tcp, c->eph_lo, c->eph_hi);
+	if (cfg_in_eph(c, c->sink_tcp))
+		return cfg_err(err, errlen, "sink-tcp: port %u is inside ephemeral-ports %u-%u",
+			       c->sink_tcp, c->eph_lo, c->eph_hi);
+	if (c->echo_tcp && c->echo_tcp == c->sink_tcp)
+		return cfg_err(err, errlen, "sink-tcp: port %u is the echo-tcp port", c->sink_tcp);
 	if (c->control[0] != '/')
 		return cfg_err(err, errlen, "control: '%s' is not an absolute path", c->control);
 	return 0;

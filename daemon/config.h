@@ -35,6 +35,8 @@ struct ixdp_config {
 	enum cfg_xdp_mode xdp_mode;
 	char control[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	unsigned int reflect_udp;	/* 0: off */
+	unsigned int echo_tcp;		/* 0: off */
+	unsigned int sink_tcp;		/* 0: off */
 	unsigned int queues;		/* 0: all rx queues of the interface */
 	unsigned int rx_ring;
 	unsigned int tx_ring;

@@ -19,7 +19,6 @@
 #include "log.h"
 
 #define IXDPD_SAMPLE_MS 1000
-#define IXDPD_SVC_REFLECT 1
 #define RESERVED_PORTS_SYSCTL "/proc/sys/net/ipv4/ip_local_reserved_ports"
 
 /**
@@ -88,27 +87,23 @@ int ixdpd_check(struct ixdpd *d, char *err, size_t errlen)
 	return 0;
 }
 
-static int ixdpd_add_services(struct ixdpd *d)
+enum { IXDPD_SVC_REFLECT = 1, IXDPD_SVC_ECHO, IXDPD_SVC_SINK };
+
+/* Claim @port of @proto on every address of the interface (or any address if it has none). */
+static int ixdpd_add_service(struct ixdpd *d, __u8 proto, __u16 port, __u32 id, const char *what)
 {
 	struct ixdp_svc_key key;
 	char text[64];
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < d->nif.nr_addrs; i++) {
-		ret = steer_add_local_addr(&d->steer, &d->nif.addrs[i]);
-		if (ret)
-			return ret;
-	}
-	if (!d->cfg.reflect_udp)
-		return 0;
 	if (!d->nif.nr_addrs)
-		pr_warn("%s has no address: the reflector serves UDP port %u on any address",
-			d->nif.name, d->cfg.reflect_udp);
+		pr_warn("%s has no address: %s serves port %u on any address", d->nif.name, what,
+			port);
 	for (i = 0; i < d->nif.nr_addrs || (i == 0 && !d->nif.nr_addrs); i++) {
 		memset(&key, 0, sizeof(key));
-		key.proto = IPPROTO_UDP;
-		key.port = d->cfg.reflect_udp;
+		key.proto = proto;
+		key.port = port;
 		key.family = IXDP_FAMILY_INET;
 		if (d->nif.nr_addrs) {
 			key.family = d->nif.addrs[i].family;
@@ -117,23 +112,86 @@ static int ixdpd_add_services(struct ixdpd *d)
 		} else {
 			snprintf(text, sizeof(text), "*");
 		}
-		ret = steer_add_service(&d->steer, &key, IXDPD_SVC_REFLECT);
+		ret = steer_add_service(&d->steer, &key, id);
 		if (!ret && !d->nif.nr_addrs) {
 			key.family = IXDP_FAMILY_INET6;
-			ret = steer_add_service(&d->steer, &key, IXDPD_SVC_REFLECT);
+			ret = steer_add_service(&d->steer, &key, id);
 		}
 		if (ret)
 			return ret;
-		pr_info("UDP reflector on %s port %u", text, d->cfg.reflect_udp);
+		pr_info("%s on %s port %u", what, text, port);
 	}
 	return 0;
 }
 
+static int ixdpd_add_services(struct ixdpd *d)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < d->nif.nr_addrs; i++) {
+		ret = steer_add_local_addr(&d->steer, &d->nif.addrs[i]);
+		if (ret)
+			return ret;
+	}
+	if (d->cfg.reflect_udp)
+		ret = ixdpd_add_service(d, IPPROTO_UDP, d->cfg.reflect_udp, IXDPD_SVC_REFLECT,
+					"UDP reflector");
+	if (!ret && d->cfg.echo_tcp)
+		ret = ixdpd_add_service(d, IPPROTO_TCP, d->cfg.echo_tcp, IXDPD_SVC_ECHO,
+					"TCP echo");
+	if (!ret && d->cfg.sink_tcp)
+		ret = ixdpd_add_service(d, IPPROTO_TCP, d->cfg.sink_tcp, IXDPD_SVC_SINK,
+					"TCP sink");
+	return ret;
+}
+
+/* The TCP stack every worker runs: the interface's addresses, MAC and MTU. */
+static void ixdpd_stack_cfg(const struct ixdpd *d, struct stack_cfg *sc, char *tmpdir,
+			    size_t len)
+{
+	unsigned int i;
+	char *slash;
+
+	memset(sc, 0, sizeof(*sc));
+	memcpy(sc->mac, d->nif.mac, 6);
+	sc->mtu = d->nif.mtu;
+	for (i = 0; i < d->nif.nr_addrs && sc->nr_addrs < STACK_ADDRS_MAX; i++) {
+		sc->addrs[sc->nr_addrs].a = d->nif.addrs[i];
+		sc->addrs[sc->nr_addrs].prefix_len = d->nif.prefix_len[i];
+		sc->nr_addrs++;
+	}
+	snprintf(tmpdir, len, "%s", d->cfg.control);
+	slash = strrchr(tmpdir, '/');
+	if (slash && slash != tmpdir)
+		*slash = '\0';
+	sc->tmpdir = tmpdir;
+}
+
+static int ixdpd_open_stack(struct ixdpd *d, struct worker *wk, const struct stack_cfg *sc)
+{
+	int ret;
+
+	ret = worker_open_stack(wk, sc, &d->neigh);
+	if (!ret && d->cfg.echo_tcp)
+		ret = stack_listen(wk->stack, d->cfg.echo_tcp, STACK_ECHO);
+	if (!ret && d->cfg.sink_tcp)
+		ret = stack_listen(wk->stack, d->cfg.sink_tcp, STACK_SINK);
+	if (ret)
+		pr_err("worker %u: TCP stack: %s", wk->id, strerror(-ret));
+	else if (!wk->id)
+		pr_info("TCP: one lwIP copy per worker, loaded from a %s", stack_how(wk->stack));
+	return ret;
+}
+
 static int ixdpd_start_workers(struct ixdpd *d)
 {
+	char tmpdir[sizeof(d->cfg.control)];
+	struct stack_cfg sc;
 	unsigned int w, q;
 	int ret;
 
+	ixdpd_stack_cfg(d, &sc, tmpdir, sizeof(tmpdir));
 	d->workers = calloc(d->cfg.workers, sizeof(*d->workers));
 	if (!d->workers)
 		return -ENOMEM;
@@ -147,6 +205,11 @@ static int ixdpd_start_workers(struct ixdpd *d)
 		wk->hash_seed = d->cfg.hash_seed;
 		wk->reflect_udp = d->cfg.reflect_udp;
 		wk->spin_ns = (__u64)d->cfg.idle_spin_us * 1000;
+		if (d->tcp) {
+			ret = ixdpd_open_stack(d, wk, &sc);
+			if (ret)
+				return ret;
+		}
 		for (q = 0; q < d->nr_queues; q++) {
 			ret = steer_set_xsk(&d->steer, q * d->cfg.workers + w,
 					    xq_sock(&d->xq, q, w)->fd);
@@ -291,6 +354,20 @@ int ixdpd_start(struct ixdpd *d)
 	ret = xq_open(&d->xq, &xp);
 	if (ret)
 		return ret;
+	d->tcp = c->echo_tcp || c->sink_tcp;
+	if (d->tcp) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		ret = neigh_open(&d->neigh, d->nif.ifindex, c->workers);
+		if (ret)
+			return ret;
+		ev.data.fd = neigh_mon_fd(&d->neigh);
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+			return -errno;
+		ev.data.fd = d->neigh.wake_fd;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+			return -errno;
+	}
 	ret = ixdpd_start_workers(d);
 	if (ret)
 		return ret;
@@ -348,6 +425,10 @@ int ixdpd_run(struct ixdpd *d)
 				}
 			} else if (fd == d->timerfd) {
 				ixdpd_tick(d);
+			} else if (d->tcp && fd == neigh_mon_fd(&d->neigh)) {
+				neigh_on_kernel(&d->neigh);
+			} else if (d->tcp && fd == d->neigh.wake_fd) {
+				neigh_on_requests(&d->neigh);
 			} else if (ctl_owns(&d->ctl, fd)) {
 				ctl_event(&d->ctl, fd, ev[i].events);
 			}
@@ -374,6 +455,9 @@ void ixdpd_stop(struct ixdpd *d)
 	free(d->workers);
 	d->workers = NULL;
 	d->nr_workers_init = 0;
+	if (d->tcp)
+		neigh_close(&d->neigh);
+	d->tcp = false;
 	xq_close(&d->xq);
 	ports_release(&d->ports);
 	ctl_close(&d->ctl);

@@ -2,7 +2,8 @@
 /*
  * ixdpd.h - the daemon as a whole: what the control thread holds and starts.
  *
- *   control thread (ixdpd_run): signals, control socket, 1 s stats sampling
+ *   control thread (ixdpd_run): signals, control socket, 1 s stats sampling, the kernel's
+ *                               neighbour/route tables (neigh.c)
  *   workers[0..W-1]:            worker.c loops over their column of the socket matrix (xq.c)
  *   steer:                      the XDP program and its maps (steer.c)
  */
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "fg.h"
+#include "neigh.h"
 #include "netif.h"
 #include "ports.h"
 #include "steer.h"
@@ -29,6 +31,8 @@ struct ixdpd {
 	unsigned int nr_workers_init;
 	struct ctl ctl;
 	struct ports ports;
+	struct neigh neigh;
+	bool tcp;		/* a TCP service runs: workers have stacks, neigh is open */
 	int epfd;
 	int sigfd;
 	int timerfd;

@@ -34,6 +34,47 @@ static unsigned int netif_rx_queues(const char *name)
 	return n;
 }
 
+static int prefix_len_of(const struct sockaddr *mask)
+{
+	const __u8 *b;
+	int i, n, len = 0;
+
+	if (!mask)
+		return 0;
+	if (mask->sa_family == AF_INET) {
+		b = (const __u8 *)&((const struct sockaddr_in *)mask)->sin_addr;
+		n = 4;
+	} else {
+		b = (const __u8 *)&((const struct sockaddr_in6 *)mask)->sin6_addr;
+		n = 16;
+	}
+	for (i = 0; i < n; i++)
+		len += __builtin_popcount(b[i]);
+	return len;
+}
+
+/* SIOCGIFHWADDR and SIOCGIFMTU. */
+static int netif_link(struct netif *n)
+{
+	struct ifreq ifr = { 0 };
+	int fd, ret = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		ret = -errno;
+	else
+		memcpy(n->mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (!ret && ioctl(fd, SIOCGIFMTU, &ifr))
+		ret = -errno;
+	else if (!ret)
+		n->mtu = ifr.ifr_mtu;
+	close(fd);
+	return ret;
+}
+
 /**
  * netif_probe - look up interface @name in the current network namespace.
  * @n:    filled on success
@@ -51,6 +92,8 @@ int netif_probe(struct netif *n, const char *name)
 	if (!n->ifindex)
 		return -ENODEV;
 	n->rx_queues = netif_rx_queues(name);
+	if (netif_link(n))
+		return -ENODEV;
 
 	if (getifaddrs(&ifa))
 		return -errno;
@@ -69,6 +112,7 @@ int netif_probe(struct netif *n, const char *name)
 		} else {
 			continue;
 		}
+		n->prefix_len[n->nr_addrs] = prefix_len_of(i->ifa_netmask);
 		n->nr_addrs++;
 	}
 	freeifaddrs(ifa);

@@ -11,8 +11,11 @@ struct netif {
 	char name[16];
 	unsigned int ifindex;
 	unsigned int rx_queues;		/* rx (or combined) channels in use */
+	unsigned int mtu;
+	__u8 mac[6];
 	unsigned int nr_addrs;
 	struct ixdp_addr_key addrs[NETIF_ADDRS_MAX];
+	__u8 prefix_len[NETIF_ADDRS_MAX];
 };
 
 int netif_probe(struct netif *n, const char *name);

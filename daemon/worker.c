@@ -41,17 +41,24 @@ int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *
 	w->fg_packets = calloc(IXDP_FG_MAX, sizeof(*w->fg_packets));
 	if (!w->fg_packets)
 		return -ENOMEM;
+	w->txq = calloc(xq->nr_queues, sizeof(*w->txq));
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->wake_fd < 0) {
+	if (w->wake_fd < 0 || !w->txq) {
+		int ret = w->txq ? -errno : -ENOMEM;
+
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+		free(w->txq);
 		free(w->fg_packets);
+		w->txq = NULL;
 		w->fg_packets = NULL;
-		return -errno;
+		return ret;
 	}
 	xq_cache_init(&w->cache, &xq->pool);
 	return 0;
 }
 
-/* Process one received frame; returns the length to send back, or 0 to drop it. */
+/* Process one received frame; returns the length to send back in place, or 0 when done with it. */
 static inline __u32 worker_frame(struct worker *w, void *data, __u32 len)
 {
 	struct ixdp_pkt pkt;
@@ -67,6 +74,11 @@ static inline __u32 worker_frame(struct worker *w, void *data, __u32 len)
 	if (fg_owner(w->fg, fg) != w->id)
 		STAT_ADD(w->st.misrouted, 1);
 
+	if (pkt.flow.proto == IPPROTO_TCP && w->stack) {
+		/* The stack copies the segment; its answers go to txq[cur_q] through tx_alloc. */
+		stack_input(w->stack, data, &pkt);
+		return 0;
+	}
 	if (pkt.flow.proto != IPPROTO_UDP || !w->reflect_udp || pkt.flow.dport != w->reflect_udp) {
 		STAT_ADD(w->st.rx_unhandled, 1);
 		return 0;
@@ -79,57 +91,126 @@ static inline __u32 worker_frame(struct worker *w, void *data, __u32 len)
 	return ret;
 }
 
-/* TX burst: as many as the ring takes; the rest are dropped and counted. */
-static void worker_tx(struct worker *w, struct xq_sock *s, const struct xdp_desc *d, __u32 n)
+/* TX burst: as much of txq[q] as the socket's TX ring takes (the rest is dropped and counted). */
+static void worker_tx(struct worker *w, unsigned int q)
 {
-	__u32 room = xsk_prod_nb_free(&s->tx, n), idx = 0, i;
+	struct worker_txq *t = &w->txq[q];
+	struct xq_sock *s = xq_sock(w->xq, q, w->id);
+	__u32 n = t->n, room = xsk_prod_nb_free(&s->tx, n), idx = 0, i;
 	__u64 bytes = 0;
 
+	if (!n)
+		return;
 	if (room > n)
 		room = n;
 	if (room) {
 		xsk_ring_prod__reserve(&s->tx, room, &idx);
 		for (i = 0; i < room; i++) {
-			*xsk_ring_prod__tx_desc(&s->tx, idx + i) = d[i];
-			bytes += d[i].len;
+			*xsk_ring_prod__tx_desc(&s->tx, idx + i) = t->d[i];
+			bytes += t->d[i].len;
 		}
 		xsk_ring_prod__submit(&s->tx, room);
 		STAT_ADD(w->st.tx_packets, room);
 		STAT_ADD(w->st.tx_bytes, bytes);
 	}
 	for (i = room; i < n; i++)
-		xq_cache_free(&w->cache, xq_frame_base(d[i].addr, w->xq->frame_size));
+		xq_cache_free(&w->cache, xq_frame_base(t->d[i].addr, w->xq->frame_size));
 	if (n > room)
 		STAT_ADD(w->st.tx_dropped, n - room);
+	t->n = 0;
 	xq_kick(s);
 }
 
 /* RX burst on one socket, processed to completion, answers sent with one kick. */
-static __attribute__((noinline)) unsigned int worker_rx(struct worker *w, struct xq_sock *s)
+static __attribute__((noinline)) unsigned int worker_rx(struct worker *w, unsigned int q)
 {
-	struct xdp_desc tx[XQ_BURST];
-	__u32 n, idx, i, ntx = 0;
+	struct xq_sock *s = xq_sock(w->xq, q, w->id);
+	struct worker_txq *t = &w->txq[q];
+	__u32 n, idx, i;
 	__u64 bytes = 0;
 
 	n = xsk_ring_cons__peek(&s->rx, XQ_BURST, &idx);
 	if (!n)
 		return 0;
+	w->cur_q = q;
 	for (i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
 		__u32 out = worker_frame(w, xq_frame(w->xq, d->addr), d->len);
 
 		bytes += d->len;
-		if (out)
-			tx[ntx++] = (struct xdp_desc){ .addr = d->addr, .len = out };
-		else
+		if (!out) {
 			xq_cache_free(&w->cache, xq_frame_base(d->addr, w->xq->frame_size));
+			continue;
+		}
+		if (t->n == WORKER_TXQ)
+			worker_tx(w, q);
+		t->d[t->n++] = (struct xdp_desc){ .addr = d->addr, .len = out };
 	}
 	xsk_ring_cons__release(&s->rx, n);
 	STAT_ADD(w->st.rx_packets, n);
 	STAT_ADD(w->st.rx_bytes, bytes);
-	if (ntx)
-		worker_tx(w, s, tx, ntx);
+	worker_tx(w, q);
 	return n;
+}
+
+/* --- the stack's view of the worker: frames out, neighbours ---------------------------------- */
+
+static void *worker_tx_alloc(void *ctx, __u32 len)
+{
+	struct worker *w = ctx;
+	__u64 addr;
+
+	if (len > w->xq->frame_size || !xq_cache_alloc(&w->cache, &addr))
+		return NULL;
+	if (w->txq[w->cur_q].n == WORKER_TXQ)
+		worker_tx(w, w->cur_q); /* room for the commit that follows */
+	return xq_frame(w->xq, addr);
+}
+
+static void worker_tx_commit(void *ctx, void *buf, __u32 len)
+{
+	struct worker *w = ctx;
+	struct worker_txq *t = &w->txq[w->cur_q];
+
+	t->d[t->n++] = (struct xdp_desc){
+		.addr = (__u64)((char *)buf - (char *)w->xq->area),
+		.len = len,
+	};
+}
+
+/* The MAC of the next hop to @dst, from the kernel's tables; unknown ones are asked for. */
+static int worker_resolve(void *ctx, int family, const void *dst, __u8 mac[6])
+{
+	struct worker *w = ctx;
+	__u32 hop[4];
+
+	if (!neigh_nexthop(w->neigh, family, dst, hop))
+		return -EHOSTUNREACH;
+	if (!neigh_lookup(w->neigh, family, hop, mac))
+		return 0;
+	neigh_request(w->neigh, w->id, family, hop, w->now);
+	return -EAGAIN;
+}
+
+/**
+ * worker_open_stack - give the worker a TCP stack (its own lwIP copy).
+ * @w:     initialised worker, not running
+ * @cfg:   the stack's addresses, MAC, MTU
+ * @neigh: the mirrored neighbour and route tables
+ *
+ * Return: 0 or a negative errno.
+ */
+int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neigh *neigh)
+{
+	const struct stack_io io = {
+		.ctx = w,
+		.tx_alloc = worker_tx_alloc,
+		.tx_commit = worker_tx_commit,
+		.resolve = worker_resolve,
+	};
+
+	w->neigh = neigh;
+	return stack_open(&w->stack, cfg, &io);
 }
 
 static unsigned int worker_reap(struct worker *w)
@@ -199,9 +280,17 @@ static void *worker_main(void *arg)
 		__u64 t0 = clock_now_ns(), t1;
 		unsigned int q, work;
 
+		w->now = t0;
 		work = worker_reap(w);
 		for (q = 0; q < w->xq->nr_queues; q++)
-			work += worker_rx(w, xq_sock(w->xq, q, w->id));
+			work += worker_rx(w, q);
+		if (w->stack) {
+			/* Timers: retransmissions, delayed ACKs, frames that waited for a MAC. */
+			w->cur_q = 0;
+			stack_poll(w->stack, t0);
+			work += w->txq[0].n;
+			worker_tx(w, 0);
+		}
 		worker_refill(w);
 		work += worker_flush(w);
 
@@ -264,6 +353,20 @@ void worker_stop(struct worker *w)
  */
 void worker_destroy(struct worker *w)
 {
+	unsigned int q;
+
+	if (w->stack) {
+		/* Reset every connection; send the RSTs while the sockets still exist. */
+		w->cur_q = 0;
+		stack_close(w->stack);
+		w->stack = NULL;
+		for (q = 0; q < w->xq->nr_queues; q++)
+			worker_tx(w, q);
+		worker_flush(w);
+		xq_cache_flush(&w->cache);
+	}
+	free(w->txq);
+	w->txq = NULL;
 	free(w->fg_packets);
 	w->fg_packets = NULL;
 	if (w->wake_fd >= 0)

@@ -3,8 +3,9 @@
  * worker.h - a pinned worker thread: run-to-completion over its AF_XDP sockets.
  *
  * One loop iteration is a short list of bounded stages:
- *   reap TX completions -> per socket: RX burst, process, TX burst, kick -> refill fill rings
- *   -> idle policy (spin idle_spin_us, then sleep in poll() until a frame or a wakeup arrives)
+ *   reap TX completions -> per socket: RX burst, process (reflector, or the TCP stack), TX burst
+ *   and one kick -> TCP timers -> refill fill rings -> idle policy (spin idle_spin_us, then sleep
+ *   in poll() until a frame or a wakeup arrives)
  */
 #ifndef IXDP_WORKER_H
 #define IXDP_WORKER_H
@@ -13,7 +14,17 @@
 #include <stdbool.h>
 
 #include "fg.h"
+#include "neigh.h"
+#include "stack.h"
 #include "xq.h"
+
+#define WORKER_TXQ (2 * XQ_BURST)	/* frames waiting for one TX burst on one socket */
+
+/* Frames to send on one of the worker's sockets at the next TX burst. */
+struct worker_txq {
+	__u32 n;
+	struct xdp_desc d[WORKER_TXQ];
+};
 
 /* Written by the worker only (relaxed stores); read by the control thread. */
 struct worker_stats {
@@ -37,6 +48,11 @@ struct worker {
 	__u32 hash_seed;
 	__u16 reflect_udp;	/* 0: off */
 	__u64 spin_ns;
+	struct stack *stack;	/* TCP: NULL when no TCP service runs */
+	struct neigh *neigh;
+	struct worker_txq *txq;	/* [nr_queues] */
+	unsigned int cur_q;	/* queue whose burst is being processed: the stack sends there */
+	__u64 now;		/* CLOCK_MONOTONIC at the start of the iteration */
 	int wake_fd;		/* eventfd: stop and (later) control commands */
 	bool stop;
 	pthread_t thread;
@@ -55,6 +71,7 @@ struct worker {
 
 int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *xq,
 		const struct fg_table *fg);
+int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neigh *neigh);
 int worker_start(struct worker *w);
 void worker_stop(struct worker *w);
 void worker_destroy(struct worker *w);

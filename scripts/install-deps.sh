@@ -6,7 +6,7 @@ set -eu
 
 # Build: compilers, BPF toolchain, libraries ixdpd links against.
 BUILD="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
-       libsystemd-dev liblwip-dev"
+       libsystemd-dev libmnl-dev liblwip-dev liblwip0"
 # Tests: GoogleTest/GoogleMock harness, clang's libFuzzer/sanitizer runtime, namespace and veth tooling, JSON checks in scripts.
 TEST="libgtest-dev libgmock-dev libclang-rt-14-dev iproute2 ethtool iputils-ping jq procps kmod"
 # Benchmarks: plots, profiles, load generators.
