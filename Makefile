@@ -83,7 +83,7 @@ TOOLS := $(BUILD)/bin/ixdp-nettool
 
 $(BUILD)/bin/ixdp-nettool: tests/tools/nettool.c $(HDRS) $(DAEMON_LIB) | $(BUILD)/bin
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(DAEMON_LIB) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(DAEMON_LIB) $(LIBS) -lm
 
 # --- benchmark tools: bench/NAME.c -> build/bench/NAME, bench/NAME.bpf.c -> build/bench/NAME.bpf.o
 BENCH_BPF  := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))

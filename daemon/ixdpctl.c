@@ -124,6 +124,10 @@ static void print_status(const struct stats_view *v)
 	printf("flow groups %u\n", s->nr_fg);
 	if (s->reflect_udp)
 		printf("reflector   UDP port %u\n", s->reflect_udp);
+	if (s->echo_tcp)
+		printf("echo        TCP port %u\n", s->echo_tcp);
+	if (s->sink_tcp)
+		printf("sink        TCP port %u\n", s->sink_tcp);
 	printf("uptime      %.1f s\n\n", s->uptime_ns / 1e9);
 
 	printf("%-6s %4s %6s %6s %5s %12s %12s %9s %9s %9s\n", "worker", "cpu", "busy%", "cpu%",
@@ -136,6 +140,19 @@ static void print_status(const struct stats_view *v)
 		       (unsigned long long)w->rx_packets, (unsigned long long)w->tx_packets,
 		       (unsigned long long)w->rx_dropped, (unsigned long long)w->tx_dropped,
 		       (unsigned long long)w->xsk_rx_dropped);
+	}
+	if (s->tcp) {
+		printf("\n%-6s %8s %8s %12s %12s %8s %8s\n", "worker", "conns", "tw", "segs_in",
+		       "segs_out", "retrans", "dropped");
+		for (i = 0; i < s->nr_workers; i++) {
+			const struct ixdp_ctl_worker *w = &v->w[i];
+
+			printf("%-6u %8u %8u %12llu %12llu %8llu %8llu\n", w->id, w->tcp_conns,
+			       w->tcp_time_wait, (unsigned long long)w->tcp_segs_in,
+			       (unsigned long long)w->tcp_segs_out,
+			       (unsigned long long)w->tcp_retrans,
+			       (unsigned long long)w->tcp_dropped);
+		}
 	}
 	printf("\n%-6s %12s\n", "queue", "fill_empty");
 	for (i = 0; i < s->nr_queues; i++)
@@ -179,7 +196,8 @@ static void print_json(const struct stats_view *v, int with_fg)
 	JU64("frames", s->pool_frames);
 	putchar(',');
 	JU64("frames_free", s->pool_free);
-	printf("},\"reflect_udp\":%u,\"workers\":[", s->reflect_udp);
+	printf("},\"reflect_udp\":%u,\"echo_tcp\":%u,\"sink_tcp\":%u,\"workers\":[",
+	       s->reflect_udp, s->echo_tcp, s->sink_tcp);
 	for (i = 0; i < s->nr_workers; i++) {
 		const struct ixdp_ctl_worker *w = &v->w[i];
 
@@ -209,8 +227,25 @@ static void print_json(const struct stats_view *v, int with_fg)
 		JU64("busy_ns", w->busy_ns);
 		putchar(',');
 		JU64("cpu_ns", w->cpu_ns);
-		printf(",\"busy_pct\":%.2f,\"cpu_pct\":%.2f,\"flow_groups\":%u}",
+		printf(",\"busy_pct\":%.2f,\"cpu_pct\":%.2f,\"flow_groups\":%u,",
 		       w->busy_pct_x100 / 100.0, w->cpu_pct_x100 / 100.0, w->flow_groups);
+		printf("\"tcp\":{\"conns\":%u,\"time_wait\":%u,", w->tcp_conns, w->tcp_time_wait);
+		JU64("opened", w->tcp_opened);
+		putchar(',');
+		JU64("closed", w->tcp_closed);
+		putchar(',');
+		JU64("segs_in", w->tcp_segs_in);
+		putchar(',');
+		JU64("segs_out", w->tcp_segs_out);
+		putchar(',');
+		JU64("retrans", w->tcp_retrans);
+		putchar(',');
+		JU64("dropped", w->tcp_dropped);
+		putchar(',');
+		JU64("bytes_in", w->tcp_bytes_in);
+		putchar(',');
+		JU64("bytes_out", w->tcp_bytes_out);
+		printf("}}");
 	}
 	printf("],\"queues\":[");
 	for (i = 0; i < s->nr_queues; i++) {

@@ -42,6 +42,21 @@ static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_work
 	o->busy_pct_x100 = w->busy_pct_x100;
 	o->cpu_pct_x100 = w->cpu_pct_x100;
 	o->flow_groups = fg_count_owned(&d->fg, w->id);
+	if (w->stack) {
+		const struct stack_stats *t = stack_stats(w->stack);
+
+		o->tcp_conns = STAT_READ(t->conns);
+		o->tcp_time_wait = STAT_READ(t->time_wait);
+		o->tcp_opened = STAT_READ(t->conns_opened);
+		o->tcp_closed = STAT_READ(t->conns_closed);
+		o->tcp_segs_in = STAT_READ(t->segs_in);
+		o->tcp_segs_out = STAT_READ(t->segs_out);
+		o->tcp_retrans = STAT_READ(t->retrans);
+		o->tcp_dropped = STAT_READ(t->rx_not_local) + STAT_READ(t->rx_nomem) +
+				 STAT_READ(t->tx_nobuf) + STAT_READ(t->tx_unresolved);
+		o->tcp_bytes_in = STAT_READ(t->bytes_in);
+		o->tcp_bytes_out = STAT_READ(t->bytes_out);
+	}
 	for (q = 0; q < d->nr_queues; q++) {
 		struct xdp_statistics xs;
 
@@ -91,6 +106,9 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 	s->nr_queues = d->nr_queues;
 	s->nr_fg = nfg;
 	s->reflect_udp = d->cfg.reflect_udp;
+	s->echo_tcp = d->cfg.echo_tcp;
+	s->sink_tcp = d->cfg.sink_tcp;
+	s->tcp = d->tcp;
 	s->frame_size = d->xq.frame_size;
 	s->xdp_prog_id = d->steer.prog_id;
 	s->uptime_ns = clock_now_ns() - d->start_ns;

@@ -24,7 +24,7 @@
 #include "steer.h"
 
 #define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
-#define IXDP_CTL_VERSION 1
+#define IXDP_CTL_VERSION 2
 #define IXDP_CTL_REPLY_MAX (16u << 20)
 
 enum ixdp_ctl_op {
@@ -67,6 +67,10 @@ struct ixdp_ctl_stats {
 	__u32 reflect_udp;
 	__u32 frame_size;
 	__u32 xdp_prog_id;
+	__u16 echo_tcp;
+	__u16 sink_tcp;
+	__u8 tcp;		/* workers run TCP stacks */
+	__u8 pad[11];
 	__u64 uptime_ns;
 	__u64 umem_bytes;
 	__u64 pool_frames;	/* frames in the umem */
@@ -95,6 +99,17 @@ struct ixdp_ctl_worker {
 	__u32 cpu_pct_x100;
 	__u32 flow_groups;	/* groups it owns */
 	__u32 pad;
+	/* TCP (zero when no TCP service runs) */
+	__u32 tcp_conns;	/* active connections */
+	__u32 tcp_time_wait;	/* connections in TIME_WAIT */
+	__u64 tcp_opened;	/* connections accepted */
+	__u64 tcp_closed;
+	__u64 tcp_segs_in;
+	__u64 tcp_segs_out;
+	__u64 tcp_retrans;	/* segments sent again */
+	__u64 tcp_dropped;	/* not for us, no memory, no frame, no neighbour */
+	__u64 tcp_bytes_in;	/* payload read by the services */
+	__u64 tcp_bytes_out;	/* payload queued by the services */
 	__u64 reserved[4];
 };
 
@@ -119,8 +134,8 @@ struct ixdp_ctl_fg {
 #endif
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_req) == 32, "ixdp_ctl_req ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_reply) == 16, "ixdp_ctl_reply ABI");
-IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 144, "ixdp_ctl_stats ABI");
-IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 160, "ixdp_ctl_worker ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 160, "ixdp_ctl_stats ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 232, "ixdp_ctl_worker ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_queue) == 32, "ixdp_ctl_queue ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_fg) == 24, "ixdp_ctl_fg ABI");
 

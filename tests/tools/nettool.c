@@ -9,6 +9,11 @@
  *   udp-echo-server PORT SECONDS   kernel UDP echo (the "other port" of the coexistence test)
  *   tcp-echo-server PORT SECONDS   kernel TCP echo, one connection at a time
  *   tcp-echo ADDR PORT BYTES       connect, send BYTES, expect them back
+ *   tcp-streams ADDR PORT CONNS [-n MIN] [-m MAX] [-r SEED] [-t SECONDS]
+ *       CONNS concurrent connections to an echo service: all connect first (and are held
+ *       open together), then each sends a stream of MIN..MAX bytes (log-uniform) whose every
+ *       byte is a function of (connection, offset), half-closes, and checks the echo byte by
+ *       byte up to the server's FIN.  Exit 0 only if every stream came back whole.
  *   garbage IFNAME DST_MAC DST_IP PORT [-n ROUNDS] [-r SEED]
  *       AF_PACKET: malformed and hostile frames; prints "sent N invalid_to_service M"
  *
@@ -22,7 +27,9 @@
 #include <netdb.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
+#include <math.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,8 +366,6 @@ static int tcp_echo(int argc, char **argv)
 	return 0;
 }
 
-/* --- hostile frames --------------------------------------------------------------------- */
-
 static uint32_t rnd_state = 1;
 
 static uint32_t rnd(void)
@@ -370,6 +375,169 @@ static uint32_t rnd(void)
 	rnd_state ^= rnd_state << 5;
 	return rnd_state;
 }
+
+/* --- many concurrent streams ------------------------------------------------------------- */
+
+struct stream {
+	int fd;
+	uint64_t len;		/* bytes to send */
+	uint64_t sent;
+	uint64_t got;
+	int connected;
+	int wr_closed;
+	int done;		/* server's FIN seen (or failed) */
+	int bad;
+};
+
+/* Byte @i of stream @c: any reordering, loss, duplication or mix-up between streams shows. */
+static inline uint8_t stream_byte(uint32_t c, uint64_t i)
+{
+	uint64_t x = (i >> 3) * 0x9e3779b97f4a7c15ull ^ (uint64_t)c * 0xbf58476d1ce4e5b9ull;
+
+	x ^= x >> 31;
+	return (uint8_t)(x >> ((i & 7) * 8));
+}
+
+static int tcp_streams(int argc, char **argv)
+{
+	struct sockaddr_storage dst;
+	socklen_t dlen;
+	uint64_t min = 1, max = 1 << 20, deadline, total = 0;
+	unsigned int conns, i, seed = 1, seconds = 120, connected = 0, finished = 0, bad = 0;
+	struct stream *st;
+	struct epoll_event ev, evs[256];
+	static uint8_t buf[1 << 16];
+	int ep, opt;
+
+	optind = 5;
+	while ((opt = getopt(argc, argv, "n:m:r:t:")) != -1) {
+		if (opt == 'n')
+			min = strtoull(optarg, NULL, 0);
+		else if (opt == 'm')
+			max = strtoull(optarg, NULL, 0);
+		else if (opt == 'r')
+			seed = strtoul(optarg, NULL, 0);
+		else if (opt == 't')
+			seconds = strtoul(optarg, NULL, 0);
+		else
+			return 2;
+	}
+	conns = strtoul(argv[4], NULL, 0);
+	if (!conns || conns > 20000 || !min || max < min ||
+	    resolve(argv[2], atoi(argv[3]), &dst, &dlen))
+		return 2;
+	st = calloc(conns, sizeof(*st));
+	ep = epoll_create1(0);
+	if (!st || ep < 0)
+		return 1;
+	rnd_state = seed | 1;
+	deadline = clock_now_ms() + seconds * 1000ull;
+
+	/* Phase 1: every connection open at once. */
+	for (i = 0; i < conns; i++) {
+		double r = (rnd() % 1000000) / 1e6;
+
+		st[i].len = (uint64_t)(min * pow((double)max / min, r));
+		if (st[i].len < min)
+			st[i].len = min;
+		if (st[i].len > max)
+			st[i].len = max;
+		st[i].fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (st[i].fd < 0) {
+			perror("socket");
+			return 1;
+		}
+		if (connect(st[i].fd, (struct sockaddr *)&dst, dlen) && errno != EINPROGRESS) {
+			perror("connect");
+			return 1;
+		}
+		ev.events = EPOLLOUT;
+		ev.data.u32 = i;
+		epoll_ctl(ep, EPOLL_CTL_ADD, st[i].fd, &ev);
+	}
+	while (connected < conns && clock_now_ms() < deadline) {
+		int n = epoll_wait(ep, evs, 256, 100), k;
+
+		for (k = 0; k < n; k++) {
+			struct stream *s = &st[evs[k].data.u32];
+			int err = 0;
+			socklen_t l = sizeof(err);
+
+			if (s->connected)
+				continue;
+			getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+			if (err) {
+				fprintf(stderr, "connect %u: %s\n", evs[k].data.u32, strerror(err));
+				return 1;
+			}
+			s->connected = 1;
+			connected++;
+			ev.events = EPOLLIN | EPOLLOUT;
+			ev.data.u32 = evs[k].data.u32;
+			epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+		}
+	}
+	if (connected < conns) {
+		printf("only %u of %u connections established\n", connected, conns);
+		return 1;
+	}
+	printf("%u connections open at once\n", conns);
+	fflush(stdout);
+
+	/* Phase 2: streams out, echoes in, checked byte by byte. */
+	while (finished < conns && clock_now_ms() < deadline) {
+		int n = epoll_wait(ep, evs, 256, 100), k;
+
+		for (k = 0; k < n; k++) {
+			uint32_t c = evs[k].data.u32;
+			struct stream *s = &st[c];
+			ssize_t m;
+
+			if (s->done)
+				continue;
+			if ((evs[k].events & EPOLLOUT) && s->sent < s->len) {
+				uint64_t want = s->len - s->sent, j;
+
+				if (want > sizeof(buf))
+					want = sizeof(buf);
+				for (j = 0; j < want; j++)
+					buf[j] = stream_byte(c, s->sent + j);
+				m = send(s->fd, buf, want, MSG_NOSIGNAL);
+				if (m > 0)
+					s->sent += m;
+			}
+			if (s->sent == s->len && !s->wr_closed) {
+				shutdown(s->fd, SHUT_WR); /* half-close: the echo still flows back */
+				s->wr_closed = 1;
+				ev.events = EPOLLIN;
+				ev.data.u32 = c;
+				epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+			}
+			if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+				while ((m = recv(s->fd, buf, sizeof(buf), 0)) > 0) {
+					for (ssize_t j = 0; j < m && !s->bad; j++)
+						if (buf[j] != stream_byte(c, s->got + j))
+							s->bad = 1;
+					s->got += m;
+				}
+				if (m == 0 || (m < 0 && errno != EAGAIN)) {
+					if (m < 0 || s->got != s->len)
+						s->bad = 1;
+					s->done = 1;
+					finished++;
+					bad += s->bad;
+					total += s->got;
+					close(s->fd);
+				}
+			}
+		}
+	}
+	printf("streams %u finished %u bad %u bytes %llu\n", conns, finished, bad,
+	       (unsigned long long)total);
+	return finished == conns && !bad ? 0 : 1;
+}
+
+/* --- hostile frames --------------------------------------------------------------------- */
 
 /* A valid UDP/IPv4 frame to the service, payload 18 bytes: the template the mutations start from. */
 static size_t build_udp4(unsigned char *f, const unsigned char *dmac, uint32_t dip, int port,
@@ -535,6 +703,7 @@ int main(int argc, char **argv)
 		{ "udp-echo-server", udp_echo_server, 4 },
 		{ "tcp-echo-server", tcp_echo_server, 4 },
 		{ "tcp-echo", tcp_echo, 5 },
+		{ "tcp-streams", tcp_streams, 5 },
 		{ "garbage", garbage, 6 },
 	};
 	size_t i;

@@ -1,0 +1,30 @@
+#!/bin/bash
+# lwip_copies.sh - ixdpd does not link lwIP: no liblwip in its dynamic section, and of lwIP's
+# symbols it exports only the two hooks every copy binds to.  At run time each worker has its
+# own copy of the library mapped.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/netns.sh
+
+lib=/usr/lib/$(gcc -print-multiarch)/liblwip.so.0
+readelf -d "$IXDPD" | grep NEEDED | grep -q lwip && fail "ixdpd links liblwip"
+ok "ixdpd has no DT_NEEDED on liblwip: $(readelf -d "$IXDPD" | grep -c NEEDED) other libraries"
+
+shared=$(comm -12 <(nm -D --defined-only "$lib" | awk '{ print $3 }' | sort -u) \
+	<(nm -D --defined-only "$IXDPD" | awk '{ print $3 }' | sort -u) | tr '\n' ' ')
+[ "$shared" = "tcp_timer_needed tcpip_try_callback " ] ||
+	fail "ixdpd exports these lwIP symbols: '$shared' (only the two hooks are allowed)"
+ok "of lwIP's symbols ixdpd exports only: $shared"
+nm -D --undefined-only "$IXDPD" | awk '{ print $2 }' | sort -u >"$tmp_dir/undef"
+nm -D --defined-only "$lib" | awk '{ print $3 }' | sort -u >"$tmp_dir/lwip"
+[ -z "$(comm -12 "$tmp_dir/undef" "$tmp_dir/lwip")" ] || fail "ixdpd needs lwIP symbols from elsewhere"
+
+need_root
+netns_up 4
+ixdpd_start --workers 3 --echo-tcp 7000
+# One executable mapping per copy, each of its own file (memfd inode).
+n=$(awk '/liblwip/ && / r-xp / { print $5 }' /proc/"$IXDPD_PID"/maps | sort -u | wc -l)
+[ "$n" -eq 3 ] || fail "$n lwIP copies mapped for 3 workers: $(grep lwip /proc/"$IXDPD_PID"/maps)"
+ok "3 workers, 3 private copies of lwIP mapped: $(awk '/liblwip/ && / r-xp / { print $6 " (inode " $5 ")" }' \
+	/proc/"$IXDPD_PID"/maps | tr '\n' ' ')"
+ixdpd_stop || fail "ixdpd exit status $?"

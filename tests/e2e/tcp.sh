@@ -1,0 +1,71 @@
+#!/bin/bash
+# tcp.sh - the TCP dataplane against the kernel's TCP in the peer namespace: concurrent streams
+# of 1 B to 8 MiB echoed intact (half-close included) over 2 and 4 workers, 10,000 connections
+# held open at once and served, no checksum errors or resets at the peer, the kernel still
+# serving everything else, and neighbours resolved and re-resolved through the kernel.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/netns.sh
+need_root
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+peer_tcp_errors() {
+	in_peer nstat -az TcpInCsumErrors TcpEstabResets TcpInErrs | awk '/Tcp/ { s += $2 } END { print s + 0 }'
+}
+
+streams() { # workers cpus
+	local workers=$1 cpus=$2 out json
+	netns_up "$workers"
+	ixdpd_start --workers "$workers" --cpus "$cpus" --echo-tcp 7000
+	out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7000 64 -n 1 -m 8388608 -r "$workers") ||
+		fail "$workers workers: $out"
+	ok "$workers workers, 64 concurrent streams of 1 B to 8 MiB: $(echo "$out" | tail -1)"
+	[ "$(peer_tcp_errors)" -eq 0 ] || fail "peer counted TCP checksum errors or resets"
+	json=$(stats_json)
+	echo "$json" | jq -e --argjson w "$workers" '
+		(.workers | length == $w) and all(.workers[]; .tcp.opened > 0) and
+		([.workers[].tcp.opened] | add == 64) and ([.workers[].misrouted] | add == 0)' \
+		>/dev/null || fail "connections not spread over the workers: $(echo "$json" |
+			jq -c '[.workers[] | {id, tcp}]')"
+	ok "$workers workers: every worker served connections, none misrouted, peer saw no errors"
+	for _ in $(seq 40); do
+		[ "$(stats_json | jq '[.workers[].tcp.conns] | add')" -eq 0 ] && break
+		sleep 0.25
+	done
+	[ "$(stats_json | jq '[.workers[].tcp.conns] | add')" -eq 0 ] || fail "connections left open"
+	ok "$workers workers: all connections closed"
+	ixdpd_stop || fail "ixdpd exit status $?"
+	ip netns del "$ns_dut"
+	ip netns del "$ns_peer"
+}
+
+streams 2 0,1
+streams 4 0,1,0,1
+
+# 10,000 connections open at once, then each echoes a small stream.
+netns_up 2
+in_dut ip neigh del "$PEER_IP" dev dut0 # resolved through the kernel, not preset
+ixdpd_start --workers 2 --echo-tcp 7000
+ip netns exec "$ns_dut" "$NETTOOL" tcp-echo-server 7100 60 &
+_pids+=($!)
+out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7000 10000 -n 64 -m 1024 -r 3 -t 240) ||
+	fail "10,000 connections: $out"
+ok "10,000 connections held and served: $(echo "$out" | tail -1)"
+in_dut ip neigh show "$PEER_IP" dev dut0 | grep -q "$PEER_MAC" ||
+	fail "the kernel has no neighbour entry: ixdpd did not have it resolved"
+ok "the peer's MAC was resolved by the kernel on ixdpd's request"
+[ "$(peer_tcp_errors)" -eq 0 ] || fail "peer counted TCP checksum errors or resets"
+
+# The kernel keeps serving the rest while ixdpd serves TCP on the same address.
+out=$(in_peer ping -c 2 -i 0.2 -W 2 "$DUT_IP" 2>&1) || fail "ping: $out"
+out=$(in_peer "$NETTOOL" tcp-echo "$DUT_IP" 7100 100000) || fail "kernel TCP: $out"
+ok "ping and a kernel TCP service on the same address still work"
+
+# The peer changes its MAC: once the kernel knows, ixdpd's answers follow without a restart.
+NEW_MAC=02:00:c6:12:00:22
+in_peer ip link set peer0 address "$NEW_MAC"
+in_dut ip neigh replace "$PEER_IP" lladdr "$NEW_MAC" dev dut0 nud reachable
+out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7000 16 -n 1000 -m 100000 -r 4 -t 30) ||
+	fail "after the peer's MAC changed: $out"
+ok "after the peer's MAC changed: $(echo "$out" | tail -1)"
+ixdpd_stop || fail "ixdpd exit status $?"
