@@ -20,6 +20,9 @@ PEER_MAC=02:00:c6:12:00:02
 ns_tag="ixdp$$"
 ns_dut="${ns_tag}-dut"
 ns_peer="${ns_tag}-peer"
+ns_relay="${ns_tag}-relay"
+DUT_IP6=2001:db8::1
+PEER_IP6=2001:db8::2
 tmp_dir=$(mktemp -d /tmp/ixdp-test.XXXXXX)
 CONTROL="$tmp_dir/ixdpd.sock"
 _pids=()
@@ -45,6 +48,7 @@ cleanup() {
 	done
 	ip netns del "$ns_dut" 2>/dev/null
 	ip netns del "$ns_peer" 2>/dev/null
+	ip netns del "$ns_relay" 2>/dev/null
 	rm -rf "$tmp_dir"
 }
 trap cleanup EXIT
@@ -85,6 +89,48 @@ netns_up() {
 	ip -n "$ns_dut" neigh replace "$PEER_IP" lladdr "$PEER_MAC" dev dut0 nud permanent
 	# The peer's stack must put real checksums on the wire (not CHECKSUM_PARTIAL).
 	in_peer ethtool -K peer0 tx off >/dev/null || fail "ethtool tx off"
+}
+
+# netns_up_relay QUEUES: as netns_up, but the two ends meet in a third namespace whose
+# interfaces r0 (peer side) and r1 (DUT side) a relay can bridge (nettool impair r0 r1 ...).
+#   dut0 <-> r1 [relay] r0 <-> peer0
+netns_up_relay() {
+	local nq=${1:-1} ns
+	for ns in "$ns_dut" "$ns_peer" "$ns_relay"; do
+		ip netns add "$ns" || fail "ip netns add"
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$ns_dut" link add dut0 numtxqueues "$nq" numrxqueues "$nq" address "$DUT_MAC" \
+		type veth peer name r1 numtxqueues "$nq" numrxqueues "$nq" netns "$ns_relay" ||
+		fail "veth"
+	ip -n "$ns_peer" link add peer0 numtxqueues "$nq" numrxqueues "$nq" address "$PEER_MAC" \
+		type veth peer name r0 numtxqueues "$nq" numrxqueues "$nq" netns "$ns_relay" ||
+		fail "veth"
+	ip -n "$ns_dut" addr add "$DUT_IP/24" dev dut0
+	ip -n "$ns_peer" addr add "$PEER_IP/24" dev peer0
+	ip -n "$ns_dut" link set dut0 up
+	ip -n "$ns_peer" link set peer0 up
+	ip -n "$ns_relay" link set r0 up promisc on
+	ip -n "$ns_relay" link set r1 up promisc on
+	in_peer ethtool -K peer0 tx off >/dev/null || fail "ethtool tx off"
+}
+
+# ipv6_up: IPv6 on dut0 and peer0 with 2001:db8::1/64 and ::2/64, no DAD.
+ipv6_up() {
+	local ns dev addr
+	for ns in "$ns_dut" "$ns_peer"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0
+	done
+	in_dut sysctl -qw net.ipv6.conf.dut0.disable_ipv6=0 net.ipv6.conf.dut0.accept_dad=0
+	in_peer sysctl -qw net.ipv6.conf.peer0.disable_ipv6=0 net.ipv6.conf.peer0.accept_dad=0
+	ip -n "$ns_dut" addr add "$DUT_IP6/64" dev dut0 nodad
+	ip -n "$ns_peer" addr add "$PEER_IP6/64" dev peer0 nodad
+	for _ in $(seq 50); do
+		ip -n "$ns_dut" -6 addr show dev dut0 | grep -q tentative || break
+		sleep 0.1
+	done
 }
 
 # ixdpd_start ARGS...: ixdpd in the DUT namespace, foreground, logging to $tmp_dir/ixdpd.log;

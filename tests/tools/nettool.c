@@ -9,11 +9,19 @@
  *   udp-echo-server PORT SECONDS   kernel UDP echo (the "other port" of the coexistence test)
  *   tcp-echo-server PORT SECONDS   kernel TCP echo, one connection at a time
  *   tcp-echo ADDR PORT BYTES       connect, send BYTES, expect them back
- *   tcp-streams ADDR PORT CONNS [-n MIN] [-m MAX] [-r SEED] [-t SECONDS]
+ *   tcp-streams ADDR PORT CONNS [-n MIN] [-m MAX] [-r SEED] [-t SECONDS] [-A ABORT_PPM]
  *       CONNS concurrent connections to an echo service: all connect first (and are held
  *       open together), then each sends a stream of MIN..MAX bytes (log-uniform) whose every
  *       byte is a function of (connection, offset), half-closes, and checks the echo byte by
- *       byte up to the server's FIN.  Exit 0 only if every stream came back whole.
+ *       byte up to the server's FIN.  Exit 0 only if every stream came back whole.  -A resets
+ *       that share of the connections (SO_LINGER 0) half way through instead.
+ *   tcp-reconnect ADDR PORT SPORT N
+ *       N times: connect from source port SPORT, echo 100 bytes, close with a reset (no
+ *       TIME_WAIT on our side): the same 4-tuple, again and again.
+ *   impair IF_A IF_B SECONDS [-l LOSS_PPM] [-d DUP_PPM] [-o REORDER_PPM] [-r SEED]
+ *       a transparent relay between two interfaces (AF_PACKET, both directions) that drops,
+ *       duplicates and reorders frames with the given probabilities (per million); prints what
+ *       it did when the time is up or on SIGTERM.  (netem is not built into every kernel.)
  *   garbage IFNAME DST_MAC DST_IP PORT [-n ROUNDS] [-r SEED]
  *       AF_PACKET: malformed and hostile frames; prints "sent N invalid_to_service M"
  *
@@ -29,6 +37,7 @@
 #include <netinet/udp.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -387,7 +396,17 @@ struct stream {
 	int wr_closed;
 	int done;		/* server's FIN seen (or failed) */
 	int bad;
+	int abort;		/* reset it half way through */
 };
+
+/* Close with a reset: SO_LINGER with a zero timeout. */
+static void close_reset(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
 
 /* Byte @i of stream @c: any reordering, loss, duplication or mix-up between streams shows. */
 static inline uint8_t stream_byte(uint32_t c, uint64_t i)
@@ -404,14 +423,17 @@ static int tcp_streams(int argc, char **argv)
 	socklen_t dlen;
 	uint64_t min = 1, max = 1 << 20, deadline, total = 0;
 	unsigned int conns, i, seed = 1, seconds = 120, connected = 0, finished = 0, bad = 0;
+	unsigned int abort_ppm = 0, aborted = 0;
 	struct stream *st;
 	struct epoll_event ev, evs[256];
 	static uint8_t buf[1 << 16];
 	int ep, opt;
 
 	optind = 5;
-	while ((opt = getopt(argc, argv, "n:m:r:t:")) != -1) {
-		if (opt == 'n')
+	while ((opt = getopt(argc, argv, "n:m:r:t:A:")) != -1) {
+		if (opt == 'A')
+			abort_ppm = strtoul(optarg, NULL, 0);
+		else if (opt == 'n')
 			min = strtoull(optarg, NULL, 0);
 		else if (opt == 'm')
 			max = strtoull(optarg, NULL, 0);
@@ -442,6 +464,7 @@ static int tcp_streams(int argc, char **argv)
 			st[i].len = min;
 		if (st[i].len > max)
 			st[i].len = max;
+		st[i].abort = rnd() % 1000000 < abort_ppm;
 		st[i].fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		if (st[i].fd < 0) {
 			perror("socket");
@@ -505,6 +528,13 @@ static int tcp_streams(int argc, char **argv)
 				m = send(s->fd, buf, want, MSG_NOSIGNAL);
 				if (m > 0)
 					s->sent += m;
+				if (s->abort && s->sent >= s->len / 2) {
+					close_reset(s->fd);
+					s->done = 1;
+					finished++;
+					aborted++;
+					continue;
+				}
 			}
 			if (s->sent == s->len && !s->wr_closed) {
 				shutdown(s->fd, SHUT_WR); /* half-close: the echo still flows back */
@@ -532,9 +562,177 @@ static int tcp_streams(int argc, char **argv)
 			}
 		}
 	}
-	printf("streams %u finished %u bad %u bytes %llu\n", conns, finished, bad,
-	       (unsigned long long)total);
+	printf("streams %u finished %u bad %u aborted %u bytes %llu\n", conns, finished, bad,
+	       aborted, (unsigned long long)total);
 	return finished == conns && !bad ? 0 : 1;
+}
+
+static int tcp_reconnect(int argc, char **argv)
+{
+	struct sockaddr_storage dst, src;
+	socklen_t dlen;
+	unsigned int n, i;
+	char out[100], in[100];
+	int sport;
+
+	if (resolve(argv[2], atoi(argv[3]), &dst, &dlen))
+		return 2;
+	sport = atoi(argv[4]);
+	n = strtoul(argv[5], NULL, 0);
+	memset(&src, 0, sizeof(src));
+	src.ss_family = dst.ss_family;
+	if (dst.ss_family == AF_INET)
+		((struct sockaddr_in *)&src)->sin_port = htons(sport);
+	else
+		((struct sockaddr_in6 *)&src)->sin6_port = htons(sport);
+	for (i = 0; i < n; i++) {
+		struct timeval tv = { 3, 0 };
+		size_t got = 0;
+		int fd = socket(dst.ss_family, SOCK_STREAM, 0), one = 1;
+
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (bind(fd, (struct sockaddr *)&src, dlen) ||
+		    connect(fd, (struct sockaddr *)&dst, dlen)) {
+			printf("round %u: %s\n", i, strerror(errno));
+			return 1;
+		}
+		fill_payload((unsigned char *)out, sizeof(out), i, sport);
+		if (send(fd, out, sizeof(out), 0) != sizeof(out))
+			return 1;
+		while (got < sizeof(in)) {
+			ssize_t m = recv(fd, in + got, sizeof(in) - got, 0);
+
+			if (m <= 0) {
+				printf("round %u: echo: %s\n", i, m ? strerror(errno) : "EOF");
+				return 1;
+			}
+			got += m;
+		}
+		if (memcmp(in, out, sizeof(in))) {
+			printf("round %u: corrupt echo\n", i);
+			return 1;
+		}
+		close_reset(fd);
+	}
+	printf("%u connections from port %d, each reset and reopened\n", n, sport);
+	return 0;
+}
+
+/* --- impairing relay ------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t impair_stop;
+
+static void impair_on_signal(int sig)
+{
+	impair_stop = 1;
+}
+
+static int packet_socket(const char *ifname, int *ifindex)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL)), buf = 8 << 20;
+
+	/* Big buffers: the relay should lose only what it is told to. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+	*ifindex = if_nametoindex(ifname);
+	sll.sll_ifindex = *ifindex;
+	if (fd < 0 || !*ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		perror(ifname);
+		return -1;
+	}
+	return fd;
+}
+
+struct held_frame {
+	int len;
+	unsigned char b[2048];
+};
+
+static int impair(int argc, char **argv)
+{
+	uint32_t loss = 0, dup = 0, reorder = 0;
+	long fwd[2] = { 0 }, dropped[2] = { 0 }, duped[2] = { 0 }, reordered[2] = { 0 };
+	struct held_frame held[2] = { { 0 } };
+	int fd[2], ifindex[2], opt, i;
+	uint64_t end;
+
+	optind = 5;
+	while ((opt = getopt(argc, argv, "l:d:o:r:")) != -1) {
+		if (opt == 'l')
+			loss = strtoul(optarg, NULL, 0);
+		else if (opt == 'd')
+			dup = strtoul(optarg, NULL, 0);
+		else if (opt == 'o')
+			reorder = strtoul(optarg, NULL, 0);
+		else if (opt == 'r')
+			rnd_state = strtoul(optarg, NULL, 0) | 1;
+		else
+			return 2;
+	}
+	fd[0] = packet_socket(argv[2], &ifindex[0]);
+	fd[1] = packet_socket(argv[3], &ifindex[1]);
+	if (fd[0] < 0 || fd[1] < 0)
+		return 1;
+	signal(SIGTERM, impair_on_signal);
+	signal(SIGINT, impair_on_signal);
+	end = clock_now_ms() + strtoul(argv[4], NULL, 0) * 1000ull;
+	printf("relaying %s <-> %s\n", argv[2], argv[3]);
+	fflush(stdout);
+
+	while (!impair_stop && clock_now_ms() < end) {
+		struct pollfd p[2] = { { fd[0], POLLIN, 0 }, { fd[1], POLLIN, 0 } };
+
+		if (poll(p, 2, 50) <= 0) {
+			/* Quiet: a frame held for reordering must not wait for ever. */
+			for (i = 0; i < 2; i++)
+				if (held[i].len) {
+					send(fd[!i], held[i].b, held[i].len, 0);
+					held[i].len = 0;
+				}
+			continue;
+		}
+		for (i = 0; i < 2; i++) {
+			struct sockaddr_ll from;
+			socklen_t fl = sizeof(from);
+			unsigned char b[2048];
+			ssize_t n;
+
+			while ((n = recvfrom(fd[i], b, sizeof(b), 0, (struct sockaddr *)&from, &fl)) > 0) {
+				int out = fd[!i];
+
+				if (from.sll_pkttype == PACKET_OUTGOING)
+					continue; /* our own sends on this interface */
+				if (rnd() % 1000000 < loss) {
+					dropped[i]++;
+					continue;
+				}
+				if (!held[i].len && rnd() % 1000000 < reorder) {
+					memcpy(held[i].b, b, n); /* goes out after the next frame */
+					held[i].len = n;
+					reordered[i]++;
+					continue;
+				}
+				send(out, b, n, 0);
+				fwd[i]++;
+				if (rnd() % 1000000 < dup) {
+					send(out, b, n, 0);
+					duped[i]++;
+				}
+				if (held[i].len) {
+					send(out, held[i].b, held[i].len, 0);
+					held[i].len = 0;
+				}
+			}
+		}
+	}
+	printf("%s->%s: forwarded %ld dropped %ld duplicated %ld reordered %ld\n", argv[2],
+	       argv[3], fwd[0], dropped[0], duped[0], reordered[0]);
+	printf("%s->%s: forwarded %ld dropped %ld duplicated %ld reordered %ld\n", argv[3],
+	       argv[2], fwd[1], dropped[1], duped[1], reordered[1]);
+	return 0;
 }
 
 /* --- hostile frames --------------------------------------------------------------------- */
@@ -704,6 +902,8 @@ int main(int argc, char **argv)
 		{ "tcp-echo-server", tcp_echo_server, 4 },
 		{ "tcp-echo", tcp_echo, 5 },
 		{ "tcp-streams", tcp_streams, 5 },
+		{ "tcp-reconnect", tcp_reconnect, 6 },
+		{ "impair", impair, 5 },
 		{ "garbage", garbage, 6 },
 	};
 	size_t i;
