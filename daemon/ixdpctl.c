@@ -4,11 +4,13 @@
  *
  *   ixdpctl [--control PATH] status [--json]     summary table
  *   ixdpctl [--control PATH] stats [--json]      every counter, flow groups included
- *   ixdpctl [--control PATH] fg list             flow groups: owner, packets, bytes
+ *   ixdpctl [--control PATH] fg list             flow groups: owner, packets, bytes, conns
+ *   ixdpctl [--control PATH] conns [--json]      TCP connections: addresses, state, worker
  *   ixdpctl [--control PATH] fg move GROUP WORKER
  *
  * Exit status: 0 success, 1 the daemon refused or could not be reached, 2 usage error.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -43,7 +45,8 @@ static void usage(FILE *out)
 		"usage: ixdpctl [--control PATH] COMMAND\n\n"
 		"  status [--json]         workers, queues, flow groups, XDP counters\n"
 		"  stats [--json]          status plus every flow group\n"
-		"  fg list                 flow groups with owner, packets and bytes\n"
+		"  fg list                 flow groups with owner, packets, bytes, connections\n"
+		"  conns [--json]          TCP connections: local, remote, state, worker, group\n"
 		"  fg move GROUP WORKER    steer flow group GROUP to worker WORKER\n\n"
 		"  --control PATH          control socket (default %s)\n",
 		CFG_DEFAULT_CONTROL);
@@ -168,10 +171,11 @@ static void print_fg(const struct stats_view *v)
 {
 	unsigned int g;
 
-	printf("%-6s %6s %12s %14s\n", "group", "owner", "packets", "bytes");
+	printf("%-6s %6s %12s %14s %8s\n", "group", "owner", "packets", "bytes", "conns");
 	for (g = 0; g < v->s->nr_fg; g++)
-		printf("%-6u %6u %12llu %14llu\n", v->fg[g].id, v->fg[g].owner,
-		       (unsigned long long)v->fg[g].packets, (unsigned long long)v->fg[g].bytes);
+		printf("%-6u %6u %12llu %14llu %8u\n", v->fg[g].id, v->fg[g].owner,
+		       (unsigned long long)v->fg[g].packets, (unsigned long long)v->fg[g].bytes,
+		       v->fg[g].conns);
 }
 
 #define JU64(name, val) printf("\"%s\":%llu", name, (unsigned long long)(val))
@@ -229,6 +233,9 @@ static void print_json(const struct stats_view *v, int with_fg)
 		JU64("cpu_ns", w->cpu_ns);
 		printf(",\"busy_pct\":%.2f,\"cpu_pct\":%.2f,\"flow_groups\":%u,",
 		       w->busy_pct_x100 / 100.0, w->cpu_pct_x100 / 100.0, w->flow_groups);
+		JU64("rx_bursts", w->rx_bursts);
+		printf(",\"rx_burst\":%u,\"mean_batch\":%.2f,", w->rx_burst,
+		       w->rx_bursts ? (double)w->rx_packets / w->rx_bursts : 0.0);
 		printf("\"tcp\":{\"conns\":%u,\"time_wait\":%u,", w->tcp_conns, w->tcp_time_wait);
 		JU64("opened", w->tcp_opened);
 		putchar(',');
@@ -262,7 +269,7 @@ static void print_json(const struct stats_view *v, int with_fg)
 			JU64("packets", v->fg[g].packets);
 			putchar(',');
 			JU64("bytes", v->fg[g].bytes);
-			printf(",\"worker_packets\":[");
+			printf(",\"conns\":%u,\"worker_packets\":[", v->fg[g].conns);
 			for (i = 0; i < s->nr_workers; i++)
 				printf("%s%llu", i ? "," : "",
 				       (unsigned long long)v->fgw[(size_t)g * s->nr_workers + i]);
@@ -271,6 +278,52 @@ static void print_json(const struct stats_view *v, int with_fg)
 		printf("]");
 	}
 	printf("}\n");
+}
+
+static const char *const tcp_state_names[] = {
+	"CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1",
+	"FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT",
+};
+
+static void format_endpoint(int family, const __u32 *addr, __u16 port, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family == IXDP_FAMILY_INET6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
+	snprintf(out, len, family == IXDP_FAMILY_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+static int print_conns(const void *p, size_t len, int json)
+{
+	const struct ixdp_ctl_conns *h = p;
+	const struct ixdp_ctl_conn *c;
+	char l[64], r[64];
+	__u32 i;
+
+	if (len < sizeof(*h) || len != sizeof(*h) + (size_t)h->count * sizeof(*c))
+		return -EPROTO;
+	c = (const struct ixdp_ctl_conn *)(h + 1);
+	if (json)
+		printf("{\"truncated\":%u,\"conns\":[", h->truncated);
+	else
+		printf("%-46s %-46s %-12s %6s %6s\n", "local", "remote", "state", "worker", "group");
+	for (i = 0; i < h->count; i++, c++) {
+		const char *st = c->state < 11 ? tcp_state_names[c->state] : "?";
+
+		format_endpoint(c->family, c->laddr, c->lport, l, sizeof(l));
+		format_endpoint(c->family, c->raddr, c->rport, r, sizeof(r));
+		if (json)
+			printf("%s{\"local\":\"%s\",\"remote\":\"%s\",\"state\":\"%s\","
+			       "\"worker\":%u,\"flow_group\":%u}",
+			       i ? "," : "", l, r, st, c->worker, c->fg);
+		else
+			printf("%-46s %-46s %-12s %6u %6u\n", l, r, st, c->worker, c->fg);
+	}
+	if (json)
+		printf("]}\n");
+	else if (h->truncated)
+		printf("(%u more not listed)\n", h->truncated);
+	return 0;
 }
 
 static int parse_u32(const char *s, __u32 *out)
@@ -352,6 +405,15 @@ int main(int argc, char **argv)
 		if (!json && !fg_list && !strcmp(cmd, "stats")) {
 			putchar('\n');
 			print_fg(&v);
+		}
+		ret = 0;
+	} else if (!strcmp(cmd, "conns") && optind == argc) {
+		req.op = IXDP_CTL_CONNS;
+		if (call(path, &req, &rep, &payload))
+			return 1;
+		if (print_conns(payload, rep.len, json)) {
+			fprintf(stderr, "ixdpctl: malformed conns reply from %s\n", path);
+			goto out;
 		}
 		ret = 0;
 	} else if (!strcmp(cmd, "fg") && optind + 3 == argc && !strcmp(argv[optind], "move")) {

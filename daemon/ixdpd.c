@@ -156,6 +156,8 @@ static void ixdpd_stack_cfg(const struct ixdpd *d, struct stack_cfg *sc, char *t
 	memset(sc, 0, sizeof(*sc));
 	memcpy(sc->mac, d->nif.mac, 6);
 	sc->mtu = d->nif.mtu;
+	sc->hash_seed = d->cfg.hash_seed;
+	sc->fg_mask = d->cfg.flow_groups - 1;
 	for (i = 0; i < d->nif.nr_addrs && sc->nr_addrs < STACK_ADDRS_MAX; i++) {
 		sc->addrs[sc->nr_addrs].a = d->nif.addrs[i];
 		sc->addrs[sc->nr_addrs].prefix_len = d->nif.prefix_len[i];
@@ -229,6 +231,72 @@ static int ixdpd_start_workers(struct ixdpd *d)
 	return 0;
 }
 
+#define IXDPD_CONNS_PER_WORKER 65536	/* listed per worker by `ixdpctl conns`, at most */
+
+/* The connection table of every worker, each copied by its own worker between two batches. */
+static int ixdpd_conns(struct ixdpd *d, struct ctl_buf *reply)
+{
+	struct ixdp_ctl_conns *hdr;
+	unsigned int w, i, n, kept;
+	size_t start = reply->len;
+	int ret;
+
+	hdr = ctl_buf_reserve(reply, sizeof(*hdr));
+	if (!hdr)
+		return -ENOMEM;
+	memset(hdr, 0, sizeof(*hdr));
+	for (w = 0; w < d->nr_workers_init; w++) {
+		struct worker *wk = &d->workers[w];
+		struct worker_cmd cmd = { .op = WORKER_OP_CONNS, .max_conns = IXDPD_CONNS_PER_WORKER };
+
+		if (!wk->stack)
+			continue;
+		/* Kept for the daemon's life: a worker that answers late may still write to it. */
+		if (!wk->conns_buf) {
+			wk->conns_buf = calloc(IXDPD_CONNS_PER_WORKER, sizeof(*wk->conns_buf));
+			if (!wk->conns_buf)
+				goto nomem;
+		}
+		cmd.conns = wk->conns_buf;
+		ret = worker_call(wk, &cmd, 1000);
+		if (ret < 0) {
+			reply->len = start;
+			ctl_buf_printf(reply, "worker %u did not answer: %s", w, strerror(-ret));
+			return ret;
+		}
+		n = (unsigned int)ret;
+		kept = n < IXDPD_CONNS_PER_WORKER ? n : IXDPD_CONNS_PER_WORKER;
+		for (i = 0; i < kept; i++) {
+			const struct stack_conn_info *c = &wk->conns_buf[i];
+			struct ixdp_ctl_conn *o = ctl_buf_reserve(reply, sizeof(*o));
+
+			if (!o) {
+				hdr = (struct ixdp_ctl_conns *)(reply->data + start);
+				hdr->truncated += kept - i;
+				break;
+			}
+			*o = (struct ixdp_ctl_conn){
+				.family = c->family,
+				.state = c->state,
+				.worker = w,
+				.fg = c->fg,
+				.lport = c->lport,
+				.rport = c->rport,
+			};
+			memcpy(o->laddr, c->laddr, sizeof(o->laddr));
+			memcpy(o->raddr, c->raddr, sizeof(o->raddr));
+			hdr = (struct ixdp_ctl_conns *)(reply->data + start);
+			hdr->count++;
+		}
+		hdr = (struct ixdp_ctl_conns *)(reply->data + start);
+		hdr->truncated += n - kept;
+	}
+	return 0;
+nomem:
+	reply->len = start;
+	return -ENOMEM;
+}
+
 static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid, struct ctl_buf *reply)
 {
 	struct ixdpd *d = ctx;
@@ -237,6 +305,8 @@ static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid, st
 	switch (req->op) {
 	case IXDP_CTL_STATS:
 		return ixdpd_stats(d, reply);
+	case IXDP_CTL_CONNS:
+		return ixdpd_conns(d, reply);
 	case IXDP_CTL_FG_MOVE:
 		if (uid != 0 && uid != geteuid()) {
 			ctl_buf_printf(reply, "permission denied: moving flow groups needs root");

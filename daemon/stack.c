@@ -105,6 +105,11 @@ static void stk_pcb_key(const struct tcp_pcb *pcb, struct ixdp_flow *k)
 	}
 }
 
+static __u32 stk_fg(const struct stack *s, const struct ixdp_flow *k)
+{
+	return ixdp_flow_group(k, s->cfg.hash_seed, s->cfg.fg_mask) & (IXDP_FG_MAX - 1);
+}
+
 static struct stk_slot *stk_find(struct stack *s, const struct ixdp_flow *k)
 {
 	__u32 i = ixdp_flow_hash(k, 0) & s->mask;
@@ -146,6 +151,7 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 	e->snd_max = 0;
 	e->gen = s->gen;
 	s->st.conns++;
+	s->st.fg_conns[stk_fg(s, k)]++;
 	return e;
 }
 
@@ -153,6 +159,7 @@ static void stk_remove(struct stack *s, struct stk_slot *e)
 {
 	e->pcb = STK_TOMBSTONE;
 	s->st.conns--;
+	s->st.fg_conns[stk_fg(s, &e->key)]--;
 }
 
 /* Rehash into a table twice as big when live + deleted slots pass 3/4 of it. */
@@ -666,9 +673,10 @@ int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stac
 	s->cfg = *cfg;
 	s->io = *io;
 	s->slots = calloc(STK_HASH_MIN, sizeof(*s->slots));
-	if (!s->slots) {
+	s->st.fg_conns = calloc(IXDP_FG_MAX, sizeof(*s->st.fg_conns));
+	if (!s->slots || !s->st.fg_conns) {
 		ret = -ENOMEM;
-		goto err_free;
+		goto err_slots;
 	}
 	s->mask = STK_HASH_MIN - 1;
 	ret = lwcopy_open(&s->lw, cfg->tmpdir);
@@ -686,8 +694,8 @@ int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stac
 err_copy:
 	lwcopy_close(&s->lw);
 err_slots:
+	free(s->st.fg_conns);
 	free(s->slots);
-err_free:
 	free(s);
 	return ret;
 }
@@ -724,6 +732,7 @@ void stack_close(struct stack *s)
 		LW(s)->netif_remove(&s->netif[i]);
 	lwcopy_run_deferred();
 	lwcopy_close(&s->lw);
+	free(s->st.fg_conns);
 	free(s->slots);
 	free(s);
 }
@@ -853,6 +862,52 @@ void stack_poll(struct stack *s, __u64 now)
 const struct stack_stats *stack_stats(const struct stack *s)
 {
 	return &s->st;
+}
+
+static void stk_conn_info(const struct stack *s, const struct tcp_pcb *pcb,
+			  struct stack_conn_info *o)
+{
+	struct ixdp_flow k;
+
+	stk_pcb_key(pcb, &k);
+	memset(o, 0, sizeof(*o));
+	o->family = k.family;
+	o->state = pcb->state;
+	o->fg = stk_fg(s, &k);
+	o->lport = k.dport;
+	o->rport = k.sport;
+	memcpy(o->laddr, k.daddr, sizeof(o->laddr));
+	memcpy(o->raddr, k.saddr, sizeof(o->raddr));
+}
+
+/**
+ * stack_conns - list the stack's connections, TIME_WAIT included (listeners are not).
+ * @s:   stack (its own thread)
+ * @out: receives up to @max entries
+ * @max: room in @out
+ *
+ * Return: the number of connections (more than @max when the list was cut short).
+ */
+unsigned int stack_conns(struct stack *s, struct stack_conn_info *out, unsigned int max)
+{
+	const struct tcp_pcb *pcb;
+	unsigned int n = 0;
+	__u32 i;
+
+	for (i = 0; i <= s->mask; i++) {
+		pcb = s->slots[i].pcb;
+		if (!pcb || pcb == STK_TOMBSTONE)
+			continue;
+		if (n < max)
+			stk_conn_info(s, pcb, &out[n]);
+		n++;
+	}
+	for (pcb = *LW(s)->tcp_tw_pcbs; pcb; pcb = pcb->next) {
+		if (n < max)
+			stk_conn_info(s, pcb, &out[n]);
+		n++;
+	}
+	return n;
 }
 
 /**

@@ -53,6 +53,8 @@ struct stack_addr {
 struct stack_cfg {
 	__u8 mac[6];
 	__u16 mtu;
+	__u32 hash_seed;	/* the flow hash, to count connections per flow group */
+	__u32 fg_mask;
 	unsigned int nr_addrs;
 	struct stack_addr addrs[STACK_ADDRS_MAX];
 	const char *tmpdir;	/* for lwcopy's O_TMPFILE fallback */
@@ -73,6 +75,18 @@ struct stack_stats {
 	__u64 bytes_out;	/* payload bytes queued by the services */
 	__u32 conns;		/* in the demux hash (active) */
 	__u32 time_wait;	/* on lwIP's TIME_WAIT list, counted each timer tick */
+	__u32 *fg_conns;	/* [IXDP_FG_MAX]: active connections per flow group */
+};
+
+/* One connection, as `ixdpctl conns` lists it. */
+struct stack_conn_info {
+	__u8 family;		/* enum ixdp_family */
+	__u8 state;		/* enum ixdp_tcp_state (include/ixdp/ctl.h) */
+	__u16 fg;
+	__u16 lport;
+	__u16 rport;
+	__u32 laddr[4];		/* network order */
+	__u32 raddr[4];
 };
 
 int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stack_io *io);
@@ -81,6 +95,7 @@ int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind);
 int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt);
 void stack_poll(struct stack *s, __u64 now_ns);
 const struct stack_stats *stack_stats(const struct stack *s);
+unsigned int stack_conns(struct stack *s, struct stack_conn_info *out, unsigned int max);
 const char *stack_how(const struct stack *s);
 
 #endif /* IXDP_STACK_H */

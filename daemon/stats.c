@@ -42,6 +42,8 @@ static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_work
 	o->busy_pct_x100 = w->busy_pct_x100;
 	o->cpu_pct_x100 = w->cpu_pct_x100;
 	o->flow_groups = fg_count_owned(&d->fg, w->id);
+	o->rx_bursts = STAT_READ(st->rx_bursts);
+	o->rx_burst = STAT_READ(st->burst);
 	if (w->stack) {
 		const struct stack_stats *t = stack_stats(w->stack);
 
@@ -141,8 +143,11 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 			.packets = fs.packets,
 			.bytes = fs.bytes,
 		};
-		for (w = 0; w < nw; w++)
+		for (w = 0; w < nw; w++) {
 			fgw[(size_t)g * nw + w] = STAT_READ(d->workers[w].fg_packets[g]);
+			if (d->workers[w].stack)
+				fo[g].conns += STAT_READ(stack_stats(d->workers[w].stack)->fg_conns[g]);
+		}
 	}
 	return 0;
 }

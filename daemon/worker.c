@@ -55,6 +55,7 @@ int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *
 		return ret;
 	}
 	xq_cache_init(&w->cache, &xq->pool);
+	w->burst = WORKER_BURST_MIN;
 	return 0;
 }
 
@@ -129,9 +130,20 @@ static __attribute__((noinline)) unsigned int worker_rx(struct worker *w, unsign
 	__u32 n, idx, i;
 	__u64 bytes = 0;
 
-	n = xsk_ring_cons__peek(&s->rx, XQ_BURST, &idx);
+	n = xsk_ring_cons__peek(&s->rx, w->burst, &idx);
 	if (!n)
 		return 0;
+	/*
+	 * Adaptive batching: a full burst means frames are queued behind it, so take more next time
+	 * (amortise); a burst under half full means little is waiting, so take fewer (answer the
+	 * first frames sooner).
+	 */
+	if (n == w->burst && w->burst < WORKER_BURST_MAX)
+		w->burst *= 2;
+	else if (n < w->burst / 2 && w->burst > WORKER_BURST_MIN)
+		w->burst /= 2;
+	STAT_ADD(w->st.rx_bursts, 1);
+	__atomic_store_n(&w->st.burst, w->burst, __ATOMIC_RELAXED);
 	w->cur_q = q;
 	for (i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
@@ -213,6 +225,66 @@ int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neig
 	return stack_open(&w->stack, cfg, &io);
 }
 
+/* Stage 0: the one place control requests touch the worker's state. */
+static void worker_control(struct worker *w)
+{
+	struct worker_cmd *c = &w->cmd;
+	int op = __atomic_load_n(&c->op, __ATOMIC_ACQUIRE);
+
+	if (op == WORKER_OP_NONE || __atomic_load_n(&c->done, __ATOMIC_RELAXED))
+		return;
+	switch (op) {
+	case WORKER_OP_CONNS:
+		c->result = w->stack ? (int)stack_conns(w->stack, c->conns, c->max_conns) : 0;
+		break;
+	default:
+		c->result = -EOPNOTSUPP;
+	}
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+}
+
+/**
+ * worker_call - have the worker carry out @cmd at the top of its loop, and wait for it.
+ * @w:          running worker
+ * @cmd:        request (op and arguments); result on return
+ * @timeout_ms: bound on the wait
+ *
+ * Control thread only; one request at a time per worker.
+ *
+ * Return: the request's result, or -ETIMEDOUT (the request is withdrawn only once the worker
+ * has seen it, so its buffers must stay valid until then: the caller keeps them for the
+ * daemon's life).
+ */
+int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_ms)
+{
+	__u64 deadline = clock_now_ns() + (__u64)timeout_ms * 1000000, one = 1;
+	int ret;
+
+	if (!w->running)
+		return -ESRCH;
+	if (__atomic_load_n(&w->cmd.op, __ATOMIC_ACQUIRE) != WORKER_OP_NONE &&
+	    !__atomic_load_n(&w->cmd.done, __ATOMIC_ACQUIRE))
+		return -EBUSY; /* an earlier request timed out and is still pending */
+	w->cmd.conns = cmd->conns;
+	w->cmd.max_conns = cmd->max_conns;
+	w->cmd.result = 0;
+	__atomic_store_n(&w->cmd.done, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->cmd.op, cmd->op, __ATOMIC_RELEASE);
+	if (write(w->wake_fd, &one, sizeof(one)) < 0)
+		pr_warn("worker %u: wakeup: %s", w->id, strerror(errno));
+	while (!__atomic_load_n(&w->cmd.done, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = { 0, 100000 };
+
+		if (clock_now_ns() > deadline)
+			return -ETIMEDOUT;
+		nanosleep(&ts, NULL);
+	}
+	ret = w->cmd.result;
+	__atomic_store_n(&w->cmd.op, WORKER_OP_NONE, __ATOMIC_RELEASE);
+	cmd->result = ret;
+	return ret;
+}
+
 static unsigned int worker_reap(struct worker *w)
 {
 	unsigned int q, n = 0;
@@ -281,6 +353,7 @@ static void *worker_main(void *arg)
 		unsigned int q, work;
 
 		w->now = t0;
+		worker_control(w);
 		work = worker_reap(w);
 		for (q = 0; q < w->xq->nr_queues; q++)
 			work += worker_rx(w, q);
@@ -367,6 +440,8 @@ void worker_destroy(struct worker *w)
 	}
 	free(w->txq);
 	w->txq = NULL;
+	free(w->conns_buf);
+	w->conns_buf = NULL;
 	free(w->fg_packets);
 	w->fg_packets = NULL;
 	if (w->wake_fd >= 0)

@@ -19,6 +19,23 @@
 #include "xq.h"
 
 #define WORKER_TXQ (2 * XQ_BURST)	/* frames waiting for one TX burst on one socket */
+#define WORKER_BURST_MIN 4		/* adaptive RX burst: from here ... */
+#define WORKER_BURST_MAX XQ_BURST	/* ... to here */
+
+/* A request from the control thread, applied at the top of the worker's loop. */
+enum worker_op {
+	WORKER_OP_NONE,
+	WORKER_OP_CONNS,	/* copy the connection table into conns/max_conns */
+};
+
+struct worker_cmd {
+	int op;			/* enum worker_op; WORKER_OP_NONE: the mailbox is free */
+	int done;		/* set by the worker (release) when result is valid */
+	int result;
+	struct stack_conn_info *conns;
+	unsigned int max_conns;
+};
+
 
 /* Frames to send on one of the worker's sockets at the next TX burst. */
 struct worker_txq {
@@ -38,6 +55,8 @@ struct worker_stats {
 	__u64 misrouted;
 	__u64 sleeps;
 	__u64 busy_ns;
+	__u64 rx_bursts;	/* RX bursts that found frames: rx_packets / rx_bursts = mean batch */
+	__u32 burst;		/* current RX burst limit */
 } __attribute__((aligned(64)));
 
 struct worker {
@@ -53,6 +72,9 @@ struct worker {
 	struct worker_txq *txq;	/* [nr_queues] */
 	unsigned int cur_q;	/* queue whose burst is being processed: the stack sends there */
 	__u64 now;		/* CLOCK_MONOTONIC at the start of the iteration */
+	__u32 burst;		/* adaptive RX burst limit, WORKER_BURST_MIN..MAX */
+	struct worker_cmd cmd;	/* the control thread's mailbox */
+	struct stack_conn_info *conns_buf; /* the control thread's copy target for cmd */
 	int wake_fd;		/* eventfd: stop and (later) control commands */
 	bool stop;
 	pthread_t thread;
@@ -76,6 +98,7 @@ int worker_start(struct worker *w);
 void worker_stop(struct worker *w);
 void worker_destroy(struct worker *w);
 __u64 worker_cpu_ns(const struct worker *w);
+int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_ms);
 void worker_sample(struct worker *w, __u64 now);
 
 #define STAT_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)

@@ -15,6 +15,8 @@
  *   struct ixdp_ctl_queue    [nr_queues]
  *   struct ixdp_ctl_fg       [nr_fg]
  *   __u64 fg_worker_packets  [nr_fg][nr_workers]   frames of group g handled by worker w
+ *
+ * IXDP_CTL_CONNS payload: struct ixdp_ctl_conns, then struct ixdp_ctl_conn [count].
  */
 #ifndef IXDP_CTL_H
 #define IXDP_CTL_H
@@ -24,12 +26,28 @@
 #include "steer.h"
 
 #define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
-#define IXDP_CTL_VERSION 2
+#define IXDP_CTL_VERSION 3
 #define IXDP_CTL_REPLY_MAX (16u << 20)
 
 enum ixdp_ctl_op {
 	IXDP_CTL_STATS = 1,	/* no arguments */
 	IXDP_CTL_FG_MOVE = 2,	/* arg[0] = flow group, arg[1] = worker */
+	IXDP_CTL_CONNS = 3,	/* no arguments */
+};
+
+/* TCP states, numbered as RFC 793 lists them (and as lwIP's enum tcp_state). */
+enum ixdp_tcp_state {
+	IXDP_TCP_CLOSED,
+	IXDP_TCP_LISTEN,
+	IXDP_TCP_SYN_SENT,
+	IXDP_TCP_SYN_RCVD,
+	IXDP_TCP_ESTABLISHED,
+	IXDP_TCP_FIN_WAIT_1,
+	IXDP_TCP_FIN_WAIT_2,
+	IXDP_TCP_CLOSE_WAIT,
+	IXDP_TCP_CLOSING,
+	IXDP_TCP_LAST_ACK,
+	IXDP_TCP_TIME_WAIT,
 };
 
 struct ixdp_ctl_req {
@@ -98,7 +116,7 @@ struct ixdp_ctl_worker {
 	__u32 busy_pct_x100;	/* busy share of the last second, in 1/100 % */
 	__u32 cpu_pct_x100;
 	__u32 flow_groups;	/* groups it owns */
-	__u32 pad;
+	__u32 rx_burst;		/* adaptive RX burst limit now */
 	/* TCP (zero when no TCP service runs) */
 	__u32 tcp_conns;	/* active connections */
 	__u32 tcp_time_wait;	/* connections in TIME_WAIT */
@@ -110,7 +128,8 @@ struct ixdp_ctl_worker {
 	__u64 tcp_dropped;	/* not for us, no memory, no frame, no neighbour */
 	__u64 tcp_bytes_in;	/* payload read by the services */
 	__u64 tcp_bytes_out;	/* payload queued by the services */
-	__u64 reserved[4];
+	__u64 rx_bursts;	/* RX bursts that found frames: rx_packets / rx_bursts = mean batch */
+	__u64 reserved[3];
 };
 
 struct ixdp_ctl_queue {
@@ -125,6 +144,26 @@ struct ixdp_ctl_fg {
 	__u32 owner;
 	__u64 packets;		/* as counted by the XDP program */
 	__u64 bytes;
+	__u32 conns;		/* TCP connections in the group */
+	__u32 pad;
+};
+
+struct ixdp_ctl_conns {
+	__u32 count;		/* entries that follow */
+	__u32 truncated;	/* connections left out (the reply is bounded) */
+};
+
+struct ixdp_ctl_conn {
+	__u8 family;		/* enum ixdp_family */
+	__u8 state;		/* enum ixdp_tcp_state */
+	__u16 worker;
+	__u16 fg;
+	__u16 lport;
+	__u16 rport;
+	__u16 pad;
+	__u32 laddr[4];		/* network order; IPv4 in [0] */
+	__u32 raddr[4];
+	__u32 reserved;
 };
 
 #ifdef __cplusplus
@@ -137,6 +176,8 @@ IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_reply) == 16, "ixdp_ctl_reply ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 160, "ixdp_ctl_stats ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 232, "ixdp_ctl_worker ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_queue) == 32, "ixdp_ctl_queue ABI");
-IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_fg) == 24, "ixdp_ctl_fg ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_fg) == 32, "ixdp_ctl_fg ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_conns) == 8, "ixdp_ctl_conns ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_conn) == 48, "ixdp_ctl_conn ABI");
 
 #endif /* IXDP_CTL_H */

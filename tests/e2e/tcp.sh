@@ -48,9 +48,29 @@ in_dut ip neigh del "$PEER_IP" dev dut0 # resolved through the kernel, not prese
 ixdpd_start --workers 2 --echo-tcp 7000
 ip netns exec "$ns_dut" "$NETTOOL" tcp-echo-server 7100 60 &
 _pids+=($!)
-out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7000 10000 -n 64 -m 1024 -r 3 -t 240) ||
-	fail "10,000 connections: $out"
-ok "10,000 connections held and served: $(echo "$out" | tail -1)"
+in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7000 10000 -n 64 -m 1024 -r 3 -t 240 -H 3 \
+	>"$tmp_dir/streams.out" 2>&1 &
+streams=$!
+_pids+=("$streams")
+for _ in $(seq 200); do
+	grep -q "open at once" "$tmp_dir/streams.out" && break
+	kill -0 "$streams" 2>/dev/null || break
+	sleep 0.1
+done
+sleep 0.5
+# While all 10,000 are open: every one listed, established, on the worker owning its group.
+"$IXDPCTL" --control "$CONTROL" conns --json >"$tmp_dir/conns.json" || fail "ixdpctl conns"
+json=$(stats_json)
+jq -e --argjson fg "$(echo "$json" | jq '[.flow_groups[].owner]')" '
+	(.conns | length == 10000) and .truncated == 0 and
+	all(.conns[]; .state == "ESTABLISHED" and .worker == $fg[.flow_group])' \
+	"$tmp_dir/conns.json" >/dev/null ||
+	fail "ixdpctl conns: $(jq -c '{n: (.conns | length), truncated, first: .conns[0]}' "$tmp_dir/conns.json")"
+echo "$json" | jq -e '([.flow_groups[].conns] | add == 10000) and
+	([.workers[].tcp.conns] | add == 10000)' >/dev/null || fail "connection counts"
+ok "10,000 connections open at once: all listed by ixdpctl conns, established, each on its group's owner"
+wait "$streams" || fail "10,000 connections: $(cat "$tmp_dir/streams.out")"
+ok "10,000 connections held and served: $(tail -1 "$tmp_dir/streams.out")"
 in_dut ip neigh show "$PEER_IP" dev dut0 | grep -q "$PEER_MAC" ||
 	fail "the kernel has no neighbour entry: ixdpd did not have it resolved"
 ok "the peer's MAC was resolved by the kernel on ixdpd's request"

@@ -10,11 +10,13 @@
  *   tcp-echo-server PORT SECONDS   kernel TCP echo, one connection at a time
  *   tcp-echo ADDR PORT BYTES       connect, send BYTES, expect them back
  *   tcp-streams ADDR PORT CONNS [-n MIN] [-m MAX] [-r SEED] [-t SECONDS] [-A ABORT_PPM]
+ *               [-H HOLD_SECONDS]
  *       CONNS concurrent connections to an echo service: all connect first (and are held
  *       open together), then each sends a stream of MIN..MAX bytes (log-uniform) whose every
  *       byte is a function of (connection, offset), half-closes, and checks the echo byte by
  *       byte up to the server's FIN.  Exit 0 only if every stream came back whole.  -A resets
- *       that share of the connections (SO_LINGER 0) half way through instead.
+ *       that share of the connections (SO_LINGER 0) half way through instead.  -H keeps all of
+ *       them open and idle that long before the streams start (to inspect the server).
  *   tcp-reconnect ADDR PORT SPORT N
  *       N times: connect from source port SPORT, echo 100 bytes, close with a reset (no
  *       TIME_WAIT on our side): the same 4-tuple, again and again.
@@ -423,15 +425,17 @@ static int tcp_streams(int argc, char **argv)
 	socklen_t dlen;
 	uint64_t min = 1, max = 1 << 20, deadline, total = 0;
 	unsigned int conns, i, seed = 1, seconds = 120, connected = 0, finished = 0, bad = 0;
-	unsigned int abort_ppm = 0, aborted = 0;
+	unsigned int abort_ppm = 0, aborted = 0, hold = 0;
 	struct stream *st;
 	struct epoll_event ev, evs[256];
 	static uint8_t buf[1 << 16];
 	int ep, opt;
 
 	optind = 5;
-	while ((opt = getopt(argc, argv, "n:m:r:t:A:")) != -1) {
-		if (opt == 'A')
+	while ((opt = getopt(argc, argv, "n:m:r:t:A:H:")) != -1) {
+		if (opt == 'H')
+			hold = strtoul(optarg, NULL, 0);
+		else if (opt == 'A')
 			abort_ppm = strtoul(optarg, NULL, 0);
 		else if (opt == 'n')
 			min = strtoull(optarg, NULL, 0);
@@ -506,6 +510,8 @@ static int tcp_streams(int argc, char **argv)
 	}
 	printf("%u connections open at once\n", conns);
 	fflush(stdout);
+	if (hold)
+		sleep(hold);
 
 	/* Phase 2: streams out, echoes in, checked byte by byte. */
 	while (finished < conns && clock_now_ms() < deadline) {
