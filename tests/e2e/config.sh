@@ -42,6 +42,9 @@ bad rx-ring --interface dut0 --rx-ring 1000
 bad frame-size --interface dut0 --frame-size 3000
 bad reflect-udp --interface dut0 --reflect-udp 70000
 bad reflect-udp --interface dut0 --reflect-udp 61000
+bad echo-tcp --interface dut0 --echo-tcp 62000
+bad sink-tcp --interface dut0 --echo-tcp 7 --sink-tcp 7
+bad echo-tcp --interface dut0 --echo-tcp 65536
 bad ephemeral-ports --interface dut0 --ephemeral-ports 5-1
 bad zerocopy --interface dut0 --zerocopy maybe
 bad log-level --interface dut0 --log-level loud

@@ -117,6 +117,9 @@ TEST(Config, CrossKeyRules)
 		{ { { "fill-ring", "3000" } }, "fill-ring: 3000" },
 		{ { { "frame-size", "3000" } }, "frame-size: 3000" },
 		{ { { "reflect-udp", "61234" } }, "reflect-udp: port 61234 is inside" },
+		{ { { "echo-tcp", "65535" } }, "echo-tcp: port 65535 is inside" },
+		{ { { "sink-tcp", "61000" } }, "sink-tcp: port 61000 is inside" },
+		{ { { "echo-tcp", "7" }, { "sink-tcp", "7" } }, "sink-tcp: port 7 is the echo-tcp port" },
 		{ { { "control", "ixdpd.sock" } }, "control: 'ixdpd.sock' is not an absolute path" },
 	};
 	for (auto &tc : cases) {
