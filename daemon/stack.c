@@ -450,13 +450,13 @@ static err_t stk_echo_recv(struct stk_conn *c, struct pbuf *p)
 		done += q->len;
 	}
 	if (done < p->tot_len && stk_hold(c, p, done)) {
-		/* Refused: lwIP keeps the data and offers it again. */
-		if (done) {
-			s->st.bytes_out += done;
-			LW(s)->tcp_recved(c->pcb, done);
-			LW(s)->tcp_output(c->pcb);
-		}
-		return ERR_MEM;
+		/*
+		 * No memory to keep the rest.  Refusing the pbuf (ERR_MEM) would have lwIP offer all
+		 * of it again, bytes already echoed included: reset the connection instead.
+		 */
+		LW(s)->pbuf_free(p);
+		LW(s)->tcp_abort(c->pcb); /* calls stk_err(), which frees c */
+		return ERR_ABRT;
 	}
 	s->st.bytes_out += done;
 	if (done) {
