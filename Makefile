@@ -135,6 +135,12 @@ check: tests
 bench-raw: all
 	$(Q)BUILD=$(BUILD) bench/raw.sh
 
+bench-echo-rr: all
+	$(Q)BUILD=$(BUILD) bench/echo_rr.sh
+
+bench-sink: all
+	$(Q)BUILD=$(BUILD) bench/sink.sh
+
 demo: all
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
@@ -154,6 +160,6 @@ clean:
 $(BUILD)/bpf $(BUILD)/daemon $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
-.PHONY: all tests fuzz check demo deps bench-raw install clean
+.PHONY: all tests fuzz check demo deps bench-raw bench-echo-rr bench-sink install clean
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
