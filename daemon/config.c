@@ -66,9 +66,9 @@ static const struct cfg_key cfg_keys[] = {
 	{ "queues", CFG_UINT, OFF(queues), 0, 0, IXDP_QUEUES_MAX, NULL, "N",
 	  "rx queues to serve (default 0: all)" },
 	{ "rx-ring", CFG_UINT, OFF(rx_ring), 0, 64, 16384, NULL, "N",
-	  "AF_XDP RX ring entries per socket (default 512)" },
+	  "AF_XDP RX ring entries per socket (default 2048)" },
 	{ "tx-ring", CFG_UINT, OFF(tx_ring), 0, 64, 16384, NULL, "N",
-	  "AF_XDP TX ring entries per socket (default 512)" },
+	  "AF_XDP TX ring entries per socket (default 1024)" },
 	{ "fill-ring", CFG_UINT, OFF(fill_ring), 0, 0, 65536, NULL, "N",
 	  "fill ring entries per queue (default 0: workers x rx-ring, at least 2048)" },
 	{ "comp-ring", CFG_UINT, OFF(comp_ring), 0, 0, 65536, NULL, "N",
@@ -120,8 +120,12 @@ void cfg_defaults(struct ixdp_config *c)
 	c->flow_groups = IXDP_FG_DEFAULT;
 	c->xdp_mode = CFG_XDP_NATIVE;
 	snprintf(c->control, sizeof(c->control), "%s", CFG_DEFAULT_CONTROL);
-	c->rx_ring = 512;
-	c->tx_ring = 512;
+	/*
+	 * A burst of one segment per connection must fit: 512 overflowed at 1,024 connections
+	 * (docs/benchmarks.md), and every frame dropped there costs a retransmission timeout.
+	 */
+	c->rx_ring = 2048;
+	c->tx_ring = 1024;
 	c->frame_size = 4096;
 	c->zerocopy = CFG_ZC_AUTO;
 	c->idle_spin_us = 200;

@@ -24,6 +24,10 @@
 #define STK_RETRY_NS 1000000ull		/* how often waiting frames ask again */
 #define STK_TIMEOUTS_NS 10000000ull	/* lwIP's own timers (IP reassembly, ND) */
 #define STK_BACKLOG 1024
+/* Service connections whose peer vanished (a lost RST, a crashed host) are reaped by keepalive. */
+#define STK_KEEPIDLE_MS 60000
+#define STK_KEEPINTVL_MS 10000
+#define STK_KEEPCNT 3
 #define ETH_HLEN_ 14
 
 /* One connection of the hash: its flow (as the parser sees incoming segments) and pcb. */
@@ -530,6 +534,10 @@ static err_t stk_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	LW(s)->tcp_sent(pcb, stk_sent);
 	LW(s)->tcp_err(pcb, stk_err);
 	tcp_nagle_disable(pcb); /* request/response traffic: no waiting for a full segment */
+	ip_set_option(pcb, SOF_KEEPALIVE);
+	pcb->keep_idle = STK_KEEPIDLE_MS;
+	pcb->keep_intvl = STK_KEEPINTVL_MS;
+	pcb->keep_cnt = STK_KEEPCNT;
 	s->st.conns_opened++;
 	return ERR_OK;
 }

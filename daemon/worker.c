@@ -338,7 +338,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	char name[16];
 	cpu_set_t set;
-	__u64 last_work;
+	__u64 last_work, t0;
 
 	snprintf(name, sizeof(name), "ixdp-w%u", w->id);
 	pthread_setname_np(pthread_self(), name);
@@ -347,9 +347,10 @@ static void *worker_main(void *arg)
 	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 		pr_warn("worker %u: cannot pin to CPU %u", w->id, w->cpu);
 
-	last_work = clock_now_ns();
+	/* One clock read per iteration: its end is the next one's start. */
+	t0 = last_work = clock_now_ns();
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-		__u64 t0 = clock_now_ns(), t1;
+		__u64 t1;
 		unsigned int q, work;
 
 		w->now = t0;
@@ -370,15 +371,16 @@ static void *worker_main(void *arg)
 		t1 = clock_now_ns();
 		if (work) {
 			STAT_ADD(w->st.busy_ns, t1 - t0);
-			last_work = t1;
+			t0 = last_work = t1;
 			continue;
 		}
+		t0 = t1;
 		if (t1 - last_work < w->spin_ns) {
 			__builtin_ia32_pause();
 			continue;
 		}
 		worker_sleep(w);
-		last_work = clock_now_ns();
+		t0 = last_work = clock_now_ns();
 	}
 	worker_flush(w);
 	xq_cache_flush(&w->cache);

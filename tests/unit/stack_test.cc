@@ -41,6 +41,7 @@ struct Wire {
 	std::deque<Frame> to_srv, to_cli;
 	Frame tx;		// the frame the server stack is building
 	int drop_to_cli = -1;	// drop the n-th next frame towards the client
+	bool cli_gone = false;	// drop everything towards the client (it vanished)
 	int drop_to_srv = -1;
 	bool neigh_known = true;
 	int resolves = 0;
@@ -58,6 +59,8 @@ void *srv_tx_alloc(void *ctx, __u32 len)
 void srv_tx_commit(void *ctx, void *buf, __u32 len)
 {
 	Wire *w = static_cast<Wire *>(ctx);
+	if (w->cli_gone)
+		return;
 	if (w->drop_to_cli == 0) {
 		w->drop_to_cli = -1;
 		return;
@@ -371,6 +374,23 @@ TEST_F(StackTest, ResetFreesTheServerSide)
 	pump();
 	EXPECT_EQ(stack_stats(srv)->conns, 0u);
 	EXPECT_EQ(stack_stats(srv)->conns_closed, 1u);
+}
+
+// A peer that vanishes without a word (a lost RST, a dead host) is reaped by keepalive.
+TEST_F(StackTest, KeepaliveReapsAVanishedPeer)
+{
+	Conn *c = connect(kEcho);
+	pump();
+	send(c, "x");
+	pump();
+	ASSERT_EQ(stack_stats(srv)->conns, 1u);
+	w.cli_gone = true;
+	tick(4 * 50); // 50 s: idle, not yet probing
+	EXPECT_EQ(stack_stats(srv)->conns, 1u);
+	tick(4 * 60); // idle 60 s + 3 probes 10 s apart, unanswered
+	EXPECT_EQ(stack_stats(srv)->conns, 0u);
+	EXPECT_EQ(stack_stats(srv)->conns_closed, 1u);
+	w.cli_gone = false;
 }
 
 TEST_F(StackTest, SinkCountsAndAcks)
