@@ -247,6 +247,8 @@ static void print_json(const struct stats_view *v, int with_fg)
 		putchar(',');
 		JU64("retrans", w->tcp_retrans);
 		putchar(',');
+		JU64("acks_coalesced", w->tcp_acks_coalesced);
+		putchar(',');
 		JU64("dropped", w->tcp_dropped);
 		putchar(',');
 		JU64("bytes_in", w->tcp_bytes_in);

@@ -24,6 +24,7 @@
 #define STK_RETRY_NS 1000000ull		/* how often waiting frames ask again */
 #define STK_TIMEOUTS_NS 10000000ull	/* lwIP's own timers (IP reassembly, ND) */
 #define STK_BACKLOG 1024
+#define STK_ACKS_MAX 128	/* pure ACKs held back per batch */
 /* Service connections whose peer vanished (a lost RST, a crashed host) are reaped by keepalive. */
 #define STK_KEEPIDLE_MS 60000
 #define STK_KEEPINTVL_MS 10000
@@ -36,6 +37,16 @@ struct stk_slot {
 	struct tcp_pcb *pcb;	/* NULL: empty, STK_TOMBSTONE: deleted */
 	__u32 snd_max;		/* highest sequence number sent + 1: later, lower ones are retransmits */
 	__u32 gen;		/* timer generation that last saw the pcb */
+	__u32 held;		/* 1 + index of its pure ACK in stack->acks, or 0 */
+};
+
+/* A pure ACK held until the end of the batch, in case a later one in the batch covers it. */
+struct stk_ack {
+	struct ixdp_flow key;	/* its connection, as the demux hash knows it */
+	__u8 *frame;		/* from tx_alloc, not yet committed; NULL once sent or dropped */
+	__u32 len;
+	__u32 ack;
+	__u16 win;
 };
 
 /* A frame that waits for its next hop's MAC. */
@@ -77,6 +88,8 @@ struct stack {
 	__u32 gen;
 	struct stk_pending pending[STK_PENDING_MAX];
 	unsigned int nr_pending;
+	struct stk_ack acks[STK_ACKS_MAX];
+	unsigned int nr_acks;
 	struct stk_service services[STACK_SERVICES_MAX];
 	unsigned int nr_services;
 	__u64 next_tmr;
@@ -153,6 +166,7 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 	e->key = *k;
 	e->pcb = pcb;
 	e->snd_max = 0;
+	e->held = 0;
 	e->gen = s->gen;
 	s->st.conns++;
 	s->st.fg_conns[stk_fg(s, k)]++;
@@ -161,6 +175,14 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 
 static void stk_remove(struct stack *s, struct stk_slot *e)
 {
+	if (e->held) {
+		struct stk_ack *a = &s->acks[e->held - 1];
+
+		if (a->frame)
+			s->io.tx_drop(s->io.ctx, a->frame);
+		a->frame = NULL;
+		e->held = 0;
+	}
 	e->pcb = STK_TOMBSTONE;
 	s->st.conns--;
 	s->st.fg_conns[stk_fg(s, &e->key)]--;
@@ -225,48 +247,127 @@ static bool seq_lt(__u32 a, __u32 b)
 	return (__s32)(a - b) < 0;
 }
 
-/* Count retransmissions: a segment whose sequence is below the highest already sent. */
-static void stk_count_out(struct stack *s, const __u8 *ip, __u32 len, int family)
+/* What the output path needs to know about an outgoing TCP segment. */
+struct stk_seg {
+	struct ixdp_flow key;	/* the connection, keyed as incoming segments are */
+	__u32 seq;
+	__u32 ack;
+	__u32 seglen;		/* sequence space it takes: payload, SYN, FIN */
+	__u16 win;
+	bool tcp;
+	bool has_ack;		/* the ACK flag is set: ack is valid */
+	bool pure_ack;		/* ACK flag only, no payload */
+};
+
+static void stk_parse_out(const __u8 *ip, __u32 len, int family, struct stk_seg *g)
 {
 	const struct tcphdr *th;
-	struct ixdp_flow k = { 0 };
-	struct stk_slot *e;
-	__u32 hlen, seq, seglen;
+	__u32 hlen;
 
-	s->st.segs_out++;
+	memset(g, 0, sizeof(*g));
 	if (family == IXDP_FAMILY_INET) {
 		const struct iphdr *iph = (const void *)ip;
 
 		hlen = iph->ihl * 4;
 		if (iph->protocol != IPPROTO_TCP || len < hlen + sizeof(*th))
 			return;
-		k.saddr[0] = iph->daddr;
-		k.daddr[0] = iph->saddr;
+		g->key.saddr[0] = iph->daddr;
+		g->key.daddr[0] = iph->saddr;
 	} else {
 		const struct ipv6hdr *ip6 = (const void *)ip;
 
 		hlen = sizeof(*ip6);
 		if (ip6->nexthdr != IPPROTO_TCP || len < hlen + sizeof(*th))
 			return;
-		memcpy(k.saddr, &ip6->daddr, 16);
-		memcpy(k.daddr, &ip6->saddr, 16);
+		memcpy(g->key.saddr, &ip6->daddr, 16);
+		memcpy(g->key.daddr, &ip6->saddr, 16);
 	}
 	th = (const void *)(ip + hlen);
-	k.family = family;
-	k.proto = IPPROTO_TCP;
-	k.sport = ixdp_ntohs(th->dest);
-	k.dport = ixdp_ntohs(th->source);
-	e = stk_find(s, &k);
-	if (!e)
-		return;
-	seq = __builtin_bswap32(th->seq);
-	seglen = len - hlen - th->doff * 4 + th->syn + th->fin;
-	if (!seglen)
-		return;
-	if (e->snd_max && seq_lt(seq, e->snd_max))
-		s->st.retrans++;
-	if (!e->snd_max || seq_lt(e->snd_max, seq + seglen))
-		e->snd_max = seq + seglen;
+	g->tcp = true;
+	g->key.family = family;
+	g->key.proto = IPPROTO_TCP;
+	g->key.sport = ixdp_ntohs(th->dest);
+	g->key.dport = ixdp_ntohs(th->source);
+	g->seq = __builtin_bswap32(th->seq);
+	g->has_ack = th->ack;
+	g->ack = th->ack ? __builtin_bswap32(th->ack_seq) : 0;
+	g->win = ixdp_ntohs(th->window);
+	g->seglen = len - hlen - th->doff * 4 + th->syn + th->fin;
+	g->pure_ack = th->ack && !th->syn && !th->fin && !th->rst && !th->psh && !g->seglen;
+}
+
+/* Count the segment (and retransmissions: below the highest sequence sent) and send it. */
+static void stk_commit(struct stack *s, struct stk_slot *e, const struct stk_seg *g, __u8 *f,
+		       __u32 len)
+{
+	s->st.segs_out++;
+	if (e && g->seglen) {
+		if (e->snd_max && seq_lt(g->seq, e->snd_max))
+			s->st.retrans++;
+		if (!e->snd_max || seq_lt(e->snd_max, g->seq + g->seglen))
+			e->snd_max = g->seq + g->seglen;
+	}
+	s->io.tx_commit(s->io.ctx, f, len);
+}
+
+/*
+ * Pure ACKs wait for the end of the batch: a later ACK of the same connection in the batch
+ * (or a data segment, which carries one) makes them redundant, and on veth every frame sent
+ * also runs the peer's receive of it.  A duplicate ACK (same number, same window) is never
+ * folded: the peer's fast retransmit counts them.  Returns true if the frame was taken.
+ */
+static bool stk_hold_ack(struct stack *s, struct stk_slot *e, const struct stk_seg *g, __u8 *f,
+			 __u32 len)
+{
+	struct stk_ack *a;
+
+	if (e->held) {
+		a = &s->acks[e->held - 1];
+		if (seq_lt(a->ack, g->ack) || (a->ack == g->ack && a->win != g->win)) {
+			s->io.tx_drop(s->io.ctx, a->frame);
+			s->st.acks_coalesced++;
+		} else {
+			struct stk_seg old = { .key = g->key };
+
+			stk_commit(s, e, &old, a->frame, a->len); /* a duplicate ACK: both go */
+		}
+	} else {
+		if (s->nr_acks == STK_ACKS_MAX)
+			return false;
+		a = &s->acks[s->nr_acks++];
+		e->held = s->nr_acks;
+	}
+	a->key = g->key;
+	a->frame = f;
+	a->len = len;
+	a->ack = g->ack;
+	a->win = g->win;
+	return true;
+}
+
+/**
+ * stack_flush - send the pure ACKs held back during the batch.  Call it at the end of every
+ * batch of stack_input() calls (stack_poll() does it for timer output).
+ * @s: stack
+ */
+void stack_flush(struct stack *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_acks; i++) {
+		struct stk_ack *a = &s->acks[i];
+		struct stk_slot *e;
+		struct stk_seg g = { .key = a->key };
+
+		if (!a->frame)
+			continue;
+		e = stk_find(s, &a->key);
+		if (e && e->held == i + 1)
+			e->held = 0;
+		stk_commit(s, e, &g, a->frame, a->len);
+		a->frame = NULL;
+	}
+	s->nr_acks = 0;
 }
 
 static void stk_emit(struct stack *s, const __u8 mac[6], int family, struct pbuf *p,
@@ -274,6 +375,8 @@ static void stk_emit(struct stack *s, const __u8 mac[6], int family, struct pbuf
 {
 	__u16 type = family == IXDP_FAMILY_INET ? ETH_P_IP : ETH_P_IPV6;
 	__u8 *f = s->io.tx_alloc(s->io.ctx, ETH_HLEN_ + len);
+	struct stk_slot *e = NULL;
+	struct stk_seg g;
 
 	if (!f) {
 		s->st.tx_nobuf++;
@@ -287,8 +390,27 @@ static void stk_emit(struct stack *s, const __u8 mac[6], int family, struct pbuf
 		LW(s)->pbuf_copy_partial(p, f + ETH_HLEN_, len, 0);
 	else
 		memcpy(f + ETH_HLEN_, ip, len);
-	stk_count_out(s, f + ETH_HLEN_, len, family);
-	s->io.tx_commit(s->io.ctx, f, ETH_HLEN_ + len);
+
+	stk_parse_out(f + ETH_HLEN_, len, family, &g);
+	if (g.tcp)
+		e = stk_find(s, &g.key);
+	if (e && g.pure_ack && stk_hold_ack(s, e, &g, f, ETH_HLEN_ + len))
+		return;
+	if (e && e->held) {
+		/* This segment carries an ACK too: the held one is redundant unless it is newer. */
+		struct stk_ack *a = &s->acks[e->held - 1];
+		struct stk_seg old = { .key = g.key };
+
+		if (g.has_ack && !seq_lt(g.ack, a->ack)) {
+			s->io.tx_drop(s->io.ctx, a->frame);
+			s->st.acks_coalesced++;
+		} else {
+			stk_commit(s, e, &old, a->frame, a->len);
+		}
+		a->frame = NULL;
+		e->held = 0;
+	}
+	stk_commit(s, e, &g, f, ETH_HLEN_ + len);
 }
 
 /*
@@ -720,6 +842,7 @@ void stack_close(struct stack *s)
 	if (!s)
 		return;
 	stk_cur = s;
+	stack_flush(s);
 	for (j = 0; j <= s->mask; j++) {
 		struct tcp_pcb *pcb = s->slots[j].pcb;
 
@@ -739,6 +862,7 @@ void stack_close(struct stack *s)
 	for (i = 0; i < s->nr_netifs; i++)
 		LW(s)->netif_remove(&s->netif[i]);
 	lwcopy_run_deferred();
+	stack_flush(s);
 	lwcopy_close(&s->lw);
 	free(s->st.fg_conns);
 	free(s->slots);
@@ -859,6 +983,7 @@ void stack_poll(struct stack *s, __u64 now)
 		stk_retry_pending(s, now);
 	}
 	lwcopy_run_deferred();
+	stack_flush(s);
 }
 
 /**

@@ -38,6 +38,8 @@ struct stack_io {
 	void *(*tx_alloc)(void *ctx, __u32 len);
 	/* Send the frame in @buf (from tx_alloc), @len bytes. */
 	void (*tx_commit)(void *ctx, void *buf, __u32 len);
+	/* Give back a frame from tx_alloc that will not be sent. */
+	void (*tx_drop)(void *ctx, void *buf);
 	/*
 	 * The MAC of next hop @addr (enum ixdp_family @family, network order): 0 and @mac filled,
 	 * or -EAGAIN when unknown (resolution was requested; the stack asks again later).
@@ -65,6 +67,7 @@ struct stack_stats {
 	__u64 segs_in;		/* TCP segments handed to lwIP */
 	__u64 segs_out;		/* frames lwIP sent */
 	__u64 retrans;		/* segments sent again (sequence below the highest sent) */
+	__u64 acks_coalesced;	/* pure ACKs not sent: a later one in the same batch covered them */
 	__u64 rx_not_local;	/* destination is not one of our addresses: dropped */
 	__u64 rx_nomem;		/* no pbuf for a frame: dropped */
 	__u64 tx_nobuf;		/* no frame for an output: dropped (TCP retransmits) */
@@ -93,6 +96,7 @@ int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stac
 void stack_close(struct stack *s);
 int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind);
 int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt);
+void stack_flush(struct stack *s);
 void stack_poll(struct stack *s, __u64 now_ns);
 const struct stack_stats *stack_stats(const struct stack *s);
 unsigned int stack_conns(struct stack *s, struct stack_conn_info *out, unsigned int max);

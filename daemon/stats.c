@@ -54,6 +54,7 @@ static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_work
 		o->tcp_segs_in = STAT_READ(t->segs_in);
 		o->tcp_segs_out = STAT_READ(t->segs_out);
 		o->tcp_retrans = STAT_READ(t->retrans);
+		o->tcp_acks_coalesced = STAT_READ(t->acks_coalesced);
 		o->tcp_dropped = STAT_READ(t->rx_not_local) + STAT_READ(t->rx_nomem) +
 				 STAT_READ(t->tx_nobuf) + STAT_READ(t->tx_unresolved);
 		o->tcp_bytes_in = STAT_READ(t->bytes_in);

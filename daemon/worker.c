@@ -161,6 +161,8 @@ static __attribute__((noinline)) unsigned int worker_rx(struct worker *w, unsign
 	xsk_ring_cons__release(&s->rx, n);
 	STAT_ADD(w->st.rx_packets, n);
 	STAT_ADD(w->st.rx_bytes, bytes);
+	if (w->stack)
+		stack_flush(w->stack); /* the batch's pure ACKs, coalesced */
 	worker_tx(w, q);
 	return n;
 }
@@ -177,6 +179,14 @@ static void *worker_tx_alloc(void *ctx, __u32 len)
 	if (w->txq[w->cur_q].n == WORKER_TXQ)
 		worker_tx(w, w->cur_q); /* room for the commit that follows */
 	return xq_frame(w->xq, addr);
+}
+
+static void worker_tx_drop(void *ctx, void *buf)
+{
+	struct worker *w = ctx;
+
+	xq_cache_free(&w->cache, xq_frame_base((__u64)((char *)buf - (char *)w->xq->area),
+						w->xq->frame_size));
 }
 
 static void worker_tx_commit(void *ctx, void *buf, __u32 len)
@@ -218,6 +228,7 @@ int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neig
 		.ctx = w,
 		.tx_alloc = worker_tx_alloc,
 		.tx_commit = worker_tx_commit,
+		.tx_drop = worker_tx_drop,
 		.resolve = worker_resolve,
 	};
 

@@ -26,7 +26,7 @@
 #include "steer.h"
 
 #define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
-#define IXDP_CTL_VERSION 3
+#define IXDP_CTL_VERSION 4
 #define IXDP_CTL_REPLY_MAX (16u << 20)
 
 enum ixdp_ctl_op {
@@ -129,7 +129,8 @@ struct ixdp_ctl_worker {
 	__u64 tcp_bytes_in;	/* payload read by the services */
 	__u64 tcp_bytes_out;	/* payload queued by the services */
 	__u64 rx_bursts;	/* RX bursts that found frames: rx_packets / rx_bursts = mean batch */
-	__u64 reserved[3];
+	__u64 tcp_acks_coalesced; /* pure ACKs not sent: a later one in the batch covered them */
+	__u64 reserved[2];
 };
 
 struct ixdp_ctl_queue {

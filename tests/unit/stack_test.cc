@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,26 +40,30 @@ uint32_t ip4(const char *s)
 // The wire between the stack under test (server) and the client copy.
 struct Wire {
 	std::deque<Frame> to_srv, to_cli;
-	Frame tx;		// the frame the server stack is building
+	int frames_out = 0;	// frames the server stack allocated and has not sent or dropped
 	int drop_to_cli = -1;	// drop the n-th next frame towards the client
 	bool cli_gone = false;	// drop everything towards the client (it vanished)
 	int drop_to_srv = -1;
 	bool neigh_known = true;
+	int dropped_acks = 0;
 	int resolves = 0;
 };
 
 // --- the server: the stack under test, with io callbacks onto the wire ----------------------
 
+// Every frame its own buffer, as umem frames are: the stack may hold one back (pure ACKs).
 void *srv_tx_alloc(void *ctx, __u32 len)
 {
-	Wire *w = static_cast<Wire *>(ctx);
-	w->tx.assign(len, 0);
-	return w->tx.data();
+	static_cast<Wire *>(ctx)->frames_out++;
+	return new uint8_t[len]();
 }
 
 void srv_tx_commit(void *ctx, void *buf, __u32 len)
 {
 	Wire *w = static_cast<Wire *>(ctx);
+	std::unique_ptr<uint8_t[]> own(static_cast<uint8_t *>(buf));
+
+	w->frames_out--;
 	if (w->cli_gone)
 		return;
 	if (w->drop_to_cli == 0) {
@@ -68,6 +73,15 @@ void srv_tx_commit(void *ctx, void *buf, __u32 len)
 	if (w->drop_to_cli > 0)
 		w->drop_to_cli--;
 	w->to_cli.emplace_back((uint8_t *)buf, (uint8_t *)buf + len);
+}
+
+void srv_tx_drop(void *ctx, void *buf)
+{
+	Wire *w = static_cast<Wire *>(ctx);
+
+	delete[] static_cast<uint8_t *>(buf);
+	w->frames_out--;
+	w->dropped_acks++;
 }
 
 int srv_resolve(void *ctx, int family, const void *addr, __u8 mac[6])
@@ -180,7 +194,7 @@ protected:
 		cfg.addrs[0].a.family = IXDP_FAMILY_INET;
 		cfg.addrs[0].a.addr[0] = ip4(kSrvIp);
 		cfg.addrs[0].prefix_len = 24;
-		struct stack_io io = { &w, srv_tx_alloc, srv_tx_commit, srv_resolve };
+		struct stack_io io = { &w, srv_tx_alloc, srv_tx_commit, srv_tx_drop, srv_resolve };
 		ASSERT_EQ(stack_open(&srv, &cfg, &io), 0);
 		ASSERT_EQ(stack_listen(srv, kEcho, STACK_ECHO), 0);
 		ASSERT_EQ(stack_listen(srv, kSink, STACK_SINK), 0);
@@ -393,6 +407,98 @@ TEST_F(StackTest, KeepaliveReapsAVanishedPeer)
 	w.cli_gone = false;
 }
 
+// TCP flags, ACK number and payload length of an IPv4 frame towards the client.
+struct Seg {
+	uint8_t flags;
+	uint32_t ack;
+	size_t payload;
+};
+
+Seg seg_of(const Frame &f)
+{
+	const uint8_t *tcp = &f[14 + 20];
+	uint32_t ack;
+
+	memcpy(&ack, tcp + 8, 4);
+	return { tcp[13], ntohl(ack), f.size() - 14 - 20 - (size_t)(tcp[12] >> 4) * 4 };
+}
+
+void client_sends(Client &cli, Conn *c, int n, unsigned seed)
+{
+	tcp_nagle_disable(c->pcb);
+	for (int i = 0; i < n; i++) {
+		std::string chunk = pattern(1000, seed + i);
+		ASSERT_EQ(cli.lw.ops.tcp_write(c->pcb, chunk.data(), chunk.size(), TCP_WRITE_FLAG_COPY),
+			  ERR_OK);
+		cli.lw.ops.tcp_output(c->pcb);
+	}
+}
+
+void server_batch(struct stack *srv, std::deque<Frame> &frames)
+{
+	std::deque<Frame> batch;
+	batch.swap(frames);
+	for (Frame &f : batch) {
+		struct ixdp_pkt pkt;
+		ixdp_parse(f.data(), f.data() + f.size(), &pkt);
+		stack_input(srv, f.data(), &pkt);
+	}
+}
+
+// A batch of in-order segments gets one ACK, not one per two segments.
+TEST_F(StackTest, PureAcksCoalescePerBatch)
+{
+	Conn *c = connect(kSink);
+	pump();
+	send(c, pattern(50000, 9)); // open the client's congestion window first
+	pump();
+	uint64_t base = stack_stats(srv)->bytes_in, coalesced = stack_stats(srv)->acks_coalesced;
+	client_sends(cli, c, 8, 10);
+	ASSERT_EQ(w.to_srv.size(), 8u);
+	server_batch(srv, w.to_srv);
+	EXPECT_TRUE(w.to_cli.empty()) << "pure ACKs sent before the batch ended";
+	stack_flush(srv);
+	ASSERT_EQ(w.to_cli.size(), 1u) << "not one ACK for the whole batch";
+	EXPECT_GE(stack_stats(srv)->acks_coalesced - coalesced, 3u);
+	EXPECT_EQ(w.frames_out, 0) << "a held frame was lost";
+	pump();
+	tick(1); // a delayed ACK for a last odd segment goes with the fast timer
+	EXPECT_EQ(c->pcb->unacked, nullptr) << "the client still waits for an ACK";
+	EXPECT_EQ(stack_stats(srv)->bytes_in - base, 8000u);
+}
+
+// Duplicate ACKs (a hole in the sequence) are never folded: the sender's fast retransmit
+// counts them.
+TEST_F(StackTest, DuplicateAcksAreKept)
+{
+	Conn *c = connect(kSink);
+	pump();
+	send(c, pattern(50000, 19));
+	pump();
+	uint64_t base = stack_stats(srv)->bytes_in;
+	client_sends(cli, c, 6, 20);
+	ASSERT_EQ(w.to_srv.size(), 6u);
+	Frame hole = w.to_srv[1];
+	w.to_srv.erase(w.to_srv.begin() + 1);
+	server_batch(srv, w.to_srv);
+	stack_flush(srv);
+	std::map<uint32_t, int> acks;
+	for (const Frame &f : w.to_cli) {
+		Seg g = seg_of(f);
+		if (g.flags == 0x10 && !g.payload)
+			acks[g.ack]++;
+	}
+	int most = 0;
+	for (auto &kv : acks)
+		most = std::max(most, kv.second);
+	EXPECT_GE(most, 3) << "the duplicate ACKs for the hole were folded";
+	w.to_srv.push_back(hole);
+	pump();
+	tick(4);
+	EXPECT_EQ(stack_stats(srv)->bytes_in - base, 6000u);
+	EXPECT_EQ(w.frames_out, 0);
+}
+
 TEST_F(StackTest, SinkCountsAndAcks)
 {
 	Conn *c = connect(kSink);
@@ -465,8 +571,8 @@ TEST(StackCopies, AreIsolated)
 	cfg.addrs[0].a.family = IXDP_FAMILY_INET;
 	cfg.addrs[0].a.addr[0] = ip4(kSrvIp);
 	cfg.addrs[0].prefix_len = 24;
-	struct stack_io io1 = { &w1, srv_tx_alloc, srv_tx_commit, srv_resolve };
-	struct stack_io io2 = { &w2, srv_tx_alloc, srv_tx_commit, srv_resolve };
+	struct stack_io io1 = { &w1, srv_tx_alloc, srv_tx_commit, srv_tx_drop, srv_resolve };
+	struct stack_io io2 = { &w2, srv_tx_alloc, srv_tx_commit, srv_tx_drop, srv_resolve };
 	struct stack *a, *b;
 	ASSERT_EQ(stack_open(&a, &cfg, &io1), 0);
 	ASSERT_EQ(stack_open(&b, &cfg, &io2), 0);
