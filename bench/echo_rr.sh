@@ -58,23 +58,14 @@
 # request per configuration) and echo_rr_latency.png (the sweep), both copied to docs/img/.
 # A benchmark reports; it never fails on a number.
 
-set -u
-cd "$(dirname "$0")/.." || exit 1
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+need_root
 
-BUILD=${BUILD:-build}
+rr_settings
 CONNS=${CONNS:-"1 64 1024 10000"}
 DEPTHS=${DEPTHS:-"1 8"}
-RUNS=${RUNS:-3}
-DURATION=${DURATION:-5}
-WARMUP=${WARMUP:-1}
 SIZE=${SIZE:-64}
-SRV_CPU=${SRV_CPU:-0}
-CLI_CPU=${CLI_CPU:-1}
-NQ=${NQ:-1}
-PORT=${PORT:-7000}
-RETRIES=${RETRIES:-2}
-CONTENDED_PCT=${CONTENDED_PCT:-10}
-QUIET_WAIT=${QUIET_WAIT:-0}
 LAT_CONNS=${LAT_CONNS:-64}
 LAT_FRACTION=${LAT_FRACTION:-0.5}
 LAT_RUNS=${LAT_RUNS:-3}
@@ -83,20 +74,7 @@ SWEEP_DURATION=${SWEEP_DURATION:-3}
 QMAX=64	# open loop: most requests in flight per connection before one counts as overflow
 CLIENT_SPIN=${CLIENT_SPIN:-1}
 REPORT_ONLY=${REPORT_ONLY:-0}
-PROFILE=${PROFILE:-0}
-IXDPD_ARGS=${IXDPD_ARGS:-}
-LINUX_ARGS=${LINUX_ARGS:-}
-
-# shellcheck source-path=SCRIPTDIR/.. source=tests/lib/netns.sh
-. tests/lib/netns.sh
-# shellcheck source-path=SCRIPTDIR source=bench/rr_lib.sh
-. bench/rr_lib.sh
-need_root
-
-for v in RUNS DURATION WARMUP SIZE SRV_CPU CLI_CPU NQ PORT RETRIES CONTENDED_PCT QUIET_WAIT LAT_CONNS \
-	LAT_RUNS SWEEP_DURATION CLIENT_SPIN; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || fail "$v must be a number (got '${!v}')"
-done
+need_numbers SIZE LAT_CONNS LAT_RUNS SWEEP_DURATION CLIENT_SPIN
 for v in $CONNS $DEPTHS; do
 	if ! [[ $v =~ ^[0-9]+$ ]] || [ "$v" -lt 1 ]; then
 		fail "CONNS and DEPTHS are lists of numbers >= 1"
@@ -105,36 +83,12 @@ done
 for v in $LAT_FRACTION $SWEEP; do
 	[[ $v =~ ^[0-9]*\.?[0-9]+$ ]] || fail "LAT_FRACTION and SWEEP are fractions (got '$v')"
 done
-if [ "$RUNS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$SIZE" -lt 1 ] || [ "$NQ" -lt 1 ]; then
-	fail "RUNS, DURATION, SIZE and NQ must be >= 1"
-fi
-[ "$SRV_CPU" != "$CLI_CPU" ] || fail "SRV_CPU and CLI_CPU must differ"
-ncpu=$(nproc --all)
-if [ "$SRV_CPU" -ge "$ncpu" ] || [ "$CLI_CPU" -ge "$ncpu" ]; then
-	fail "this machine has $ncpu CPUs"
-fi
-for f in "$RR_CLIENT" "$ECHO_SERVER" "$IXDPD" "$IXDPCTL"; do
-	[ -x "$f" ] || fail "$f is missing: run make first"
-done
-for t in jq gnuplot ethtool timeout; do
-	command -v "$t" >/dev/null || fail "$t is not installed"
-done
-[ "$PROFILE" = 1 ] && { command -v perf >/dev/null || fail "PROFILE=1 needs perf"; }
+[ "$SIZE" -ge 1 ] || fail "SIZE must be >= 1"
 
-out=$BUILD/bench
-csv=$out/echo_rr.csv
-mkdir -p "$out" docs/img || fail "mkdir $out docs/img"
-commit=$(git_commit)
-date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-kernel=$(uname -r)
-pinning="server CPU $SRV_CPU, client CPU $CLI_CPU, $NQ veth queue(s)"
+bench_init echo_rr
 spin=
-if [ "$CLIENT_SPIN" = 1 ]; then
-	spin=-S
-	pinning="$pinning, client busy-polls"
-fi
-[ -n "$IXDPD_ARGS" ] && pinning="$pinning, ixdpd $IXDPD_ARGS"
-[ -n "$LINUX_ARGS" ] && pinning="$pinning, echo_server $LINUX_ARGS"
+[ "$CLIENT_SPIN" = 1 ] && spin=-S
+pinning=$(rr_pinning "${spin:+client busy-polls}")
 cc=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null)
 
 columns=(date commit phase system conns depth size offered_rps rps p50_us p99_us p999_us
@@ -205,9 +159,7 @@ col() {
 # value PHASE SYSTEM CONNS DEPTH COLUMN: the median over that configuration's runs, or empty.
 value() {
 	awk -F, -v p="$1" -v s="$2" -v c="$3" -v d="$4" -v k="$(col "$5")" \
-		'NR > 1 && $3 == p && $4 == s && $5 == c && $6 == d { print $k }' "$csv" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
-			else if (NR) print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		'NR > 1 && $3 == p && $4 == s && $5 == c && $6 == d { print $k }' "$csv" | median ''
 }
 
 if [ "$REPORT_ONLY" != 1 ]; then
@@ -268,43 +220,10 @@ fi
 
 # --- profile -----------------------------------------------------------------------------------
 
-# profile SYS: one unmeasured LAT_CONNS x 1 run of SYS with perf sampling the server process for
-# 2 s after the warm-up; shares by DSO, then by symbol (self), then by symbol with callees.
+# profile SYS: one unmeasured LAT_CONNS x 1 run of SYS under perf (see rr_profile).
 profile() {
-	local sys=$1 f=$tmp_dir/profile.$1 pf=$tmp_dir/$1.perf rep=$out/echo_rr-profile-$1.txt
-	local pdur=$((DURATION > 3 ? DURATION : 3))
-	local DURATION=$pdur cpid # the server's time limit follows DURATION
-	"serve_$sys" echo
-	timeout -k 5 $((pdur + WARMUP + 120)) ip netns exec "$ns_peer" "$RR_CLIENT" \
-		-a "$DUT_IP" -p "$PORT" -C "$CLI_CPU" -c "$LAT_CONNS" -D 1 -s "$SIZE" $spin \
-		-d "$pdur" -w "$WARMUP" >"$f" 2>&1 &
-	cpid=$!
-	_pids+=("$cpid")
-	sleep $((WARMUP + 1))
-	timeout 30 perf record -q -e cpu-clock -g -p "$SRV_PID" -o "$pf" -- sleep 2 >/dev/null 2>&1
-	wait "$cpid" || echo "profile: the client failed: $(cat "$f")" >&2
-	"stop_$sys" "$f"
-	{
-		echo "# $sys, $LAT_CONNS x 1: perf record -e cpu-clock -g -p SERVER_PID, 2 s under load"
-		echo "# $(grep -E '^(rps|p99_us)=' "$f" | tr '\n' ' ')"
-		echo "# commit $commit, $date, $pinning"
-		echo "## share by DSO"
-		perf report -i "$pf" --no-children --sort dso --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%'
-		echo "## self, by symbol"
-		perf report -i "$pf" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%' | grep -v liblwip | head -40
-		if [ "$sys" = ixdp ]; then
-			echo "## self, lwIP (its copies run from memfds perf cannot read; resolved"
-			echo "## against Debian's liblwip.so.0, static functions under the export before them)"
-			perf report -i "$pf" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
-				grep -E '^ +[0-9.]+%' | lwip_symbols | head -15
-		fi
-		echo "## with callees (children), by symbol"
-		perf report -i "$pf" --children --sort sym --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%' | head -60
-	} >"$rep"
-	echo "profile: $rep"
+	rr_profile "$out/echo_rr-profile-$1.txt" "$1" echo "$1, $LAT_CONNS x 1" 'rps|p99_us' \
+		-c "$LAT_CONNS" -D 1 -s "$SIZE" $spin
 }
 if [ "$PROFILE" = 1 ]; then
 	profile ixdp
@@ -322,9 +241,7 @@ pair_median() {
 	awk -F, -v p="$1" -v k="$2" -v c="${3:-}" -v d="${4:-}" 'NR > 1 && $3 == p &&
 		(c == "" || ($5 == c && $6 == d)) { r = $40;
 		if ($4 == "linux") l[r] = $k; else x[r] = $k }
-		END { for (r in l) if ((r in x) && l[r] > 0) print x[r] / l[r] }' "$csv" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2)
-			printf "%.2f\n", v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		END { for (r in l) if ((r in x) && l[r] > 0) print x[r] / l[r] }' "$csv" | median - %.2f
 }
 
 # verdict RATIO OP LIMIT: met, missed, or not measured.
@@ -434,32 +351,12 @@ dat=$tmp_dir/max.dat
 		done
 	done
 } >"$dat"
-gnuplot <<EOF || fail "gnuplot"
-set terminal pngcairo noenhanced size 1100,480 font ",10"
-set output "$out/echo_rr.png"
-set multiplot layout 1,2 title "echo-rr: $SIZE-byte requests, conns x in flight, closed loop; veth, 2 vCPUs\n\
-commit $commit, $date, $pinning"
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
-set key top right
-set grid ytics
-set logscale y
-set xtics rotate by -30
-set ylabel "requests/s (log)"
-set title "throughput (higher is better)"
-plot "$dat" using 2:xtic(1) title "Linux (epoll)" lc rgb "#808080", \
-	"" using 3 title "ixdp" lc rgb "#2060c0"
-unset logscale y
-set yrange [0:*]
-set ylabel "server process CPU us / request"
-set title "server CPU per request (lower is better)"
-plot "$dat" using 4:xtic(1) title "Linux (epoll)" lc rgb "#808080", \
-	"" using 5 title "ixdp" lc rgb "#2060c0"
-unset multiplot
-EOF
-cp "$out/echo_rr.png" docs/img/echo_rr.png || fail "copy the plot to docs/img"
+plot_pair echo_rr 1100,480 "top right" "echo-rr: $SIZE-byte requests, conns x in flight, \
+closed loop; veth, 2 vCPUs\ncommit $commit, $date, $pinning" "$dat" "Linux (epoll)" ixdp \
+	'set logscale y; set xtics rotate by -30; set ylabel "requests/s (log)"
+set title "throughput (higher is better)"' \
+	'unset logscale y; set yrange [0:*]; set ylabel "server process CPU us / request"
+set title "server CPU per request (lower is better)"'
 if [ -n "$SWEEP" ]; then
 	for sys in linux ixdp; do
 		awk -F, -v s="$sys" 'NR > 1 && $3 == "sweep" && $4 == s && $9 > 0 {

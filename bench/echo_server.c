@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "clock.h"
 
 #define SRV_THREADS_MAX 64
@@ -81,13 +82,7 @@ struct srv_thread {
 	int failed;		/* a setup error: the thread never served */
 };
 
-static volatile sig_atomic_t stop;
 static __u64 deadline_ns;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
 
 /**
  * parse_cpus - parse a CPU list such as "0", "0,1" or "0-3,6" into @cpus.
@@ -355,9 +350,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	long v;
 
 	*o = (struct opts){ .threads = 1, .nr_cpus = 1, .seconds = 60 };
-	o->addr.sin_family = AF_INET;
-	o->addr.sin_port = htons(7000);
-	inet_pton(AF_INET, "198.18.0.1", &o->addr.sin_addr);
+	service_init(&o->addr);
 	while ((opt = getopt(argc, argv, "a:p:t:c:d:kSh")) != -1) {
 		switch (opt) {
 		case 'a':
@@ -365,14 +358,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -1;
 			break;
 		case 'p':
-			v = strtol(optarg, NULL, 10);
-			if (v < 1 || v > 65535)
+			if (port_opt(optarg, &o->addr))
 				return -1;
-			o->addr.sin_port = htons((uint16_t)v);
 			break;
 		case 't':
-			v = strtol(optarg, NULL, 10);
-			if (v < 1 || v > SRV_THREADS_MAX)
+			if (num_opt(optarg, 1, SRV_THREADS_MAX, &v))
 				return -1;
 			o->threads = (unsigned int)v;
 			break;
@@ -383,8 +373,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->nr_cpus = (unsigned int)n;
 			break;
 		case 'd':
-			v = strtol(optarg, NULL, 10);
-			if (v < 1 || v > 86400)
+			if (num_opt(optarg, 1, 86400, &v))
 				return -1;
 			o->seconds = (unsigned int)v;
 			break;
@@ -409,23 +398,21 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct rusage ru;
 	unsigned int i;
-	int failed = 0;
+	int failed = 0, ret;
 	struct opts o;
 
 	if (parse_opts(argc, argv, &o)) {
 		usage(argv[0]);
 		return 2;
 	}
-	/* 10,000 connections need 10,000 fds; the hard limit is all there is (no CAP_SYS_RESOURCE). */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			perror("echo_server: setrlimit(RLIMIT_NOFILE)");
-	}
+	/* 10,000 connections need 10,000 fds; short of them it serves what the limit allows. */
 	if (getrlimit(RLIMIT_NOFILE, &rl)) {
 		perror("echo_server: getrlimit");
 		return 1;
 	}
+	ret = raise_nofile(&rl);
+	if (ret)
+		fprintf(stderr, "echo_server: setrlimit(RLIMIT_NOFILE): %s\n", strerror(-ret));
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -450,7 +437,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < o.threads; i++) {
 		pthread_attr_t attr;
 		cpu_set_t set;
-		int ret;
 
 		CPU_ZERO(&set);
 		CPU_SET(th[i].cpu, &set);

@@ -36,87 +36,33 @@
 # $BUILD/bench/raw.png, docs/img/raw.png.
 # A benchmark reports; it never fails on a number.
 
-set -u
-cd "$(dirname "$0")/.." || exit 1
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+need_root
 
-BUILD=${BUILD:-build}
-RUNS=${RUNS:-3}
-DURATION=${DURATION:-5}
+bench_settings
 FLOWS=${FLOWS:-256}
 REFL_CPU=${REFL_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 NICE=${NICE:-0}
-PROFILE=${PROFILE:-0}
-QUIET_WAIT=${QUIET_WAIT:-0}
-RETRIES=${RETRIES:-2}
-CONTENDED_PCT=${CONTENDED_PCT:-10}
-IXDPD_ARGS=${IXDPD_ARGS:-}
 PORT=9000
 NQ=1	# one queue: redirected frames land on rq[sender CPU % queues] anyway (notes §1)
-
-# shellcheck source-path=SCRIPTDIR/.. source=tests/lib/netns.sh
-. tests/lib/netns.sh
-need_root
-
-for v in RUNS DURATION FLOWS REFL_CPU GEN_CPU QUIET_WAIT RETRIES CONTENDED_PCT; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || fail "$v must be a number (got '${!v}')"
-done
+need_numbers FLOWS REFL_CPU GEN_CPU
 [[ $NICE =~ ^-?[0-9]+$ ]] || fail "NICE must be a number (got '$NICE')"
-if [ "$RUNS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$FLOWS" -lt 1 ]; then
-	fail "RUNS, DURATION and FLOWS must be >= 1"
-fi
-[ "$REFL_CPU" != "$GEN_CPU" ] || fail "REFL_CPU and GEN_CPU must differ"
-ncpu=$(nproc --all)
-if [ "$REFL_CPU" -ge "$ncpu" ] || [ "$GEN_CPU" -ge "$ncpu" ]; then
-	fail "this machine has $ncpu CPUs"
-fi
+[ "$FLOWS" -ge 1 ] || fail "FLOWS must be >= 1"
+need_cpus REFL_CPU GEN_CPU
 
 XSK_REFLECT=$BUILD/bench/xsk_reflect
 XDPGEN=$BUILD/bench/xdpgen
-for f in "$XSK_REFLECT" "$XDPGEN" "$XSK_REFLECT.bpf.o" "$XDPGEN.bpf.o" "$IXDPD" "$IXDPCTL"; do
-	[ -e "$f" ] || fail "$f is missing: run make first"
-done
-for t in jq gnuplot ethtool timeout; do
-	command -v "$t" >/dev/null || fail "$t is not installed"
-done
-if [ "$PROFILE" = 1 ]; then
-	command -v perf >/dev/null || fail "PROFILE=1 needs perf (linux-perf)"
-fi
+need_built "$XSK_REFLECT" "$XDPGEN" "$XSK_REFLECT.bpf.o" "$XDPGEN.bpf.o" "$IXDPD" "$IXDPCTL"
 
-out=$BUILD/bench
-csv=$out/raw.csv
+bench_init raw
 png=$out/raw.png
-mkdir -p "$out" docs/img || fail "mkdir $out docs/img"
-
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain 2>/dev/null)" ] && commit="$commit-dirty"
-date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-kernel=$(uname -r)
 pinning="reflector CPU $REFL_CPU, generator CPU $GEN_CPU"
 [ "$NICE" != 0 ] && pinning="$pinning, nice $NICE"
 [ -n "$IXDPD_ARGS" ] && pinning="$pinning, ixdpd $IXDPD_ARGS"
 
 # --- helpers -------------------------------------------------------------------------------------
-
-# kv KEY FILE: the value of a key=value line.
-kv() {
-	sed -n "s/^$1=//p" "$2" | head -1
-}
-
-# ethsum NS DEV REGEX: sum of the ethtool -S counters whose name matches REGEX.
-ethsum() {
-	ip netns exec "$1" ethtool -S "$2" 2>/dev/null |
-		awk -v re="$3" '$1 ~ re { s += $2 } END { print s + 0 }'
-}
-
-# wait_pid PID TENTHS: bounded wait for a process to exit; 0 if it did.
-wait_pid() {
-	for _ in $(seq "$2"); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	! kill -0 "$1" 2>/dev/null
-}
 
 # dut_idle: no XDP program on dut0 (the last reflector's link is gone), bounded.
 dut_idle() {
@@ -125,6 +71,14 @@ dut_idle() {
 		sleep 0.1
 	done
 	fail "an XDP program stayed on dut0 after its reflector exited"
+}
+
+# link_drops: "DUT_DROPS XMIT_ERR", the drop counters of the veth pair a run is checked against:
+# frames dut0's XDP redirected that found an AF_XDP RX ring full, and frames peer0's generator
+# could not hand over to dut0.
+link_drops() {
+	echo "$(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:')" \
+		"$(ethsum "$ns_peer" peer0 'xdp_xmit_errors:')"
 }
 
 # renice_all PID: every thread of PID (renice -p moves one thread only).
@@ -154,33 +108,10 @@ profile() {
 		>/dev/null 2>&1
 	{
 		echo "# $2: perf record -e cpu-clock -p PID, 2 s under load; share by DSO, then symbol"
-		perf report -i "$tmp_dir/$2.perf" --no-children --sort dso --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%'
+		perf_shares "$tmp_dir/$2.perf" --no-children --sort dso
 		echo
-		perf report -i "$tmp_dir/$2.perf" --no-children --sort sym --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%' | head -40
+		perf_shares "$tmp_dir/$2.perf" --no-children --sort sym | head -40
 	} >"$out/raw-profile-$2.txt"
-}
-
-# cpu_ticks: "busy total" jiffies of the whole VM from /proc/stat.
-cpu_ticks() {
-	awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 + $9 }' /proc/stat
-}
-
-# bg_load: percent of the VM busy over one second with nothing of ours running; with QUIET_WAIT=N
-# it first waits (at most N seconds) for a second under 10 %.
-bg_load() {
-	local t0 t1 pct waited=0
-	while :; do
-		t0=$(cpu_ticks)
-		sleep 1
-		t1=$(cpu_ticks)
-		pct=$(awk -v a="$t0" -v b="$t1" 'BEGIN { split(a, x, " "); split(b, y, " ");
-			d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
-		waited=$((waited + 1))
-		[ "$pct" -lt 10 ] || [ "$waited" -gt "$QUIET_WAIT" ] && break
-	done
-	echo "$pct"
 }
 
 # record SYS RUN GENLOG BG DUT_DROPS XMIT_ERR REFL_DROPS REFL_INVALID NOTES: one CSV row.
@@ -214,67 +145,66 @@ record() {
 
 # --- one run of each reflector -------------------------------------------------------------------
 
-run_bare() {	# RUN [profile]
-	local run=$1 rlog=$tmp_dir/bare.$1.log glog=$tmp_dir/bare.$1.gen rpid dd0 xe0 bg pp=
-	dut_idle
-	bg=$(bg_load)
-	dd0=$(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:')
-	xe0=$(ethsum "$ns_peer" peer0 'xdp_xmit_errors:')
+# refl_start_bare RUN: the bare AF_XDP reflector on REFL_CPU; sets REFL_PID.
+refl_start_bare() {
+	local rlog=$tmp_dir/bare.$1.log
 	ip netns exec "$ns_dut" nice -n "$NICE" "$XSK_REFLECT" -i dut0 -q "$NQ" -c "$REFL_CPU" \
 		-d $((DURATION + 30)) -o "$XSK_REFLECT.bpf.o" >"$rlog" 2>&1 &
-	rpid=$!
-	_pids+=("$rpid")
-	for _ in $(seq 100); do
-		grep -q '^ready' "$rlog" && break
-		kill -0 "$rpid" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -q '^ready' "$rlog" || { cat "$rlog" >&2; fail "xsk_reflect did not come up"; }
-	if [ "${2:-}" = profile ]; then
-		profile "$rpid" bare &
-		pp=$!
-		_pids+=("$pp")
-	fi
-	generate "$rpid" "$glog"
-	[ -n "$pp" ] && wait "$pp"
-	kill -TERM "$rpid" 2>/dev/null
-	wait_pid "$rpid" 50 || { kill -9 "$rpid"; fail "xsk_reflect ignored SIGTERM"; }
-	wait "$rpid" || { cat "$rlog" >&2; fail "xsk_reflect failed"; }
-	[ "${2:-}" = profile ] && return 0
-	record bare "$run" "$glog" "$bg" \
-		$(($(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:') - dd0)) \
-		$(($(ethsum "$ns_peer" peer0 'xdp_xmit_errors:') - xe0)) \
-		"$(kv xsk_rx_ring_full "$rlog")" 0 "kicks=$(kv kicks "$rlog")"
+	REFL_PID=$!
+	_pids+=("$REFL_PID")
+	wait_ready "$REFL_PID" "$rlog" xsk_reflect
 }
 
-run_ixdp() {	# RUN [profile]
-	local run=$1 glog=$tmp_dir/ixdp.$1.gen js=$tmp_dir/ixdp.$1.json dd0 xe0 bg extra pp=
-	dut_idle
-	bg=$(bg_load)
-	dd0=$(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:')
-	xe0=$(ethsum "$ns_peer" peer0 'xdp_xmit_errors:')
+# refl_stop_bare RUN: stop it; sets REFL_DROPS, REFL_INVALID and REFL_NOTES from its counters.
+refl_stop_bare() {
+	local rlog=$tmp_dir/bare.$1.log
+	stop_pid "$REFL_PID" "$rlog" xsk_reflect
+	REFL_DROPS=$(kv xsk_rx_ring_full "$rlog")
+	REFL_INVALID=0
+	REFL_NOTES="kicks=$(kv kicks "$rlog")"
+}
+
+# refl_start_ixdp RUN: ixdpd --reflect-udp, one worker on REFL_CPU; sets REFL_PID.
+refl_start_ixdp() {
 	# shellcheck disable=SC2086 # IXDPD_ARGS is a list of options
 	ixdpd_start --reflect-udp "$PORT" --workers 1 --cpus "$REFL_CPU" $IXDPD_ARGS
 	renice_all "$IXDPD_PID"
-	if [ "${2:-}" = profile ]; then
-		profile "$IXDPD_PID" ixdp &
-		pp=$!
-		_pids+=("$pp")
-	fi
-	generate "$IXDPD_PID" "$glog"
-	[ -n "$pp" ] && wait "$pp"
+	REFL_PID=$IXDPD_PID
+}
+
+# refl_stop_ixdp RUN: stop it; sets REFL_DROPS, REFL_INVALID and REFL_NOTES from its counters.
+refl_stop_ixdp() {
+	local js=$tmp_dir/ixdp.$1.json
 	stats_json >"$js" || fail "ixdpctl stats"
 	ixdpd_stop || fail "ixdpd exited with status $?"
-	[ "${2:-}" = profile ] && return 0
-	extra=$(jq -r '"sleeps=\([.workers[].sleeps] | add)" +
+	REFL_DROPS=$(jq '[.workers[].xsk_rx_dropped] | add' "$js")
+	REFL_INVALID=$(jq '[.workers[].rx_invalid] | add' "$js")
+	REFL_NOTES=$(jq -r '"sleeps=\([.workers[].sleeps] | add)" +
 		" fill_empty=\([.queues[].fill_empty] | add)" +
 		" tx_dropped=\([.workers[].tx_dropped] | add)" +
 		" misrouted=\([.workers[].misrouted] | add)"' "$js")
-	record ixdp "$run" "$glog" "$bg" \
-		$(($(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:') - dd0)) \
-		$(($(ethsum "$ns_peer" peer0 'xdp_xmit_errors:') - xe0)) \
-		"$(jq '[.workers[].xsk_rx_dropped] | add' "$js")" \
-		"$(jq '[.workers[].rx_invalid] | add' "$js")" "$extra"
+}
+
+# run_one SYS RUN [profile]: one run of reflector SYS (bare or ixdp) under the load, recorded
+# unless it is the unmeasured profile run; returns 1 when it was contended.
+run_one() {
+	local sys=$1 run=$2 glog=$tmp_dir/$1.$2.gen bg d0 d1 pp=
+	dut_idle
+	bg=$(bg_load)
+	d0=$(link_drops)
+	"refl_start_$sys" "$run"
+	if [ "${3:-}" = profile ]; then
+		profile "$REFL_PID" "$sys" &
+		pp=$!
+		_pids+=("$pp")
+	fi
+	generate "$REFL_PID" "$glog"
+	[ -n "$pp" ] && wait "$pp"
+	"refl_stop_$sys" "$run"
+	[ "${3:-}" = profile ] && return 0
+	d1=$(link_drops)
+	record "$sys" "$run" "$glog" "$bg" $((${d1% *} - ${d0% *})) $((${d1#* } - ${d0#* })) \
+		"$REFL_DROPS" "$REFL_INVALID" "$REFL_NOTES"
 }
 
 # --- the runs ------------------------------------------------------------------------------------
@@ -291,26 +221,24 @@ columns=(date commit system run duration_s flows refl_cpu gen_cpu nice sent offe
 for run in $(seq "$RUNS"); do
 	for sys in bare ixdp; do
 		for try in $(seq 0 "$RETRIES"); do
-			"run_$sys" "$run" && break
+			run_one "$sys" "$run" && break
 			[ "$try" -lt "$RETRIES" ] && echo "$sys run $run: contended, again"
 		done
 	done
 done
 if [ "$PROFILE" = 1 ]; then
 	echo "profiling (one more run of each, not measured)..."
-	run_bare 0 profile
-	run_ixdp 0 profile
+	run_one bare 0 profile
+	run_one ixdp 0 profile
 fi
 
 # --- report --------------------------------------------------------------------------------------
 
-# median SYS COLUMN FILTER: median of a CSV column over one system's runs; FILTER "clean" keeps
-# the uncontended runs only.
-median() {
+# sys_median SYS COLUMN FILTER: median of a CSV column over one system's runs; FILTER "clean"
+# keeps the uncontended runs only.
+sys_median() {
 	awk -F, -v s="$1" -v c="$2" -v f="$3" 'NR > 1 && $3 == s && (f != "clean" || $21 == 0) {
-		print $c }' "$csv" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
-			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		print $c }' "$csv" | median 0
 }
 
 # ratio A B: A / B to three places (0 when B is 0).
@@ -329,13 +257,6 @@ pairs() {
 			printf "%d %.4f %d\n", k, x[k] / b[k], (bc[k] || xc[k]) }' "$csv" | sort -n
 }
 
-# median_of COLUMN_IN_STDIN: median of one whitespace-separated column of stdin.
-median_of() {
-	awk -v c="$1" '{ print $c }' | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
-			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 declare -A med
 filter=clean
 for s in bare ixdp; do
@@ -344,7 +265,7 @@ for s in bare ixdp; do
 done
 for s in bare ixdp; do
 	for c in 11 12 13 14; do
-		med[$s.$c]=$(median "$s" "$c" "$filter")
+		med[$s.$c]=$(sys_median "$s" "$c" "$filter")
 	done
 done
 ratio_med=$(ratio "${med[ixdp.12]}" "${med[bare.12]}")
@@ -355,7 +276,7 @@ pair_filter=clean
 [ -n "$(awk '$3 == 0' <<<"$rate_pairs")" ] || pair_filter=all
 # pair_median PAIRS: median ratio over the uncontended pairs (all if none is).
 pair_median() {
-	awk -v f="$pair_filter" 'f != "clean" || $3 == 0' <<<"$1" | median_of 2 |
+	awk -v f="$pair_filter" 'f != "clean" || $3 == 0 { print $2 }' <<<"$1" | median 0 |
 		awk '{ printf "%.3f", $1 }'
 }
 ratio=$(pair_median "$rate_pairs")
@@ -399,27 +320,10 @@ dat=$tmp_dir/raw.dat
 	done
 	echo "median ${med[bare.12]} ${med[ixdp.12]} ${med[bare.13]} ${med[ixdp.13]}"
 } >"$dat"
-gnuplot <<EOF || fail "gnuplot"
-set terminal pngcairo noenhanced size 1000,450 font ",10"
-set output "$png"
-set multiplot layout 1,2 title "raw reflect: 60-byte UDP, $FLOWS flows, veth, AF_XDP copy mode\
- — ixdp/bare = $ratio (median of per-run ratios)\ncommit $commit, $date, $pinning"
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
-set key top left
-set grid ytics
-set yrange [0:*]
-set ylabel "reflected Mpps"
-set title "reflected rate (higher is better)"
-plot "$dat" using 2:xtic(1) title "bare AF_XDP" lc rgb "#808080", \
-	"" using 3 title "ixdpd" lc rgb "#2060c0"
-set ylabel "reflector CPU ns / reflected packet"
-set title "reflector process CPU per packet (lower is better)"
-plot "$dat" using 4:xtic(1) title "bare AF_XDP" lc rgb "#808080", \
-	"" using 5 title "ixdpd" lc rgb "#2060c0"
-unset multiplot
-EOF
-cp "$png" docs/img/raw.png || fail "copy $png to docs/img"
+plot_pair raw 1000,450 "top left" "raw reflect: 60-byte UDP, $FLOWS flows, veth, AF_XDP copy \
+mode — ixdp/bare = $ratio (median of per-run ratios)\ncommit $commit, $date, $pinning" \
+	"$dat" "bare AF_XDP" ixdpd \
+	'set yrange [0:*]; set ylabel "reflected Mpps"; set title "reflected rate (higher is better)"' \
+	'set ylabel "reflector CPU ns / reflected packet"
+set title "reflector process CPU per packet (lower is better)"'
 echo "plot: $png (copied to docs/img/raw.png)"

@@ -44,7 +44,6 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,6 +55,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "clock.h"
 
 #define CLI_EVENTS 1024
@@ -117,15 +117,6 @@ struct hist {
 	__u64 b[H_BUCKETS];
 };
 
-struct cpu_sample {
-	__u64 mono_ns;
-	__u64 vm_busy_ns;
-	__u64 srv_idle_ns;
-	__u64 srv_ns;
-	__u64 cli_ns;
-	__u64 softirqd_ns;
-};
-
 struct client {
 	struct opts o;
 	int ep;
@@ -146,13 +137,6 @@ struct client {
 	int softirqd[CLI_SOFTIRQD_MAX];
 	unsigned int nr_softirqd;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
 
 /* --- histogram -------------------------------------------------------------------------------- */
 
@@ -213,77 +197,6 @@ static double h_pct_us(const struct hist *h, double q)
 /* --- CPU accounting --------------------------------------------------------------------------- */
 
 /*
- * Whole-VM busy time (user + nice + system + irq + softirq) and the idle time of CPU @cpu, from
- * /proc/stat: USER_HZ ticks, tick-sampled, meaningful only over seconds and when busy.
- */
-static int proc_stat(int cpu, __u64 *vm_busy_ns, __u64 *cpu_idle_ns)
-{
-	unsigned long long user, nice, sys, idle, iowait, irq, softirq;
-	long hz = sysconf(_SC_CLK_TCK);
-	char line[512], want[16];
-	int found = 0;
-	FILE *f;
-
-	if (hz <= 0)
-		return -EIO;
-	f = fopen("/proc/stat", "r");
-	if (!f)
-		return -errno;
-	snprintf(want, sizeof(want), "cpu%d", cpu);
-	*cpu_idle_ns = 0;
-	while (fgets(line, sizeof(line), f) && !strncmp(line, "cpu", 3)) {
-		char name[16];
-
-		if (sscanf(line, "%15s %llu %llu %llu %llu %llu %llu %llu", name, &user, &nice,
-			   &sys, &idle, &iowait, &irq, &softirq) != 8)
-			continue;
-		if (!strcmp(name, "cpu")) {
-			*vm_busy_ns = (user + nice + sys + irq + softirq) * (1000000000ull / hz);
-			found = 1;
-		} else if (cpu >= 0 && !strcmp(name, want)) {
-			*cpu_idle_ns = (idle + iowait) * (1000000000ull / hz);
-		}
-	}
-	fclose(f);
-	return found ? 0 : -EIO;
-}
-
-/*
- * Scheduler runtime of every thread of @pid (first field of /proc/PID/task/TID/schedstat, ns):
- * precise, unlike utime/stime, and it includes the softirq work done in the task's context.
- */
-static int proc_runtime_ns(int pid, __u64 *ns)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *dir;
-	__u64 sum = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		unsigned long long run;
-		char file[sizeof(path) + sizeof(de->d_name) + 16];
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof(file), "%s/%s/schedstat", path, de->d_name);
-		f = fopen(file, "r");
-		if (!f)
-			continue; /* the thread exited since readdir */
-		if (fscanf(f, "%llu", &run) == 1)
-			sum += run;
-		fclose(f);
-	}
-	closedir(dir);
-	*ns = sum;
-	return 0;
-}
-
-/*
  * The ksoftirqd threads: softirq work the kernel defers to them (a busy NAPI, a long backlog)
  * is network work of the benchmark that neither the server nor the client is billed for.
  */
@@ -311,27 +224,10 @@ static void find_softirqd(struct client *cl)
 	closedir(dir);
 }
 
-static int cpu_sample(struct client *cl, struct cpu_sample *s)
+/* The server (-P) and its CPU (-K), and the ksoftirqds found at the start. */
+static int client_cpu_sample(struct client *cl, struct cpu_sample *s)
 {
-	unsigned int i;
-	__u64 ns;
-	int ret;
-
-	s->mono_ns = clock_now_ns();
-	ret = proc_stat(cl->o.srv_cpu, &s->vm_busy_ns, &s->srv_idle_ns);
-	if (ret)
-		return ret;
-	ret = proc_runtime_ns(getpid(), &s->cli_ns);
-	if (ret)
-		return ret;
-	s->softirqd_ns = 0;
-	for (i = 0; i < cl->nr_softirqd; i++)
-		if (!proc_runtime_ns(cl->softirqd[i], &ns))
-			s->softirqd_ns += ns;
-	s->srv_ns = 0;
-	if (cl->o.srv_pid > 0)
-		return proc_runtime_ns(cl->o.srv_pid, &s->srv_ns);
-	return 0;
+	return cpu_sample(s, cl->o.srv_pid, cl->o.srv_cpu, cl->softirqd, cl->nr_softirqd);
 }
 
 /* --- the request stream ----------------------------------------------------------------------- */
@@ -734,7 +630,7 @@ static int run_load(struct client *cl, struct cpu_sample *s0, struct cpu_sample 
 
 		now = clock_now_ns();
 		if (!started && now >= win0) {
-			ret = cpu_sample(cl, s0);
+			ret = client_cpu_sample(cl, s0);
 			if (ret)
 				break;
 			if (cl->o.mode == MODE_BULK)
@@ -750,7 +646,7 @@ static int run_load(struct client *cl, struct cpu_sample *s0, struct cpu_sample 
 			if (cl->o.mode == MODE_BULK)
 				for (i = 0; i < cl->o.conns; i++)
 					acked += conn_acked(&cl->c[i]) - cl->c[i].acked0;
-			ret = cpu_sample(cl, s1);
+			ret = client_cpu_sample(cl, s1);
 			cl->measuring = false;
 			cl->acked = acked;
 			break;
@@ -849,14 +745,6 @@ static void usage(const char *prog)
 		prog);
 }
 
-static int num_opt(const char *s, long lo, long hi, long *v)
-{
-	char *end;
-
-	*v = strtol(s, &end, 10);
-	return (end == s || *end || *v < lo || *v > hi) ? -1 : 0;
-}
-
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	bool size_set = false;
@@ -867,9 +755,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		.conns = 64, .depth = 1, .size = 64, .seconds = 5, .warmup = 1, .batch = 128,
 		.connect_s = 60, .qmax = 64, .cpu = -1, .srv_pid = 0, .srv_cpu = -1,
 	};
-	o->dst.sin_family = AF_INET;
-	o->dst.sin_port = htons(7000);
-	inet_pton(AF_INET, "198.18.0.1", &o->dst.sin_addr);
+	service_init(&o->dst);
 	while ((opt = getopt(argc, argv, "a:p:c:D:s:d:w:R:UQ:BSC:b:T:P:K:h")) != -1) {
 		switch (opt) {
 		case 'a':
@@ -877,9 +763,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -1;
 			break;
 		case 'p':
-			if (num_opt(optarg, 1, 65535, &v))
+			if (port_opt(optarg, &o->dst))
 				return -1;
-			o->dst.sin_port = htons((uint16_t)v);
 			break;
 		case 'c':
 			if (num_opt(optarg, 1, 1000000, &v))
@@ -972,18 +857,17 @@ static __u32 pow2_at_least(__u32 n)
 	return p;
 }
 
-/* RLIMIT_NOFILE up to its hard limit (20,000 here, not raisable): every connection is an fd. */
-static int raise_nofile(unsigned int conns)
+/* Enough fds for @conns connections (the hard limit is 20,000 here, not raisable). */
+static int nofile_for(unsigned int conns)
 {
 	struct rlimit rl;
+	int ret;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return -errno;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			return -errno;
-	}
+	ret = raise_nofile(&rl);
+	if (ret)
+		return ret;
 	if (rl.rlim_cur < (rlim_t)conns + 16) {
 		fprintf(stderr, "rr_client: %u connections need %u fds, the limit is %llu\n", conns,
 			conns + 16, (unsigned long long)rl.rlim_cur);
@@ -1028,10 +912,10 @@ static void report(const struct client *cl, unsigned int up, unsigned int cerr, 
 	printf("vm_busy_ns=%llu\nsrv_cpu_ns=%llu\ncli_cpu_ns=%llu\nsoftirqd_ns=%llu\n"
 	       "srv_cpu_idle_ns=%llu\ncli_cpu=%d\nsrv_cpu=%d\n",
 	       (unsigned long long)(s1->vm_busy_ns - s0->vm_busy_ns),
-	       (unsigned long long)(s1->srv_ns - s0->srv_ns),
-	       (unsigned long long)(s1->cli_ns - s0->cli_ns),
-	       (unsigned long long)(s1->softirqd_ns - s0->softirqd_ns),
-	       (unsigned long long)(s1->srv_idle_ns - s0->srv_idle_ns), cl->o.cpu, cl->o.srv_cpu);
+	       (unsigned long long)(s1->peer_ns - s0->peer_ns),
+	       (unsigned long long)(s1->self_ns - s0->self_ns),
+	       (unsigned long long)(s1->extra_ns - s0->extra_ns),
+	       (unsigned long long)(s1->peer_idle_ns - s0->peer_idle_ns), cl->o.cpu, cl->o.srv_cpu);
 }
 
 int main(int argc, char **argv)
@@ -1052,18 +936,15 @@ int main(int argc, char **argv)
 		usage(argv[0]);
 		return 2;
 	}
-	ret = raise_nofile(cl->o.conns);
+	ret = nofile_for(cl->o.conns);
 	if (ret) {
 		fprintf(stderr, "rr_client: RLIMIT_NOFILE: %s\n", strerror(-ret));
 		return 1;
 	}
 	if (cl->o.cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(cl->o.cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set)) {
-			perror("rr_client: pin");
+		ret = pin_cpu(cl->o.cpu);
+		if (ret) {
+			fprintf(stderr, "rr_client: pin: %s\n", strerror(-ret));
 			return 1;
 		}
 	}

@@ -31,66 +31,23 @@
 # the plot in $BUILD/bench/sink.png, copied to docs/img/sink.png.
 # A benchmark reports; it never fails on a number.
 
-set -u
-cd "$(dirname "$0")/.." || exit 1
-
-BUILD=${BUILD:-build}
-CONNS=${CONNS:-"1 8"}
-RUNS=${RUNS:-3}
-DURATION=${DURATION:-5}
-WARMUP=${WARMUP:-1}
-WRITE_SIZE=${WRITE_SIZE:-65536}
-SRV_CPU=${SRV_CPU:-0}
-CLI_CPU=${CLI_CPU:-1}
-NQ=${NQ:-1}
-PORT=${PORT:-7000}
-RETRIES=${RETRIES:-2}
-CONTENDED_PCT=${CONTENDED_PCT:-10}
-QUIET_WAIT=${QUIET_WAIT:-0}
-PROFILE=${PROFILE:-0}
-IXDPD_ARGS=${IXDPD_ARGS:-}
-LINUX_ARGS=${LINUX_ARGS:-}
-
-# shellcheck source-path=SCRIPTDIR/.. source=tests/lib/netns.sh
-. tests/lib/netns.sh
-# shellcheck source-path=SCRIPTDIR source=bench/rr_lib.sh
-. bench/rr_lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 need_root
 
-for v in RUNS DURATION WARMUP WRITE_SIZE SRV_CPU CLI_CPU NQ PORT RETRIES CONTENDED_PCT \
-	QUIET_WAIT; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || fail "$v must be a number (got '${!v}')"
-done
+rr_settings
+CONNS=${CONNS:-"1 8"}
+WRITE_SIZE=${WRITE_SIZE:-65536}
+need_numbers WRITE_SIZE
 for v in $CONNS; do
 	if ! [[ $v =~ ^[0-9]+$ ]] || [ "$v" -lt 1 ]; then
 		fail "CONNS is a list of numbers >= 1"
 	fi
 done
-if [ "$RUNS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$NQ" -lt 1 ] || [ "$WRITE_SIZE" -lt 1 ]; then
-	fail "RUNS, DURATION, NQ and WRITE_SIZE must be >= 1"
-fi
-[ "$SRV_CPU" != "$CLI_CPU" ] || fail "SRV_CPU and CLI_CPU must differ"
-ncpu=$(nproc --all)
-if [ "$SRV_CPU" -ge "$ncpu" ] || [ "$CLI_CPU" -ge "$ncpu" ]; then
-	fail "this machine has $ncpu CPUs"
-fi
-for f in "$RR_CLIENT" "$ECHO_SERVER" "$IXDPD" "$IXDPCTL"; do
-	[ -x "$f" ] || fail "$f is missing: run make first"
-done
-for t in jq gnuplot ethtool timeout; do
-	command -v "$t" >/dev/null || fail "$t is not installed"
-done
-[ "$PROFILE" = 1 ] && { command -v perf >/dev/null || fail "PROFILE=1 needs perf"; }
+[ "$WRITE_SIZE" -ge 1 ] || fail "WRITE_SIZE must be >= 1"
 
-out=$BUILD/bench
-csv=$out/sink.csv
-mkdir -p "$out" docs/img || fail "mkdir $out docs/img"
-commit=$(git_commit)
-date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-kernel=$(uname -r)
-pinning="server CPU $SRV_CPU, client CPU $CLI_CPU, $NQ veth queue(s)"
-[ -n "$IXDPD_ARGS" ] && pinning="$pinning, ixdpd $IXDPD_ARGS"
-[ -n "$LINUX_ARGS" ] && pinning="$pinning, echo_server $LINUX_ARGS"
+bench_init sink
+pinning=$(rr_pinning "")
 cc=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null)
 
 columns=(date commit system conns run write_size gbps bytes srv_s_per_gb vm_s_per_gb srv_cpu_pct
@@ -144,41 +101,10 @@ for run in $(seq "$RUNS"); do
 	done
 done
 
-# profile SYS CONNS: one unmeasured run with perf sampling the server process for 2 s.
+# profile SYS CONNS: one unmeasured run of SYS under perf (see rr_profile).
 profile() {
-	local sys=$1 c=$2 f=$tmp_dir/profile.$1 pf=$tmp_dir/$1.perf rep=$out/sink-profile-$1.txt
-	local DURATION=$((DURATION > 3 ? DURATION : 3)) cpid
-	"serve_$sys" sink
-	timeout -k 5 $((DURATION + WARMUP + 120)) ip netns exec "$ns_peer" "$RR_CLIENT" \
-		-a "$DUT_IP" -p "$PORT" -C "$CLI_CPU" -K "$SRV_CPU" -P "$SRV_PID" -B -c "$c" \
-		-s "$WRITE_SIZE" -d "$DURATION" -w "$WARMUP" >"$f" 2>&1 &
-	cpid=$!
-	_pids+=("$cpid")
-	sleep $((WARMUP + 1))
-	timeout 30 perf record -q -e cpu-clock -g -p "$SRV_PID" -o "$pf" -- sleep 2 >/dev/null 2>&1
-	wait "$cpid" || echo "profile: the client failed: $(cat "$f")" >&2
-	"stop_$sys" "$f"
-	{
-		echo "# $sys sink, $c connection(s): perf record -e cpu-clock -g -p SERVER_PID, 2 s"
-		echo "# $(grep -E '^(gbps|srv_cpu_ns|cli_cpu_ns|window_ns)=' "$f" | tr '\n' ' ')"
-		echo "# commit $commit, $date, $pinning"
-		echo "## share by DSO"
-		perf report -i "$pf" --no-children --sort dso --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%'
-		echo "## self, by symbol"
-		perf report -i "$pf" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%' | grep -v liblwip | head -40
-		if [ "$sys" = ixdp ]; then
-			echo "## self, lwIP (resolved against Debian's liblwip.so.0; static functions"
-			echo "## are counted under the exported symbol before them)"
-			perf report -i "$pf" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
-				grep -E '^ +[0-9.]+%' | lwip_symbols | head -15
-		fi
-		echo "## with callees (children), by symbol"
-		perf report -i "$pf" --children --sort sym --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%' | head -60
-	} >"$rep"
-	echo "profile: $rep"
+	rr_profile "$out/sink-profile-$1.txt" "$1" sink "$1 sink, $2 connection(s)" \
+		'gbps|srv_cpu_ns|cli_cpu_ns|window_ns' -B -c "$2" -s "$WRITE_SIZE"
 }
 if [ "$PROFILE" = 1 ]; then
 	# shellcheck disable=SC2086 # CONNS is a list
@@ -189,10 +115,10 @@ fi
 
 # --- report --------------------------------------------------------------------------------------
 
-# median: of the numbers on stdin, one per line (0 if none).
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2)
-		print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+# conns_median CONNS SYSTEM COLUMN: the median of COLUMN over that system's runs (0 if none).
+conns_median() {
+	awk -F, -v c="$1" -v s="$2" -v k="$3" 'NR > 1 && $4 == c && $3 == s { print $k }' "$csv" |
+		median 0
 }
 
 # pair_ratios CONNS COLUMN: "ratio contended" per run, ixdp/linux of COLUMN.
@@ -220,23 +146,19 @@ report() {
 				($26 ? " CLIENT FAILED" : "") }' "$csv"
 		for s in linux ixdp; do
 			printf '%-6s %5d %4s %8.2f %11.3f %10.3f\n' "$s" "$c" med \
-				"$(awk -F, -v c="$c" -v s="$s" 'NR > 1 && $4 == c && $3 == s { print $7 }' \
-					"$csv" | median)" \
-				"$(awk -F, -v c="$c" -v s="$s" 'NR > 1 && $4 == c && $3 == s { print $9 }' \
-					"$csv" | median)" \
-				"$(awk -F, -v c="$c" -v s="$s" 'NR > 1 && $4 == c && $3 == s { print $10 }' \
-					"$csv" | median)"
+				"$(conns_median "$c" "$s" 7)" "$(conns_median "$c" "$s" 9)" \
+				"$(conns_median "$c" "$s" 10)"
 		done
 		rr=$(pair_ratios "$c" 7)
 		n=$(awk '$2 == 0' <<<"$rr" | wc -l)
 		echo "  $c connection(s): per-run ratios ixdp/linux, Gbit/s:" \
 			"$(sort -g <<<"$rr" | awk '{ printf "%.3f%s ", $1, ($2 ? "*" : "") }')"
 		echo "  $c connection(s): ratio ixdp/linux (median of the per-run ratios): Gbit/s" \
-			"$(awk '{ print $1 }' <<<"$rr" | median | awk '{ printf "%.3f", $1 }')" \
-			"(target >= 1: $(awk '{ print $1 }' <<<"$rr" | median |
+			"$(awk '{ print $1 }' <<<"$rr" | median 0 | awk '{ printf "%.3f", $1 }')" \
+			"(target >= 1: $(awk '{ print $1 }' <<<"$rr" | median 0 |
 				awk '{ print ($1 >= 1 ? "met" : "missed") }')), server CPU/GB" \
-			"$(pair_ratios "$c" 9 | awk '{ print $1 }' | median | awk '{ printf "%.3f", $1 }')," \
-			"VM CPU/GB $(pair_ratios "$c" 10 | awk '{ print $1 }' | median |
+			"$(pair_ratios "$c" 9 | awk '{ print $1 }' | median 0 | awk '{ printf "%.3f", $1 }')," \
+			"VM CPU/GB $(pair_ratios "$c" 10 | awk '{ print $1 }' | median 0 |
 				awk '{ printf "%.3f", $1 }')" \
 			"($n of $RUNS pairs uncontended)"
 	done
@@ -253,34 +175,15 @@ dat=$tmp_dir/sink.dat
 		printf '%s' "${c}-conn"
 		for k in 7 10; do
 			for s in linux ixdp; do
-				printf ' %s' "$(awk -F, -v c="$c" -v s="$s" -v k="$k" \
-					'NR > 1 && $4 == c && $3 == s { print $k }' "$csv" | median)"
+				printf ' %s' "$(conns_median "$c" "$s" "$k")"
 			done
 		done
 		echo
 	done
 } >"$dat"
-gnuplot <<EOF || fail "gnuplot"
-set terminal pngcairo noenhanced size 1000,450 font ",10"
-set output "$out/sink.png"
-set multiplot layout 1,2 title "sink: bulk TCP into a discard service, ${WRITE_SIZE}-byte writes, veth\n\
-commit $commit, $date, $pinning (medians of $RUNS runs)"
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
-set key top left
-set grid ytics
-set yrange [0:*]
-set ylabel "Gbit/s acknowledged"
-set title "throughput (higher is better)"
-plot "$dat" using 2:xtic(1) title "Linux (epoll)" lc rgb "#808080", \
-	"" using 3 title "ixdp" lc rgb "#2060c0"
-set ylabel "whole-VM CPU seconds per GB"
-set title "whole-VM CPU per GB (lower is better)"
-plot "$dat" using 4:xtic(1) title "Linux (epoll)" lc rgb "#808080", \
-	"" using 5 title "ixdp" lc rgb "#2060c0"
-unset multiplot
-EOF
-cp "$out/sink.png" docs/img/sink.png || fail "copy the plot to docs/img"
+plot_pair sink 1000,450 "top left" "sink: bulk TCP into a discard service, \
+${WRITE_SIZE}-byte writes, veth\ncommit $commit, $date, $pinning (medians of $RUNS runs)" \
+	"$dat" "Linux (epoll)" ixdp \
+	'set yrange [0:*]; set ylabel "Gbit/s acknowledged"; set title "throughput (higher is better)"' \
+	'set ylabel "whole-VM CPU seconds per GB"; set title "whole-VM CPU per GB (lower is better)"'
 echo "plot: $out/sink.png (copied to docs/img/sink.png)"

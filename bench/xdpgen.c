@@ -18,7 +18,6 @@
  * Output: key=value lines on stdout (for bench/raw.sh), errors on stderr.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <linux/if_ether.h>
@@ -26,7 +25,6 @@
 #include <linux/ip.h>
 #include <linux/udp.h>
 #include <net/if.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +37,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bench.h"
 #include "clock.h"
 #include "csum.h"
 #include "xdpgen.h"
@@ -67,112 +66,6 @@ struct opts {
 	struct in_addr daddr;
 	int have_dst_mac;
 };
-
-/* What the CPUs did over the generation window. */
-struct cpu_sample {
-	__u64 mono_ns;
-	__u64 vm_busy_ns;	/* all CPUs: user + nice + system + irq + softirq */
-	__u64 refl_idle_ns;	/* the reflector's CPU (-R): idle */
-	__u64 refl_ns;		/* the reflector's threads, scheduler runtime */
-	__u64 gen_ns;		/* this process: shows when the generator itself was starved */
-};
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
-
-/*
- * Whole-VM busy time (user + nice + system + irq + softirq of the "cpu" line) and, when @cpu >= 0,
- * the idle time of that CPU, from /proc/stat.  USER_HZ ticks, tick-sampled: meaningful only over
- * seconds.  The reflector CPU's idle time tells a reflector that sleeps from one that was
- * pushed off its CPU by other work.
- */
-static int proc_stat(int cpu, __u64 *vm_busy_ns, __u64 *cpu_idle_ns)
-{
-	unsigned long long user, nice, sys, idle, iowait, irq, softirq;
-	long hz = sysconf(_SC_CLK_TCK);
-	char line[512], want[16];
-	int found = 0;
-	FILE *f;
-
-	if (hz <= 0)
-		return -EIO;
-	f = fopen("/proc/stat", "r");
-	if (!f)
-		return -errno;
-	snprintf(want, sizeof(want), "cpu%d", cpu);
-	*cpu_idle_ns = 0;
-	while (fgets(line, sizeof(line), f) && !strncmp(line, "cpu", 3)) {
-		char name[16];
-
-		if (sscanf(line, "%15s %llu %llu %llu %llu %llu %llu %llu", name, &user, &nice,
-			   &sys, &idle, &iowait, &irq, &softirq) != 8)
-			continue;
-		if (!strcmp(name, "cpu")) {
-			*vm_busy_ns = (user + nice + sys + irq + softirq) * (1000000000ull / hz);
-			found = 1;
-		} else if (cpu >= 0 && !strcmp(name, want)) {
-			*cpu_idle_ns = (idle + iowait) * (1000000000ull / hz);
-		}
-	}
-	fclose(f);
-	return found ? 0 : -EIO;
-}
-
-/*
- * Scheduler runtime of every thread of @pid (first field of /proc/PID/task/TID/schedstat, ns):
- * precise, unlike utime/stime, and it includes softirq work done in the task's context.
- */
-static int proc_runtime_ns(int pid, __u64 *ns)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *dir;
-	__u64 sum = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		unsigned long long run;
-		char file[sizeof(path) + sizeof(de->d_name) + 16];
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof(file), "%s/%s/schedstat", path, de->d_name);
-		f = fopen(file, "r");
-		if (!f)
-			continue; /* the thread exited since readdir */
-		if (fscanf(f, "%llu", &run) == 1)
-			sum += run;
-		fclose(f);
-	}
-	closedir(dir);
-	*ns = sum;
-	return 0;
-}
-
-static int cpu_sample(const struct opts *o, struct cpu_sample *s)
-{
-	int ret;
-
-	s->mono_ns = clock_now_ns();
-	ret = proc_stat(o->refl_cpu, &s->vm_busy_ns, &s->refl_idle_ns);
-	if (ret)
-		return ret;
-	ret = proc_runtime_ns(getpid(), &s->gen_ns);
-	if (ret)
-		return ret;
-	s->refl_ns = 0;
-	if (o->refl_pid > 0)
-		return proc_runtime_ns(o->refl_pid, &s->refl_ns);
-	return 0;
-}
 
 static int if_mac(const char *ifname, unsigned char *mac)
 {
@@ -225,17 +118,6 @@ static void build_template(const struct opts *o, const unsigned char *src_mac, u
 	check = ~csum_fold(csum_partial(uh, ulen, csum_pseudo_v4(&ip->saddr, &ip->daddr,
 								 IPPROTO_UDP, ulen)));
 	uh->check = check ? check : 0xffff;
-}
-
-static int pin_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		return -errno;
-	return 0;
 }
 
 static int set_rodata(struct bpf_object *obj, const struct xdpgen_cfg *cfg)
@@ -304,8 +186,6 @@ static void usage(const char *prog)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	static char obj_path[512];
-	const char *build = getenv("BUILD");
 	unsigned int mac[ETH_ALEN];
 	int opt, i;
 
@@ -322,8 +202,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	};
 	inet_pton(AF_INET, "198.18.0.2", &o->saddr);
 	inet_pton(AF_INET, "198.18.0.1", &o->daddr);
-	snprintf(obj_path, sizeof(obj_path), "%s/bench/xdpgen.bpf.o", build ? build : "build");
-	o->obj_path = obj_path;
+	o->obj_path = build_path("xdpgen.bpf.o");
 
 	while ((opt = getopt(argc, argv, "i:m:S:D:p:s:f:l:d:c:r:w:P:R:o:h")) != -1) {
 		switch (opt) {
@@ -495,7 +374,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	ret = cpu_sample(&o, &t0);
+	ret = cpu_sample(&t0, o.refl_pid, o.refl_cpu, NULL, 0);
 	if (ret) {
 		fprintf(stderr, "xdpgen: CPU sample (reflector pid %d): %s\n", o.refl_pid,
 			strerror(-ret));
@@ -506,7 +385,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xdpgen: BPF_PROG_RUN (live frames): %s\n", strerror(-ret));
 		goto err_link;
 	}
-	ret = cpu_sample(&o, &t1);
+	ret = cpu_sample(&t1, o.refl_pid, o.refl_cpu, NULL, 0);
 	if (ret) {
 		fprintf(stderr, "xdpgen: CPU sample: %s\n", strerror(-ret));
 		goto err_link;
@@ -525,9 +404,9 @@ int main(int argc, char **argv)
 	printf("reflected=%llu\n", (unsigned long long)reflected);
 	printf("reflected_mpps=%.4f\n", dt ? reflected * 1e3 / dt : 0.0);
 	printf("vm_busy_ns=%llu\n", (unsigned long long)(t1.vm_busy_ns - t0.vm_busy_ns));
-	printf("refl_cpu_ns=%llu\n", (unsigned long long)(t1.refl_ns - t0.refl_ns));
-	printf("gen_cpu_ns=%llu\n", (unsigned long long)(t1.gen_ns - t0.gen_ns));
-	printf("refl_cpu_idle_ns=%llu\n", (unsigned long long)(t1.refl_idle_ns - t0.refl_idle_ns));
+	printf("refl_cpu_ns=%llu\n", (unsigned long long)(t1.peer_ns - t0.peer_ns));
+	printf("gen_cpu_ns=%llu\n", (unsigned long long)(t1.self_ns - t0.self_ns));
+	printf("refl_cpu_idle_ns=%llu\n", (unsigned long long)(t1.peer_idle_ns - t0.peer_idle_ns));
 	printf("flows=%u\nframe_len=%u\ngen_cpu=%d\n", o.flows, o.frame_len, o.cpu);
 	ret = 0;
 

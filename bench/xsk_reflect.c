@@ -23,7 +23,6 @@
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
 
+#include "bench.h"
 #include "clock.h"
 
 #define REFL_BATCH 64		/* frames per RX peek, TX reserve and completion reap */
@@ -81,13 +81,6 @@ struct refl {
 	__u64 loops;
 	__u64 idle_loops;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
 
 /* One socket per rx queue: count /sys/class/net/IF/queues/rx-N (ip netns exec remounts /sys). */
 static int count_rx_queues(const char *ifname)
@@ -426,14 +419,11 @@ static void usage(const char *prog)
 
 int main(int argc, char **argv)
 {
-	static char obj_path[512];
-	const char *build = getenv("BUILD");
 	struct refl r = { .cpu = -1, .seconds = 10, .link_fd = -1 };
 	__u64 t0;
 	int opt, ret, nq = 0;
 
-	snprintf(obj_path, sizeof(obj_path), "%s/bench/xsk_reflect.bpf.o", build ? build : "build");
-	r.obj_path = obj_path;
+	r.obj_path = build_path("xsk_reflect.bpf.o");
 	while ((opt = getopt(argc, argv, "i:c:d:q:o:h")) != -1) {
 		switch (opt) {
 		case 'i':
@@ -477,12 +467,9 @@ int main(int argc, char **argv)
 	}
 	r.nr_queues = nq;
 	if (r.cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(r.cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set)) {
-			fprintf(stderr, "xsk_reflect: pin to CPU %d: %s\n", r.cpu, strerror(errno));
+		ret = pin_cpu(r.cpu);
+		if (ret) {
+			fprintf(stderr, "xsk_reflect: pin to CPU %d: %s\n", r.cpu, strerror(-ret));
 			return 1;
 		}
 	}

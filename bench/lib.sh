@@ -1,0 +1,436 @@
+# shellcheck shell=bash
+# lib.sh - what the benchmarks bench/raw.sh, bench/echo_rr.sh and bench/sink.sh share (sourced).
+#
+# Sourcing it sets -u, moves to the repository root (where BUILD, docs/img and tests/lib are)
+# and brings tests/lib/netns.sh along (namespaces, ixdpd_start, the cleanup trap, _pids, fail;
+# BUILD defaults to build).  Two parts: what every benchmark uses (its common settings and
+# their checks, counters, CPU load, medians, plots, perf summaries), then one measured run of a
+# TCP service (ixdpd or its Linux twin, bench/echo_server) under bench/rr_client, for
+# echo_rr.sh and sink.sh.
+#
+# A run of a TCP service leaves key=value lines in a file: the client's (rr_client's output:
+# rates, latency percentiles, the CPU samples it took at the window's edges), then the server's
+# and the network's counters added here.  Nothing here judges a number; the callers report.
+
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+# shellcheck source-path=SCRIPTDIR/.. source=tests/lib/netns.sh
+. tests/lib/netns.sh
+
+# --- every benchmark ---------------------------------------------------------------------------
+
+# need_numbers VAR...: each named variable holds a whole number.
+need_numbers() {
+	local v
+	for v in "$@"; do
+		[[ ${!v} =~ ^[0-9]+$ ]] || fail "$v must be a number (got '${!v}')"
+	done
+}
+
+# need_cpus VAR_A VAR_B: the two named variables are two different CPUs of this machine.
+need_cpus() {
+	local ncpu
+	[ "${!1}" != "${!2}" ] || fail "$1 and $2 must differ"
+	ncpu=$(nproc --all)
+	if [ "${!1}" -ge "$ncpu" ] || [ "${!2}" -ge "$ncpu" ]; then
+		fail "this machine has $ncpu CPUs"
+	fi
+}
+
+# need_built FILE...: what make builds (programs, which must be executable, and BPF objects).
+need_built() {
+	local f
+	for f in "$@"; do
+		case $f in
+		*.o) [ -f "$f" ] ;;
+		*) [ -x "$f" ] ;;
+		esac || fail "$f is missing: run make first"
+	done
+}
+
+# need_tools: the tools every benchmark runs, and perf when PROFILE=1 asks for profiles.
+need_tools() {
+	local t
+	for t in jq gnuplot ethtool timeout; do
+		command -v "$t" >/dev/null || fail "$t is not installed"
+	done
+	if [ "${PROFILE:-0}" = 1 ]; then
+		command -v perf >/dev/null || fail "PROFILE=1 needs perf (linux-perf)"
+	fi
+}
+
+# bench_settings: the settings every benchmark has (the scripts' headers list them), from the
+# environment or these defaults, checked, and the tools every benchmark runs.
+# shellcheck disable=SC2034 # the caller's settings
+bench_settings() {
+	RUNS=${RUNS:-3}
+	DURATION=${DURATION:-5}
+	RETRIES=${RETRIES:-2}
+	CONTENDED_PCT=${CONTENDED_PCT:-10}
+	QUIET_WAIT=${QUIET_WAIT:-0}
+	PROFILE=${PROFILE:-0}
+	IXDPD_ARGS=${IXDPD_ARGS:-}
+	need_numbers RUNS DURATION RETRIES CONTENDED_PCT QUIET_WAIT
+	if [ "$RUNS" -lt 1 ] || [ "$DURATION" -lt 1 ]; then
+		fail "RUNS and DURATION must be >= 1"
+	fi
+	need_tools
+}
+
+# git_commit: short hash, "-dirty" if the tree has uncommitted changes.
+git_commit() {
+	local c
+	c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	[ -n "$(git status --porcelain 2>/dev/null)" ] && c="$c-dirty"
+	echo "$c"
+}
+
+# bench_init NAME: out (the build folder the results go to, made here with docs/img), csv
+# ($out/NAME.csv), and what every report's header names: commit, date, kernel.
+# shellcheck disable=SC2034 # csv, date, kernel: the caller's
+bench_init() {
+	out=$BUILD/bench
+	csv=$out/$1.csv
+	mkdir -p "$out" docs/img || fail "mkdir $out docs/img"
+	commit=$(git_commit)
+	date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	kernel=$(uname -r)
+}
+
+# kv KEY FILE: the value of a key=value line (empty if absent).
+kv() {
+	sed -n "s/^$1=//p" "$2" | head -1
+}
+
+# wait_pid PID TENTHS: bounded wait for a process to exit; 0 if it did.
+wait_pid() {
+	for _ in $(seq "$2"); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+# wait_ready PID LOG NAME: bounded wait for program NAME (PID) to print its "ready" line to LOG.
+wait_ready() {
+	for _ in $(seq 100); do
+		grep -q '^ready' "$2" && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '^ready' "$2" && return 0
+	cat "$2" >&2
+	fail "$3 did not come up"
+}
+
+# stop_pid PID LOG NAME: SIGTERM to program NAME (PID), which must exit, and exit 0, soon.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	wait_pid "$1" 50 || { kill -9 "$1"; fail "$3 ignored SIGTERM"; }
+	wait "$1" || { cat "$2" >&2; fail "$3 failed"; }
+}
+
+# ethsum NS DEV REGEX: sum of the ethtool -S counters whose name matches REGEX.
+ethsum() {
+	ip netns exec "$1" ethtool -S "$2" 2>/dev/null |
+		awk -v re="$3" '$1 ~ re { s += $2 } END { print s + 0 }'
+}
+
+# cpu_ticks: "busy total" jiffies of the whole VM from /proc/stat.
+cpu_ticks() {
+	awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 + $9 }' /proc/stat
+}
+
+# bg_load: percent of the VM busy over one second with nothing of ours running; with QUIET_WAIT=N
+# it first waits (at most N seconds) for a second under 10 %.
+bg_load() {
+	local t0 t1 pct waited=0
+	while :; do
+		t0=$(cpu_ticks)
+		sleep 1
+		t1=$(cpu_ticks)
+		pct=$(awk -v a="$t0" -v b="$t1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+			d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
+		waited=$((waited + 1))
+		[ "$pct" -lt 10 ] || [ "$waited" -gt "$QUIET_WAIT" ] && break
+	done
+	echo "$pct"
+}
+
+# median NONE [FORMAT]: the median of the numbers on stdin, one a line, in printf FORMAT if
+# given; NONE if there are none.
+median() {
+	sort -g | awk -v none="$1" -v fmt="${2:-}" '
+		function put(m) { if (fmt == "") print m; else printf fmt "\n", m }
+		{ v[NR] = $1 }
+		END { if (NR == 0) print none; else if (NR % 2) put(v[(NR + 1) / 2]);
+			else put((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# perf_shares PERF_DATA REPORT_OPTION...: the lines of perf report that carry a share.
+perf_shares() {
+	local pf=$1
+	shift
+	perf report -i "$pf" "$@" --stdio -g none 2>/dev/null | grep -E '^ +[0-9.]+%'
+}
+
+# plot_pair NAME SIZE KEY TITLE DAT A B LEFT RIGHT: $out/NAME.png, copied to docs/img/, two
+# clustered histograms side by side (SIZE "WIDTH,HEIGHT" pixels, the legend at KEY, TITLE over
+# both) of one system A (grey) against another B (blue), a cluster per line of DAT: columns 2
+# (A) and 3 (B) on the left, 4 and 5 on the right.  LEFT and RIGHT are the gnuplot commands
+# (";" or a newline between them) that set up each panel.
+plot_pair() {
+	local png=$out/$1.png
+	gnuplot <<EOF || fail "gnuplot"
+set terminal pngcairo noenhanced size $2 font ",10"
+set output "$png"
+set multiplot layout 1,2 title "$4"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set key $3
+set grid ytics
+$8
+plot "$5" using 2:xtic(1) title "$6" lc rgb "#808080", \
+	"" using 3 title "$7" lc rgb "#2060c0"
+$9
+plot "$5" using 4:xtic(1) title "$6" lc rgb "#808080", \
+	"" using 5 title "$7" lc rgb "#2060c0"
+unset multiplot
+EOF
+	cp "$png" "docs/img/$1.png" || fail "copy $png to docs/img"
+}
+
+# --- one run of a TCP service (echo_rr.sh, sink.sh) --------------------------------------------
+
+RR_CLIENT=$BUILD/bench/rr_client
+ECHO_SERVER=$BUILD/bench/echo_server
+
+# rr_settings: bench_settings and those echo_rr.sh and sink.sh add (their headers list them),
+# checked, and the programs their runs need.
+# shellcheck disable=SC2034 # the caller's settings
+rr_settings() {
+	bench_settings
+	WARMUP=${WARMUP:-1}
+	SRV_CPU=${SRV_CPU:-0}
+	CLI_CPU=${CLI_CPU:-1}
+	NQ=${NQ:-1}
+	PORT=${PORT:-7000}
+	LINUX_ARGS=${LINUX_ARGS:-}
+	need_numbers WARMUP SRV_CPU CLI_CPU NQ PORT
+	[ "$NQ" -ge 1 ] || fail "NQ must be >= 1"
+	need_cpus SRV_CPU CLI_CPU
+	need_built "$RR_CLIENT" "$ECHO_SERVER" "$IXDPD" "$IXDPCTL"
+}
+
+# rr_pinning NOTE: where everything ran and with which options, for the headers; NOTE (if not
+# empty) says how the client ran.
+rr_pinning() {
+	local p="server CPU $SRV_CPU, client CPU $CLI_CPU, $NQ veth queue(s)${1:+, $1}"
+	[ -n "$IXDPD_ARGS" ] && p="$p, ixdpd $IXDPD_ARGS"
+	[ -n "$LINUX_ARGS" ] && p="$p, echo_server $LINUX_ARGS"
+	echo "$p"
+}
+
+# snmp NS PROTO FIELD: a counter of /proc/net/snmp or /proc/net/netstat inside namespace NS
+# (per namespace, unlike nstat's history file, which every user of the machine shares).
+snmp() {
+	ip netns exec "$1" cat /proc/net/snmp /proc/net/netstat 2>/dev/null |
+		awk -v p="$2:" -v f="$3" '$1 == p { if (!hdr) { for (i = 2; i <= NF; i++)
+			if ($i == f) col = i; hdr = 1 } else { if (col) print $col; exit } }' |
+		awk '{ v = $1 } END { print v + 0 }'
+}
+
+# net_counters: the drop and retransmission counters a run is checked against, one line.
+#  peer_tx_dropped  skbs veth dropped on their way from peer0 into dut0 (with XDP on dut0: its
+#                   256-entry ring was full; the client's TCP then holds the segment unsent)
+#  dut_rxq_drops    frames dut0's XDP redirected that found the AF_XDP RX ring full
+#  cli_retrans / cli_timeouts   the client kernel's TCP retransmissions and RTO expiries
+net_counters() {
+	echo "$(ip netns exec "$ns_peer" cat /sys/class/net/peer0/statistics/tx_dropped)" \
+		"$(ethsum "$ns_dut" dut0 '^rx_queue_[0-9]+_drops:')" \
+		"$(snmp "$ns_peer" Tcp RetransSegs)" "$(snmp "$ns_peer" TcpExt TCPTimeouts)"
+}
+
+# serve_linux MODE: the Linux twin (echo or sink), one thread on SRV_CPU; sets SRV_PID.
+serve_linux() {
+	local mode_opt=
+	[ "$1" = sink ] && mode_opt=-k
+	# Not through in_dut: $! must be the server itself (ip netns exec execs it).
+	# shellcheck disable=SC2086 # LINUX_ARGS is a list of options
+	ip netns exec "$ns_dut" "$ECHO_SERVER" -a "$DUT_IP" -p "$PORT" -t 1 -c "$SRV_CPU" \
+		-d $((DURATION + WARMUP + 150)) $mode_opt $LINUX_ARGS >"$tmp_dir/srv.out" 2>&1 &
+	SRV_PID=$!
+	_pids+=("$SRV_PID")
+	wait_ready "$SRV_PID" "$tmp_dir/srv.out" echo_server
+}
+
+# stop_linux OUT: stop the twin, add its counters (srv_*) to OUT.
+stop_linux() {
+	stop_pid "$SRV_PID" "$tmp_dir/srv.out" echo_server
+	sed -n 's/^\([a-z_]*=\)/srv_\1/p' "$tmp_dir/srv.out" >>"$1"
+	echo "srv_conns_left=0" >>"$1"
+}
+
+# serve_ixdp MODE: ixdpd with --echo-tcp or --sink-tcp, one worker on SRV_CPU; sets SRV_PID.
+serve_ixdp() {
+	# shellcheck disable=SC2086 # IXDPD_ARGS is a list of options
+	ixdpd_start "--$1-tcp" "$PORT" --workers 1 --cpus "$SRV_CPU" $IXDPD_ARGS
+	SRV_PID=$IXDPD_PID
+	stats_json >"$tmp_dir/ix0.json" || fail "ixdpctl stats"
+}
+
+# stop_ixdp OUT: ixdpd's counters over the run (srv_*) into OUT, then stop it.
+#  srv_conns_left: connections still open 2 s after the client aborted all of its own (each
+#  abort is a RST; one that is lost leaves ixdpd a connection nobody will ever use again).
+stop_ixdp() {
+	local js=$tmp_dir/ix1.json left
+	stats_json >"$js" || fail "ixdpctl stats"
+	for _ in $(seq 20); do
+		left=$(stats_json | jq '[.workers[].tcp.conns] | add')
+		[ "$left" = 0 ] && break
+		sleep 0.1
+	done
+	jq -r --slurpfile a "$tmp_dir/ix0.json" '
+		def d(f): ([.workers[] | f] | add) - ([$a[0].workers[] | f] | add);
+		"srv_retrans=\(d(.tcp.retrans))", "srv_segs_in=\(d(.tcp.segs_in))",
+		"srv_segs_out=\(d(.tcp.segs_out))", "srv_sleeps=\(d(.sleeps))",
+		"srv_tx_dropped=\(d(.tx_dropped))", "srv_xsk_rx_dropped=\(d(.xsk_rx_dropped))",
+		"srv_tcp_dropped=\(d(.tcp.dropped))", "srv_rx_invalid=\(d(.rx_invalid))",
+		"srv_mean_batch=\(if d(.rx_bursts) > 0 then (d(.rx_packets) / d(.rx_bursts) * 100 |
+			round / 100) else 0 end)",
+		"srv_busy_pct=\([.workers[].busy_pct] | add)"' "$js" >>"$1" ||
+		fail "ixdpctl stats: unexpected JSON"
+	echo "srv_conns_left=${left:-unknown}" >>"$1"
+	ixdpd_stop || fail "ixdpd exited with status $?"
+}
+
+# client OUT ERR CLIENT_ARGS...: rr_client against the service SRV_PID serves, in the background
+# (its pid in CLIENT_PID), sampling the server's CPU and ksoftirqd's over the window.
+client() {
+	local o=$1 e=$2
+	shift 2
+	timeout -k 5 $((DURATION + WARMUP + 120)) ip netns exec "$ns_peer" "$RR_CLIENT" \
+		-a "$DUT_IP" -p "$PORT" -C "$CLI_CPU" -K "$SRV_CPU" -P "$SRV_PID" \
+		-d "$DURATION" -w "$WARMUP" "$@" >"$o" 2>"$e" &
+	CLIENT_PID=$!
+	_pids+=("$CLIENT_PID")
+}
+
+# measure SYS MODE OUT CLIENT_ARGS...: one run of SYS (linux or ixdp) serving MODE (echo or
+# sink) under rr_client CLIENT_ARGS; everything it learnt goes to OUT as key=value lines.
+# Returns 1 when the run was contended (other work took more than CONTENDED_PCT % of a CPU
+# during the window), 0 otherwise; a client that failed is recorded (client_failed=1), not fatal:
+# a benchmark reports what happened.
+measure() {
+	local sys=$1 mode=$2 out=$3 bg n0 n1 rc other
+	shift 3
+	bg=$(bg_load)
+	n0=$(net_counters)
+	"serve_$sys" "$mode"
+	client "$out" "$out.err" "$@"
+	wait "$CLIENT_PID"
+	rc=$?
+	"stop_$sys" "$out"
+	n1=$(net_counters)
+	{
+		echo "system=$sys"
+		echo "bg_busy_pct=$bg"
+		echo "client_failed=$((rc != 0))"
+		[ "$rc" != 0 ] && echo "client_error=$(tr '\n,' '; ' <"$out.err")"
+		awk -v a="$n0" -v b="$n1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+			printf "peer_tx_dropped=%d\ndut_rxq_drops=%d\ncli_retrans=%d\ncli_timeouts=%d\n",
+				y[1] - x[1], y[2] - x[2], y[3] - x[3], y[4] - x[4] }'
+	} >>"$out"
+	if [ "$rc" != 0 ]; then
+		echo "  $sys: the client failed (exit $rc): $(head -c 300 "$out.err")" >&2
+		return 0
+	fi
+	# other = whole-VM busy time that was not the server's, the client's or ksoftirqd's
+	other=$(awk -v vm="$(kv vm_busy_ns "$out")" -v s="$(kv srv_cpu_ns "$out")" \
+		-v c="$(kv cli_cpu_ns "$out")" -v k="$(kv softirqd_ns "$out")" \
+		-v w="$(kv window_ns "$out")" -v lim="$CONTENDED_PCT" 'BEGIN {
+		o = w > 0 ? 100 * (vm - s - c - k) / w : 0
+		if (o < 0)
+			o = 0 # tick-sampled /proc/stat against precise runtimes
+		printf "other_cpu_pct=%.1f\ncontended=%d\n", o, (o > lim) }')
+	echo "$other" >>"$out"
+	[ "$(kv contended "$out")" = 0 ]
+}
+
+# measure_retry SYS MODE OUT CLIENT_ARGS...: measure, repeated while contended (RETRIES times
+# at most); the last try is kept, marked if it was contended too.
+measure_retry() {
+	local try
+	for try in $(seq 0 "$RETRIES"); do
+		: >"$3"
+		measure "$@" && return 0
+		[ "$try" -lt "$RETRIES" ] && echo "  $1: contended (other CPU $(kv other_cpu_pct "$3") %), again"
+	done
+	return 0
+}
+
+# lwip_symbols: perf cannot name what runs in ixdpd's lwIP copies (each is dlopen()ed from an
+# unlinked memfd), but the copy is byte for byte Debian's liblwip, whose text is mapped at its
+# file offsets: resolve perf's "memfd:liblwip [.] 0xADDR" lines (stdin, perf report --sort
+# dso,sym) against that library's dynamic symbols, and sum them per function.
+lwip_symbols() {
+	local lib
+	lib=/usr/lib/$(gcc -print-multiarch)/liblwip.so.0
+	# mawk has no strtonum(): hex() converts perf's and nm's addresses
+	awk '
+		function hex(s,   i, c, v) {
+			v = 0
+			s = tolower(s)
+			sub(/^0x/, "", s)
+			for (i = 1; i <= length(s); i++) {
+				c = index("0123456789abcdef", substr(s, i, 1)) - 1
+				v = v * 16 + c
+			}
+			return v
+		}
+		FNR == NR { if ($2 ~ /^[Tt]$/) { n++; addr[n] = hex($1); name[n] = $3 }; next }
+		/liblwip/ && $NF ~ /^0x/ {
+			a = hex($NF); best = "?"; ba = -1
+			for (i = 1; i <= n; i++)
+				if (addr[i] <= a && addr[i] > ba) { ba = addr[i]; best = name[i] }
+			pct = $1; sub(/%/, "", pct); sum[best] += pct
+		}
+		END { for (s in sum) printf "%7.2f%%  lwIP  %s\n", sum[s], s }' \
+		<(nm -D --defined-only "$lib" 2>/dev/null) - | sort -rn
+}
+
+# rr_profile REPORT SYS MODE WHAT KEYS CLIENT_ARGS...: one unmeasured run of SYS serving MODE
+# under rr_client CLIENT_ARGS, perf sampling the server process for 2 s after the warm-up
+# (the run lasts DURATION s, at least 3); into REPORT its shares by DSO, then by symbol (self),
+# then by symbol with callees, headed by WHAT and the client's figures whose keys match KEYS.
+# shellcheck disable=SC2154 # pinning: the caller's
+rr_profile() {
+	local rep=$1 sys=$2 mode=$3 what=$4 keys=$5 f=$tmp_dir/profile.$2 pf=$tmp_dir/$2.perf
+	local DURATION=$((DURATION > 3 ? DURATION : 3)) # the server's time limit follows it
+	shift 5
+	"serve_$sys" "$mode"
+	client "$f" "$f.err" "$@"
+	sleep $((WARMUP + 1))
+	timeout 30 perf record -q -e cpu-clock -g -p "$SRV_PID" -o "$pf" -- sleep 2 >/dev/null 2>&1
+	wait "$CLIENT_PID" || echo "profile: the client failed: $(cat "$f" "$f.err")" >&2
+	"stop_$sys" "$f"
+	{
+		echo "# $what: perf record -e cpu-clock -g -p SERVER_PID, 2 s under load"
+		echo "# $(grep -E "^($keys)=" "$f" | tr '\n' ' ')"
+		echo "# commit $commit, $date, $pinning"
+		echo "## share by DSO"
+		perf_shares "$pf" --no-children --sort dso
+		echo "## self, by symbol"
+		perf_shares "$pf" --no-children --sort dso,sym | grep -v liblwip | head -40
+		if [ "$sys" = ixdp ]; then
+			echo "## self, lwIP (its copies run from memfds perf cannot read; resolved"
+			echo "## against Debian's liblwip.so.0, static functions under the export before them)"
+			perf_shares "$pf" --no-children --sort dso,sym | lwip_symbols | head -15
+		fi
+		echo "## with callees (children), by symbol"
+		perf_shares "$pf" --children --sort sym | head -60
+	} >"$rep"
+	echo "profile: $rep"
+}
