@@ -23,7 +23,7 @@
 #define STK_PENDING_NS 3000000000ull	/* how long a frame waits for its neighbour */
 #define STK_RETRY_NS 1000000ull		/* how often waiting frames ask again */
 #define STK_TIMEOUTS_NS 10000000ull	/* lwIP's own timers (IP reassembly, ND) */
-#define STK_BACKLOG 1024
+#define STK_BACKLOG 255	/* lwIP keeps the backlog in a u8 */
 #define STK_ACKS_MAX 128	/* pure ACKs held back per batch */
 /* Service connections whose peer vanished (a lost RST, a crashed host) are reaped by keepalive. */
 #define STK_KEEPIDLE_MS 60000
@@ -691,7 +691,7 @@ int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind)
 		LW(s)->tcp_close(pcb);
 		return err == ERR_USE ? -EADDRINUSE : -ENOMEM;
 	}
-	lpcb = LW(s)->tcp_listen_with_backlog(pcb, STK_BACKLOG > 255 ? 255 : STK_BACKLOG);
+	lpcb = LW(s)->tcp_listen_with_backlog(pcb, STK_BACKLOG);
 	if (!lpcb) {
 		LW(s)->tcp_close(pcb);
 		return -ENOMEM;

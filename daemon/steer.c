@@ -344,20 +344,6 @@ int steer_set_xsk(struct steer *s, __u32 slot, int fd)
 }
 
 /**
- * steer_clear_xsk - empty XSKMAP slot @slot.
- * @s:    handle
- * @slot: XSKMAP index
- *
- * Return: 0, or a negative errno other than -ENOENT.
- */
-int steer_clear_xsk(struct steer *s, __u32 slot)
-{
-	if (bpf_map_delete_elem(s->xsks_fd, &slot) && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-/**
  * steer_add_service - claim (proto, address or wildcard, port) for ixdp.
  * @s:   handle
  * @key: service key
@@ -368,20 +354,6 @@ int steer_clear_xsk(struct steer *s, __u32 slot)
 int steer_add_service(struct steer *s, const struct ixdp_svc_key *key, __u32 id)
 {
 	return steer_update(s->services_fd, key, &id);
-}
-
-/**
- * steer_del_service - give a service's traffic back to the kernel.
- * @s:   handle
- * @key: service key
- *
- * Return: 0, or a negative errno other than -ENOENT.
- */
-int steer_del_service(struct steer *s, const struct ixdp_svc_key *key)
-{
-	if (bpf_map_delete_elem(s->services_fd, key) && errno != ENOENT)
-		return -errno;
-	return 0;
 }
 
 /**
@@ -396,20 +368,6 @@ int steer_add_local_addr(struct steer *s, const struct ixdp_addr_key *key)
 	__u32 one = 1;
 
 	return steer_update(s->local_addrs_fd, key, &one);
-}
-
-/**
- * steer_del_local_addr - forget a dataplane address.
- * @s:   handle
- * @key: address
- *
- * Return: 0, or a negative errno other than -ENOENT.
- */
-int steer_del_local_addr(struct steer *s, const struct ixdp_addr_key *key)
-{
-	if (bpf_map_delete_elem(s->local_addrs_fd, key) && errno != ENOENT)
-		return -errno;
-	return 0;
 }
 
 /**
