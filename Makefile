@@ -54,7 +54,7 @@ $(BPF_SKEL): $(BPF_OBJ)
 	$(Q)$(BPFTOOL) gen skeleton $< name ixdp_steer > $@.tmp && mv $@.tmp $@
 
 # --- the daemon: everything but main.c is a library the unit tests link too --------------------
-DAEMON_SRCS := config.c ctl.c fg.c ixdpd.c log.c lwcopy.c neigh.c netif.c ports.c reflect.c stack.c \
+DAEMON_SRCS := app.c chan.c config.c ctl.c fg.c ixdpd.c log.c lwcopy.c neigh.c netif.c ports.c reflect.c stack.c \
 	       stats.c steer.c worker.c xq.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/daemon/%.o,$(filter %.c,$(DAEMON_SRCS)))
 DAEMON_LIB  := $(BUILD)/lib/libixdpd.a
@@ -78,12 +78,63 @@ $(BUILD)/bin/ixdpctl: $(BUILD)/daemon/ixdpctl.o $(DAEMON_LIB) | $(BUILD)/bin
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
+# --- libix: the app library (shared, versioned symbols; a static copy for the unit tests) -------
+LIBIX_SRCS  := $(wildcard libix/*.c)
+LIBIX_OBJS  := $(patsubst libix/%.c,$(BUILD)/libix/%.o,$(LIBIX_SRCS))
+LIBIX_HDRS  := $(wildcard include/ix/*.h libix/*.h) include/ixdp/app.h include/ixdp/ctl.h
+LIBIX_SO    := $(BUILD)/lib/libix.so
+LIBIX_A     := $(BUILD)/lib/libix.a
+LIBIX_PC    := $(BUILD)/lib/pkgconfig/libix.pc
+
+$(BUILD)/libix/%.o: libix/%.c $(LIBIX_HDRS) | $(BUILD)/libix
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(LIBIX_SO): $(LIBIX_OBJS) libix/libix.map | $(BUILD)/lib
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -shared -Wl,-soname,libix.so.1 -Wl,--version-script=libix/libix.map \
+		$(LIBIX_OBJS) -o $@.1 -lpthread && ln -sf libix.so.1 $@
+
+$(LIBIX_A): $(LIBIX_OBJS) | $(BUILD)/lib
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIBIX_PC): libix/libix.pc.in | $(BUILD)/lib
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@) && sed 's|@PREFIX@|$(PREFIX)|g' $< > $@
+
+# --- apps on libix: apps/NAME/ -> build/bin/ix-NAME (main.c), the rest also in libixapps.a ------
+APPS        := $(notdir $(wildcard apps/*))
+APP_BINS    := $(patsubst %,$(BUILD)/bin/ix-%,$(APPS))
+APP_HDRS    := $(wildcard apps/*/*.h)
+APPLIB_OBJS := $(patsubst apps/%.c,$(BUILD)/apps/%.o,$(filter-out %/main.c,$(wildcard apps/*/*.c)))
+APPLIB      := $(BUILD)/lib/libixapps.a
+
+$(BUILD)/apps/%.o: apps/%.c $(APP_HDRS) $(LIBIX_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@) && $(CC) $(CFLAGS) -Iapps -c $< -o $@
+
+$(APPLIB): $(APPLIB_OBJS) | $(BUILD)/lib
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+app_objs = $(patsubst apps/%.c,$(BUILD)/apps/%.o,$(wildcard apps/$(1)/*.c))
+
+.SECONDEXPANSION:
+$(BUILD)/bin/ix-%: $$(call app_objs,$$*) $(LIBIX_SO) | $(BUILD)/bin
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(filter %.o,$^) -o $@ -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib' -lix -lpthread
+
 # --- test tools (traffic for the namespace tests) and bench tools ------------------------------
-TOOLS := $(BUILD)/bin/ixdp-nettool
+TOOLS := $(BUILD)/bin/ixdp-nettool $(BUILD)/bin/ixdp-hostile-app
 
 $(BUILD)/bin/ixdp-nettool: tests/tools/nettool.c $(HDRS) $(DAEMON_LIB) | $(BUILD)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(DAEMON_LIB) $(LIBS) -lm
+
+$(BUILD)/bin/ixdp-hostile-app: tests/tools/hostile_app.c $(HDRS) | $(BUILD)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
 
 # --- benchmark tools: bench/NAME.c -> build/bench/NAME, bench/NAME.bpf.c -> build/bench/NAME.bpf.o
 BENCH_BPF  := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
@@ -104,17 +155,21 @@ UNIT_SRCS  := $(wildcard tests/unit/*_test.cc)
 UNIT_BINS  := $(patsubst tests/unit/%.cc,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_HDRS  := $(wildcard tests/unit/*.h)
 
-$(BUILD)/tests/%: tests/unit/%.cc $(UNIT_HDRS) $(HDRS) $(DAEMON_LIB) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.cc $(UNIT_HDRS) $(HDRS) $(LIBIX_HDRS) $(APP_HDRS) $(DAEMON_LIB) \
+		  $(LIBIX_A) $(APPLIB) | $(BUILD)/tests
 	$(call msg,CXX,$@)
-	$(Q)$(CXX) $(CXXFLAGS) $(LWIP_CFLAGS) $< -o $@ $(DAEMON_LIB) $(TEST_LIBS) $(LIBS) $(LWIP_HOOKS)
+	$(Q)$(CXX) $(CXXFLAGS) -Iapps $(LWIP_CFLAGS) $< -o $@ $(DAEMON_LIB) $(LIBIX_A) $(APPLIB) \
+		$(TEST_LIBS) $(LIBS) $(LWIP_HOOKS)
 
 # --- fuzz targets (libFuzzer + ASan + UBSan): each links the daemon sources it exercises --------
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
-FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon \
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -Iapps \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 $(BUILD)/fuzz/parse_fuzz: daemon/reflect.c
 $(BUILD)/fuzz/config_fuzz: daemon/config.c daemon/log.c
+$(BUILD)/fuzz/kv_fuzz: apps/kv/proto.c apps/kv/store.c
+$(BUILD)/fuzz/chan_fuzz: daemon/chan.c daemon/log.c
 
 $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(HDRS) | $(BUILD)/fuzz
 	$(call msg,FUZZ,$@)
@@ -123,7 +178,7 @@ $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(HDRS) | $(BUILD)/fuzz
 fuzz: $(FUZZ_BINS)
 
 # --- top-level targets ---------------------------------------------------------------------------
-BINS := $(BUILD)/bin/ixdpd $(BUILD)/bin/ixdpctl
+BINS := $(BUILD)/bin/ixdpd $(BUILD)/bin/ixdpctl $(LIBIX_SO) $(LIBIX_PC) $(APP_BINS)
 
 all: $(BINS) $(BPF_OBJ) $(TOOLS) $(BENCH_BINS) $(BENCH_BPF)
 
@@ -147,9 +202,14 @@ demo: all
 install: all
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/lib/ixdp $(DESTDIR)$(PREFIX)/share/doc/ixdp
+		$(DESTDIR)$(PREFIX)/lib/ixdp $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/ix $(DESTDIR)$(PREFIX)/share/doc/ixdp
 	$(Q)install -m 0755 $(BUILD)/bin/ixdpd $(DESTDIR)$(PREFIX)/sbin/ixdpd
-	$(Q)install -m 0755 $(BUILD)/bin/ixdpctl $(DESTDIR)$(PREFIX)/bin/ixdpctl
+	$(Q)install -m 0755 $(BUILD)/bin/ixdpctl $(APP_BINS) $(DESTDIR)$(PREFIX)/bin/
+	$(Q)install -m 0755 $(LIBIX_SO).1 $(DESTDIR)$(PREFIX)/lib/libix.so.1
+	$(Q)ln -sf libix.so.1 $(DESTDIR)$(PREFIX)/lib/libix.so
+	$(Q)install -m 0644 $(LIBIX_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/libix.pc
+	$(Q)install -m 0644 include/ix/*.h $(DESTDIR)$(PREFIX)/include/ix/
 	$(Q)install -m 0644 $(BPF_OBJ) $(DESTDIR)$(PREFIX)/lib/ixdp/ixdp_steer.bpf.o
 	$(Q)install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ixdp/
 
@@ -157,7 +217,8 @@ clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
 
-$(BUILD)/bpf $(BUILD)/daemon $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench $(BUILD)/fuzz:
+$(BUILD)/bpf $(BUILD)/daemon $(BUILD)/libix $(BUILD)/lib $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench \
+$(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
 .PHONY: all tests fuzz check demo deps bench-raw bench-echo-rr bench-sink install clean

@@ -34,6 +34,7 @@ struct ixdp_config {
 	unsigned int flow_groups;
 	enum cfg_xdp_mode xdp_mode;
 	char control[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char app_group[64];		/* "": root only */
 	unsigned int reflect_udp;	/* 0: off */
 	unsigned int echo_tcp;		/* 0: off */
 	unsigned int sink_tcp;		/* 0: off */

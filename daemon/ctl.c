@@ -253,12 +253,43 @@ static int ctl_flush(struct ctl_client *cl)
 	return 1;
 }
 
+/**
+ * ctl_set_attach - hand IXDP_CTL_APP_ATTACH connections to @attach; let @group connect.
+ * @c:      server state (open)
+ * @attach: takes the connection over
+ * @group:  group owning the socket file (mode 0660), or (gid_t)-1 to leave it root's
+ */
+void ctl_set_attach(struct ctl *c, ctl_attach_t attach, gid_t group)
+{
+	c->attach = attach;
+	if (group != (gid_t)-1 && chown(c->path, (uid_t)-1, group))
+		pr_warn("control: cannot give %s to group %u: %s", c->path, group, strerror(errno));
+}
+
+/* The client asked to attach an app: its connection leaves the control server. */
+static void ctl_hand_over(struct ctl *c, struct ctl_client *cl)
+{
+	struct ixdp_ctl_req req = cl->req;
+	int fd = cl->fd;
+
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
+	free(cl->out.data);
+	memset(cl, 0, sizeof(*cl));
+	cl->fd = -1;
+	c->attach(c->ctx, fd, &req);
+}
+
 static void ctl_answer(struct ctl *c, struct ctl_client *cl)
 {
 	struct ixdp_ctl_reply *rep;
 	struct epoll_event ev = { .events = EPOLLOUT };
 	int status;
 
+	if (cl->req.magic == IXDP_CTL_MAGIC && cl->req.version == IXDP_CTL_VERSION &&
+	    cl->req.op == IXDP_CTL_APP_ATTACH && c->attach) {
+		ctl_hand_over(c, cl);
+		return;
+	}
 	cl->out.len = cl->out_off = 0;
 	if (!ctl_buf_reserve(&cl->out, sizeof(*rep))) {
 		ctl_drop(c, cl);

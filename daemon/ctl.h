@@ -31,6 +31,9 @@ struct ctl_buf {
 typedef int (*ctl_handler_t)(void *ctx, const struct ixdp_ctl_req *req, uid_t uid,
 			     struct ctl_buf *reply);
 
+/* IXDP_CTL_APP_ATTACH: the connection @fd is handed over (app.c), with its request. */
+typedef void (*ctl_attach_t)(void *ctx, int fd, const struct ixdp_ctl_req *req);
+
 struct ctl_client {
 	int fd;
 	uid_t uid;
@@ -46,11 +49,13 @@ struct ctl {
 	int epfd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	ctl_handler_t handler;
+	ctl_attach_t attach;
 	void *ctx;
 	struct ctl_client clients[CTL_CLIENTS_MAX];
 };
 
 int ctl_open(struct ctl *c, const char *path, int epfd, ctl_handler_t handler, void *ctx);
+void ctl_set_attach(struct ctl *c, ctl_attach_t attach, gid_t group);
 void ctl_close(struct ctl *c);
 int ctl_owns(const struct ctl *c, int fd);
 void ctl_event(struct ctl *c, int fd, unsigned int events);

@@ -121,9 +121,10 @@ static void print_status(const struct stats_view *v)
 	       s->xdp_native ? "driver" : "generic (skb)", s->xdp_prog_id);
 	printf("af_xdp      %s, %u queues x %u workers\n", s->zerocopy ? "zero-copy" : "copy",
 	       s->nr_queues, s->nr_workers);
-	printf("umem        %llu MiB on %s, %llu frames of %u, %llu free\n",
+	printf("umem        %llu MiB on %s, %llu frames of %u, %llu free, %llu with the kernel\n",
 	       (unsigned long long)s->umem_bytes >> 20, s->hugepages ? "hugepages" : "4 KiB pages",
-	       (unsigned long long)s->pool_frames, s->frame_size, (unsigned long long)s->pool_free);
+	       (unsigned long long)s->pool_frames, s->frame_size, (unsigned long long)s->pool_free,
+	       (unsigned long long)s->pool_kernel);
 	printf("flow groups %u\n", s->nr_fg);
 	if (s->reflect_udp)
 		printf("reflector   UDP port %u\n", s->reflect_udp);
@@ -131,6 +132,9 @@ static void print_status(const struct stats_view *v)
 		printf("echo        TCP port %u\n", s->echo_tcp);
 	if (s->sink_tcp)
 		printf("sink        TCP port %u\n", s->sink_tcp);
+	printf("apps        %u attached (%llu since start, %llu ended, %llu refused)\n", s->apps,
+	       (unsigned long long)s->apps_attached, (unsigned long long)s->apps_detached,
+	       (unsigned long long)s->apps_refused);
 	printf("uptime      %.1f s\n\n", s->uptime_ns / 1e9);
 
 	printf("%-6s %4s %6s %6s %5s %12s %12s %9s %9s %9s\n", "worker", "cpu", "busy%", "cpu%",
@@ -200,6 +204,14 @@ static void print_json(const struct stats_view *v, int with_fg)
 	JU64("frames", s->pool_frames);
 	putchar(',');
 	JU64("frames_free", s->pool_free);
+	putchar(',');
+	JU64("frames_kernel", s->pool_kernel);
+	printf("},\"apps\":{\"attached_now\":%u,", s->apps);
+	JU64("attached", s->apps_attached);
+	putchar(',');
+	JU64("detached", s->apps_detached);
+	putchar(',');
+	JU64("refused", s->apps_refused);
 	printf("},\"reflect_udp\":%u,\"echo_tcp\":%u,\"sink_tcp\":%u,\"workers\":[",
 	       s->reflect_udp, s->echo_tcp, s->sink_tcp);
 	for (i = 0; i < s->nr_workers; i++) {
@@ -249,11 +261,21 @@ static void print_json(const struct stats_view *v, int with_fg)
 		putchar(',');
 		JU64("acks_coalesced", w->tcp_acks_coalesced);
 		putchar(',');
+		JU64("tw_reused", w->tcp_tw_reused);
+		putchar(',');
 		JU64("dropped", w->tcp_dropped);
 		putchar(',');
 		JU64("bytes_in", w->tcp_bytes_in);
 		putchar(',');
 		JU64("bytes_out", w->tcp_bytes_out);
+		printf("},\"app\":{\"contexts\":%u,\"conns\":%u,", w->app_contexts, w->app_conns);
+		JU64("cmds", w->app_cmds);
+		putchar(',');
+		JU64("cmds_bad", w->app_cmds_bad);
+		putchar(',');
+		JU64("events", w->app_events);
+		putchar(',');
+		JU64("ev_full", w->app_ev_full);
 		printf("}}");
 	}
 	printf("],\"queues\":[");

@@ -87,8 +87,6 @@ int ixdpd_check(struct ixdpd *d, char *err, size_t errlen)
 	return 0;
 }
 
-enum { IXDPD_SVC_REFLECT = 1, IXDPD_SVC_ECHO, IXDPD_SVC_SINK };
-
 /* Claim @port of @proto on every address of the interface (or any address if it has none). */
 static int ixdpd_add_service(struct ixdpd *d, __u8 proto, __u16 port, __u32 id, const char *what)
 {
@@ -135,13 +133,13 @@ static int ixdpd_add_services(struct ixdpd *d)
 			return ret;
 	}
 	if (d->cfg.reflect_udp)
-		ret = ixdpd_add_service(d, IPPROTO_UDP, d->cfg.reflect_udp, IXDPD_SVC_REFLECT,
+		ret = ixdpd_add_service(d, IPPROTO_UDP, d->cfg.reflect_udp, STEER_SVC_REFLECT,
 					"UDP reflector");
 	if (!ret && d->cfg.echo_tcp)
-		ret = ixdpd_add_service(d, IPPROTO_TCP, d->cfg.echo_tcp, IXDPD_SVC_ECHO,
+		ret = ixdpd_add_service(d, IPPROTO_TCP, d->cfg.echo_tcp, STEER_SVC_ECHO,
 					"TCP echo");
 	if (!ret && d->cfg.sink_tcp)
-		ret = ixdpd_add_service(d, IPPROTO_TCP, d->cfg.sink_tcp, IXDPD_SVC_SINK,
+		ret = ixdpd_add_service(d, IPPROTO_TCP, d->cfg.sink_tcp, STEER_SVC_SINK,
 					"TCP sink");
 	return ret;
 }
@@ -174,7 +172,17 @@ static int ixdpd_open_stack(struct ixdpd *d, struct worker *wk, const struct sta
 {
 	int ret;
 
-	ret = worker_open_stack(wk, sc, &d->neigh);
+	struct chan_cfg cc = {
+		.worker = wk->id,
+		.fg = &d->fg,
+		.hash_seed = d->cfg.hash_seed,
+		.fg_mask = d->cfg.flow_groups - 1,
+		.eph_lo = d->cfg.eph_lo,
+		.eph_hi = d->cfg.eph_lo <= d->cfg.eph_hi ? d->cfg.eph_hi : 0,
+		.apps = &d->apps,
+	};
+
+	ret = worker_open_stack(wk, sc, &d->neigh, &cc);
 	if (!ret && d->cfg.echo_tcp)
 		ret = stack_listen(wk->stack, d->cfg.echo_tcp, STACK_ECHO);
 	if (!ret && d->cfg.sink_tcp)
@@ -358,6 +366,13 @@ static int ixdpd_setup_loop(struct ixdpd *d)
 	return 0;
 }
 
+static void ixdpd_attach(void *ctx, int fd, const struct ixdp_ctl_req *req)
+{
+	struct ixdpd *d = ctx;
+
+	apps_attach(&d->apps, fd, req);
+}
+
 /**
  * ixdpd_start - bring the dataplane up: control socket, reserved ports, XDP program, sockets,
  * workers, and last the steering switch.
@@ -424,8 +439,9 @@ int ixdpd_start(struct ixdpd *d)
 	ret = xq_open(&d->xq, &xp);
 	if (ret)
 		return ret;
-	d->tcp = c->echo_tcp || c->sink_tcp;
-	if (d->tcp) {
+	/* Apps may attach at any time: every worker runs a stack, and the neighbours are watched. */
+	d->tcp = true;
+	{
 		struct epoll_event ev = { .events = EPOLLIN };
 
 		ret = neigh_open(&d->neigh, d->nif.ifindex, c->workers);
@@ -441,6 +457,15 @@ int ixdpd_start(struct ixdpd *d)
 	ret = ixdpd_start_workers(d);
 	if (ret)
 		return ret;
+	/* Workers reach the registry only once an app listens, which needs what follows. */
+	ret = apps_init(&d->apps, d->workers, c->workers, &d->steer, &d->nif, d->epfd,
+			c->app_group);
+	if (ret)
+		return ret;
+	d->apps.reserved[0] = c->echo_tcp;
+	d->apps.reserved[1] = c->sink_tcp;
+	d->apps_open = true;
+	ctl_set_attach(&d->ctl, ixdpd_attach, d->apps.group_set ? d->apps.group : (gid_t)-1);
 
 	ret = steer_configure(&d->steer, &scfg);
 	if (ret) {
@@ -501,6 +526,8 @@ int ixdpd_run(struct ixdpd *d)
 				neigh_on_requests(&d->neigh);
 			} else if (ctl_owns(&d->ctl, fd)) {
 				ctl_event(&d->ctl, fd, ev[i].events);
+			} else if (apps_owns(&d->apps, fd)) {
+				apps_event(&d->apps, fd);
 			}
 		}
 	}
@@ -517,6 +544,9 @@ void ixdpd_stop(struct ixdpd *d)
 {
 	unsigned int w;
 
+	if (d->apps_open)
+		apps_close(&d->apps); /* workers reset the apps' connections while they still run */
+	d->apps_open = false;
 	steer_close(&d->steer);
 	for (w = 0; w < d->nr_workers_init; w++)
 		worker_stop(&d->workers[w]);

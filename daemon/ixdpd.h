@@ -10,6 +10,7 @@
 #ifndef IXDP_IXDPD_H
 #define IXDP_IXDPD_H
 
+#include "app.h"
 #include "config.h"
 #include "ctl.h"
 #include "fg.h"
@@ -32,7 +33,9 @@ struct ixdpd {
 	struct ctl ctl;
 	struct ports ports;
 	struct neigh neigh;
-	bool tcp;		/* a TCP service runs: workers have stacks, neigh is open */
+	bool tcp;		/* workers have stacks, neigh is open */
+	struct apps apps;
+	bool apps_open;
 	int epfd;
 	int sigfd;
 	int timerfd;

@@ -49,6 +49,18 @@ struct stk_ack {
 	__u16 win;
 };
 
+/* What the output path needs to know about an outgoing TCP segment. */
+struct stk_seg {
+	struct ixdp_flow key;	/* the connection, keyed as incoming segments are */
+	__u32 seq;
+	__u32 ack;
+	__u32 seglen;		/* sequence space it takes: payload, SYN, FIN */
+	__u16 win;
+	bool tcp;
+	bool has_ack;		/* the ACK flag is set: ack is valid */
+	bool pure_ack;		/* ACK flag only, no payload */
+};
+
 /* A frame that waits for its next hop's MAC. */
 struct stk_pending {
 	__u8 family;
@@ -58,15 +70,22 @@ struct stk_pending {
 	__u8 *ip;		/* the IP packet, copied */
 };
 
-/* A service connection (echo or sink). */
-struct stk_conn {
+/* A connection of a service (echo, sink) or of an app. */
+struct stack_conn {
 	struct stack *s;
 	struct tcp_pcb *pcb;
 	enum stack_service_kind kind;
 	bool peer_closed;
+	/* echo */
 	__u8 *held;		/* echo bytes that did not fit the send buffer yet */
 	__u32 held_len;
 	__u32 held_cap;
+	/* app */
+	void *arg;		/* the app layer's, passed to every stack_app_ops call */
+	struct pbuf *rxq;	/* received, not yet read by the app layer */
+	__u32 rxq_off;		/* bytes of rxq's first pbuf already read */
+	__u32 unrecved;		/* received, window not yet given back (tcp_recved) */
+	bool connecting;
 };
 
 struct stk_service {
@@ -74,6 +93,8 @@ struct stk_service {
 	__u16 port;
 	enum stack_service_kind kind;
 	struct tcp_pcb *lpcb;
+	void *arg;		/* STACK_APP: the app layer's listener */
+	struct ixdp_addr_key addr; /* STACK_APP: family 0 = any */
 };
 
 struct stack {
@@ -92,6 +113,8 @@ struct stack {
 	unsigned int nr_acks;
 	struct stk_service services[STACK_SERVICES_MAX];
 	unsigned int nr_services;
+	const struct stack_app_ops *app;
+	void *app_ctx;
 	__u64 next_tmr;
 	__u64 next_timeouts;
 	__u64 next_retry;
@@ -173,13 +196,21 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 	return e;
 }
 
+static void stk_commit(struct stack *s, struct stk_slot *e, const struct stk_seg *g, __u8 *f,
+		       __u32 len);
+
 static void stk_remove(struct stack *s, struct stk_slot *e)
 {
 	if (e->held) {
+		/*
+		 * Its held ACK still goes: a connection leaves the hash when lwIP moves it to
+		 * TIME_WAIT, and that ACK is the one acknowledging the peer's FIN.
+		 */
 		struct stk_ack *a = &s->acks[e->held - 1];
+		struct stk_seg g = { .key = a->key };
 
 		if (a->frame)
-			s->io.tx_drop(s->io.ctx, a->frame);
+			stk_commit(s, NULL, &g, a->frame, a->len);
 		a->frame = NULL;
 		e->held = 0;
 	}
@@ -247,17 +278,6 @@ static bool seq_lt(__u32 a, __u32 b)
 	return (__s32)(a - b) < 0;
 }
 
-/* What the output path needs to know about an outgoing TCP segment. */
-struct stk_seg {
-	struct ixdp_flow key;	/* the connection, keyed as incoming segments are */
-	__u32 seq;
-	__u32 ack;
-	__u32 seglen;		/* sequence space it takes: payload, SYN, FIN */
-	__u16 win;
-	bool tcp;
-	bool has_ack;		/* the ACK flag is set: ack is valid */
-	bool pure_ack;		/* ACK flag only, no payload */
-};
 
 static void stk_parse_out(const __u8 *ip, __u32 len, int family, struct stk_seg *g)
 {
@@ -494,15 +514,24 @@ static void stk_retry_pending(struct stack *s, __u64 now)
 
 /* --- services ------------------------------------------------------------------------------- */
 
-static void stk_conn_free(struct stk_conn *c)
+static void stk_conn_free(struct stack_conn *c)
 {
-	c->s->st.conns_closed++;
+	struct stack *s = c->s;
+
+	s->st.conns_closed++;
+	while (c->rxq) {
+		struct pbuf *p = c->rxq;
+
+		c->rxq = p->next;
+		p->next = NULL;
+		LW(s)->pbuf_free(p);
+	}
 	free(c->held);
 	free(c);
 }
 
 /* Hand the pcb back to lwIP with a FIN.  Returns ERR_ABRT if it had to reset it instead. */
-static err_t stk_conn_close(struct stk_conn *c)
+static err_t stk_conn_close(struct stack_conn *c)
 {
 	struct tcp_pcb *pcb = c->pcb;
 	struct stack *s = c->s;
@@ -521,7 +550,7 @@ static err_t stk_conn_close(struct stk_conn *c)
 }
 
 /* Echo what is held, as far as the send buffer takes it, and reopen the receive window. */
-static void stk_echo_flush(struct stk_conn *c)
+static void stk_echo_flush(struct stack_conn *c)
 {
 	struct stack *s = c->s;
 	__u32 n = c->held_len, room = tcp_sndbuf(c->pcb);
@@ -538,7 +567,7 @@ static void stk_echo_flush(struct stk_conn *c)
 }
 
 /* Copy the part of @p from @off on aside, to be echoed when the send buffer has room. */
-static int stk_hold(struct stk_conn *c, struct pbuf *p, __u32 off)
+static int stk_hold(struct stack_conn *c, struct pbuf *p, __u32 off)
 {
 	__u32 need = c->held_len + p->tot_len - off;
 
@@ -563,7 +592,7 @@ static int stk_hold(struct stk_conn *c, struct pbuf *p, __u32 off)
  * Echo straight from the pbufs.  Bytes go back into the receive window only once they are in
  * the send buffer, so a peer that does not read its echo is slowed down, not buffered for.
  */
-static err_t stk_echo_recv(struct stk_conn *c, struct pbuf *p)
+static err_t stk_echo_recv(struct stack_conn *c, struct pbuf *p)
 {
 	struct stack *s = c->s;
 	struct pbuf *q;
@@ -593,9 +622,31 @@ static err_t stk_echo_recv(struct stk_conn *c, struct pbuf *p)
 	return ERR_OK;
 }
 
+/*
+ * App connections: keep the bytes until the app layer reads them (stack_conn_read); the
+ * window reopens only when the app is done with them (stack_conn_recvd).  The queue is linked
+ * through pbuf->next but never by pbuf_cat(): tot_len (16 bits) would overflow.
+ */
+static err_t stk_app_recv(struct stack_conn *c, struct pbuf *p)
+{
+	struct stack *s = c->s;
+	struct pbuf *last = c->rxq;
+
+	c->unrecved += p->tot_len;
+	if (!last) {
+		c->rxq = p;
+	} else {
+		while (last->next)
+			last = last->next;
+		last->next = p;
+	}
+	s->app->readable(s->app_ctx, c->arg);
+	return ERR_OK;
+}
+
 static err_t stk_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
-	struct stk_conn *c = arg;
+	struct stack_conn *c = arg;
 	struct stack *s = stk_cur;
 
 	if (!c) { /* not installed with a NULL argument; behave like lwIP's tcp_recv_null */
@@ -607,9 +658,15 @@ static err_t stk_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	}
 	if (!p) {
 		c->peer_closed = true;
+		if (c->kind == STACK_APP) {
+			s->app->readable(s->app_ctx, c->arg);
+			return ERR_OK;
+		}
 		return c->held_len ? ERR_OK : stk_conn_close(c);
 	}
 	s->st.bytes_in += p->tot_len;
+	if (c->kind == STACK_APP)
+		return stk_app_recv(c, p);
 	if (c->kind == STACK_ECHO)
 		return stk_echo_recv(c, p);
 	LW(s)->tcp_recved(pcb, p->tot_len);
@@ -619,10 +676,14 @@ static err_t stk_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 
 static err_t stk_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
-	struct stk_conn *c = arg;
+	struct stack_conn *c = arg;
 
 	if (!c)
 		return ERR_OK;
+	if (c->kind == STACK_APP) {
+		c->s->app->sent(c->s->app_ctx, c->arg, len);
+		return ERR_OK;
+	}
 	if (c->held_len)
 		stk_echo_flush(c);
 	if (c->peer_closed && !c->held_len)
@@ -630,18 +691,60 @@ static err_t stk_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	return ERR_OK;
 }
 
+static int stk_errno(err_t err)
+{
+	switch (err) {
+	case ERR_RST:
+		return -ECONNRESET;
+	case ERR_CLSD:
+		return -EPIPE;
+	case ERR_ABRT:
+	default:
+		return -ETIMEDOUT; /* lwIP aborts on retransmission or keepalive timeout */
+	}
+}
+
 /* The pcb is already gone (reset by the peer, or aborted by lwIP): free our side. */
 static void stk_err(void *arg, err_t err)
 {
-	if (arg)
-		stk_conn_free(arg);
+	struct stack_conn *c = arg;
+
+	if (!c)
+		return;
+	if (c->kind == STACK_APP) {
+		struct stack *s = c->s;
+
+		if (c->connecting)
+			s->app->connected(s->app_ctx, c->arg, err == ERR_RST ? -ECONNREFUSED :
+							       -ETIMEDOUT);
+		else
+			s->app->dead(s->app_ctx, c->arg, stk_errno(err));
+	}
+	stk_conn_free(c);
+}
+
+static void stk_conn_info(const struct stack *s, const struct tcp_pcb *pcb,
+			  struct stack_conn_info *o);
+
+/* Callbacks of a new connection. */
+static void stk_conn_init(struct stack_conn *c)
+{
+	struct stack *s = c->s;
+	struct tcp_pcb *pcb = c->pcb;
+
+	LW(s)->tcp_arg(pcb, c);
+	LW(s)->tcp_recv(pcb, stk_recv);
+	LW(s)->tcp_sent(pcb, stk_sent);
+	LW(s)->tcp_err(pcb, stk_err);
+	tcp_nagle_disable(pcb); /* request/response traffic: no waiting for a full segment */
+	s->st.conns_opened++;
 }
 
 static err_t stk_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct stk_service *svc = arg;
 	struct stack *s = svc->s;
-	struct stk_conn *c;
+	struct stack_conn *c;
 
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
@@ -651,16 +754,24 @@ static err_t stk_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	c->s = s;
 	c->pcb = pcb;
 	c->kind = svc->kind;
-	LW(s)->tcp_arg(pcb, c);
-	LW(s)->tcp_recv(pcb, stk_recv);
-	LW(s)->tcp_sent(pcb, stk_sent);
-	LW(s)->tcp_err(pcb, stk_err);
-	tcp_nagle_disable(pcb); /* request/response traffic: no waiting for a full segment */
-	ip_set_option(pcb, SOF_KEEPALIVE);
-	pcb->keep_idle = STK_KEEPIDLE_MS;
-	pcb->keep_intvl = STK_KEEPINTVL_MS;
-	pcb->keep_cnt = STK_KEEPCNT;
-	s->st.conns_opened++;
+	if (c->kind == STACK_APP) {
+		struct stack_conn_info info;
+
+		stk_conn_info(s, pcb, &info);
+		c->arg = s->app->knock(s->app_ctx, svc->arg, c, &info);
+		if (!c->arg) {
+			free(c);
+			return ERR_MEM; /* lwIP resets it */
+		}
+	}
+	stk_conn_init(c);
+	if (c->kind != STACK_APP) {
+		/* Diagnostic services: reap connections whose peer vanished. */
+		ip_set_option(pcb, SOF_KEEPALIVE);
+		pcb->keep_idle = STK_KEEPIDLE_MS;
+		pcb->keep_intvl = STK_KEEPINTVL_MS;
+		pcb->keep_cnt = STK_KEEPCNT;
+	}
 	return ERR_OK;
 }
 
@@ -681,7 +792,7 @@ int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind)
 	err_t err;
 
 	if (s->nr_services == STACK_SERVICES_MAX)
-		return -ENOSPC;
+		return -ENOSPC; /* diagnostic services come first, before any app listens */
 	svc = &s->services[s->nr_services];
 	pcb = LW(s)->tcp_new_ip_type(IPADDR_TYPE_ANY);
 	if (!pcb)
@@ -706,6 +817,420 @@ int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind)
 	return 0;
 }
 
+static void stk_prefix_mask(__u8 len, ip4_addr_t *mask)
+{
+	mask->addr = len ? __builtin_bswap32(~0u << (32 - len)) : 0;
+}
+
+/* --- app connections ------------------------------------------------------------------------ */
+
+/*
+ * lwIP may free or move a pcb during any call on it, so app calls run it the way stack_input()
+ * does: the pcb alone on the active list, the hash reconciled afterwards.
+ */
+static struct stk_slot *stk_enter(struct stack *s, struct tcp_pcb *pcb)
+{
+	struct stk_slot *slot = NULL;
+	struct ixdp_flow k;
+
+	stk_cur = s;
+	if (pcb) {
+		stk_pcb_key(pcb, &k);
+		slot = stk_find(s, &k);
+	}
+	if (slot) {
+		pcb->next = NULL;
+		*LW(s)->tcp_active_pcbs = pcb;
+	}
+	return slot;
+}
+
+static void stk_leave(struct stack *s, struct tcp_pcb *pcb, struct stk_slot *slot)
+{
+	stk_reconcile(s, slot ? pcb : NULL, slot);
+}
+
+/**
+ * stack_set_app - the app layer's callbacks (before any stack_app_* call).
+ * @s:   stack
+ * @ops: callbacks
+ * @ctx: their first argument
+ */
+void stack_set_app(struct stack *s, const struct stack_app_ops *ops, void *ctx)
+{
+	s->app = ops;
+	s->app_ctx = ctx;
+}
+
+static void stk_ip(int family, const __u32 *addr, ip_addr_t *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (family == IXDP_FAMILY_INET) {
+		IP_SET_TYPE_VAL(*ip, IPADDR_TYPE_V4);
+		ip_2_ip4(ip)->addr = addr[0];
+	} else if (family == IXDP_FAMILY_INET6) {
+		IP_SET_TYPE_VAL(*ip, IPADDR_TYPE_V6);
+		memcpy(ip_2_ip6(ip)->addr, addr, 16);
+	} else {
+		IP_SET_TYPE_VAL(*ip, IPADDR_TYPE_ANY);
+	}
+}
+
+/**
+ * stack_app_listen - accept connections to (@family, @addr, @port) for the app layer: each
+ * new one is offered to ops->knock(@arg).
+ * @s:      stack
+ * @family: IXDP_FAMILY_INET/INET6, or 0 for both
+ * @addr:   address (network order), all zero for any of the family
+ * @port:   port
+ * @arg:    the app layer's listener
+ *
+ * Return: 0, -ENOSPC (too many listeners), -EADDRINUSE, -ENOMEM.
+ */
+int stack_app_listen(struct stack *s, int family, const __u32 addr[4], __u16 port, void *arg)
+{
+	struct stk_service *svc = NULL;
+	struct tcp_pcb *pcb, *lpcb;
+	ip_addr_t ip;
+	unsigned int i;
+	err_t err;
+
+	stk_cur = s;
+	for (i = 0; i < STACK_SERVICES_MAX && !svc; i++)
+		if (!s->services[i].lpcb)
+			svc = &s->services[i];
+	if (!svc)
+		return -ENOSPC;
+	stk_ip(family, addr, &ip);
+	pcb = LW(s)->tcp_new_ip_type(family ? IP_GET_TYPE(&ip) : IPADDR_TYPE_ANY);
+	if (!pcb)
+		return -ENOMEM;
+	err = LW(s)->tcp_bind(pcb, &ip, port);
+	if (err != ERR_OK) {
+		LW(s)->tcp_close(pcb);
+		return err == ERR_USE ? -EADDRINUSE : -ENOMEM;
+	}
+	lpcb = LW(s)->tcp_listen_with_backlog(pcb, STK_BACKLOG);
+	if (!lpcb) {
+		LW(s)->tcp_close(pcb);
+		return -ENOMEM;
+	}
+	*svc = (struct stk_service){ .s = s, .port = port, .kind = STACK_APP, .lpcb = lpcb,
+				     .arg = arg };
+	LW(s)->tcp_arg(lpcb, svc);
+	LW(s)->tcp_accept(lpcb, stk_accept);
+	if (svc - s->services >= s->nr_services)
+		s->nr_services = svc - s->services + 1;
+	return 0;
+}
+
+/**
+ * stack_app_unlisten - stop the listener stack_app_listen() made with @arg.
+ * @s:   stack
+ * @arg: its listener
+ *
+ * Connections it accepted go on.  Return: 0 or -ENOENT.
+ */
+int stack_app_unlisten(struct stack *s, void *arg)
+{
+	unsigned int i;
+
+	stk_cur = s;
+	for (i = 0; i < s->nr_services; i++) {
+		struct stk_service *svc = &s->services[i];
+
+		if (svc->lpcb && svc->kind == STACK_APP && svc->arg == arg) {
+			LW(s)->tcp_close(svc->lpcb);
+			memset(svc, 0, sizeof(*svc));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/**
+ * stack_app_source - the local address to reach @raddr from: one in the same prefix, else the
+ * first of the family.
+ * @s:      stack
+ * @family: IXDP_FAMILY_INET or INET6
+ * @raddr:  remote address (network order)
+ * @laddr:  receives the local address
+ *
+ * Return: 0 or -EADDRNOTAVAIL (no address of the family).
+ */
+int stack_app_source(const struct stack *s, int family, const __u32 raddr[4], __u32 laddr[4])
+{
+	const struct stack_addr *first = NULL;
+	unsigned int i;
+
+	for (i = 0; i < s->cfg.nr_addrs; i++) {
+		const struct stack_addr *a = &s->cfg.addrs[i];
+
+		if (a->a.family != (__u32)family)
+			continue;
+		if (!first)
+			first = a;
+		if (family == IXDP_FAMILY_INET) {
+			ip4_addr_t mask;
+
+			stk_prefix_mask(a->prefix_len, &mask);
+			if (!((a->a.addr[0] ^ raddr[0]) & mask.addr)) {
+				first = a;
+				break;
+			}
+		}
+	}
+	if (!first)
+		return -EADDRNOTAVAIL;
+	memcpy(laddr, first->a.addr, 16);
+	return 0;
+}
+
+/**
+ * stack_app_flow_busy - does a connection (laddr, lport) <-> (raddr, rport) exist?
+ * @s: stack
+ *
+ * Return: true or false.
+ */
+bool stack_app_flow_busy(struct stack *s, int family, const __u32 laddr[4], __u16 lport,
+			 const __u32 raddr[4], __u16 rport)
+{
+	struct ixdp_flow k = { .family = family, .proto = IPPROTO_TCP, .sport = rport,
+			       .dport = lport };
+
+	memcpy(k.saddr, raddr, sizeof(k.saddr));
+	memcpy(k.daddr, laddr, sizeof(k.daddr));
+	return stk_find(s, &k) != NULL;
+}
+
+static err_t stk_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct stack_conn *c = arg;
+
+	c->connecting = false;
+	c->s->app->connected(c->s->app_ctx, c->arg, 0);
+	return ERR_OK;
+}
+
+/**
+ * stack_app_connect - open a connection from (@laddr, @lport) to (@raddr, @rport); the
+ * outcome comes through ops->connected(@arg).
+ * @s:      stack
+ * @family: IXDP_FAMILY_INET or INET6
+ * @arg:    the app layer's connection
+ * @cp:     receives the connection (valid until ops->connected() reports failure)
+ *
+ * Return: 0, -EADDRINUSE, -ENOMEM, -EHOSTUNREACH.
+ */
+int stack_app_connect(struct stack *s, int family, const __u32 laddr[4], __u16 lport,
+		      const __u32 raddr[4], __u16 rport, void *arg, struct stack_conn **cp)
+{
+	struct stack_conn *c;
+	struct tcp_pcb *pcb;
+	ip_addr_t lip, rip;
+	err_t err;
+
+	stk_cur = s;
+	stk_ip(family, laddr, &lip);
+	stk_ip(family, raddr, &rip);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	pcb = LW(s)->tcp_new_ip_type(IP_GET_TYPE(&rip));
+	if (!pcb) {
+		free(c);
+		return -ENOMEM;
+	}
+	err = LW(s)->tcp_bind(pcb, &lip, lport);
+	if (err != ERR_OK) {
+		LW(s)->tcp_close(pcb);
+		free(c);
+		return err == ERR_USE ? -EADDRINUSE : -ENOMEM;
+	}
+	*c = (struct stack_conn){ .s = s, .pcb = pcb, .kind = STACK_APP, .arg = arg,
+				  .connecting = true };
+	stk_conn_init(c);
+	stk_enter(s, NULL);
+	err = LW(s)->tcp_connect(pcb, &rip, rport, stk_connected);
+	stk_leave(s, NULL, NULL);
+	if (err != ERR_OK) {
+		LW(s)->tcp_arg(pcb, NULL);
+		LW(s)->tcp_err(pcb, NULL);
+		LW(s)->tcp_abort(pcb);
+		stk_conn_free(c);
+		return err == ERR_RTE ? -EHOSTUNREACH : -ENOMEM;
+	}
+	*cp = c;
+	return 0;
+}
+
+/**
+ * stack_conn_read - copy up to @max received bytes of @c to @dst (the window stays closed).
+ * @s:   stack
+ * @c:   app connection
+ * @dst: destination
+ * @max: room there
+ *
+ * Return: bytes copied.
+ */
+__u32 stack_conn_read(struct stack *s, struct stack_conn *c, void *dst, __u32 max)
+{
+	__u32 n = 0;
+
+	while (c->rxq && n < max) {
+		struct pbuf *p = c->rxq;
+		__u32 take = p->len - c->rxq_off;
+
+		if (take > max - n)
+			take = max - n;
+		memcpy((__u8 *)dst + n, (__u8 *)p->payload + c->rxq_off, take);
+		n += take;
+		c->rxq_off += take;
+		if (c->rxq_off == p->len) {
+			c->rxq = p->next;
+			c->rxq_off = 0;
+			p->next = NULL;
+			LW(s)->pbuf_free(p);
+		}
+	}
+	return n;
+}
+
+/**
+ * stack_conn_pending - what @c has for the app layer.
+ * @c:   app connection
+ * @eof: receives true once the peer's FIN came and every byte before it was read
+ *
+ * Return: true if bytes are waiting to be read.
+ */
+bool stack_conn_pending(const struct stack_conn *c, bool *eof)
+{
+	*eof = !c->rxq && c->peer_closed;
+	return c->rxq != NULL;
+}
+
+/* lwIP takes at most 64 KiB - 1 per tcp_recved() call. */
+static void stk_recved(struct stack *s, struct stack_conn *c, __u32 len)
+{
+	if (len > c->unrecved)
+		len = c->unrecved;
+	c->unrecved -= len;
+	while (len) {
+		__u32 n = len > 0xffff ? 0xffff : len;
+
+		LW(s)->tcp_recved(c->pcb, n);
+		len -= n;
+	}
+}
+
+/**
+ * stack_conn_recvd - the app is done with @len more bytes of @c: reopen the window by that.
+ * @s:   stack
+ * @c:   app connection
+ * @len: bytes (more than were received are ignored)
+ */
+void stack_conn_recvd(struct stack *s, struct stack_conn *c, __u32 len)
+{
+	struct stk_slot *slot = stk_enter(s, c->pcb);
+
+	stk_recved(s, c, len);
+	stk_leave(s, c->pcb, slot);
+}
+
+/**
+ * stack_conn_send - queue up to @len bytes of @buf on @c (copied), as far as its send buffer
+ * takes them, and send.
+ * @s:   stack
+ * @c:   app connection
+ * @buf: bytes
+ * @len: count
+ *
+ * Return: bytes taken (0: the send buffer is full; ops->sent() follows when it drains), or
+ * -ENOTCONN (not connected yet, or shut down).
+ */
+int stack_conn_send(struct stack *s, struct stack_conn *c, const void *buf, __u32 len)
+{
+	struct tcp_pcb *pcb = c->pcb;
+	struct stk_slot *slot;
+	__u32 done = 0;
+	err_t err = ERR_OK;
+
+	if (c->connecting)
+		return -ENOTCONN;
+	slot = stk_enter(s, pcb);
+	while (done < len) {
+		__u32 n = len - done, room = tcp_sndbuf(pcb);
+
+		if (n > room)
+			n = room;
+		if (n > 0xffff)
+			n = 0xffff;
+		if (!n)
+			break;
+		err = LW(s)->tcp_write(pcb, (const __u8 *)buf + done, n,
+				       TCP_WRITE_FLAG_COPY | (done + n < len ? TCP_WRITE_FLAG_MORE : 0));
+		if (err != ERR_OK)
+			break;
+		done += n;
+	}
+	if (done) {
+		s->st.bytes_out += done;
+		LW(s)->tcp_output(pcb);
+	}
+	stk_leave(s, pcb, slot);
+	if (!done && err != ERR_OK && err != ERR_MEM)
+		return -ENOTCONN;
+	return done;
+}
+
+/**
+ * stack_conn_shutdown - FIN after what is queued; receiving goes on.
+ * @s: stack
+ * @c: app connection
+ *
+ * Return: 0 or -ENOTCONN.
+ */
+int stack_conn_shutdown(struct stack *s, struct stack_conn *c)
+{
+	struct stk_slot *slot;
+	err_t err;
+
+	if (c->connecting)
+		return -ENOTCONN;
+	slot = stk_enter(s, c->pcb);
+	err = LW(s)->tcp_shutdown(c->pcb, 0, 1);
+	stk_leave(s, c->pcb, slot);
+	return err == ERR_OK ? 0 : -ENOTCONN;
+}
+
+/**
+ * stack_conn_close - the app layer is done with @c: FIN after what is queued (the window given
+ * back first, so lwIP does not turn it into a RST), or RST with @reset.  No callback names @c
+ * again; @c is freed.
+ * @s:     stack
+ * @c:     app connection
+ * @reset: send a RST
+ */
+void stack_conn_close(struct stack *s, struct stack_conn *c, bool reset)
+{
+	struct tcp_pcb *pcb = c->pcb;
+	struct stk_slot *slot = stk_enter(s, pcb);
+
+	LW(s)->tcp_arg(pcb, NULL);
+	LW(s)->tcp_recv(pcb, stk_recv); /* a NULL arg: bytes still coming are dropped */
+	LW(s)->tcp_sent(pcb, NULL);
+	LW(s)->tcp_err(pcb, NULL);
+	if (!reset && !c->connecting) {
+		stk_recved(s, c, c->unrecved);
+		if (LW(s)->tcp_close(pcb) != ERR_OK)
+			reset = true; /* no memory for the FIN */
+	}
+	if (reset || c->connecting)
+		LW(s)->tcp_abort(pcb);
+	stk_leave(s, pcb, slot);
+	stk_conn_free(c);
+}
+
 /* --- setup ---------------------------------------------------------------------------------- */
 
 static err_t stk_netif_init(struct netif *n)
@@ -724,11 +1249,6 @@ static err_t stk_netif_init(struct netif *n)
 	/* No ETHARP, IGMP or MLD flags: the kernel owns ARP, ND and multicast on this link. */
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHERNET;
 	return ERR_OK;
-}
-
-static void stk_prefix_mask(__u8 len, ip4_addr_t *mask)
-{
-	mask->addr = len ? __builtin_bswap32(~0u << (32 - len)) : 0;
 }
 
 /* One netif per IPv4 address (lwIP holds one each); IPv6 addresses on the first. */
@@ -856,7 +1376,8 @@ void stack_close(struct stack *s)
 	while (*LW(s)->tcp_tw_pcbs)
 		LW(s)->tcp_abort(*LW(s)->tcp_tw_pcbs); /* frees a TIME_WAIT pcb, sends nothing */
 	for (i = 0; i < s->nr_services; i++)
-		LW(s)->tcp_close(s->services[i].lpcb);
+		if (s->services[i].lpcb)
+			LW(s)->tcp_close(s->services[i].lpcb);
 	for (i = 0; i < s->nr_pending; i++)
 		free(s->pending[i].ip);
 	for (i = 0; i < s->nr_netifs; i++)
@@ -880,6 +1401,32 @@ static bool stk_is_local(const struct stack *s, const struct ixdp_flow *f)
 		if (s->cfg.addrs[i].a.family == f->family && !memcmp(s->cfg.addrs[i].a.addr, f->daddr, n))
 			return true;
 	return false;
+}
+
+/*
+ * A SYN for a connection of ours in TIME_WAIT (we closed first) opens a new incarnation when its
+ * sequence number is past the old one's, as BSD and Linux allow (RFC 1122 4.2.2.13); lwIP
+ * would answer with an ACK and the peer could not reconnect for 2 MSL.  The old pcb is dropped
+ * (no RST is sent for a TIME_WAIT pcb) and the SYN goes on to the listener.
+ */
+static void stk_tw_reuse(struct stack *s, const __u8 *l4, const struct ixdp_flow *f)
+{
+	const struct tcphdr *th = (const void *)l4;
+	struct tcp_pcb *pcb;
+	struct ixdp_flow k;
+
+	if (!th->syn || th->ack || th->rst)
+		return;
+	for (pcb = *LW(s)->tcp_tw_pcbs; pcb; pcb = pcb->next) {
+		stk_pcb_key(pcb, &k);
+		if (memcmp(&k, f, sizeof(k)))
+			continue;
+		if (seq_lt(pcb->rcv_nxt, __builtin_bswap32(th->seq))) {
+			LW(s)->tcp_abort(pcb);
+			s->st.tw_reused++;
+		}
+		return;
+	}
 }
 
 /**
@@ -916,6 +1463,8 @@ int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt)
 	if (slot) {
 		pcb = slot->pcb;
 		pcb->next = NULL;
+	} else {
+		stk_tw_reuse(s, (const __u8 *)frame + pkt->l4_off, &pkt->flow);
 	}
 	*LW(s)->tcp_active_pcbs = pcb;
 	LW(s)->ip_input(p, &s->netif[0]);

@@ -17,18 +17,40 @@
 #define IXDP_STACK_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 
 #include "ixdp/parse.h"
 
 #define STACK_ADDRS_MAX 16
-#define STACK_SERVICES_MAX 16
+#define STACK_SERVICES_MAX 64	/* listeners: diagnostic services and apps' */
 #define STACK_TMR_NS 250000000ull /* TCP_TMR_INTERVAL */
 
 struct stack;
+struct stack_conn;
+struct stack_conn_info;
 
 enum stack_service_kind {
 	STACK_ECHO,	/* send every byte back */
 	STACK_SINK,	/* read and discard */
+	STACK_APP,	/* an app's (daemon/chan.c): bytes wait to be read, windows follow the app */
+};
+
+/*
+ * What the stack tells the app layer (daemon/chan.c) about its connections.  Called from
+ * inside lwIP: they record what happened and act later, never call back into the stack.
+ */
+struct stack_app_ops {
+	/* A new connection on listener @lst: its app-layer handle, or NULL to reset it. */
+	void *(*knock)(void *ctx, void *lst, struct stack_conn *c,
+		       const struct stack_conn_info *info);
+	/* Bytes (stack_conn_read) or the peer's FIN arrived. */
+	void (*readable)(void *ctx, void *arg);
+	/* @len bytes of send buffer came back. */
+	void (*sent)(void *ctx, void *arg, __u32 len);
+	/* stack_app_connect() finished: 0, -ECONNREFUSED or -ETIMEDOUT (then @c is gone). */
+	void (*connected)(void *ctx, void *arg, int err);
+	/* The connection is gone (-ECONNRESET, -ETIMEDOUT): the stack_conn is freed after this. */
+	void (*dead)(void *ctx, void *arg, int err);
 };
 
 /* What the stack needs from the thread that drives it. */
@@ -76,6 +98,7 @@ struct stack_stats {
 	__u64 conns_closed;
 	__u64 bytes_in;		/* payload bytes received by the services */
 	__u64 bytes_out;	/* payload bytes queued by the services */
+	__u64 tw_reused;	/* SYNs that replaced a connection of ours in TIME_WAIT */
 	__u32 conns;		/* in the demux hash (active) */
 	__u32 time_wait;	/* on lwIP's TIME_WAIT list, counted each timer tick */
 	__u32 *fg_conns;	/* [IXDP_FG_MAX]: active connections per flow group */
@@ -101,5 +124,20 @@ void stack_poll(struct stack *s, __u64 now_ns);
 const struct stack_stats *stack_stats(const struct stack *s);
 unsigned int stack_conns(struct stack *s, struct stack_conn_info *out, unsigned int max);
 const char *stack_how(const struct stack *s);
+
+void stack_set_app(struct stack *s, const struct stack_app_ops *ops, void *ctx);
+int stack_app_listen(struct stack *s, int family, const __u32 addr[4], __u16 port, void *arg);
+int stack_app_unlisten(struct stack *s, void *arg);
+int stack_app_source(const struct stack *s, int family, const __u32 raddr[4], __u32 laddr[4]);
+bool stack_app_flow_busy(struct stack *s, int family, const __u32 laddr[4], __u16 lport,
+			 const __u32 raddr[4], __u16 rport);
+int stack_app_connect(struct stack *s, int family, const __u32 laddr[4], __u16 lport,
+		      const __u32 raddr[4], __u16 rport, void *arg, struct stack_conn **cp);
+__u32 stack_conn_read(struct stack *s, struct stack_conn *c, void *dst, __u32 max);
+bool stack_conn_pending(const struct stack_conn *c, bool *eof);
+void stack_conn_recvd(struct stack *s, struct stack_conn *c, __u32 len);
+int stack_conn_send(struct stack *s, struct stack_conn *c, const void *buf, __u32 len);
+int stack_conn_shutdown(struct stack *s, struct stack_conn *c);
+void stack_conn_close(struct stack *s, struct stack_conn *c, bool reset);
 
 #endif /* IXDP_STACK_H */

@@ -59,6 +59,17 @@ static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_work
 				 STAT_READ(t->tx_nobuf) + STAT_READ(t->tx_unresolved);
 		o->tcp_bytes_in = STAT_READ(t->bytes_in);
 		o->tcp_bytes_out = STAT_READ(t->bytes_out);
+		o->tcp_tw_reused = STAT_READ(t->tw_reused);
+	}
+	if (w->chan) {
+		const struct chan_stats *a = chan_stats(w->chan);
+
+		o->app_cmds = STAT_READ(a->cmds);
+		o->app_cmds_bad = STAT_READ(a->cmds_bad);
+		o->app_events = STAT_READ(a->events);
+		o->app_ev_full = STAT_READ(a->ev_full);
+		o->app_conns = STAT_READ(a->conns);
+		o->app_contexts = STAT_READ(a->contexts);
 	}
 	for (q = 0; q < d->nr_queues; q++) {
 		struct xdp_statistics xs;
@@ -66,6 +77,36 @@ static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_work
 		stats_xsk(xq_sock(&d->xq, q, w->id), &xs);
 		o->xsk_rx_dropped += xs.rx_dropped + xs.rx_ring_full;
 	}
+}
+
+/* Ring occupancy, read from another thread's rings: a snapshot, exact only when idle. */
+static __u32 stats_ring(const __u32 *prod, const __u32 *cons)
+{
+	return __atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Frames the kernel holds.  With frames_free, it accounts for every frame of an idle daemon:
+ * frames = free + kernel, or a frame leaked.
+ */
+static __u64 stats_kernel_frames(struct ixdpd *d)
+{
+	unsigned int q, w;
+	__u64 n = 0;
+
+	for (q = 0; q < d->nr_queues; q++) {
+		struct xq_queue *xq = &d->xq.queues[q];
+
+		n += stats_ring(xq->fill.producer, xq->fill.consumer);
+		n += stats_ring(xq->comp.producer, xq->comp.consumer);
+		for (w = 0; w < d->cfg.workers; w++) {
+			struct xq_sock *s = xq_sock(&d->xq, q, w);
+
+			n += stats_ring(s->rx.producer, s->rx.consumer);
+			n += stats_ring(s->tx.producer, s->tx.consumer);
+		}
+	}
+	return n;
 }
 
 /**
@@ -117,6 +158,12 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 	s->uptime_ns = clock_now_ns() - d->start_ns;
 	s->umem_bytes = d->xq.size;
 	s->pool_frames = d->xq.pool.nr_frames;
+	if (d->apps_open) {
+		s->apps = apps_count(&d->apps);
+		s->apps_attached = d->apps.attached;
+		s->apps_detached = d->apps.detached;
+		s->apps_refused = d->apps.refused;
+	}
 	steer_read_counters(&d->steer, s->xdp);
 
 	for (w = 0; w < nw; w++) {
@@ -124,6 +171,7 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 		cached += __atomic_load_n(&d->workers[w].cache.n, __ATOMIC_RELAXED);
 	}
 	s->pool_free = xq_pool_free_frames(&d->xq.pool) + cached;
+	s->pool_kernel = stats_kernel_frames(d);
 
 	for (q = 0; q < d->nr_queues; q++) {
 		struct xdp_statistics xs;

@@ -357,6 +357,18 @@ int steer_add_service(struct steer *s, const struct ixdp_svc_key *key, __u32 id)
 }
 
 /**
+ * steer_del_service - give (proto, address, port) back to the kernel.
+ * @s:   handle
+ * @key: service key
+ *
+ * Return: 0 or a negative errno (-ENOENT when it was not there).
+ */
+int steer_del_service(struct steer *s, const struct ixdp_svc_key *key)
+{
+	return bpf_map_delete_elem(s->services_fd, key) ? -errno : 0;
+}
+
+/**
  * steer_add_local_addr - declare a dataplane address (its ephemeral range becomes ixdp's).
  * @s:   handle
  * @key: address

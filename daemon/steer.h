@@ -14,6 +14,14 @@
 
 struct ixdp_steer;	/* the bpftool skeleton */
 
+/* Service ids, the values of the program's service table (what bpftool shows). */
+enum steer_svc {
+	STEER_SVC_REFLECT = 1,
+	STEER_SVC_ECHO,
+	STEER_SVC_SINK,
+	STEER_SVC_APP,
+};
+
 struct steer {
 	struct ixdp_steer *skel;	/* NULL in external mode */
 	int link_fd;			/* -1 in external mode */
@@ -38,6 +46,7 @@ int steer_configure(struct steer *s, const struct ixdp_steer_cfg *cfg);
 int steer_set_owner(struct steer *s, __u32 fg, __u32 worker);
 int steer_set_xsk(struct steer *s, __u32 slot, int fd);
 int steer_add_service(struct steer *s, const struct ixdp_svc_key *key, __u32 id);
+int steer_del_service(struct steer *s, const struct ixdp_svc_key *key);
 int steer_add_local_addr(struct steer *s, const struct ixdp_addr_key *key);
 int steer_read_counters(struct steer *s, __u64 out[IXDP_CNT_MAX]);
 int steer_read_fg(struct steer *s, __u32 fg, struct ixdp_fg_stats *out);

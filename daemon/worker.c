@@ -16,6 +16,7 @@
 #include "worker.h"
 
 #define WORKER_SLEEP_MS 200	/* a sleeping worker still looks around this often */
+#define WORKER_BLOCKED_MS 1	/* ... and this often while events wait for an app's room */
 #define WORKER_KICKS_MAX 4	/* extra kicks per iteration for a TX ring the kernel lags on */
 
 /* Single writer: a plain add published with a relaxed store, so readers never see a tear. */
@@ -176,8 +177,6 @@ static void *worker_tx_alloc(void *ctx, __u32 len)
 
 	if (len > w->xq->frame_size || !xq_cache_alloc(&w->cache, &addr))
 		return NULL;
-	if (w->txq[w->cur_q].n == WORKER_TXQ)
-		worker_tx(w, w->cur_q); /* room for the commit that follows */
 	return xq_frame(w->xq, addr);
 }
 
@@ -194,6 +193,9 @@ static void worker_tx_commit(void *ctx, void *buf, __u32 len)
 	struct worker *w = ctx;
 	struct worker_txq *t = &w->txq[w->cur_q];
 
+	/* Frames may be committed long after their allocation (held ACKs): check room here. */
+	if (t->n == WORKER_TXQ)
+		worker_tx(w, w->cur_q);
 	t->d[t->n++] = (struct xdp_desc){
 		.addr = (__u64)((char *)buf - (char *)w->xq->area),
 		.len = len,
@@ -219,10 +221,12 @@ static int worker_resolve(void *ctx, int family, const void *dst, __u8 mac[6])
  * @w:     initialised worker, not running
  * @cfg:   the stack's addresses, MAC, MTU
  * @neigh: the mirrored neighbour and route tables
+ * @ccfg:  the app channels' configuration
  *
  * Return: 0 or a negative errno.
  */
-int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neigh *neigh)
+int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neigh *neigh,
+		      const struct chan_cfg *ccfg)
 {
 	const struct stack_io io = {
 		.ctx = w,
@@ -232,8 +236,18 @@ int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neig
 		.resolve = worker_resolve,
 	};
 
+	int ret;
+
 	w->neigh = neigh;
-	return stack_open(&w->stack, cfg, &io);
+	ret = stack_open(&w->stack, cfg, &io);
+	if (ret)
+		return ret;
+	ret = chan_open(&w->chan, ccfg, w->stack);
+	if (ret) {
+		stack_close(w->stack);
+		w->stack = NULL;
+	}
+	return ret;
 }
 
 /* Stage 0: the one place control requests touch the worker's state. */
@@ -247,6 +261,16 @@ static void worker_control(struct worker *w)
 	switch (op) {
 	case WORKER_OP_CONNS:
 		c->result = w->stack ? (int)stack_conns(w->stack, c->conns, c->max_conns) : 0;
+		break;
+	case WORKER_OP_APP_ATTACH:
+		c->result = w->chan ? chan_attach(w->chan, c->arg) : -EOPNOTSUPP;
+		break;
+	case WORKER_OP_APP_DETACH:
+		/* Resets go out with this iteration's TX on queue 0. */
+		w->cur_q = 0;
+		if (w->chan)
+			chan_detach(w->chan, c->arg);
+		c->result = 0;
 		break;
 	default:
 		c->result = -EOPNOTSUPP;
@@ -278,6 +302,7 @@ int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_m
 		return -EBUSY; /* an earlier request timed out and is still pending */
 	w->cmd.conns = cmd->conns;
 	w->cmd.max_conns = cmd->max_conns;
+	w->cmd.arg = cmd->arg;
 	w->cmd.result = 0;
 	__atomic_store_n(&w->cmd.done, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->cmd.op, cmd->op, __ATOMIC_RELEASE);
@@ -331,17 +356,29 @@ static unsigned int worker_flush(struct worker *w)
 /* Sleep until a frame arrives on one of our sockets, a wakeup, or WORKER_SLEEP_MS. */
 static void worker_sleep(struct worker *w)
 {
-	struct pollfd pfd[IXDP_QUEUES_MAX + 1];
-	unsigned int q, nq = w->xq->nr_queues;
+	struct pollfd pfd[IXDP_QUEUES_MAX + 1 + APP_CTX_MAX];
+	unsigned int q, nq = w->xq->nr_queues, n = nq + 1;
+	int timeout = WORKER_SLEEP_MS;
+	bool blocked = false;
 	__u64 v;
 
+	/* Apps wake us only when they see the flag: set it, then look at their rings once more. */
+	if (w->chan && !chan_sleep_begin(w->chan, &blocked))
+		goto out;
+	if (blocked)
+		timeout = WORKER_BLOCKED_MS; /* events wait for an app to make room: look again soon */
 	for (q = 0; q < nq; q++)
 		pfd[q] = (struct pollfd){ .fd = xq_sock(w->xq, q, w->id)->fd, .events = POLLIN };
 	pfd[nq] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
+	if (w->chan)
+		n += chan_pollfds(w->chan, pfd + n, APP_CTX_MAX);
 	STAT_ADD(w->st.sleeps, 1);
-	if (poll(pfd, nq + 1, WORKER_SLEEP_MS) > 0 && (pfd[nq].revents & POLLIN))
+	if (poll(pfd, n, timeout) > 0 && (pfd[nq].revents & POLLIN))
 		while (read(w->wake_fd, &v, sizeof(v)) > 0)
 			;
+out:
+	if (w->chan)
+		chan_sleep_end(w->chan);
 }
 
 static void *worker_main(void *arg)
@@ -367,6 +404,11 @@ static void *worker_main(void *arg)
 		w->now = t0;
 		worker_control(w);
 		work = worker_reap(w);
+		if (w->chan) {
+			/* Apps' commands: their segments go out with queue 0's burst below. */
+			w->cur_q = 0;
+			work += chan_commands(w->chan);
+		}
 		for (q = 0; q < w->xq->nr_queues; q++)
 			work += worker_rx(w, q);
 		if (w->stack) {
@@ -376,6 +418,8 @@ static void *worker_main(void *arg)
 			work += w->txq[0].n;
 			worker_tx(w, 0);
 		}
+		if (w->chan)
+			work += chan_deliver(w->chan);
 		worker_refill(w);
 		work += worker_flush(w);
 
@@ -444,6 +488,8 @@ void worker_destroy(struct worker *w)
 	if (w->stack) {
 		/* Reset every connection; send the RSTs while the sockets still exist. */
 		w->cur_q = 0;
+		chan_close(w->chan);
+		w->chan = NULL;
 		stack_close(w->stack);
 		w->stack = NULL;
 		for (q = 0; q < w->xq->nr_queues; q++)

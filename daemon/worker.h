@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "chan.h"
 #include "fg.h"
 #include "neigh.h"
 #include "stack.h"
@@ -26,6 +27,8 @@
 enum worker_op {
 	WORKER_OP_NONE,
 	WORKER_OP_CONNS,	/* copy the connection table into conns/max_conns */
+	WORKER_OP_APP_ATTACH,	/* arg: struct app_ctx, now serve its channel */
+	WORKER_OP_APP_DETACH,	/* arg: struct app_ctx, reset its connections and forget it */
 };
 
 struct worker_cmd {
@@ -34,6 +37,7 @@ struct worker_cmd {
 	int result;
 	struct stack_conn_info *conns;
 	unsigned int max_conns;
+	void *arg;
 };
 
 
@@ -68,6 +72,7 @@ struct worker {
 	__u16 reflect_udp;	/* 0: off */
 	__u64 spin_ns;
 	struct stack *stack;	/* TCP: NULL when no TCP service runs */
+	struct chan *chan;	/* app channels over the stack */
 	struct neigh *neigh;
 	struct worker_txq *txq;	/* [nr_queues] */
 	unsigned int cur_q;	/* queue whose burst is being processed: the stack sends there */
@@ -93,7 +98,8 @@ struct worker {
 
 int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *xq,
 		const struct fg_table *fg);
-int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neigh *neigh);
+int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neigh *neigh,
+		      const struct chan_cfg *ccfg);
 int worker_start(struct worker *w);
 void worker_stop(struct worker *w);
 void worker_destroy(struct worker *w);

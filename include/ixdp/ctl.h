@@ -17,6 +17,8 @@
  *   __u64 fg_worker_packets  [nr_fg][nr_workers]   frames of group g handled by worker w
  *
  * IXDP_CTL_CONNS payload: struct ixdp_ctl_conns, then struct ixdp_ctl_conn [count].
+ *
+ * IXDP_CTL_APP_ATTACH: see include/ixdp/app.h.
  */
 #ifndef IXDP_CTL_H
 #define IXDP_CTL_H
@@ -26,13 +28,19 @@
 #include "steer.h"
 
 #define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
-#define IXDP_CTL_VERSION 4
+#define IXDP_CTL_VERSION 5
 #define IXDP_CTL_REPLY_MAX (16u << 20)
 
 enum ixdp_ctl_op {
 	IXDP_CTL_STATS = 1,	/* no arguments */
 	IXDP_CTL_FG_MOVE = 2,	/* arg[0] = flow group, arg[1] = worker */
 	IXDP_CTL_CONNS = 3,	/* no arguments */
+	/*
+	 * arg[0] = IXDP_APP_MAGIC, arg[1] = IXDP_APP_VERSION (include/ixdp/app.h).  The reply's
+	 * payload is struct ixdp_app_attach and its fds come with it (SCM_RIGHTS); the connection
+	 * then stays open for the context's life: its end is the app's end.
+	 */
+	IXDP_CTL_APP_ATTACH = 4,
 };
 
 /* TCP states, numbered as RFC 793 lists them (and as lwIP's enum tcp_state). */
@@ -93,8 +101,13 @@ struct ixdp_ctl_stats {
 	__u64 umem_bytes;
 	__u64 pool_frames;	/* frames in the umem */
 	__u64 pool_free;	/* frames in the pool and worker caches */
+	__u64 pool_kernel;	/* frames the kernel holds: fill, RX, TX and completion rings */
 	__u64 xdp[IXDP_CNT_MAX];	/* enum ixdp_steer_counter */
-	__u64 reserved[4];
+	__u32 apps;		/* app contexts attached now */
+	__u32 pad2;
+	__u64 apps_attached;	/* since start */
+	__u64 apps_detached;	/* ended: detach, exit, crash */
+	__u64 apps_refused;	/* attach refused: credentials, ABI version, limits */
 };
 
 struct ixdp_ctl_worker {
@@ -130,7 +143,15 @@ struct ixdp_ctl_worker {
 	__u64 tcp_bytes_out;	/* payload queued by the services */
 	__u64 rx_bursts;	/* RX bursts that found frames: rx_packets / rx_bursts = mean batch */
 	__u64 tcp_acks_coalesced; /* pure ACKs not sent: a later one in the batch covered them */
-	__u64 reserved[2];
+	__u64 tcp_tw_reused;	/* SYNs that replaced a connection of ours in TIME_WAIT */
+	__u64 reserved;
+	/* app channels */
+	__u64 app_cmds;		/* commands taken */
+	__u64 app_cmds_bad;	/* answered with an error: bad handle, offset, length, field */
+	__u64 app_events;	/* events written */
+	__u64 app_ev_full;	/* an event ring was full: the app is behind */
+	__u32 app_conns;	/* app connections, every state */
+	__u32 app_contexts;	/* contexts attached to this worker */
 };
 
 struct ixdp_ctl_queue {
@@ -174,8 +195,8 @@ struct ixdp_ctl_conn {
 #endif
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_req) == 32, "ixdp_ctl_req ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_reply) == 16, "ixdp_ctl_reply ABI");
-IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 160, "ixdp_ctl_stats ABI");
-IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 232, "ixdp_ctl_worker ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 168, "ixdp_ctl_stats ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 272, "ixdp_ctl_worker ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_queue) == 32, "ixdp_ctl_queue ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_fg) == 32, "ixdp_ctl_fg ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_conns) == 8, "ixdp_ctl_conns ABI");

@@ -50,6 +50,9 @@ cleanup() {
 	ip netns del "$ns_peer" 2>/dev/null
 	ip netns del "$ns_relay" 2>/dev/null
 	rm -rf "$tmp_dir"
+	if declare -F cleanup_extra >/dev/null; then
+		cleanup_extra
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * app.c - attach and detach app contexts (control thread), and the listen registry.
+ *
+ * Attach: the control server hands over a connection that asked IXDP_CTL_APP_ATTACH.  Its
+ * peer's credentials are checked, the versions compared, a sealed memfd laid out
+ * (include/ixdp/app.h), wakeup sockets made, every worker told (worker_call), and the reply
+ * sent with the fds.  The connection then stays open: EOF, an error, or any byte from the app
+ * ends the context, and every worker resets its connections and forgets it before the memory
+ * goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "log.h"
+#include "netif.h"
+#include "steer.h"
+#include "worker.h"
+
+#define APP_PAGE 4096ul
+
+static size_t app_align(size_t n)
+{
+	return (n + APP_PAGE - 1) & ~(APP_PAGE - 1);
+}
+
+/**
+ * apps_init - no context yet; who may attach.
+ * @a:          state
+ * @workers:    the daemon's workers (running by the time an app attaches)
+ * @nr_workers: how many
+ * @st:         the XDP program, whose service table follows the listens
+ * @nif:        the interface (its addresses)
+ * @epfd:       the control thread's epoll instance
+ * @group:      name of the group whose members may attach besides root, or "" for root only
+ *
+ * Return: 0 or -ENOENT (no such group).
+ */
+int apps_init(struct apps *a, struct worker *workers, unsigned int nr_workers, struct steer *st,
+	      const struct netif *nif, int epfd, const char *group)
+{
+	memset(a, 0, sizeof(*a));
+	a->workers = workers;
+	a->nr_workers = nr_workers;
+	a->steer = st;
+	a->nif = nif;
+	a->epfd = epfd;
+	a->next_id = 1;
+	pthread_mutex_init(&a->lock, NULL);
+	if (group && *group) {
+		struct group *g = getgrnam(group);
+
+		if (!g) {
+			pr_err("app-group %s: no such group", group);
+			return -ENOENT;
+		}
+		a->group = g->gr_gid;
+		a->group_set = true;
+	}
+	return 0;
+}
+
+/* Root, or a member (primary or supplementary) of the app group. */
+static bool app_allowed(const struct apps *a, int fd, const struct ucred *cred)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	unsigned int i;
+
+	if (cred->uid == 0)
+		return true;
+	if (!a->group_set)
+		return false;
+	if (cred->gid == a->group)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+		return false;
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == a->group)
+			return true;
+	return false;
+}
+
+/* An error reply: status and a message, no fds; the connection is closed. */
+static void app_refuse(struct apps *a, int fd, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void app_refuse(struct apps *a, int fd, int status, const char *fmt, ...)
+{
+	struct {
+		struct ixdp_ctl_reply rep;
+		char msg[256];
+	} r;
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
+	va_end(ap);
+	n = strlen(r.msg) + 1;
+	r.rep = (struct ixdp_ctl_reply){ .magic = IXDP_CTL_MAGIC, .version = IXDP_CTL_VERSION,
+					 .op = IXDP_CTL_APP_ATTACH, .status = status, .len = n };
+	if (send(fd, &r, sizeof(r.rep) + n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("app: refusal not sent: %s", strerror(errno));
+	pr_warn("app: refused: %s", r.msg);
+	a->refused++;
+	close(fd);
+}
+
+/* Lay out the memfd: header page, then per worker a channel header, rings, rx and tx areas. */
+static int app_map(struct apps *a, struct app_ctx *c)
+{
+	size_t cmd = APP_CMD_ENTRIES * sizeof(struct ixdp_app_cmd);
+	size_t ev = APP_EV_ENTRIES * sizeof(struct ixdp_app_ev);
+	size_t chan = APP_PAGE + app_align(cmd) + app_align(ev) + APP_RX_SIZE + APP_TX_SIZE;
+	struct ixdp_app_shm *h;
+	char name[32];
+	unsigned int w;
+
+	c->shm_size = APP_PAGE + chan * a->nr_workers;
+	snprintf(name, sizeof(name), "ixdp-app-%u", c->id);
+	c->memfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (c->memfd < 0)
+		return -errno;
+	/* Sealed: an app cannot shrink the file under a worker (SIGBUS) or grow it. */
+	if (ftruncate(c->memfd, c->shm_size) ||
+	    fcntl(c->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		return -errno;
+	c->shm = mmap(NULL, c->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->memfd, 0);
+	if (c->shm == MAP_FAILED) {
+		c->shm = NULL;
+		return -errno;
+	}
+	h = c->shm;
+	*h = (struct ixdp_app_shm){
+		.magic = IXDP_APP_MAGIC,
+		.version = IXDP_APP_VERSION,
+		.hdr_size = sizeof(*h),
+		.cmd_size = sizeof(struct ixdp_app_cmd),
+		.ev_size = sizeof(struct ixdp_app_ev),
+		.chan_hdr_size = sizeof(struct ixdp_app_chan),
+		.nr_workers = a->nr_workers,
+		.shm_size = c->shm_size,
+		.chan_off = APP_PAGE,
+		.chan_size = chan,
+		.cmd_entries = APP_CMD_ENTRIES,
+		.ev_entries = APP_EV_ENTRIES,
+		.rx_size = APP_RX_SIZE,
+		.tx_size = APP_TX_SIZE,
+		.ctx_id = c->id,
+	};
+	for (w = 0; w < a->nr_workers; w++) {
+		__u64 base = APP_PAGE + chan * w;
+		struct ixdp_app_chan *ch = (void *)((char *)c->shm + base);
+
+		ch->cmd_off = base + APP_PAGE;
+		ch->ev_off = ch->cmd_off + app_align(cmd);
+		ch->rx_off = ch->ev_off + app_align(ev);
+		ch->tx_off = ch->rx_off + APP_RX_SIZE;
+	}
+	return 0;
+}
+
+static void app_free(struct app_ctx *c)
+{
+	unsigned int w;
+
+	if (c->zombie)
+		return; /* a worker may still look at it */
+	if (c->shm)
+		munmap(c->shm, c->shm_size);
+	if (c->memfd >= 0)
+		close(c->memfd);
+	if (c->app_wake >= 0)
+		close(c->app_wake);
+	for (w = 0; w < IXDP_WORKERS_MAX; w++)
+		if (c->worker_wake[w] >= 0)
+			close(c->worker_wake[w]);
+	if (c->sock >= 0)
+		close(c->sock);
+	free(c);
+}
+
+/* Tell workers [0, n) to forget @c (they reset its connections). */
+static void app_workers_detach(struct apps *a, struct app_ctx *c, unsigned int n)
+{
+	unsigned int w;
+
+	for (w = 0; w < n; w++) {
+		struct worker_cmd cmd = { .op = WORKER_OP_APP_DETACH, .arg = c };
+		int ret = worker_call(&a->workers[w], &cmd, APP_CALL_MS);
+
+		if (ret == -ETIMEDOUT || ret == -EBUSY) {
+			pr_err("app %u: worker %u did not let go of it: its memory stays", c->id, w);
+			c->zombie = true;
+		}
+	}
+}
+
+/* A pair of datagram sockets: @ours stays here, @theirs goes to the app. */
+static int app_socketpair(int *ours, int *theirs)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	*ours = sv[0];
+	*theirs = sv[1];
+	return 0;
+}
+
+/* The success reply: header, struct ixdp_app_attach, and the fds in one message. */
+static int app_reply(struct apps *a, struct app_ctx *c, const int *fds, unsigned int nr_fds)
+{
+	struct {
+		struct ixdp_ctl_reply rep;
+		struct ixdp_app_attach att;
+	} r = {
+		.rep = { .magic = IXDP_CTL_MAGIC, .version = IXDP_CTL_VERSION,
+			 .op = IXDP_CTL_APP_ATTACH, .status = 0, .len = sizeof(r.att) },
+		.att = { .magic = IXDP_APP_MAGIC, .version = IXDP_APP_VERSION, .nr_fds = nr_fds,
+			 .shm_size = c->shm_size, .ctx_id = c->id, .nr_workers = a->nr_workers },
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * IXDP_APP_FDS_MAX)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			      .msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nr_fds);
+	/* A fresh connection whose request was read whole: its send buffer is empty. */
+	if (sendmsg(c->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(r))
+		return -errno ?: -EIO;
+	return 0;
+}
+
+/**
+ * apps_attach - serve an IXDP_CTL_APP_ATTACH request; the connection @fd is ours from here.
+ * @a:   state
+ * @fd:  the client's connection (non-blocking)
+ * @req: its request
+ *
+ * Refusals (not root or in the app group, another ABI version, too many contexts, no memory)
+ * get an error reply with a message, and the connection is closed.
+ */
+void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	int fds[IXDP_APP_FDS_MAX], theirs[IXDP_WORKERS_MAX + 1];
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct app_ctx *c;
+	unsigned int i, slot, w;
+	int ret;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		app_refuse(a, fd, -EACCES, "cannot read the peer's credentials: %s",
+			   strerror(errno));
+		return;
+	}
+	if (!app_allowed(a, fd, &cred)) {
+		app_refuse(a, fd, -EACCES, "permission denied: uid %u is not root and not in "
+			   "ixdpd's app-group", cred.uid);
+		return;
+	}
+	if (req->arg[0] != IXDP_APP_MAGIC || req->arg[1] != IXDP_APP_VERSION) {
+		app_refuse(a, fd, -EPROTO, "app ABI version %u, ixdpd speaks version %u: rebuild "
+			   "the app against this libix", req->arg[1], IXDP_APP_VERSION);
+		return;
+	}
+	for (slot = 0; slot < APP_CTX_MAX && a->ctx[slot]; slot++)
+		;
+	if (slot == APP_CTX_MAX) {
+		app_refuse(a, fd, -EMFILE, "too many app contexts (%u)", APP_CTX_MAX);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		app_refuse(a, fd, -ENOMEM, "out of memory");
+		return;
+	}
+	c->id = a->next_id++;
+	c->sock = fd;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->memfd = c->app_wake = -1;
+	for (w = 0; w < IXDP_WORKERS_MAX; w++)
+		c->worker_wake[w] = -1;
+	for (i = 0; i <= a->nr_workers; i++)
+		theirs[i] = -1;
+
+	ret = app_map(a, c);
+	if (!ret)
+		ret = app_socketpair(&c->app_wake, &theirs[0]);
+	for (w = 0; !ret && w < a->nr_workers; w++)
+		ret = app_socketpair(&c->worker_wake[w], &theirs[w + 1]);
+	if (ret) {
+		c->sock = -1;
+		app_refuse(a, fd, ret, "cannot set the context up: %s", strerror(-ret));
+		goto err_free;
+	}
+	for (w = 0; w < a->nr_workers; w++) {
+		struct worker_cmd cmd = { .op = WORKER_OP_APP_ATTACH, .arg = c };
+
+		ret = worker_call(&a->workers[w], &cmd, APP_CALL_MS);
+		if (ret) {
+			app_workers_detach(a, c, w + (ret == -ETIMEDOUT));
+			c->sock = -1;
+			app_refuse(a, fd, ret, "worker %u: %s", w, strerror(-ret));
+			goto err_free;
+		}
+	}
+	fds[0] = c->memfd;
+	for (i = 0; i <= a->nr_workers; i++)
+		fds[1 + i] = theirs[i];
+	ev.data.fd = fd;
+	ret = app_reply(a, c, fds, 2 + a->nr_workers);
+	if (!ret && epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev))
+		ret = -errno;
+	if (ret) {
+		pr_warn("app %u (pid %d): attach reply: %s", c->id, c->pid, strerror(-ret));
+		app_workers_detach(a, c, a->nr_workers);
+		goto err_free;
+	}
+	for (i = 0; i <= a->nr_workers; i++)
+		close(theirs[i]);
+	a->ctx[slot] = c;
+	a->attached++;
+	pr_info("app %u attached: pid %d uid %u, %zu KiB shared", c->id, c->pid, c->uid,
+		c->shm_size >> 10);
+	return;
+
+err_free:
+	for (i = 0; i <= a->nr_workers; i++)
+		if (theirs[i] >= 0)
+			close(theirs[i]);
+	app_free(c);
+}
+
+static struct app_ctx **app_find(const struct apps *a, int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < APP_CTX_MAX; i++)
+		if (a->ctx[i] && a->ctx[i]->sock == fd)
+			return (struct app_ctx **)&a->ctx[i];
+	return NULL;
+}
+
+/**
+ * apps_owns - is @fd an attached context's connection?
+ * @a:  state
+ * @fd: from epoll
+ *
+ * Return: true or false.
+ */
+bool apps_owns(const struct apps *a, int fd)
+{
+	return app_find(a, fd) != NULL;
+}
+
+static void app_detach(struct apps *a, struct app_ctx **slot)
+{
+	struct app_ctx *c = *slot;
+
+	epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->sock, NULL);
+	app_workers_detach(a, c, a->nr_workers);
+	pr_info("app %u (pid %d) detached", c->id, c->pid);
+	*slot = NULL;
+	a->detached++;
+	app_free(c);
+}
+
+/**
+ * apps_event - a context's connection is readable or hung up: the app is gone (or broke the
+ * protocol by writing to it), so its context ends.
+ * @a:  state
+ * @fd: the connection
+ */
+void apps_event(struct apps *a, int fd)
+{
+	struct app_ctx **slot = app_find(a, fd);
+
+	if (slot)
+		app_detach(a, slot);
+}
+
+/**
+ * apps_close - end every context (daemon shutdown; workers still running).
+ * @a: state
+ */
+void apps_close(struct apps *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < APP_CTX_MAX; i++)
+		if (a->ctx[i])
+			app_detach(a, &a->ctx[i]);
+	pthread_mutex_destroy(&a->lock);
+}
+
+/**
+ * apps_count - attached contexts.
+ * @a: state
+ *
+ * Return: the count.
+ */
+unsigned int apps_count(const struct apps *a)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < APP_CTX_MAX; i++)
+		n += a->ctx[i] != NULL;
+	return n;
+}
+
+static bool app_overlap(const struct app_listen *l, int family, const __u32 addr[4],
+			__u16 port)
+{
+	static const __u32 zero[4];
+
+	if (l->port != port)
+		return false;
+	if (!l->family || !family)
+		return true;
+	if (l->family != family)
+		return false;
+	return !memcmp(l->addr, zero, 16) || !memcmp(addr, zero, 16) || !memcmp(l->addr, addr, 16);
+}
+
+/* Add or remove the XDP service entries of a listen: one per matching interface address. */
+static int app_steer(struct apps *a, const struct app_listen *l, bool add)
+{
+	static const __u32 zero[4];
+	unsigned int i, n = 0;
+	int ret = 0;
+
+	for (i = 0; i < a->nif->nr_addrs && !ret; i++) {
+		const struct ixdp_addr_key *ad = &a->nif->addrs[i];
+		struct ixdp_svc_key key = { .proto = IPPROTO_TCP, .family = ad->family,
+					    .port = l->port };
+
+		if (l->family && (int)ad->family != l->family)
+			continue;
+		if (memcmp(l->addr, zero, 16) && memcmp(l->addr, ad->addr, 16))
+			continue;
+		memcpy(key.addr, ad->addr, sizeof(key.addr));
+		ret = add ? steer_add_service(a->steer, &key, STEER_SVC_APP) :
+			    steer_del_service(a->steer, &key);
+		n++;
+	}
+	if (!ret && add && !n)
+		ret = -EADDRNOTAVAIL;
+	return ret;
+}
+
+/**
+ * apps_claim - a (context, worker) listens on (@family, @addr, @port): first claim fills the
+ * XDP program's service table.  Several contexts may share a port only within one process.
+ * @a:      state
+ * @ctx:    the context
+ * @family: IXDP_FAMILY_INET/INET6, 0 for both
+ * @addr:   zero for any address of the family
+ * @port:   port
+ *
+ * Worker threads call this (rarely: listens); it takes the registry lock.
+ *
+ * Return: 0, -EADDRINUSE (another process, or a diagnostic service), -EACCES (port < 1024 and
+ * not root), -ENOSPC, -EADDRNOTAVAIL (not one of the interface's addresses), or the map's error.
+ */
+int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u32 addr[4],
+	       __u16 port)
+{
+	struct app_listen *l, *free_slot = NULL;
+	unsigned int i;
+	int ret = 0;
+
+	if (port < 1024 && ctx->uid != 0)
+		return -EACCES;
+	for (i = 0; i < sizeof(a->reserved) / sizeof(a->reserved[0]); i++)
+		if (a->reserved[i] == port)
+			return -EADDRINUSE;
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < APP_LISTEN_MAX; i++) {
+		l = &a->listens[i];
+		if (!l->refs) {
+			if (!free_slot)
+				free_slot = l;
+			continue;
+		}
+		if (!app_overlap(l, family, addr, port))
+			continue;
+		if (l->pid != ctx->pid || l->family != family || memcmp(l->addr, addr, 16)) {
+			ret = -EADDRINUSE;
+			goto out;
+		}
+		l->refs++;
+		goto out;
+	}
+	if (!free_slot) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	*free_slot = (struct app_listen){ .family = family, .port = port, .pid = ctx->pid };
+	memcpy(free_slot->addr, addr, sizeof(free_slot->addr));
+	ret = app_steer(a, free_slot, true);
+	if (ret)
+		app_steer(a, free_slot, false);
+	else
+		free_slot->refs = 1;
+out:
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+/**
+ * apps_release - undo one apps_claim(); the last one empties the service table's entries.
+ * @a: state
+ */
+void apps_release(struct apps *a, int family, const __u32 addr[4], __u16 port)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < APP_LISTEN_MAX; i++) {
+		struct app_listen *l = &a->listens[i];
+
+		if (!l->refs || l->port != port || l->family != family || memcmp(l->addr, addr, 16))
+			continue;
+		if (!--l->refs)
+			app_steer(a, l, false);
+		break;
+	}
+	pthread_mutex_unlock(&a->lock);
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * app.h - the control thread's side of app contexts: attaching one (credentials, version,
+ * shared memory, wakeup sockets, every worker told), noticing its end, and the registry of
+ * listened ports that workers share.  The workers' side of the channels is chan.c.
+ */
+#ifndef IXDP_APP_SRV_H
+#define IXDP_APP_SRV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "ixdp/app.h"
+#include "ixdp/ctl.h"
+#include "ixdp/steer.h"
+
+#define APP_CTX_MAX 64		/* attached contexts */
+#define APP_LISTEN_MAX 64	/* distinct (family, address, port) listened on */
+#define APP_CMD_ENTRIES 256	/* per channel */
+#define APP_EV_ENTRIES 1024	/* per channel: events can outnumber commands */
+#define APP_RX_SIZE (4u << 20)	/* per channel */
+#define APP_TX_SIZE (4u << 20)	/* per channel */
+#define APP_CALL_MS 2000	/* bound on a worker's answer to attach/detach */
+
+struct worker;
+struct steer;
+struct netif;
+
+/* One attached context: set up by the control thread, read-only to workers while attached. */
+struct app_ctx {
+	unsigned int id;
+	int sock;			/* the control connection: its end is the app's end */
+	pid_t pid;
+	uid_t uid;
+	int memfd;
+	void *shm;
+	size_t shm_size;
+	int app_wake;			/* our end of the app's wakeup socket */
+	int worker_wake[IXDP_WORKERS_MAX]; /* our ends: worker w polls worker_wake[w] */
+	bool zombie;			/* a worker did not answer the detach: never freed */
+};
+
+/* One listened (family, address, port): who owns it, how many (context, worker) hold it. */
+struct app_listen {
+	int family;			/* 0: both */
+	__u32 addr[4];
+	__u16 port;
+	pid_t pid;
+	unsigned int refs;
+};
+
+struct apps {
+	struct worker *workers;
+	unsigned int nr_workers;
+	struct steer *steer;
+	const struct netif *nif;
+	gid_t group;			/* besides root, members of this group may attach */
+	bool group_set;
+	__u16 reserved[4];		/* ports of the diagnostic services */
+	int epfd;
+	struct app_ctx *ctx[APP_CTX_MAX];
+	unsigned int next_id;
+	pthread_mutex_t lock;		/* the listen registry: workers call apps_claim/release */
+	struct app_listen listens[APP_LISTEN_MAX];
+	/* counters (control thread; listen ones under lock) */
+	__u64 attached;
+	__u64 detached;
+	__u64 refused;
+};
+
+int apps_init(struct apps *a, struct worker *workers, unsigned int nr_workers, struct steer *st,
+	      const struct netif *nif, int epfd, const char *group);
+void apps_close(struct apps *a);
+void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req);
+bool apps_owns(const struct apps *a, int fd);
+void apps_event(struct apps *a, int fd);
+unsigned int apps_count(const struct apps *a);
+int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u32 addr[4],
+	       __u16 port);
+void apps_release(struct apps *a, int family, const __u32 addr[4], __u16 port);
+
+#endif /* IXDP_APP_SRV_H */

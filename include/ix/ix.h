@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ix.h - libix's native interface: IX's batched system calls and event conditions over a
+ * shared-memory channel to ixdpd (include/ixdp/app.h).
+ *
+ * One struct ix_ctx per app thread; a context is used by one thread at a time.  Commands
+ * (ix_accept, ix_send, ...) are written into the ring of the worker that owns the connection and
+ * become visible to it at the next ix_flush() or ix_poll(): a batch costs one publication and
+ * at most one wakeup per worker.  Events come back from every worker through ix_poll().
+ *
+ * Zero copy on the app's side: received bytes are read where the daemon put them (ev->data),
+ * and a reply can be built in place in a buffer from ix_tx_alloc().  ix_send() also takes any
+ * other buffer and copies it.
+ *
+ * Every call returns 0 or a count on success and a negative errno on failure; none calls exit()
+ * or prints: messages go to the callback set with ix_set_log().  Once the daemon has gone away
+ * every call fails with -ECONNRESET.
+ */
+#ifndef IX_IX_H
+#define IX_IX_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IX_CONTROL_DEFAULT "/run/ixdp/ixdpd.sock"	/* overridden by $IXDP_CONTROL */
+#define IX_SPIN_US 50		/* ix_poll() spins this long before it sleeps */
+#define IX_ATTACH_TIMEOUT_MS 5000
+#define IX_SYNC_TIMEOUT_MS 5000	/* ix_listen(), ix_unlisten() */
+
+typedef uint64_t ix_handle_t;
+
+struct ix_ctx;
+
+/* A remote or local endpoint.  family: AF_INET or AF_INET6; port in host order. */
+struct ix_addr {
+	int family;
+	uint16_t port;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+
+enum ix_ev_type {
+	IX_EV_RESULT = 1,	/* a command's outcome (only commands that have one, and errors) */
+	IX_EV_KNOCK = 2,	/* a new connection: answer ix_accept() or ix_reject() */
+	IX_EV_CONNECTED = 3,	/* ix_connect() done: err 0 and a handle, or err < 0 */
+	IX_EV_RECV = 4,		/* data (len 0: the peer closed its side) */
+	IX_EV_SENT = 5,		/* len bytes of send space came back */
+	IX_EV_DEAD = 6,		/* the connection is gone (err); ix_close() it */
+};
+
+/* Commands, as IX_EV_RESULT names them (enum ixdp_app_op). */
+enum ix_op {
+	IX_OP_LISTEN = 1,
+	IX_OP_UNLISTEN = 2,
+	IX_OP_ACCEPT = 3,
+	IX_OP_REJECT = 4,
+	IX_OP_CONNECT = 5,
+	IX_OP_SEND = 6,
+	IX_OP_RECV_DONE = 7,
+	IX_OP_SHUTDOWN = 8,
+	IX_OP_CLOSE = 9,
+};
+
+struct ix_event {
+	int type;		/* enum ix_ev_type */
+	int err;		/* 0 or a negative errno */
+	ix_handle_t handle;
+	uint64_t cookie;	/* the app's, from ix_accept()/ix_connect(); KNOCK: the listener's */
+	void *data;		/* RECV: the bytes, valid until ix_recv_done() covers them */
+	size_t len;		/* RECV: bytes; SENT: bytes freed; RESULT of a SEND: bytes accepted */
+	int op;			/* RESULT: enum ix_op */
+	uint32_t seq;		/* RESULT: what the command's call returned */
+	struct ix_addr remote;	/* KNOCK, CONNECTED */
+	uint16_t lport;		/* KNOCK: the local port */
+};
+
+enum ix_log_level { IX_LOG_ERR, IX_LOG_WARN, IX_LOG_INFO };
+typedef void (*ix_log_fn)(int level, const char *msg, void *arg);
+
+/*
+ * ix_set_log - where libix's messages go (process-wide; default: nowhere).
+ */
+void ix_set_log(ix_log_fn fn, void *arg);
+
+/*
+ * ix_attach - attach a new context to the daemon.
+ * @control: control socket path; NULL: $IXDP_CONTROL, else IX_CONTROL_DEFAULT
+ * @ctxp:    receives the context
+ *
+ * Return: 0; -ENOENT or -ECONNREFUSED (no daemon there), -EACCES (the daemon refused this
+ * user: not in its app group), -EPROTO (the daemon speaks another ABI version; the message
+ * says which), -ETIMEDOUT (no answer within IX_ATTACH_TIMEOUT_MS), -EMFILE, -ENOMEM.
+ */
+int ix_attach(const char *control, struct ix_ctx **ctxp);
+
+/*
+ * ix_detach - close the context: the daemon resets its connections and frees its rings.
+ */
+void ix_detach(struct ix_ctx *ctx);
+
+/* Number of the daemon's workers (each connection belongs to one). */
+unsigned int ix_nr_workers(const struct ix_ctx *ctx);
+
+/*
+ * ix_fd - a descriptor that becomes readable when ix_poll() may have something to return, for
+ * apps that wait in their own poll/epoll loop: call ix_poll(ctx, ..., 0) when it is.
+ */
+int ix_fd(const struct ix_ctx *ctx);
+
+/*
+ * ix_listen - accept connections to @port on @addr (NULL: every address of the daemon's
+ * interface, both families; else family AF_INET/AF_INET6) through every worker.  Waits for all
+ * workers (at most IX_SYNC_TIMEOUT_MS), keeping the events that arrive meanwhile for ix_poll().
+ * Several contexts of one process may listen on the same port: new connections are spread
+ * over them.  @cookie comes back in each IX_EV_KNOCK.
+ *
+ * Return: 0; -EADDRINUSE (another process listens there, or a diagnostic service does),
+ * -EACCES (port below 1024 and the app is not root), -EINVAL, -ENOSPC (too many listeners),
+ * -ETIMEDOUT, -ECONNRESET.
+ */
+int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port, uint64_t cookie);
+
+/* ix_unlisten - stop accepting on @port.  Return: 0, -ENOENT, -ETIMEDOUT, -ECONNRESET. */
+int ix_unlisten(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port);
+
+/*
+ * The commands below are queued, not waited for.  Each returns its sequence number (> 0,
+ * echoed in the IX_EV_RESULT it may get) or a negative errno: -EBADF (the handle names no
+ * worker), -EINVAL, -ECONNRESET.  A full ring is published and waited on (events arriving
+ * meanwhile are kept for ix_poll()); -EAGAIN if the worker took nothing for 1 s.
+ * A command on a closed or foreign handle gets IX_EV_RESULT with err -EBADF.
+ */
+
+/* ix_accept - take the connection of an IX_EV_KNOCK; @cookie comes back in its events. */
+long ix_accept(struct ix_ctx *ctx, ix_handle_t h, uint64_t cookie);
+
+/* ix_reject - reset the connection of an IX_EV_KNOCK. */
+long ix_reject(struct ix_ctx *ctx, ix_handle_t h);
+
+/*
+ * ix_connect - open a connection to @remote from the daemon's address; IX_EV_CONNECTED follows,
+ * with @cookie.  The worker is chosen round-robin; the source port makes the replies land on it.
+ */
+long ix_connect(struct ix_ctx *ctx, const struct ix_addr *remote, uint64_t cookie);
+
+/*
+ * ix_tx_alloc - a buffer of @len bytes in the send area of @h's worker, to build data in place
+ * and pass to ix_send().  It is the app's until ix_send(); after that, libix's.
+ *
+ * Return: the buffer, or NULL: no room now (ix_poll() returns results that free some), or @len
+ * larger than half the area, or a bad handle.
+ */
+void *ix_tx_alloc(struct ix_ctx *ctx, ix_handle_t h, size_t len);
+
+/*
+ * ix_send - send @len bytes of @buf on @h.  A buffer from ix_tx_alloc() is sent in place; any
+ * other is copied first (-EAGAIN: no room in the send area now).  The IX_EV_RESULT says how
+ * many bytes the connection took (len); send the rest after IX_EV_SENT.  The bytes are free
+ * again when the result arrives.
+ */
+long ix_send(struct ix_ctx *ctx, ix_handle_t h, const void *buf, size_t len);
+
+/* ix_recv_done - the app is done with the next @len received bytes of @h: window reopens. */
+long ix_recv_done(struct ix_ctx *ctx, ix_handle_t h, size_t len);
+
+/* ix_shutdown - send FIN after the queued bytes; receiving goes on. */
+long ix_shutdown(struct ix_ctx *ctx, ix_handle_t h);
+
+/* ix_close - FIN after the queued bytes, or RST with @reset; @h is invalid from here on. */
+long ix_close(struct ix_ctx *ctx, ix_handle_t h, int reset);
+
+/* ix_flush - publish queued commands now (wakes a sleeping worker).  Return: 0, -ECONNRESET. */
+int ix_flush(struct ix_ctx *ctx);
+
+/*
+ * ix_poll - publish queued commands, then return up to @max events, waiting at most
+ * @timeout_ms for the first (0: do not wait; -1: until one comes).  Spins IX_SPIN_US, then
+ * sleeps.  RECV data stays valid until ix_recv_done(); everything else in @evs is a copy.
+ *
+ * Return: number of events (0 on timeout), -ECONNRESET (the daemon went away), -EINVAL.
+ */
+int ix_poll(struct ix_ctx *ctx, struct ix_event *evs, int max, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IX_IX_H */

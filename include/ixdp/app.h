@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * app.h - the shared-memory ABI between ixdpd and an app context (libix).
+ *
+ * An app thread attaches over the control socket (include/ixdp/ctl.h, IXDP_CTL_APP_ATTACH) and
+ * gets back, with SCM_RIGHTS, one memfd holding everything below, one socket to sleep on and
+ * one socket per worker to wake it with (see "Wakeups").  The memfd is created and sized by the
+ * daemon and sealed against shrinking, so an app can never pull pages from under a worker.
+ *
+ *   offset 0                    struct ixdp_app_shm                 (daemon writes at attach)
+ *   shm.chan_off + w*chan_size  struct ixdp_app_chan  for worker w  (one per worker)
+ *     chan.cmd_off              struct ixdp_app_cmd  [cmd_entries]  app -> worker w
+ *     chan.ev_off               struct ixdp_app_ev   [ev_entries]   worker w -> app
+ *     chan.rx_off               rx_size bytes: data worker w received for the app (daemon writes)
+ *     chan.tx_off               tx_size bytes: data the app sends through worker w (app writes)
+ *
+ * Every offset is from the start of the memfd; no pointer is ever shared.  Each field says who
+ * writes it; the other side only reads it, and the daemon never trusts what an app wrote: it
+ * copies each command out of the ring before looking at it and checks every handle, offset and
+ * length (an error event and a counter for each bad one).
+ *
+ * Rings are single-producer single-consumer, indices free-running __u32 (entry = index &
+ * (entries - 1)).  A producer writes its entries, then publishes the index with a release store;
+ * a consumer reads the index with an acquire load.  Every context is attached to every worker:
+ * a connection belongs to one worker (its handle says which), and its commands go to that
+ * worker's ring.
+ *
+ * Connections and flow control are IX's:
+ *   - KNOCK: a new connection on a port the app listens on; the app answers ACCEPT (with its own
+ *     cookie, echoed in every later event) or REJECT (reset).
+ *   - RECV: bytes at rx area offset off, len bytes; len 0 means the peer closed its side (FIN).
+ *     The app returns receive space with RECV_DONE (bytes, in order): until then the bytes stay
+ *     valid and the TCP window stays closed by that much.
+ *   - SEND: bytes at tx area offset off; the worker copies what the connection's send buffer
+ *     takes and answers RESULT with the count accepted; the tx bytes are the app's again as soon
+ *     as RESULT arrives.  SENT reports send space freed by ACKs: send the rest then.
+ *   - DEAD: the connection is gone (err: -ECONNRESET, -ETIMEDOUT, -ECONNABORTED).  The handle
+ *     stays the app's, with its received bytes, until it sends CLOSE.
+ *   - CLOSE: FIN after the queued bytes, and the handle is invalid from then on (a DEAD handle
+ *     is freed); CLOSE with IXDP_APP_CLOSE_RESET sends a RST instead.
+ *
+ * Wakeups: a side with nothing to do spins briefly, then sets its sleeping flag, re-checks its
+ * rings, and sleeps in poll().  The other side, after publishing, reads the flag and only then
+ * writes one byte to the sleeper's socket.  (Sockets, not eventfds: an eventfd's file status
+ * flags are shared with whoever holds it, so an app could make the daemon's write block.)
+ */
+#ifndef IXDP_APP_H
+#define IXDP_APP_H
+
+#include <linux/types.h>
+
+#define IXDP_APP_MAGIC 0x50415849u	/* "IXAP" */
+#define IXDP_APP_VERSION 1
+#define IXDP_APP_ENTRY 64
+
+/*
+ * Handles: generation << 32 | worker << 24 | slot.  Handle 0 is never valid.  A stale handle
+ * (its connection closed) fails with -EBADF, never reaches another connection.
+ */
+#define IXDP_APP_HANDLE_WORKER(h) ((unsigned int)(((h) >> 24) & 0xff))
+
+enum ixdp_app_op {
+	IXDP_APP_NOP = 0,
+	IXDP_APP_LISTEN = 1,	/* family (0: both), addr (zero: every one), port, cookie -> RESULT */
+	IXDP_APP_UNLISTEN = 2,	/* family, addr, port -> RESULT */
+	IXDP_APP_ACCEPT = 3,	/* handle (from KNOCK), cookie */
+	IXDP_APP_REJECT = 4,	/* handle (from KNOCK): reset, handle freed */
+	IXDP_APP_CONNECT = 5,	/* family, addr, port, cookie -> CONNECTED */
+	IXDP_APP_SEND = 6,	/* handle, off (in this worker's tx area), len -> RESULT */
+	IXDP_APP_RECV_DONE = 7,	/* handle, len */
+	IXDP_APP_SHUTDOWN = 8,	/* handle: FIN after the queued bytes, receiving goes on */
+	IXDP_APP_CLOSE = 9,	/* handle, flags: IXDP_APP_CLOSE_RESET */
+	IXDP_APP_OP_MAX,
+};
+
+#define IXDP_APP_CLOSE_RESET 0x1
+
+/* One command: written by the app. */
+struct ixdp_app_cmd {
+	__u16 op;		/* enum ixdp_app_op */
+	__u16 flags;
+	__u32 len;		/* SEND, RECV_DONE: bytes */
+	__u64 handle;
+	__u64 cookie;		/* LISTEN, ACCEPT, CONNECT: the app's, echoed in events */
+	__u64 off;		/* SEND: offset in the channel's tx area (from chan.tx_off) */
+	__u32 addr[4];		/* LISTEN, CONNECT: network order, IPv4 in addr[0] */
+	__u16 port;		/* LISTEN, CONNECT: host order */
+	__u8 family;		/* enum ixdp_family (include/ixdp/steer.h) */
+	__u8 pad;
+	__u32 seq;		/* the app's number for the command, echoed in its RESULT */
+	__u8 reserved[8];
+};
+
+enum ixdp_app_ev_type {
+	IXDP_APP_EV_NONE = 0,
+	IXDP_APP_EV_RESULT = 1,		/* seq, handle, err, cookie (the connection's); SEND: len taken */
+	IXDP_APP_EV_KNOCK = 2,		/* handle, cookie = the listener's, remote addr/port, lport */
+	IXDP_APP_EV_CONNECTED = 3,	/* handle (0 on failure), cookie, err, remote addr/port */
+	IXDP_APP_EV_RECV = 4,		/* handle, cookie, off (rx area), len (0: FIN) */
+	IXDP_APP_EV_SENT = 5,		/* handle, cookie, len: send space freed */
+	IXDP_APP_EV_DEAD = 6,		/* handle, cookie, err */
+	IXDP_APP_EV_MAX,
+};
+
+/* One event: written by the daemon. */
+struct ixdp_app_ev {
+	__u16 type;		/* enum ixdp_app_ev_type */
+	__u16 op;		/* RESULT: the command's op */
+	__s32 err;		/* 0 or -errno */
+	__u64 handle;
+	__u64 cookie;
+	__u64 off;		/* RECV: offset in the channel's rx area (from chan.rx_off) */
+	__u32 len;
+	__u32 seq;		/* RESULT: the command's seq */
+	__u32 addr[4];		/* KNOCK, CONNECTED: remote address */
+	__u16 port;		/* KNOCK, CONNECTED: remote port */
+	__u8 family;
+	__u8 pad;
+	__u16 lport;		/* KNOCK: the local port */
+	__u16 pad2;
+};
+
+/* The context's header, at offset 0 of the memfd. */
+struct ixdp_app_shm {
+	/* written by the daemon at attach, then constant */
+	__u32 magic;		/* IXDP_APP_MAGIC */
+	__u16 version;		/* IXDP_APP_VERSION */
+	__u16 hdr_size;		/* sizeof(struct ixdp_app_shm) */
+	__u16 cmd_size;		/* sizeof(struct ixdp_app_cmd) */
+	__u16 ev_size;		/* sizeof(struct ixdp_app_ev) */
+	__u16 chan_hdr_size;	/* sizeof(struct ixdp_app_chan) */
+	__u16 nr_workers;
+	__u64 shm_size;		/* bytes of the memfd */
+	__u64 chan_off;		/* struct ixdp_app_chan for worker 0 */
+	__u64 chan_size;	/* distance between two channels' headers */
+	__u32 cmd_entries;	/* per channel, a power of two */
+	__u32 ev_entries;	/* per channel, a power of two */
+	__u32 rx_size;		/* per channel, bytes */
+	__u32 tx_size;		/* per channel, bytes */
+	__u32 ctx_id;		/* the daemon's number for this context (logs, ixdpctl) */
+	__u32 reserved0;
+
+	/* written by the app */
+	__u32 app_sleeping __attribute__((aligned(64)));	/* 1: write to the app's socket */
+	__u32 reserved1[15];
+};
+
+/* One worker's channel of the context. */
+struct ixdp_app_chan {
+	/* written by the app */
+	__u32 cmd_prod;		/* commands published */
+	__u32 ev_cons;		/* events consumed */
+	__u32 reserved0[14];
+
+	/* written by the worker */
+	__u32 cmd_cons __attribute__((aligned(64)));	/* commands consumed */
+	__u32 ev_prod;		/* events published */
+	__u32 worker_sleeping;	/* 1: write to this worker's socket after publishing commands */
+	__u32 reserved1[13];
+
+	/* written by the daemon at attach, then constant */
+	__u64 cmd_off __attribute__((aligned(64)));
+	__u64 ev_off;
+	__u64 rx_off;
+	__u64 tx_off;
+	__u64 reserved2[4];
+};
+
+/* The payload of the IXDP_CTL_APP_ATTACH reply; the fds come with it (SCM_RIGHTS). */
+struct ixdp_app_attach {
+	__u32 magic;		/* IXDP_APP_MAGIC */
+	__u16 version;		/* IXDP_APP_VERSION */
+	__u16 nr_fds;		/* 2 + nr_workers: memfd, the app's socket, one socket per worker */
+	__u64 shm_size;
+	__u32 ctx_id;
+	__u32 nr_workers;
+};
+
+#define IXDP_APP_FDS_MAX (2 + 64)
+
+#ifdef __cplusplus
+#define IXDP_APP_ASSERT static_assert
+#else
+#define IXDP_APP_ASSERT _Static_assert
+#endif
+IXDP_APP_ASSERT(sizeof(struct ixdp_app_cmd) == IXDP_APP_ENTRY, "command entry size");
+IXDP_APP_ASSERT(sizeof(struct ixdp_app_ev) == IXDP_APP_ENTRY, "event entry size");
+IXDP_APP_ASSERT(sizeof(struct ixdp_app_shm) == 128, "context header size");
+IXDP_APP_ASSERT(sizeof(struct ixdp_app_chan) == 192, "channel header size");
+IXDP_APP_ASSERT(sizeof(struct ixdp_app_attach) == 24, "attach reply size");
+IXDP_APP_ASSERT(__builtin_offsetof(struct ixdp_app_shm, app_sleeping) == 64, "app line");
+IXDP_APP_ASSERT(__builtin_offsetof(struct ixdp_app_chan, cmd_cons) == 64, "worker line");
+IXDP_APP_ASSERT(__builtin_offsetof(struct ixdp_app_chan, cmd_off) == 128, "constant line");
+#undef IXDP_APP_ASSERT
+
+#endif /* IXDP_APP_H */

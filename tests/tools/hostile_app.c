@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hostile_app.c - an app that attacks its own channel: it attaches with the raw protocol (not
+ * libix), then for a bounded time writes random commands, garbage entries, wild ring indices
+ * and handles, bad offsets and lengths, random sleep flags and wakeups, and listens and
+ * connects with junk.  The daemon must keep serving everyone else and count what it refused.
+ *
+ *   ixdp-hostile-app CONTROL SECONDS [SEED]     exit 0 when the daemon is still answering
+ *   ixdp-hostile-app CONTROL --version N        attach claiming ABI version N, print the error
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ixdp/app.h"
+#include "ixdp/ctl.h"
+
+static __u64 rnd_state;
+
+static __u64 rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct att {
+	int sock;
+	int fds[IXDP_APP_FDS_MAX];
+	int nr_fds;
+	struct ixdp_app_attach a;
+	char msg[256];
+	int status;
+};
+
+/* The attach exchange, by hand.  Return: 0 (status in @t), or -1 on a transport error. */
+static int attach(const char *path, unsigned int version, struct att *t)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct ixdp_ctl_req req = { .magic = IXDP_CTL_MAGIC, .version = IXDP_CTL_VERSION,
+				    .op = IXDP_CTL_APP_ATTACH,
+				    .arg = { IXDP_APP_MAGIC, version } };
+	char buf[sizeof(struct ixdp_ctl_reply) + 512];
+	union {
+		char c[CMSG_SPACE(sizeof(int) * IXDP_APP_FDS_MAX)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.c,
+			      .msg_controllen = sizeof(u.c) };
+	struct ixdp_ctl_reply *rep = (void *)buf;
+	struct cmsghdr *cm;
+	struct pollfd p;
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	t->sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (t->sock < 0 || connect(t->sock, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    send(t->sock, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req))
+		return -1;
+	p = (struct pollfd){ .fd = t->sock, .events = POLLIN };
+	if (poll(&p, 1, 5000) != 1)
+		return -1;
+	n = recvmsg(t->sock, &msg, 0);
+	if (n < (ssize_t)sizeof(*rep))
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			t->nr_fds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(t->fds, CMSG_DATA(cm), t->nr_fds * sizeof(int));
+		}
+	t->status = rep->status;
+	if (rep->status) {
+		snprintf(t->msg, sizeof(t->msg), "%.*s", (int)(n - sizeof(*rep)),
+			 buf + sizeof(*rep));
+		return 0;
+	}
+	if (n < (ssize_t)(sizeof(*rep) + sizeof(t->a)) || t->nr_fds < 3)
+		return -1;
+	memcpy(&t->a, buf + sizeof(*rep), sizeof(t->a));
+	return 0;
+}
+
+static void garbage(void *p, size_t len)
+{
+	__u8 *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = rnd();
+}
+
+/* A command that is plausible enough to get past the first checks, then wrong somewhere. */
+static void nasty_cmd(struct ixdp_app_cmd *c, const struct ixdp_app_shm *h, unsigned int w)
+{
+	memset(c, 0, sizeof(*c));
+	c->op = rnd() % (IXDP_APP_OP_MAX + 3);
+	c->flags = rnd();
+	switch (rnd() % 4) {
+	case 0:
+		c->handle = rnd();
+		break;
+	case 1: /* right worker, small slot, random generation */
+		c->handle = (rnd() % 4) << 32 | (__u64)w << 24 | (rnd() % 64);
+		break;
+	case 2:
+		c->handle = (__u64)1 << 32 | (__u64)w << 24 | (rnd() % 8);
+		break;
+	default:
+		c->handle = 0;
+	}
+	c->off = rnd() % 3 ? rnd() % (h->tx_size + 4096) : rnd();
+	c->len = rnd() % 3 ? rnd() % (h->tx_size + 4096) : (__u32)rnd();
+	c->family = rnd() % 3 ? (rnd() % 2 ? 4 : 6) : rnd();
+	c->port = rnd() % 2 ? 20000 + rnd() % 100 : rnd();
+	c->addr[0] = rnd() % 2 ? 0x020012c6 /* 198.18.0.2 */ : rnd();
+	c->seq = rnd();
+	c->cookie = rnd();
+}
+
+static int hostile(const char *path, double seconds)
+{
+	struct ixdp_app_chan *chans[IXDP_WORKERS_MAX];
+	struct ixdp_app_shm *h, hdr;
+	struct att t;
+	double end = now() + seconds;
+	unsigned long rounds = 0;
+	void *shm;
+
+	if (attach(path, IXDP_APP_VERSION, &t) || t.status) {
+		fprintf(stderr, "hostile: attach failed: %s\n", t.status ? t.msg : strerror(errno));
+		return 1;
+	}
+	shm = mmap(NULL, t.a.shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, t.fds[0], 0);
+	if (shm == MAP_FAILED) {
+		perror("hostile: mmap");
+		return 1;
+	}
+	h = shm;
+	hdr = *h; /* our own copy: we are about to scribble over the shared one */
+	for (unsigned int w = 0; w < t.a.nr_workers && w < IXDP_WORKERS_MAX; w++)
+		chans[w] = (void *)((char *)shm + hdr.chan_off + hdr.chan_size * w);
+	/* The memfd is sealed: shrinking it (a SIGBUS for the daemon) must fail. */
+	if (ftruncate(t.fds[0], 4096) == 0) {
+		fprintf(stderr, "hostile: could shrink the shared memory\n");
+		return 1;
+	}
+	while (now() < end) {
+		unsigned int w = rnd() % t.a.nr_workers;
+		struct ixdp_app_chan *ch = chans[w];
+		struct ixdp_app_cmd *cmds = (void *)((char *)ch + 4096); /* app.c's layout */
+		__u32 prod = ch->cmd_prod, i, n = 1 + rnd() % 64;
+
+		switch (rnd() % 10) {
+		case 0: /* wild producer index */
+			__atomic_store_n(&ch->cmd_prod, (__u32)rnd(), __ATOMIC_RELEASE);
+			break;
+		case 1: /* wild consumer index on the event ring */
+			__atomic_store_n(&ch->ev_cons, (__u32)rnd(), __ATOMIC_RELEASE);
+			break;
+		case 2: /* garbage entries */
+			garbage(cmds, hdr.cmd_entries * sizeof(*cmds));
+			__atomic_store_n(&ch->cmd_prod, prod + n, __ATOMIC_RELEASE);
+			break;
+		case 3: /* scribble over headers the daemon wrote */
+			garbage((char *)shm + rnd() % 120, 8);
+			garbage((char *)&ch->cmd_off + rnd() % 56, 8);
+			break;
+		default: /* plausible commands with bad fields; keep the event ring drained */
+			for (i = 0; i < n; i++)
+				nasty_cmd(&cmds[(prod + i) & (hdr.cmd_entries - 1)], &hdr, w);
+			__atomic_store_n(&ch->ev_cons, __atomic_load_n(&ch->ev_prod,
+								       __ATOMIC_ACQUIRE),
+					 __ATOMIC_RELEASE);
+			__atomic_store_n(&ch->cmd_prod, prod + n, __ATOMIC_RELEASE);
+		}
+		h->app_sleeping = rnd();
+		if (rnd() % 4 == 0)
+			send(t.fds[2 + w], "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (rnd() % 16 == 0)
+			usleep(100);
+		rounds++;
+	}
+	/* The daemon is still there: our control connection was not dropped. */
+	struct pollfd p = { .fd = t.sock, .events = POLLIN };
+
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLIN))) {
+		fprintf(stderr, "hostile: the daemon closed our context\n");
+		return 1;
+	}
+	printf("hostile: %lu rounds of garbage in %.0f s\n", rounds, seconds);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct att t;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s CONTROL SECONDS [SEED] | CONTROL --version N\n", argv[0]);
+		return 2;
+	}
+	rnd_state = argc > 3 ? strtoull(argv[3], NULL, 0) : 0x9e3779b97f4a7c15ull;
+	if (!rnd_state)
+		rnd_state = 1;
+	if (!strcmp(argv[2], "--version")) {
+		if (argc < 4 || attach(argv[1], atoi(argv[3]), &t)) {
+			perror("attach");
+			return 1;
+		}
+		printf("status %d: %s\n", t.status, t.msg);
+		return t.status ? 0 : 1;
+	}
+	return hostile(argv[1], atof(argv[2]));
+}

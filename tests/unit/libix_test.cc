@@ -1,0 +1,1642 @@
+// SPDX-License-Identifier: GPL-2.0
+// libix_test.cc - libix (ix and ixev) against a harness that plays ixdpd: it answers the attach
+// on a real Unix socket with a poisoned-then-laid-out memfd and socketpairs, then consumes
+// commands and produces events on the rings the way a worker does, step by step or from a
+// thread.  Fixed seeds; waits have generous bounds and no test asserts a duration's upper end
+// beyond them.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ix/ix.h"
+#include "ix/ixev.h"
+#include "ixdp/app.h"
+#include "ixdp/ctl.h"
+#include "ixdp/steer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::mutex log_mu;
+std::vector<std::string> logs;
+
+void log_cb(int level, const char *msg, void *arg)
+{
+	std::lock_guard<std::mutex> g(log_mu);
+	logs.push_back(msg);
+}
+
+bool logged(const std::string &needle)
+{
+	std::lock_guard<std::mutex> g(log_mu);
+	for (auto &l : logs)
+		if (l.find(needle) != std::string::npos)
+			return true;
+	return false;
+}
+
+uint64_t mkh(uint32_t gen, unsigned int w, uint32_t slot)
+{
+	return (uint64_t)gen << 32 | (uint64_t)w << 24 | slot;
+}
+
+long ms_since(Clock::time_point t)
+{
+	return (long)std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t)
+		.count();
+}
+
+// The daemon's answer to one attach.
+struct Reply {
+	int status = 0;
+	std::string msg;
+	uint32_t ctl_magic = IXDP_CTL_MAGIC;
+	uint16_t ctl_version = IXDP_CTL_VERSION;
+	uint16_t app_version = IXDP_APP_VERSION;
+	int drop_fds = 0;	// send this many fds fewer than announced
+	bool close_only = false; // close the connection instead of answering
+	std::function<void(struct ixdp_app_shm *, uint8_t *base)> corrupt;
+};
+
+class Harness {
+public:
+	unsigned int nr = 2;
+	uint32_t cmd_entries = 256, ev_entries = 1024, rx_size = 1u << 20, tx_size = 1u << 20;
+
+	std::string dir, path;
+	int lfd = -1, conn = -1, memfd = -1, app_peer = -1;
+	std::vector<int> worker_peer;
+	uint8_t *base = nullptr;
+	size_t size = 0;
+	std::vector<uint32_t> cmd_cons, ev_prod;
+	struct ixdp_ctl_req req {};
+	bool got_req = false;
+
+	Harness()
+	{
+		char tmpl[] = "/tmp/libix-test.XXXXXX";
+		struct sockaddr_un sun = {};
+
+		if (!mkdtemp(tmpl))
+			abort();
+		dir = tmpl;
+		path = dir + "/control.sock";
+		sun.sun_family = AF_UNIX;
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+		lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) || listen(lfd, 4))
+			abort();
+	}
+	~Harness()
+	{
+		for (int fd : { lfd, conn, memfd, app_peer })
+			if (fd >= 0)
+				close(fd);
+		for (int fd : worker_peer)
+			if (fd >= 0)
+				close(fd);
+		if (base)
+			munmap(base, size);
+		unlink(path.c_str());
+		rmdir(dir.c_str());
+	}
+
+	struct ixdp_app_shm *shm() { return (struct ixdp_app_shm *)base; }
+	struct ixdp_app_chan *chan(unsigned int w)
+	{
+		return (struct ixdp_app_chan *)(base + shm()->chan_off + w * shm()->chan_size);
+	}
+	struct ixdp_app_cmd *cmds(unsigned int w)
+	{
+		return (struct ixdp_app_cmd *)(base + chan(w)->cmd_off);
+	}
+	struct ixdp_app_ev *evs(unsigned int w)
+	{
+		return (struct ixdp_app_ev *)(base + chan(w)->ev_off);
+	}
+	uint8_t *rx(unsigned int w) { return base + chan(w)->rx_off; }
+	uint8_t *tx(unsigned int w) { return base + chan(w)->tx_off; }
+
+	// The memfd: random bytes everywhere first, then the layout over them.
+	void build(std::vector<int> &app_ends)
+	{
+		uint64_t off, x = 0x9e3779b97f4a7c15ull;
+		std::vector<uint64_t> chan_at;
+
+		auto align = [](uint64_t v) { return (v + 63) & ~63ull; };
+		off = align(sizeof(struct ixdp_app_shm));
+		uint64_t chan_off = off, chan_size = align(sizeof(struct ixdp_app_chan));
+		off += chan_size * nr;
+		struct layout {
+			uint64_t cmd, ev, rx, tx;
+		};
+		std::vector<layout> lay(nr);
+		for (unsigned int w = 0; w < nr; w++) {
+			lay[w].cmd = off;
+			off = align(off + (uint64_t)cmd_entries * 64);
+			lay[w].ev = off;
+			off = align(off + (uint64_t)ev_entries * 64);
+			lay[w].rx = off;
+			off = align(off + rx_size);
+			lay[w].tx = off;
+			off = align(off + tx_size);
+		}
+		size = off;
+		memfd = memfd_create("libix-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (memfd < 0 || ftruncate(memfd, size) ||
+		    fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW))
+			abort();
+		base = (uint8_t *)mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+		if (base == MAP_FAILED)
+			abort();
+		for (size_t i = 0; i + 8 <= size; i += 8) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			memcpy(base + i, &x, 8);
+		}
+		struct ixdp_app_shm *h = shm();
+		memset(h, 0, sizeof(*h));
+		h->magic = IXDP_APP_MAGIC;
+		h->version = IXDP_APP_VERSION;
+		h->hdr_size = sizeof(struct ixdp_app_shm);
+		h->cmd_size = sizeof(struct ixdp_app_cmd);
+		h->ev_size = sizeof(struct ixdp_app_ev);
+		h->chan_hdr_size = sizeof(struct ixdp_app_chan);
+		h->nr_workers = nr;
+		h->shm_size = size;
+		h->chan_off = chan_off;
+		h->chan_size = chan_size;
+		h->cmd_entries = cmd_entries;
+		h->ev_entries = ev_entries;
+		h->rx_size = rx_size;
+		h->tx_size = tx_size;
+		h->ctx_id = 42;
+		h->app_sleeping = 7; // libix clears it
+		for (unsigned int w = 0; w < nr; w++) {
+			struct ixdp_app_chan *c = chan(w);
+
+			memset(c, 0, sizeof(*c));
+			c->cmd_off = lay[w].cmd;
+			c->ev_off = lay[w].ev;
+			c->rx_off = lay[w].rx;
+			c->tx_off = lay[w].tx;
+		}
+		cmd_cons.assign(nr, 0);
+		ev_prod.assign(nr, 0);
+
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+			abort();
+		app_peer = sv[0];
+		app_ends.push_back(sv[1]);
+		for (unsigned int w = 0; w < nr; w++) {
+			if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+				abort();
+			worker_peer.push_back(sv[0]);
+			app_ends.push_back(sv[1]);
+		}
+	}
+
+	// Accept one attach and answer it as @r says.
+	void serve(const Reply &r, std::vector<int> app_ends)
+	{
+		struct pollfd p = { lfd, POLLIN, 0 };
+		size_t got = 0;
+
+		if (poll(&p, 1, 5000) != 1)
+			return;
+		conn = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+		if (conn < 0)
+			return;
+		while (got < sizeof(req)) {
+			ssize_t n = recv(conn, (char *)&req + got, sizeof(req) - got, 0);
+			if (n <= 0)
+				return;
+			got += n;
+		}
+		got_req = true;
+		if (r.close_only) {
+			close(conn);
+			conn = -1;
+			return;
+		}
+		if (r.corrupt)
+			r.corrupt(shm(), base);
+
+		struct {
+			struct ixdp_ctl_reply rep;
+			union {
+				struct ixdp_app_attach att;
+				char msg[256];
+			};
+		} m;
+		memset(&m, 0, sizeof(m));
+		m.rep.magic = r.ctl_magic;
+		m.rep.version = r.ctl_version;
+		m.rep.op = IXDP_CTL_APP_ATTACH;
+		m.rep.status = r.status;
+		std::vector<int> fds;
+		if (r.status) {
+			snprintf(m.msg, sizeof(m.msg), "%s", r.msg.c_str());
+			m.rep.len = r.msg.size() + 1;
+		} else {
+			m.rep.len = sizeof(m.att);
+			m.att.magic = IXDP_APP_MAGIC;
+			m.att.version = r.app_version;
+			m.att.nr_fds = 2 + nr;
+			m.att.shm_size = size;
+			m.att.ctx_id = 42;
+			m.att.nr_workers = nr;
+			fds.push_back(memfd);
+			fds.insert(fds.end(), app_ends.begin(), app_ends.end());
+			fds.resize(fds.size() - r.drop_fds);
+		}
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * IXDP_APP_FDS_MAX)];
+			struct cmsghdr align;
+		} u;
+		memset(&u, 0, sizeof(u));
+		struct iovec iov = { &m, sizeof(m.rep) + m.rep.len };
+		struct msghdr msg = {};
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		if (!fds.empty()) {
+			msg.msg_control = u.buf;
+			msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+			memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
+		}
+		if (sendmsg(conn, &msg, MSG_NOSIGNAL) < 0)
+			abort();
+	}
+
+	int attach(struct ix_ctx **ctx, const Reply &r = Reply())
+	{
+		std::vector<int> app_ends;
+
+		build(app_ends);
+		std::thread t([&] { serve(r, app_ends); });
+		int ret = ix_attach(path.c_str(), ctx);
+		t.join();
+		for (int fd : app_ends) // ours: the app has its own copies now
+			close(fd);
+		return ret;
+	}
+
+	int attach_loop(struct ixev_loop **l, const struct ixev_conn_ops *ops, void *arg)
+	{
+		std::vector<int> app_ends;
+
+		build(app_ends);
+		std::thread t([&] { serve(Reply(), app_ends); });
+		int ret = ixev_loop_create(path.c_str(), ops, arg, l);
+		t.join();
+		for (int fd : app_ends)
+			close(fd);
+		return ret;
+	}
+
+	uint32_t published(unsigned int w)
+	{
+		return __atomic_load_n(&chan(w)->cmd_prod, __ATOMIC_ACQUIRE);
+	}
+
+	// Take every published command of worker @w, as a worker does.
+	std::vector<struct ixdp_app_cmd> take(unsigned int w, unsigned int max = ~0u)
+	{
+		std::vector<struct ixdp_app_cmd> out;
+		uint32_t prod = published(w);
+
+		while (cmd_cons[w] != prod && out.size() < max) {
+			out.push_back(cmds(w)[cmd_cons[w] & (cmd_entries - 1)]);
+			cmd_cons[w]++;
+		}
+		__atomic_store_n(&chan(w)->cmd_cons, cmd_cons[w], __ATOMIC_RELEASE);
+		return out;
+	}
+
+	// Publish one event of worker @w and wake the app if it sleeps.
+	bool put(unsigned int w, const struct ixdp_app_ev &ev)
+	{
+		uint32_t cons = __atomic_load_n(&chan(w)->ev_cons, __ATOMIC_ACQUIRE);
+
+		if (ev_prod[w] - cons >= ev_entries)
+			return false;
+		memcpy(&evs(w)[ev_prod[w] & (ev_entries - 1)], &ev, sizeof(ev));
+		__atomic_store_n(&chan(w)->ev_prod, ++ev_prod[w], __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&shm()->app_sleeping, __ATOMIC_RELAXED)) {
+			char b = 1;
+			(void)!send(app_peer, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		}
+		return true;
+	}
+
+	uint32_t ev_cons(unsigned int w)
+	{
+		return __atomic_load_n(&chan(w)->ev_cons, __ATOMIC_ACQUIRE);
+	}
+
+	// Where libix mapped the memfd: the other mapping of it, from /proc/self/maps.
+	uint8_t *app_base()
+	{
+		FILE *f = fopen("/proc/self/maps", "r");
+		char line[512];
+		uint8_t *found = nullptr;
+
+		while (f && fgets(line, sizeof(line), f)) {
+			unsigned long lo, hi;
+
+			if (!strstr(line, "memfd:libix-test") ||
+			    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+				continue;
+			if ((uint8_t *)lo != base && hi - lo == ((size + 4095) & ~4095ul))
+				found = (uint8_t *)lo;
+		}
+		if (f)
+			fclose(f);
+		return found;
+	}
+	// Offset in worker @w's tx (rx) area of a pointer libix handed out.
+	int64_t app_tx_off(const void *p, unsigned int w)
+	{
+		return (const uint8_t *)p - (app_base() + chan(w)->tx_off);
+	}
+	int64_t app_rx_off(const void *p, unsigned int w)
+	{
+		return (const uint8_t *)p - (app_base() + chan(w)->rx_off);
+	}
+
+	// Did worker @w get a wakeup byte (drained)?
+	bool woken(unsigned int w, int timeout_ms)
+	{
+		struct pollfd p = { worker_peer[w], POLLIN, 0 };
+		char buf[64];
+
+		if (poll(&p, 1, timeout_ms) != 1)
+			return false;
+		while (recv(worker_peer[w], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+		return true;
+	}
+};
+
+struct ixdp_app_ev ev_result(uint16_t op, uint32_t seq, uint64_t h, int err = 0, uint32_t len = 0)
+{
+	struct ixdp_app_ev e = {};
+	e.type = IXDP_APP_EV_RESULT;
+	e.op = op;
+	e.seq = seq;
+	e.handle = h;
+	e.err = err;
+	e.len = len;
+	return e;
+}
+
+struct ixdp_app_ev ev_of(uint16_t type, uint64_t h, uint64_t cookie, uint64_t off = 0,
+			 uint32_t len = 0, int err = 0)
+{
+	struct ixdp_app_ev e = {};
+	e.type = type;
+	e.handle = h;
+	e.cookie = cookie;
+	e.off = off;
+	e.len = len;
+	e.err = err;
+	return e;
+}
+
+struct ixdp_app_ev ev_knock(uint64_t h, uint64_t cookie, const char *ip4, uint16_t port,
+			    uint16_t lport)
+{
+	struct ixdp_app_ev e = ev_of(IXDP_APP_EV_KNOCK, h, cookie);
+	inet_pton(AF_INET, ip4, &e.addr[0]);
+	e.family = IXDP_FAMILY_INET;
+	e.port = port;
+	e.lport = lport;
+	return e;
+}
+
+class Libix : public ::testing::Test {
+protected:
+	Harness h;
+	struct ix_ctx *ctx = nullptr;
+	struct ix_event evs[64];
+
+	void SetUp() override
+	{
+		{
+			std::lock_guard<std::mutex> g(log_mu);
+			logs.clear();
+		}
+		ix_set_log(log_cb, nullptr);
+	}
+	void TearDown() override
+	{
+		ix_detach(ctx);
+		ix_set_log(nullptr, nullptr);
+	}
+	void attach_ok()
+	{
+		ASSERT_EQ(h.attach(&ctx), 0);
+		ASSERT_NE(ctx, nullptr);
+	}
+};
+
+// --- attach ------------------------------------------------------------------------------
+
+TEST_F(Libix, AttachSucceedsAndValidates)
+{
+	attach_ok();
+	EXPECT_TRUE(h.got_req);
+	EXPECT_EQ(h.req.magic, IXDP_CTL_MAGIC);
+	EXPECT_EQ(h.req.version, IXDP_CTL_VERSION);
+	EXPECT_EQ(h.req.op, IXDP_CTL_APP_ATTACH);
+	EXPECT_EQ(h.req.arg[0], IXDP_APP_MAGIC);
+	EXPECT_EQ(h.req.arg[1], (uint32_t)IXDP_APP_VERSION);
+	EXPECT_EQ(ix_nr_workers(ctx), 2u);
+	EXPECT_GE(ix_fd(ctx), 0);
+	EXPECT_EQ(h.shm()->app_sleeping, 0u);
+	EXPECT_EQ(ix_flush(ctx), 0);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+
+	// The control connection stays open; detaching closes it: the daemon sees EOF.
+	char b;
+	EXPECT_EQ(recv(h.conn, &b, 1, MSG_DONTWAIT), -1);
+	EXPECT_EQ(errno, EAGAIN);
+	ix_detach(ctx);
+	ctx = nullptr;
+	struct pollfd p = { h.conn, POLLIN, 0 };
+	ASSERT_EQ(poll(&p, 1, 5000), 1);
+	EXPECT_EQ(recv(h.conn, &b, 1, 0), 0);
+}
+
+TEST_F(Libix, AttachEnvironmentPath)
+{
+	std::vector<int> ends;
+	h.build(ends);
+	std::thread t([&] { h.serve(Reply(), ends); });
+	setenv("IXDP_CONTROL", h.path.c_str(), 1);
+	int ret = ix_attach(nullptr, &ctx);
+	unsetenv("IXDP_CONTROL");
+	t.join();
+	for (int fd : ends)
+		close(fd);
+	EXPECT_EQ(ret, 0);
+}
+
+TEST_F(Libix, AttachNoDaemon)
+{
+	auto t0 = Clock::now();
+	std::string missing = h.dir + "/nobody.sock";
+	EXPECT_EQ(ix_attach(missing.c_str(), &ctx), -ENOENT);
+	EXPECT_EQ(ctx, nullptr);
+
+	// A socket file nobody listens on any more.
+	std::string stale = h.dir + "/stale.sock";
+	struct sockaddr_un sun = {};
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", stale.c_str());
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_EQ(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	EXPECT_EQ(ix_attach(stale.c_str(), &ctx), -ECONNREFUSED);
+	unlink(stale.c_str());
+	EXPECT_LT(ms_since(t0), 4000); // not the attach timeout
+	EXPECT_TRUE(logged("cannot reach ixdpd"));
+}
+
+TEST_F(Libix, AttachWrongAbiVersion)
+{
+	Reply r;
+	r.app_version = IXDP_APP_VERSION + 1;
+	EXPECT_EQ(h.attach(&ctx, r), -EPROTO);
+	EXPECT_EQ(ctx, nullptr);
+	EXPECT_TRUE(logged("version"));
+}
+
+TEST_F(Libix, AttachWrongControlVersion)
+{
+	Reply r;
+	r.ctl_version = IXDP_CTL_VERSION + 1;
+	EXPECT_EQ(h.attach(&ctx, r), -EPROTO);
+	Harness h2;
+	Reply r2;
+	r2.ctl_magic = 0x12345678;
+	EXPECT_EQ(h2.attach(&ctx, r2), -EPROTO);
+}
+
+TEST_F(Libix, AttachRefused)
+{
+	Reply r;
+	r.status = -EACCES;
+	r.msg = "permission denied: uid 1000 is not root and not in ixdpd's app-group";
+	EXPECT_EQ(h.attach(&ctx, r), -EACCES);
+	EXPECT_EQ(ctx, nullptr);
+	EXPECT_TRUE(logged("not in ixdpd's app-group"));
+
+	Harness h2;
+	Reply r2;
+	r2.status = -EPROTO;
+	r2.msg = "app ABI version 1, ixdpd speaks version 2";
+	EXPECT_EQ(h2.attach(&ctx, r2), -EPROTO);
+	EXPECT_TRUE(logged("ixdpd speaks version 2"));
+}
+
+TEST_F(Libix, AttachDaemonHangsUp)
+{
+	Reply r;
+	r.close_only = true;
+	EXPECT_EQ(h.attach(&ctx, r), -ECONNRESET);
+	EXPECT_EQ(ctx, nullptr);
+}
+
+// Each corruption of the layout is refused, and every descriptor received is closed again.
+TEST_F(Libix, AttachCorruptedLayout)
+{
+	using Fix = std::function<void(struct ixdp_app_shm *, uint8_t *)>;
+	auto ch = [](struct ixdp_app_shm *s, uint8_t *b, unsigned int w) {
+		return (struct ixdp_app_chan *)(b + s->chan_off + w * s->chan_size);
+	};
+	std::vector<std::pair<const char *, Fix>> cases = {
+		{ "magic", [](auto *s, auto *) { s->magic ^= 1; } },
+		{ "version", [](auto *s, auto *) { s->version++; } },
+		{ "hdr_size", [](auto *s, auto *) { s->hdr_size = 64; } },
+		{ "cmd_size", [](auto *s, auto *) { s->cmd_size = 32; } },
+		{ "ev_size", [](auto *s, auto *) { s->ev_size = 128; } },
+		{ "chan_hdr_size", [](auto *s, auto *) { s->chan_hdr_size = 128; } },
+		{ "nr_workers", [](auto *s, auto *) { s->nr_workers = 3; } },
+		{ "shm_size", [](auto *s, auto *) { s->shm_size -= 64; } },
+		{ "cmd_entries", [](auto *s, auto *) { s->cmd_entries = 200; } },
+		{ "ev_entries", [](auto *s, auto *) { s->ev_entries = 0; } },
+		{ "chan_off", [](auto *s, auto *) { s->chan_off = s->shm_size - 64; } },
+		{ "chan_size", [](auto *s, auto *) { s->chan_size = 1ull << 62; } },
+		{ "tx_off",
+		  [ch](auto *s, auto *b) { ch(s, b, 1)->tx_off = s->shm_size - s->tx_size + 1; } },
+		{ "rx_off", [ch](auto *s, auto *b) { ch(s, b, 0)->rx_off = ~0ull - 10; } },
+		{ "cmd_off", [ch](auto *s, auto *b) { ch(s, b, 1)->cmd_off = s->shm_size; } },
+		{ "ev_off align", [ch](auto *s, auto *b) { ch(s, b, 0)->ev_off += 4; } },
+		{ "rx_size", [](auto *s, auto *) { s->rx_size = ~0u; } },
+		{ "overlap",
+		  [ch](auto *s, auto *b) { ch(s, b, 1)->tx_off = ch(s, b, 1)->rx_off + 64; } },
+		{ "overlap header", [ch](auto *s, auto *b) { ch(s, b, 0)->cmd_off = 0; } },
+		{ "indices", [ch](auto *s, auto *b) { ch(s, b, 1)->ev_prod = 5000; } },
+	};
+	for (auto &c : cases) {
+		SCOPED_TRACE(c.first);
+		Harness hh;
+		Reply r;
+		std::vector<int> ends;
+		r.corrupt = c.second;
+		hh.build(ends);
+		std::vector<int> peers = { hh.app_peer };
+		peers.insert(peers.end(), hh.worker_peer.begin(), hh.worker_peer.end());
+		std::thread t([&] { hh.serve(r, ends); });
+		EXPECT_EQ(ix_attach(hh.path.c_str(), &ctx), -EPROTO);
+		t.join();
+		EXPECT_EQ(ctx, nullptr);
+		for (int fd : ends)
+			close(fd);
+		// libix closed its copies: our datagram peers cannot reach them any more
+		for (int fd : peers) {
+			char b = 0;
+			EXPECT_EQ(send(fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL), -1);
+		}
+		char b;
+		struct pollfd p = { hh.conn, POLLIN, 0 };
+		ASSERT_EQ(poll(&p, 1, 5000), 1);
+		EXPECT_EQ(recv(hh.conn, &b, 1, 0), 0);
+	}
+	EXPECT_TRUE(logged("inconsistent"));
+}
+
+TEST_F(Libix, AttachMissingDescriptors)
+{
+	Reply r;
+	r.drop_fds = 1;
+	EXPECT_EQ(h.attach(&ctx, r), -EPROTO);
+	EXPECT_EQ(ctx, nullptr);
+}
+
+TEST_F(Libix, DaemonGoneGivesConnReset)
+{
+	attach_ok();
+	uint64_t hd = mkh(1, 0, 1);
+	EXPECT_GT(ix_accept(ctx, hd, 9), 0);
+	close(h.conn);
+	h.conn = -1;
+	auto t0 = Clock::now();
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 10000), -ECONNRESET);
+	EXPECT_LT(ms_since(t0), 5000);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), -ECONNRESET);
+	EXPECT_EQ(ix_accept(ctx, hd, 9), -ECONNRESET);
+	EXPECT_EQ(ix_send(ctx, hd, "x", 1), -ECONNRESET);
+	EXPECT_EQ(ix_flush(ctx), -ECONNRESET);
+	EXPECT_EQ(ix_listen(ctx, nullptr, 80, 0), -ECONNRESET);
+	EXPECT_EQ(ix_tx_alloc(ctx, hd, 10), nullptr);
+	EXPECT_EQ(errno, ECONNRESET);
+	EXPECT_TRUE(logged("closed the control connection"));
+}
+
+TEST_F(Libix, DaemonGoneNoticedByNonBlockingPoll)
+{
+	attach_ok();
+	close(h.conn);
+	h.conn = -1;
+	int ret = 0;
+	auto t0 = Clock::now();
+	while (ret == 0 && ms_since(t0) < 5000)
+		ret = ix_poll(ctx, evs, 64, 0);
+	EXPECT_EQ(ret, -ECONNRESET);
+}
+
+// --- commands ----------------------------------------------------------------------------
+
+TEST_F(Libix, CommandsLandOnTheHandlesWorkerAndWaitForFlush)
+{
+	attach_ok();
+	uint64_t h1 = mkh(3, 1, 77), h0 = mkh(9, 0, 5);
+	long s1 = ix_accept(ctx, h1, 0xc00c1e);
+	long s2 = ix_recv_done(ctx, h1, 1500);
+	long s3 = ix_shutdown(ctx, h1);
+	long s4 = ix_close(ctx, h1, 1);
+	long s5 = ix_reject(ctx, h0);
+	long s6 = ix_close(ctx, h0, 0);
+	for (long s : { s1, s2, s3, s4, s5, s6 })
+		EXPECT_GT(s, 0);
+	EXPECT_LT(s1, s2);
+	EXPECT_LT(s5, s6);
+
+	// Nothing visible before a flush.
+	EXPECT_EQ(h.published(0), 0u);
+	EXPECT_EQ(h.published(1), 0u);
+	EXPECT_EQ(ix_flush(ctx), 0);
+	auto c1 = h.take(1);
+	auto c0 = h.take(0);
+	ASSERT_EQ(c1.size(), 4u);
+	ASSERT_EQ(c0.size(), 2u);
+
+	EXPECT_EQ(c1[0].op, IXDP_APP_ACCEPT);
+	EXPECT_EQ(c1[0].handle, h1);
+	EXPECT_EQ(c1[0].cookie, 0xc00c1eu);
+	EXPECT_EQ(c1[0].seq, (uint32_t)s1);
+	EXPECT_EQ(c1[1].op, IXDP_APP_RECV_DONE);
+	EXPECT_EQ(c1[1].len, 1500u);
+	EXPECT_EQ(c1[1].seq, (uint32_t)s2);
+	EXPECT_EQ(c1[2].op, IXDP_APP_SHUTDOWN);
+	EXPECT_EQ(c1[3].op, IXDP_APP_CLOSE);
+	EXPECT_EQ(c1[3].flags, IXDP_APP_CLOSE_RESET);
+	EXPECT_EQ(c0[0].op, IXDP_APP_REJECT);
+	EXPECT_EQ(c0[0].handle, h0);
+	EXPECT_EQ(c0[1].op, IXDP_APP_CLOSE);
+	EXPECT_EQ(c0[1].flags, 0);
+	for (auto &c : c1) { // the poisoned slot was cleared
+		EXPECT_EQ(c.pad, 0);
+		for (uint8_t b : c.reserved)
+			EXPECT_EQ(b, 0);
+	}
+
+	// ix_poll publishes too.
+	EXPECT_GT(ix_accept(ctx, h0, 1), 0);
+	EXPECT_EQ(h.published(0), 2u);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+	EXPECT_EQ(h.published(0), 3u);
+}
+
+TEST_F(Libix, BadHandlesTouchNoRing)
+{
+	attach_ok();
+	EXPECT_EQ(ix_accept(ctx, 0, 1), -EBADF);
+	EXPECT_EQ(ix_accept(ctx, mkh(1, 2, 0), 1), -EBADF); // worker 2 of 2
+	EXPECT_EQ(ix_send(ctx, mkh(1, 200, 3), "x", 1), -EBADF);
+	EXPECT_EQ(ix_close(ctx, mkh(1, 64, 3), 0), -EBADF);
+	EXPECT_EQ(ix_tx_alloc(ctx, mkh(1, 5, 3), 10), nullptr);
+	EXPECT_EQ(errno, EBADF);
+	EXPECT_EQ(ix_recv_done(ctx, mkh(1, 0, 1), 0), -EINVAL);
+	EXPECT_EQ(ix_flush(ctx), 0);
+	EXPECT_EQ(h.published(0), 0u);
+	EXPECT_EQ(h.published(1), 0u);
+}
+
+TEST_F(Libix, ConnectRoundRobinAndAddresses)
+{
+	attach_ok();
+	struct ix_addr a = {};
+	a.family = AF_INET;
+	a.port = 8080;
+	inet_pton(AF_INET, "10.1.2.3", &a.v4);
+	struct ix_addr b = {};
+	b.family = AF_INET6;
+	b.port = 443;
+	inet_pton(AF_INET6, "2001:db8::1", &b.v6);
+	EXPECT_GT(ix_connect(ctx, &a, 11), 0);
+	EXPECT_GT(ix_connect(ctx, &b, 12), 0);
+	struct ix_addr bad = a;
+	bad.family = AF_UNIX;
+	EXPECT_EQ(ix_connect(ctx, &bad, 1), -EINVAL);
+	bad = a;
+	bad.port = 0;
+	EXPECT_EQ(ix_connect(ctx, &bad, 1), -EINVAL);
+	ix_flush(ctx);
+	auto c0 = h.take(0), c1 = h.take(1);
+	ASSERT_EQ(c0.size(), 1u);
+	ASSERT_EQ(c1.size(), 1u);
+	EXPECT_EQ(c0[0].op, IXDP_APP_CONNECT);
+	EXPECT_EQ(c0[0].family, IXDP_FAMILY_INET);
+	EXPECT_EQ(c0[0].port, 8080);
+	EXPECT_EQ(c0[0].cookie, 11u);
+	EXPECT_EQ(memcmp(&c0[0].addr[0], &a.v4, 4), 0);
+	EXPECT_EQ(c0[0].addr[1] | c0[0].addr[2] | c0[0].addr[3], 0u);
+	EXPECT_EQ(c1[0].family, IXDP_FAMILY_INET6);
+	EXPECT_EQ(memcmp(c1[0].addr, &b.v6, 16), 0);
+
+	// CONNECTED comes back with the remote address.
+	struct ixdp_app_ev e = ev_of(IXDP_APP_EV_CONNECTED, mkh(1, 1, 4), 12);
+	e.family = IXDP_FAMILY_INET6;
+	memcpy(e.addr, &b.v6, 16);
+	e.port = 443;
+	h.put(1, e);
+	ASSERT_EQ(ix_poll(ctx, evs, 64, 1000), 1);
+	EXPECT_EQ(evs[0].type, IX_EV_CONNECTED);
+	EXPECT_EQ(evs[0].handle, mkh(1, 1, 4));
+	EXPECT_EQ(evs[0].cookie, 12u);
+	EXPECT_EQ(evs[0].remote.family, AF_INET6);
+	EXPECT_EQ(evs[0].remote.port, 443);
+	EXPECT_EQ(memcmp(&evs[0].remote.v6, &b.v6, 16), 0);
+}
+
+// A full ring is published and waited on; events that arrive meanwhile are kept, in order.
+TEST_F(Libix, RingFullWaitsAndBuffersEvents)
+{
+	attach_ok();
+	uint64_t hd = mkh(1, 0, 1);
+	for (uint32_t i = 0; i < 10; i++)
+		h.put(0, ev_of(IXDP_APP_EV_SENT, hd, 5, 0, 100 + i));
+	for (uint32_t i = 0; i < h.cmd_entries; i++)
+		ASSERT_GT(ix_recv_done(ctx, hd, i + 1), 0);
+	EXPECT_EQ(h.published(0), 0u); // not yet: the ring is full, the next command publishes
+
+	std::atomic<bool> ok{ false };
+	std::thread worker([&] {
+		auto t0 = Clock::now();
+		// The worker takes nothing until its events are consumed (event ring "full").
+		while (ms_since(t0) < 5000 &&
+		       (h.published(0) != h.cmd_entries || h.ev_cons(0) != 10))
+			std::this_thread::sleep_for(std::chrono::microseconds(100));
+		ok = h.published(0) == h.cmd_entries && h.ev_cons(0) == 10;
+		h.take(0);
+	});
+	long seq = ix_recv_done(ctx, hd, 999);
+	worker.join();
+	EXPECT_TRUE(ok);
+	EXPECT_GT(seq, 0);
+	ix_flush(ctx);
+	auto c = h.take(0);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].len, 999u);
+	// The kept events come first, in order.
+	ASSERT_EQ(ix_poll(ctx, evs, 64, 0), 10);
+	for (int i = 0; i < 10; i++) {
+		EXPECT_EQ(evs[i].type, IX_EV_SENT);
+		EXPECT_EQ(evs[i].len, 100u + i);
+	}
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+}
+
+TEST_F(Libix, RingFullGivesUpAfterABound)
+{
+	attach_ok();
+	uint64_t hd = mkh(1, 1, 1);
+	for (uint32_t i = 0; i < h.cmd_entries; i++)
+		ASSERT_GT(ix_shutdown(ctx, hd), 0);
+	__atomic_store_n(&h.chan(1)->worker_sleeping, 1, __ATOMIC_RELAXED);
+	auto t0 = Clock::now();
+	EXPECT_EQ(ix_shutdown(ctx, hd), -EAGAIN);
+	EXPECT_GE(ms_since(t0), 900);
+	EXPECT_EQ(h.published(1), h.cmd_entries);
+	EXPECT_TRUE(h.woken(1, 0)); // the sleeping worker was woken
+	EXPECT_TRUE(logged("took no command"));
+	// Room again: the next command goes in.
+	h.take(1);
+	EXPECT_GT(ix_shutdown(ctx, hd), 0);
+}
+
+// --- events ------------------------------------------------------------------------------
+
+TEST_F(Libix, RecvPointsIntoTheRxArea)
+{
+	attach_ok();
+	uint64_t hd = mkh(2, 1, 9);
+	memcpy(h.rx(1) + 4096, "hello, world", 12);
+	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, 0xabc, 4096, 12));
+	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, 0xabc, 0, 0)); // FIN
+	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, 0xabc, h.rx_size - 4, 8)); // out of the area
+	ASSERT_EQ(ix_poll(ctx, evs, 64, 1000), 3);
+	EXPECT_EQ(evs[0].type, IX_EV_RECV);
+	EXPECT_EQ(evs[0].handle, hd);
+	EXPECT_EQ(evs[0].cookie, 0xabcu);
+	EXPECT_EQ(h.app_rx_off(evs[0].data, 1), 4096);
+	EXPECT_EQ(evs[0].len, 12u);
+	EXPECT_EQ(memcmp(evs[0].data, "hello, world", 12), 0);
+	EXPECT_EQ(evs[1].type, IX_EV_RECV);
+	EXPECT_EQ(evs[1].len, 0u);
+	EXPECT_EQ(evs[2].type, IX_EV_DEAD); // refused, reported as the connection's end
+	EXPECT_EQ(evs[2].err, -EPROTO);
+	EXPECT_EQ(h.ev_cons(1), 3u);
+
+	EXPECT_GT(ix_recv_done(ctx, hd, 12), 0);
+	ix_flush(ctx);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].op, IXDP_APP_RECV_DONE);
+	EXPECT_EQ(c[0].handle, hd);
+	EXPECT_EQ(c[0].len, 12u);
+}
+
+TEST_F(Libix, PollReturnsAtMostMaxAndKeepsOrder)
+{
+	attach_ok();
+	for (uint32_t i = 0; i < 100; i++)
+		h.put(i % 2, ev_of(IXDP_APP_EV_SENT, mkh(1, i % 2, 1), i, 0, i));
+	std::vector<uint32_t> seen[2];
+	int total = 0;
+	while (total < 100) {
+		int n = ix_poll(ctx, evs, 7, 1000);
+		ASSERT_GT(n, 0);
+		ASSERT_LE(n, 7);
+		for (int i = 0; i < n; i++)
+			seen[IXDP_APP_HANDLE_WORKER(evs[i].handle)].push_back((uint32_t)evs[i].len);
+		total += n;
+	}
+	for (unsigned int w = 0; w < 2; w++) {
+		ASSERT_EQ(seen[w].size(), 50u);
+		for (uint32_t i = 0; i < 50; i++)
+			EXPECT_EQ(seen[w][i], 2 * i + w);
+	}
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+	EXPECT_EQ(ix_poll(ctx, nullptr, 64, 0), -EINVAL);
+	EXPECT_EQ(ix_poll(ctx, evs, 0, 0), -EINVAL);
+}
+
+TEST_F(Libix, PollTimeoutIsHonoured)
+{
+	attach_ok();
+	auto t0 = Clock::now();
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+	t0 = Clock::now();
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 60), 0);
+	long ms = ms_since(t0);
+	EXPECT_GE(ms, 59);
+	EXPECT_LT(ms, 5000);
+}
+
+// --- send area ---------------------------------------------------------------------------
+
+TEST_F(Libix, TxAllocSendsInPlace)
+{
+	attach_ok();
+	uint64_t hd = mkh(1, 1, 2);
+	uint8_t *p = (uint8_t *)ix_tx_alloc(ctx, hd, 1000);
+	ASSERT_NE(p, nullptr);
+	int64_t off = h.app_tx_off(p, 1);
+	ASSERT_GE(off, 0);
+	ASSERT_LE(off + 1000, (int64_t)h.tx_size);
+	for (int i = 0; i < 1000; i++)
+		p[i] = (uint8_t)(i * 7);
+	long seq = ix_send(ctx, hd, p, 1000);
+	ASSERT_GT(seq, 0);
+	ix_flush(ctx);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+	EXPECT_EQ(c[0].handle, hd);
+	EXPECT_EQ(c[0].seq, (uint32_t)seq);
+	EXPECT_EQ(c[0].off, (uint64_t)off);
+	EXPECT_EQ(c[0].len, 1000u);
+	EXPECT_EQ(h.tx(1)[off + 999], (uint8_t)(999 * 7));
+
+	// Copying: the bytes land after the first ones, which are still in flight.
+	char msg[300];
+	for (int i = 0; i < 300; i++)
+		msg[i] = (char)(i ^ 0x5a);
+	long seq2 = ix_send(ctx, hd, msg, sizeof(msg));
+	ASSERT_GT(seq2, 0);
+	ix_flush(ctx);
+	c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_GE(c[0].off, 1000u);
+	EXPECT_EQ(memcmp(h.tx(1) + c[0].off, msg, sizeof(msg)), 0);
+
+	// A sub-range of a reservation is sent in place too.
+	uint8_t *q = (uint8_t *)ix_tx_alloc(ctx, hd, 500);
+	ASSERT_NE(q, nullptr);
+	long seq3 = ix_send(ctx, hd, q + 10, 100);
+	ASSERT_GT(seq3, 0);
+	ix_flush(ctx);
+	c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].off, (uint64_t)h.app_tx_off(q + 10, 1));
+	EXPECT_EQ(c[0].len, 100u);
+
+	EXPECT_EQ(ix_tx_alloc(ctx, hd, h.tx_size / 2 + 1), nullptr);
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(ix_tx_alloc(ctx, hd, 0), nullptr);
+	EXPECT_EQ(ix_send(ctx, hd, msg, 0), -EINVAL);
+}
+
+// One outstanding reservation per worker: the next one replaces it; copies do not.
+TEST_F(Libix, TxReservationRule)
+{
+	attach_ok();
+	uint64_t hd = mkh(1, 0, 2), other = mkh(4, 0, 3);
+	uint8_t *p1 = (uint8_t *)ix_tx_alloc(ctx, hd, 1000);
+	uint8_t *p2 = (uint8_t *)ix_tx_alloc(ctx, other, 2000);
+	ASSERT_NE(p1, nullptr);
+	EXPECT_EQ(p2, p1); // the unsent one was given back
+	// A copying send while the reservation is outstanding goes after it.
+	long s1 = ix_send(ctx, hd, "abc", 3);
+	ASSERT_GT(s1, 0);
+	long s2 = ix_send(ctx, other, p2, 2000);
+	ASSERT_GT(s2, 0);
+	ix_flush(ctx);
+	auto c = h.take(0);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(c[0].off, (uint64_t)h.app_tx_off(p2, 0) + 2000);
+	EXPECT_EQ(c[1].off, (uint64_t)h.app_tx_off(p2, 0));
+	EXPECT_EQ(c[1].handle, other);
+	// Sending the reservation ended it: the same pointer is copied now.
+	long s3 = ix_send(ctx, hd, p2, 10);
+	ASSERT_GT(s3, 0);
+	ix_flush(ctx);
+	c = h.take(0);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_NE(c[0].off, (uint64_t)h.app_tx_off(p2, 0));
+}
+
+// Spans are freed strictly in order, as RESULTs come; a full area says -EAGAIN.
+TEST_F(Libix, TxAreaFreedInOrder)
+{
+	attach_ok();
+	uint64_t hd = mkh(1, 1, 2);
+	const size_t q = h.tx_size / 4;
+	std::vector<char> buf(h.tx_size, 'x');
+	long seq[4];
+	for (int i = 0; i < 4; i++) {
+		buf[0] = (char)('A' + i);
+		seq[i] = ix_send(ctx, hd, buf.data(), q);
+		ASSERT_GT(seq[i], 0);
+	}
+	EXPECT_EQ(ix_send(ctx, hd, buf.data(), 1), -EAGAIN);
+	EXPECT_EQ(ix_tx_alloc(ctx, hd, 1), nullptr);
+	EXPECT_EQ(errno, EAGAIN);
+	ix_flush(ctx);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 4u);
+	for (int i = 0; i < 4; i++) {
+		EXPECT_EQ(c[i].off, i * q);
+		EXPECT_EQ(h.tx(1)[c[i].off], 'A' + i);
+	}
+
+	// B's result before A's (out of order): nothing is free yet.
+	h.put(1, ev_result(IXDP_APP_SEND, (uint32_t)seq[1], hd, 0, (uint32_t)q));
+	EXPECT_EQ(ix_send(ctx, hd, buf.data(), 1), -EAGAIN);
+	// A's result: A and B are free.  ix_send takes the published results itself.
+	h.put(1, ev_result(IXDP_APP_SEND, (uint32_t)seq[0], hd, 0, 100));
+	long s5 = ix_send(ctx, hd, buf.data(), 2 * q);
+	ASSERT_GT(s5, 0);
+	ix_flush(ctx);
+	c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].off, 0u);
+	EXPECT_EQ(c[0].len, 2 * q);
+	// The results still reach the app.
+	ASSERT_EQ(ix_poll(ctx, evs, 64, 0), 2);
+	EXPECT_EQ(evs[0].type, IX_EV_RESULT);
+	EXPECT_EQ(evs[0].op, IX_OP_SEND);
+	EXPECT_EQ(evs[0].seq, (uint32_t)seq[1]);
+	EXPECT_EQ(evs[1].seq, (uint32_t)seq[0]);
+	EXPECT_EQ(evs[1].len, 100u);
+
+	// Copies larger than half the area are cut to half: the RESULT tells what was taken.
+	for (long s : { seq[2], seq[3], s5 })
+		h.put(1, ev_result(IXDP_APP_SEND, (uint32_t)s, hd, 0, 1));
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 1000), 3);
+	long s6 = ix_send(ctx, hd, buf.data(), h.tx_size);
+	ASSERT_GT(s6, 0);
+	ix_flush(ctx);
+	c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].len, h.tx_size / 2);
+}
+
+// A reservation wraps to the start of the area rather than split.
+TEST_F(Libix, TxAllocWraps)
+{
+	attach_ok();
+	uint64_t hd = mkh(1, 0, 2);
+	const size_t big = h.tx_size / 2 - 100;
+	long a = ix_send(ctx, hd, std::string(big, 'a').data(), big);
+	long b = ix_send(ctx, hd, std::string(big, 'b').data(), big);
+	ASSERT_GT(a, 0);
+	ASSERT_GT(b, 0);
+	h.put(0, ev_result(IXDP_APP_SEND, (uint32_t)a, hd, 0, (uint32_t)big));
+	ASSERT_EQ(ix_poll(ctx, evs, 64, 1000), 1);
+	uint8_t *p = (uint8_t *)ix_tx_alloc(ctx, hd, 1000); // 200 bytes left at the end
+	ASSERT_NE(p, nullptr);
+	EXPECT_EQ(h.app_tx_off(p, 0), 0);
+}
+
+// --- listen ------------------------------------------------------------------------------
+
+// A thread that answers LISTEN/UNLISTEN like workers do, with @err_of(worker, op).
+struct Workers {
+	Harness &h;
+	std::function<int(unsigned int, uint16_t)> err_of;
+	std::vector<struct ixdp_app_cmd> seen[2];
+	std::function<void(unsigned int)> before_answer;
+	std::atomic<bool> stop{ false };
+	std::thread t;
+
+	Workers(Harness &hh, std::function<int(unsigned int, uint16_t)> f,
+		std::function<void(unsigned int)> before = nullptr)
+		: h(hh), err_of(f), before_answer(before)
+	{
+		t = std::thread([this] {
+			while (!stop) {
+				for (unsigned int w = 0; w < h.nr; w++) {
+					for (auto &c : h.take(w)) {
+						seen[w].push_back(c);
+						if (c.op != IXDP_APP_LISTEN &&
+						    c.op != IXDP_APP_UNLISTEN)
+							continue;
+						if (before_answer)
+							before_answer(w);
+						h.put(w,
+						      ev_result(c.op, c.seq, 0, err_of(w, c.op)));
+					}
+				}
+				std::this_thread::sleep_for(std::chrono::microseconds(200));
+			}
+		});
+	}
+	void finish()
+	{
+		if (t.joinable()) {
+			stop = true;
+			t.join();
+		}
+	}
+	~Workers() { finish(); }
+};
+
+TEST_F(Libix, ListenWaitsForEveryWorkerAndKeepsOtherEvents)
+{
+	attach_ok();
+	std::vector<struct ixdp_app_cmd> seen[2];
+	{
+		// A connection arrives on worker 1 before its answer.
+		Workers w(h, [](unsigned int, uint16_t) { return 0; },
+			  [&](unsigned int wk) {
+				  if (wk == 1)
+					  h.put(1, ev_knock(mkh(1, 1, 7), 55, "192.0.2.9", 40000, 80));
+			  });
+		EXPECT_EQ(ix_listen(ctx, nullptr, 80, 55), 0);
+		w.finish();
+		seen[0] = w.seen[0];
+		seen[1] = w.seen[1];
+	}
+	for (unsigned int wk = 0; wk < 2; wk++) {
+		ASSERT_EQ(seen[wk].size(), 1u);
+		EXPECT_EQ(seen[wk][0].op, IXDP_APP_LISTEN);
+		EXPECT_EQ(seen[wk][0].family, 0); // any address, both families
+		EXPECT_EQ(seen[wk][0].addr[0] | seen[wk][0].addr[1] | seen[wk][0].addr[2] |
+				  seen[wk][0].addr[3],
+			  0u);
+		EXPECT_EQ(seen[wk][0].port, 80);
+		EXPECT_EQ(seen[wk][0].cookie, 55u);
+	}
+	// The KNOCK was kept, and made ix_fd() readable; the RESULTs were not handed out.
+	struct pollfd p = { ix_fd(ctx), POLLIN, 0 };
+	EXPECT_EQ(poll(&p, 1, 0), 1);
+	ASSERT_EQ(ix_poll(ctx, evs, 64, 0), 1);
+	EXPECT_EQ(evs[0].type, IX_EV_KNOCK);
+	EXPECT_EQ(evs[0].cookie, 55u);
+	EXPECT_EQ(evs[0].lport, 80);
+	EXPECT_EQ(evs[0].remote.family, AF_INET);
+	EXPECT_EQ(evs[0].remote.port, 40000);
+	char ip[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &evs[0].remote.v4, ip, sizeof(ip));
+	EXPECT_STREQ(ip, "192.0.2.9");
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+}
+
+TEST_F(Libix, ListenExplicitAddress)
+{
+	attach_ok();
+	Workers w(h, [](unsigned int, uint16_t) { return 0; });
+	struct ix_addr a = {};
+	a.family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::5", &a.v6);
+	EXPECT_EQ(ix_listen(ctx, &a, 8443, 1), 0);
+	a.family = 99;
+	EXPECT_EQ(ix_listen(ctx, &a, 8443, 1), -EINVAL);
+	EXPECT_EQ(ix_listen(ctx, nullptr, 0, 1), -EINVAL);
+	w.finish();
+	for (unsigned int wk = 0; wk < 2; wk++) {
+		ASSERT_EQ(w.seen[wk].size(), 1u);
+		EXPECT_EQ(w.seen[wk][0].family, IXDP_FAMILY_INET6);
+		EXPECT_EQ(memcmp(w.seen[wk][0].addr, &a.v6, 16), 0);
+	}
+}
+
+TEST_F(Libix, ListenPartialFailureIsUndone)
+{
+	attach_ok();
+	Workers w(h, [](unsigned int wk, uint16_t op) {
+		return op == IXDP_APP_LISTEN && wk == 1 ? -EADDRINUSE : 0;
+	});
+	EXPECT_EQ(ix_listen(ctx, nullptr, 8080, 3), -EADDRINUSE);
+	w.finish();
+	ASSERT_EQ(w.seen[0].size(), 2u);
+	EXPECT_EQ(w.seen[0][0].op, IXDP_APP_LISTEN);
+	EXPECT_EQ(w.seen[0][1].op, IXDP_APP_UNLISTEN);
+	EXPECT_EQ(w.seen[0][1].port, 8080);
+	EXPECT_EQ(w.seen[0][1].family, 0);
+	ASSERT_EQ(w.seen[1].size(), 1u); // the worker that failed is left alone
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+	EXPECT_TRUE(logged("failed on worker 1"));
+}
+
+TEST_F(Libix, UnlistenReportsFirstError)
+{
+	attach_ok();
+	Workers w(h, [](unsigned int wk, uint16_t op) { return wk == 0 ? -ENOENT : 0; });
+	EXPECT_EQ(ix_unlisten(ctx, nullptr, 9000), -ENOENT);
+	w.finish();
+	EXPECT_EQ(w.seen[0].size(), 1u);
+	EXPECT_EQ(w.seen[1].size(), 1u);
+	EXPECT_EQ(w.seen[1][0].op, IXDP_APP_UNLISTEN);
+}
+
+// --- wakeups -----------------------------------------------------------------------------
+
+TEST_F(Libix, WakesOnlySleepingWorkers)
+{
+	attach_ok();
+	__atomic_store_n(&h.chan(0)->worker_sleeping, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&h.chan(1)->worker_sleeping, 0, __ATOMIC_RELAXED);
+	EXPECT_GT(ix_accept(ctx, mkh(1, 0, 1), 1), 0);
+	EXPECT_GT(ix_accept(ctx, mkh(1, 1, 1), 1), 0);
+	EXPECT_FALSE(h.woken(0, 0)); // not before the flush
+	EXPECT_EQ(ix_flush(ctx), 0);
+	EXPECT_TRUE(h.woken(0, 2000));
+	EXPECT_FALSE(h.woken(1, 0));
+	EXPECT_EQ(ix_flush(ctx), 0); // nothing new: no wakeup
+	EXPECT_FALSE(h.woken(0, 0));
+}
+
+TEST_F(Libix, SleepingAppIsWoken)
+{
+	attach_ok();
+	std::atomic<bool> saw_sleep{ false };
+	std::thread worker([&] {
+		auto t0 = Clock::now();
+		while (ms_since(t0) < 5000 &&
+		       !__atomic_load_n(&h.shm()->app_sleeping, __ATOMIC_ACQUIRE))
+			std::this_thread::sleep_for(std::chrono::microseconds(200));
+		saw_sleep = __atomic_load_n(&h.shm()->app_sleeping, __ATOMIC_ACQUIRE) != 0;
+		h.put(0, ev_of(IXDP_APP_EV_DEAD, mkh(1, 0, 3), 8, 0, 0, -ETIMEDOUT));
+	});
+	int n = ix_poll(ctx, evs, 64, 10000);
+	worker.join();
+	EXPECT_TRUE(saw_sleep);
+	ASSERT_EQ(n, 1);
+	EXPECT_EQ(evs[0].type, IX_EV_DEAD);
+	EXPECT_EQ(evs[0].err, -ETIMEDOUT);
+	EXPECT_EQ(h.shm()->app_sleeping, 0u);
+}
+
+TEST_F(Libix, FdBecomesReadableAfterAnEmptyPoll)
+{
+	attach_ok();
+	struct pollfd p = { ix_fd(ctx), POLLIN, 0 };
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0); // armed
+	EXPECT_EQ(poll(&p, 1, 0), 0);
+	h.put(1, ev_of(IXDP_APP_EV_SENT, mkh(1, 1, 3), 8, 0, 10));
+	EXPECT_EQ(poll(&p, 1, 2000), 1);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 1);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+	EXPECT_EQ(poll(&p, 1, 0), 0); // drained, re-armed
+
+	// Events kept by a call that waited (a full ring) make it readable as well.
+	for (uint32_t i = 0; i < h.cmd_entries; i++)
+		ASSERT_GT(ix_shutdown(ctx, mkh(1, 0, 1)), 0);
+	h.put(0, ev_of(IXDP_APP_EV_SENT, mkh(1, 0, 3), 8, 0, 10));
+	std::thread worker([&] {
+		auto t0 = Clock::now();
+		while (ms_since(t0) < 5000 && h.ev_cons(0) != 1)
+			std::this_thread::sleep_for(std::chrono::microseconds(100));
+		h.take(0);
+	});
+	EXPECT_GT(ix_shutdown(ctx, mkh(1, 0, 1)), 0);
+	worker.join();
+	EXPECT_EQ(poll(&p, 1, 2000), 1);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 1);
+}
+
+// --- ixev --------------------------------------------------------------------------------
+
+struct TConn {
+	struct ixev_conn c; // first: the handler's conn is the TConn
+	std::string got;
+	std::vector<unsigned int> events;
+	int hup_err = 0;
+	bool eof = false;
+	bool released = false;
+	bool echo = true;
+	bool close_on_hup = true;
+	int dialed = 1; // 1: not yet
+};
+
+struct Ixev {
+	std::deque<TConn> conns;
+	bool reject = false;
+	int accepts = 0;
+};
+
+void t_handler(struct ixev_conn *c, unsigned int ev)
+{
+	TConn *t = (TConn *)c;
+	char buf[4096];
+	ssize_t n;
+
+	t->events.push_back(ev);
+	if (ev & IXEV_HUP) {
+		t->hup_err = (int)ixev_recv(c, buf, sizeof(buf));
+		if (t->close_on_hup)
+			ixev_close(c); // t is released: touch nothing after this
+		return;
+	}
+	if (!(ev & IXEV_IN))
+		return;
+	while ((n = ixev_recv(c, buf, sizeof(buf))) > 0) {
+		t->got.append(buf, n);
+		if (t->echo) {
+			EXPECT_EQ(ixev_send(c, buf, n), n);
+		}
+	}
+	if (n == 0)
+		t->eof = true;
+}
+
+struct ixev_conn *t_accept(struct ixev_loop *l, const struct ix_addr *remote, uint16_t lport)
+{
+	Ixev *s = (Ixev *)ixev_loop_arg(l);
+
+	s->accepts++;
+	if (s->reject)
+		return nullptr;
+	s->conns.emplace_back();
+	TConn *t = &s->conns.back();
+	ixev_conn_init(&t->c);
+	ixev_set_handler(&t->c, IXEV_IN, t_handler);
+	return &t->c;
+}
+
+void t_release(struct ixev_conn *c) { ((TConn *)c)->released = true; }
+void t_dialed(struct ixev_conn *c, int err) { ((TConn *)c)->dialed = err; }
+
+const struct ixev_conn_ops t_ops = { t_accept, t_dialed, t_release };
+
+class IxevTest : public ::testing::Test {
+protected:
+	Harness h;
+	Ixev st;
+	struct ixev_loop *l = nullptr;
+
+	void SetUp() override
+	{
+		ix_set_log(log_cb, nullptr);
+		ASSERT_EQ(h.attach_loop(&l, &t_ops, &st), 0);
+		ASSERT_EQ(ixev_loop_arg(l), &st);
+		ASSERT_NE(ixev_loop_ix(l), nullptr);
+	}
+	void TearDown() override
+	{
+		ixev_loop_destroy(l);
+		ix_set_log(nullptr, nullptr);
+	}
+	// A connection knocks on worker @w and is accepted: its cookie.
+	uint64_t knock(uint64_t hd, unsigned int w)
+	{
+		h.put(w, ev_knock(hd, 0, "198.51.100.7", 5555, 7));
+		EXPECT_EQ(ixev_run(l, 1000), 1);
+		auto c = h.take(w);
+		EXPECT_EQ(c.size(), 1u);
+		if (c.size() != 1)
+			return 0;
+		EXPECT_EQ(c[0].op, IXDP_APP_ACCEPT);
+		EXPECT_EQ(c[0].handle, hd);
+		EXPECT_NE(c[0].cookie, 0u);
+		return c[0].cookie;
+	}
+};
+
+TEST_F(IxevTest, EchoRoundTrip)
+{
+	uint64_t hd = mkh(7, 1, 3);
+	uint64_t ck = knock(hd, 1);
+	ASSERT_EQ(st.conns.size(), 1u);
+	TConn &t = st.conns.back();
+	EXPECT_EQ(t.c.handle, hd);
+
+	memcpy(h.rx(1) + 2048, "hello world", 11);
+	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, ck, 2048, 11));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_EQ(t.got, "hello world");
+	ASSERT_EQ(t.events.size(), 1u);
+	EXPECT_EQ(t.events[0], (unsigned int)IXEV_IN);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(c[0].op, IXDP_APP_RECV_DONE);
+	EXPECT_EQ(c[0].len, 11u);
+	EXPECT_EQ(c[1].op, IXDP_APP_SEND);
+	EXPECT_EQ(c[1].handle, hd);
+	ASSERT_EQ(c[1].len, 11u);
+	EXPECT_EQ(memcmp(h.tx(1) + c[1].off, "hello world", 11), 0);
+
+	// The connection takes 5 bytes: the rest waits for SENT.
+	h.put(1, ev_result(IXDP_APP_SEND, c[1].seq, hd, 0, 5));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_TRUE(h.take(1).empty());
+	EXPECT_EQ(t.c.tx_len, 6u);
+	h.put(1, ev_of(IXDP_APP_EV_SENT, hd, ck, 0, 5));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+	ASSERT_EQ(c[0].len, 6u);
+	EXPECT_EQ(memcmp(h.tx(1) + c[0].off, " world", 6), 0);
+	h.put(1, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, 6));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_EQ(t.c.tx_len, 0u);
+	EXPECT_TRUE(h.take(1).empty());
+
+	// EOF.
+	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, ck, 0, 0));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_TRUE(t.eof);
+
+	// Death: IXEV_HUP (not in the mask), the error from ixev_recv, close in the handler.
+	h.put(1, ev_of(IXDP_APP_EV_DEAD, hd, ck, 0, 0, -ECONNRESET));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_TRUE(t.events.back() & IXEV_HUP);
+	EXPECT_EQ(t.hup_err, 0); // EOF came first
+	EXPECT_TRUE(t.released);
+	c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].op, IXDP_APP_CLOSE);
+	EXPECT_EQ(c[0].handle, hd);
+
+	// Events for the closed connection are dropped.
+	size_t n_events = t.events.size();
+	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, ck, 0, 5));
+	h.put(1, ev_of(IXDP_APP_EV_SENT, hd, ck, 0, 5));
+	h.put(1, ev_of(IXDP_APP_EV_DEAD, hd, ck, 0, 0, -ECONNRESET));
+	h.put(1, ev_result(IXDP_APP_CLOSE, c[0].seq, hd, -EBADF));
+	EXPECT_EQ(ixev_run(l, 1000), 4);
+	EXPECT_EQ(t.events.size(), n_events);
+	EXPECT_TRUE(h.take(1).empty());
+}
+
+TEST_F(IxevTest, DeadBeforeEofReportsTheError)
+{
+	uint64_t hd = mkh(1, 0, 9);
+	uint64_t ck = knock(hd, 0);
+	TConn &t = st.conns.back();
+	h.put(0, ev_of(IXDP_APP_EV_DEAD, hd, ck, 0, 0, -ETIMEDOUT));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_EQ(t.hup_err, -ETIMEDOUT);
+	EXPECT_TRUE(t.released);
+}
+
+TEST_F(IxevTest, RejectWhenAcceptDeclines)
+{
+	st.reject = true;
+	uint64_t hd = mkh(2, 1, 4);
+	h.put(1, ev_knock(hd, 0, "198.51.100.7", 5555, 7));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_EQ(st.accepts, 1);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].op, IXDP_APP_REJECT);
+	EXPECT_EQ(c[0].handle, hd);
+}
+
+// ixev_close with bytes still buffered: released at once, the loop sends the rest, then CLOSE.
+TEST_F(IxevTest, CloseFlushesThenCloses)
+{
+	uint64_t hd = mkh(1, 1, 5);
+	uint64_t ck = knock(hd, 1);
+	TConn &t = st.conns.back();
+	std::string data(100, 'z');
+	EXPECT_EQ(ixev_send(&t.c, data.data(), data.size()), 100);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	ASSERT_EQ(c[0].op, IXDP_APP_SEND);
+	EXPECT_EQ(c[0].len, 100u);
+	h.put(1, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, 40));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+
+	ixev_close(&t.c);
+	EXPECT_TRUE(t.released);
+	EXPECT_EQ(ixev_send(&t.c, "x", 1), -EPIPE);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	EXPECT_TRUE(h.take(1).empty()); // still waiting for SENT
+
+	// Bytes for it are given back at once.
+	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, ck, 0, 30));
+	h.put(1, ev_of(IXDP_APP_EV_SENT, hd, ck, 0, 40));
+	EXPECT_EQ(ixev_run(l, 1000), 2);
+	c = h.take(1);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(c[0].op, IXDP_APP_RECV_DONE);
+	EXPECT_EQ(c[0].len, 30u);
+	EXPECT_EQ(c[1].op, IXDP_APP_SEND);
+	EXPECT_EQ(c[1].len, 60u);
+	h.put(1, ev_result(IXDP_APP_SEND, c[1].seq, hd, 0, 60));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	c = h.take(1);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].op, IXDP_APP_CLOSE);
+	EXPECT_EQ(c[0].flags, 0);
+	EXPECT_EQ(t.events.size(), 0u);
+}
+
+// Send buffering: IXEV_SEND_MAX bounds it, IXEV_OUT says when there is room again.
+TEST_F(IxevTest, SendBufferBoundAndOut)
+{
+	uint64_t hd = mkh(1, 0, 6);
+	knock(hd, 0);
+	TConn &t = st.conns.back();
+	t.echo = false;
+	ixev_set_handler(&t.c, IXEV_IN | IXEV_OUT, t_handler);
+	EXPECT_EQ(ixev_run(l, 0), 1); // OUT was ready: the handler runs once
+	ASSERT_EQ(t.events.size(), 1u);
+	EXPECT_EQ(t.events[0], (unsigned int)IXEV_OUT);
+
+	std::vector<char> big(IXEV_SEND_MAX + 100, 'q');
+	EXPECT_EQ(ixev_send(&t.c, big.data(), big.size()), (ssize_t)IXEV_SEND_MAX);
+	EXPECT_EQ(ixev_send(&t.c, "x", 1), -EAGAIN);
+	EXPECT_FALSE(t.c.ready & IXEV_OUT);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	auto c = h.take(0);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+	EXPECT_LE(c[0].len, h.tx_size / 2);
+	h.put(0, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, c[0].len));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	ASSERT_EQ(t.events.size(), 2u);
+	EXPECT_EQ(t.events[1], (unsigned int)IXEV_OUT);
+	EXPECT_EQ(t.c.tx_len, IXEV_SEND_MAX - c[0].len);
+	c = h.take(0); // the next chunk went out at once
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+}
+
+TEST_F(IxevTest, PeekAndConsume)
+{
+	uint64_t hd = mkh(1, 1, 8);
+	uint64_t ck = knock(hd, 1);
+	TConn &t = st.conns.back();
+	ixev_set_handler(&t.c, 0, nullptr);
+	memcpy(h.rx(1) + 0, "abc", 3);
+	memcpy(h.rx(1) + 2048, "defg", 4);
+	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, ck, 0, 3));
+	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, ck, 2048, 4));
+	EXPECT_EQ(ixev_run(l, 1000), 2);
+	EXPECT_EQ(t.c.rx_len, 7u);
+	const void *p;
+	ASSERT_EQ(ixev_peek(&t.c, &p), 3);
+	EXPECT_EQ(h.app_rx_off(p, 1), 0);
+	ixev_consume(&t.c, 4); // across two spans
+	ASSERT_EQ(ixev_peek(&t.c, &p), 3);
+	EXPECT_EQ(memcmp(p, "efg", 3), 0);
+	char b[8];
+	EXPECT_EQ(ixev_recv(&t.c, b, sizeof(b)), 3);
+	EXPECT_EQ(ixev_recv(&t.c, b, sizeof(b)), -EAGAIN);
+	EXPECT_EQ(ixev_peek(&t.c, &p), -EAGAIN);
+	ixev_run(l, 0);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(c[0].len, 4u);
+	EXPECT_EQ(c[1].len, 3u);
+}
+
+TEST_F(IxevTest, Dial)
+{
+	st.conns.emplace_back();
+	TConn &ok = st.conns.back();
+	ixev_conn_init(&ok.c);
+	st.conns.emplace_back();
+	TConn &bad = st.conns.back();
+	ixev_conn_init(&bad.c);
+	struct ix_addr a = {};
+	a.family = AF_INET;
+	a.port = 9;
+	inet_pton(AF_INET, "203.0.113.1", &a.v4);
+	ASSERT_EQ(ixev_dial(l, &ok.c, &a), 0);
+	ASSERT_EQ(ixev_dial(l, &bad.c, &a), 0);
+	EXPECT_EQ(ixev_send(&ok.c, "early", 5), 5); // buffered until connected
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	auto c0 = h.take(0), c1 = h.take(1);
+	ASSERT_EQ(c0.size(), 1u);
+	ASSERT_EQ(c1.size(), 1u);
+	EXPECT_EQ(c0[0].op, IXDP_APP_CONNECT);
+	EXPECT_NE(c0[0].cookie, c1[0].cookie);
+
+	uint64_t hd = mkh(1, 0, 12);
+	h.put(0, ev_of(IXDP_APP_EV_CONNECTED, hd, c0[0].cookie));
+	h.put(1, ev_of(IXDP_APP_EV_CONNECTED, 0, c1[0].cookie, 0, 0, -ECONNREFUSED));
+	EXPECT_EQ(ixev_run(l, 1000), 2);
+	EXPECT_EQ(ok.dialed, 0);
+	EXPECT_EQ(ok.c.handle, hd);
+	EXPECT_EQ(bad.dialed, -ECONNREFUSED);
+	EXPECT_TRUE(bad.released);
+	EXPECT_FALSE(ok.released);
+	c0 = h.take(0);
+	ASSERT_EQ(c0.size(), 1u);
+	EXPECT_EQ(c0[0].op, IXDP_APP_SEND);
+	EXPECT_EQ(memcmp(h.tx(0) + c0[0].off, "early", 5), 0);
+
+	// Closed while dialing: the late CONNECTED is reset.
+	st.conns.emplace_back();
+	TConn &gone = st.conns.back();
+	ixev_conn_init(&gone.c);
+	ASSERT_EQ(ixev_dial(l, &gone.c, &a), 0);
+	ixev_run(l, 0);
+	auto c = h.take(0);
+	auto d = h.take(1);
+	c.insert(c.end(), d.begin(), d.end());
+	ASSERT_EQ(c.size(), 1u);
+	ixev_close(&gone.c);
+	EXPECT_TRUE(gone.released);
+	h.put(1, ev_of(IXDP_APP_EV_CONNECTED, mkh(1, 1, 2), c[0].cookie));
+	ixev_run(l, 1000);
+	d = h.take(1);
+	ASSERT_EQ(d.size(), 1u);
+	EXPECT_EQ(d[0].op, IXDP_APP_CLOSE);
+	EXPECT_EQ(d[0].flags, IXDP_APP_CLOSE_RESET);
+}
+
+TEST_F(IxevTest, ManyConnectionsAndStaleCookies)
+{
+	// Enough connections to grow the tables, closed and reopened: a reused slot's old
+	// cookie reaches nobody.
+	std::vector<uint64_t> cookies;
+	for (uint32_t i = 0; i < 200; i++)
+		cookies.push_back(knock(mkh(1, i % 2, i), i % 2));
+	for (auto &t : st.conns)
+		ixev_close(&t.c);
+	for (auto &t : st.conns)
+		EXPECT_TRUE(t.released);
+	ixev_run(l, 0);
+	h.take(0);
+	h.take(1);
+	size_t before = st.conns.size();
+	uint64_t fresh = knock(mkh(2, 0, 0), 0);
+	EXPECT_EQ((uint32_t)fresh, (uint32_t)cookies[199]); // the last slot freed is reused...
+	EXPECT_NE(fresh, cookies[199]);			  // ...with another generation
+	TConn &t = st.conns.back();
+	EXPECT_EQ(st.conns.size(), before + 1);
+	memcpy(h.rx(0), "old", 3);
+	h.put(1, ev_of(IXDP_APP_EV_RECV, mkh(1, 1, 199), cookies[199], 0, 3));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_TRUE(t.got.empty());
+	EXPECT_TRUE(t.events.empty());
+}
+
+} // namespace
