@@ -1,7 +1,12 @@
 #!/bin/bash
-# echo_rr.sh - the echo-rr benchmark: ixdpd --echo-tcp against the Linux twin, side by side.
+# echo_rr.sh - the echo-rr benchmark: an echo server on ixdp against the Linux twin, side by side.
 #
 #   BUILD=build bench/echo_rr.sh        (as root, after make)
+#
+#   IXSYS=ixapp (default): the ixdp side is the native libix app ix-rr (server mode) on ixdpd,
+#     both on SRV_CPU; its CPU counts as the server's (rr_client -A).  Output echo_rr_app.*.
+#   IXSYS=ixdp: the ixdp side is ixdpd's built-in --echo-tcp.  Output echo_rr.*.  The two
+#     together give the cost of the app channel.
 #
 #   env: CONNS="1 64 1024 10000" DEPTHS="1 8" RUNS=3 DURATION=5 WARMUP=1 SIZE=64 SRV_CPU=0 CLI_CPU=1
 #        NQ=1 PORT=7000 RETRIES=2 CONTENDED_PCT=10 QUIET_WAIT=0
@@ -51,7 +56,7 @@
 # is repeated, at most RETRIES times, and marked * if it stays contended.
 #
 # PROFILE=1 adds one unmeasured LAT_CONNS x 1 run of each system under perf record -e cpu-clock
-# (the server process only), summarised in $BUILD/bench/echo_rr-profile-{ixdp,linux}.txt.
+# (the server process only), summarised in $BUILD/bench/echo_rr-profile-{$IXSYS,linux}.txt.
 #
 # Output: the table on stdout and in $BUILD/bench/echo_rr.txt, every run in
 # $BUILD/bench/echo_rr.csv, plots $BUILD/bench/echo_rr.png (requests/s and server CPU per
@@ -74,6 +79,12 @@ SWEEP_DURATION=${SWEEP_DURATION:-3}
 QMAX=64	# open loop: most requests in flight per connection before one counts as overflow
 CLIENT_SPIN=${CLIENT_SPIN:-1}
 REPORT_ONLY=${REPORT_ONLY:-0}
+IXSYS=${IXSYS:-ixapp}
+case $IXSYS in
+ixapp) ixlabel="ixdp, native app (ix-rr)" name=echo_rr_app ;;
+ixdp) ixlabel="ixdp, built-in echo" name=echo_rr ;;
+*) fail "IXSYS is ixapp or ixdp" ;;
+esac
 need_numbers SIZE LAT_CONNS LAT_RUNS SWEEP_DURATION CLIENT_SPIN
 for v in $CONNS $DEPTHS; do
 	if ! [[ $v =~ ^[0-9]+$ ]] || [ "$v" -lt 1 ]; then
@@ -85,7 +96,7 @@ for v in $LAT_FRACTION $SWEEP; do
 done
 [ "$SIZE" -ge 1 ] || fail "SIZE must be >= 1"
 
-bench_init echo_rr
+bench_init "$name"
 spin=
 [ "$CLIENT_SPIN" = 1 ] && spin=-S
 pinning=$(rr_pinning "${spin:+client busy-polls}")
@@ -171,7 +182,7 @@ echo "commit $commit, kernel $kernel, $pinning, congestion control $cc, $date"
 for run in $(seq "$RUNS"); do
 	for c in $CONNS; do
 		for d in $DEPTHS; do
-			for sys in linux ixdp; do
+			for sys in linux "$IXSYS"; do
 				echo "saturation, pass $run: $sys, $c connections x $d in flight"
 				f=$tmp_dir/max.$sys.$c.$d.$run
 				measure_retry "$sys" echo "$f" -c "$c" -D "$d" -s "$SIZE" $spin
@@ -193,7 +204,7 @@ fi
 lat_rate=$(awk -v m="$lin_max" -v f="$LAT_FRACTION" 'BEGIN { printf "%.0f", m * f }')
 if [ "$lat_rate" -gt 0 ]; then
 	for run in $(seq "$LAT_RUNS"); do
-		for sys in linux ixdp; do
+		for sys in linux "$IXSYS"; do
 			echo "equal load, run $run: $sys, $LAT_CONNS connections, open loop at" \
 				"$lat_rate requests/s"
 			f=$tmp_dir/equal.$sys.$run
@@ -206,7 +217,7 @@ if [ "$lat_rate" -gt 0 ]; then
 	for frac in $SWEEP; do
 		rate=$(awk -v m="$lin_max" -v f="$frac" 'BEGIN { printf "%.0f", m * f }')
 		[ "$rate" -ge 1 ] || continue
-		for sys in linux ixdp; do
+		for sys in linux "$IXSYS"; do
 			echo "sweep: $sys, open loop at $rate requests/s ($frac x the Linux maximum)"
 			f=$tmp_dir/sweep.$sys.$frac
 			DURATION=$sweep_dur measure_retry "$sys" echo "$f" -c "$LAT_CONNS" -R "$rate" \
@@ -226,7 +237,7 @@ profile() {
 		-c "$LAT_CONNS" -D 1 -s "$SIZE" $spin
 }
 if [ "$PROFILE" = 1 ]; then
-	profile ixdp
+	profile "$IXSYS"
 	profile linux
 fi
 fi # REPORT_ONLY
@@ -275,7 +286,7 @@ report() {
 					c " x " d, $4, $40, $9, $10, $11, $12, $20, $21, $16, $17, $19,
 					($24 ? "*" : " "), $15, $29, $30, $31, $32, ($33 == "" ? "-" : $33),
 					$36, ($37 ? " CLIENT FAILED" : "") }' "$csv"
-			for sys in linux ixdp; do
+			for sys in linux "$IXSYS"; do
 				printf '%-10s %-6s %4s %10.0f %9.0f %9.0f %9.0f %8.2f %8.2f\n' "$c x $d" \
 					"$sys" med "$(value max "$sys" "$c" "$d" rps)" \
 					"$(value max "$sys" "$c" "$d" p50_us)" \
@@ -288,7 +299,7 @@ report() {
 			r_cpu=$(pair_median max "$(col srv_us_per_req)" "$c" "$d")
 			r_p99=$(pair_median max "$(col p99_us)" "$c" "$d")
 			ratios[$c.$d]=$r_rps
-			echo "  $c x $d: ixdp/linux, median of the per-pass ratios: req/s $r_rps," \
+			echo "  $c x $d: $IXSYS/linux, median of the per-pass ratios: req/s $r_rps," \
 				"server CPU/req $r_cpu, p99 at saturation $r_p99"
 		done
 	done
@@ -296,7 +307,7 @@ report() {
 	echo
 	echo "equal load: $LAT_CONNS connections, open loop (Poisson) at $LAT_FRACTION x the Linux" \
 		"maximum at $LAT_CONNS x 1 = $lat_rate requests/s," \
-		"$(awk -F, 'NR > 1 && $3 == "equal" && $4 == "ixdp"' "$csv" | wc -l) runs each"
+		"$(awk -F, -v ix="$IXSYS" 'NR > 1 && $3 == "equal" && $4 == ix' "$csv" | wc -l) runs each"
 	printf '%-6s %4s %10s %10s %9s %9s %9s %9s %9s %9s %6s\n' system run offered achieved \
 		"p50 us" "p99 us" "p99.9 us" "max us" "lag p99" "lag max" errors
 	awk -F, 'NR > 1 && $3 == "equal" {
@@ -306,7 +317,7 @@ report() {
 		pr[$k]=$(pair_median equal "$k")
 	done
 	r_p99=${pr[11]}
-	echo "ratio ixdp/linux at equal load (median of the per-run ratios): p50 ${pr[10]}," \
+	echo "ratio $IXSYS/linux at equal load (median of the per-run ratios): p50 ${pr[10]}," \
 		"p99 ${pr[11]}, p99.9 ${pr[12]}"
 	echo "(lag: how late the client wrote a request after it was due; a lag max of milliseconds"
 	echo " is the client stalled, and every request due meanwhile is charged that wait)"
@@ -324,48 +335,48 @@ report() {
 	echo
 	echo "targets (shared/BENCH.md), reported, never enforced:"
 	r_rps=${ratios[$LAT_CONNS.1]:--}
-	echo "  $LAT_CONNS x 1 requests/s ixdp/linux >= 2: $r_rps ($(verdict "$r_rps" ">=" 2))"
-	echo "  p99 at equal load ixdp/linux <= 0.5: $r_p99 ($(verdict "$r_p99" "<=" 0.5))"
+	echo "  $LAT_CONNS x 1 requests/s $IXSYS/linux >= 2: $r_rps ($(verdict "$r_rps" ">=" 2))"
+	echo "  p99 at equal load $IXSYS/linux <= 0.5: $r_p99 ($(verdict "$r_p99" "<=" 0.5))"
 	for d in $DEPTHS; do
-		own64=$(value max ixdp 64 "$d" rps)
-		own10k=$(value max ixdp 10000 "$d" rps)
+		own64=$(value max "$IXSYS" 64 "$d" rps)
+		own10k=$(value max "$IXSYS" 10000 "$d" rps)
 		r_rps=$(ratio "$own10k" "$own64")
-		echo "  ixdp 10000 x $d / ixdp 64 x $d >= 0.8 (medians): $r_rps" \
+		echo "  $IXSYS 10000 x $d / $IXSYS 64 x $d >= 0.8 (medians): $r_rps" \
 			"($(verdict "$r_rps" ">=" 0.8)); Linux's own: $(ratio \
 			"$(value max linux 10000 "$d" rps)" "$(value max linux 64 "$d" rps)")"
 	done
 	echo "csv: $csv"
 }
 echo
-report | tee "$out/echo_rr.txt"
+report | tee "$out/$name.txt"
 
 # --- plots -------------------------------------------------------------------------------------
 dat=$tmp_dir/max.dat
 {
-	echo "# label linux ixdp linux_us ixdp_us"
+	echo "# label linux $IXSYS linux_us ${IXSYS}_us"
 	for c in $CONNS; do
 		for d in $DEPTHS; do
-			echo "${c}x$d $(value max linux "$c" "$d" rps) $(value max ixdp "$c" "$d" rps)" \
+			echo "${c}x$d $(value max linux "$c" "$d" rps) $(value max "$IXSYS" "$c" "$d" rps)" \
 				"$(value max linux "$c" "$d" srv_us_per_req)" \
-				"$(value max ixdp "$c" "$d" srv_us_per_req)"
+				"$(value max "$IXSYS" "$c" "$d" srv_us_per_req)"
 		done
 	done
 } >"$dat"
-plot_pair echo_rr 1100,480 "top right" "echo-rr: $SIZE-byte requests, conns x in flight, \
-closed loop; veth, 2 vCPUs\ncommit $commit, $date, $pinning" "$dat" "Linux (epoll)" ixdp \
+plot_pair "$name" 1100,480 "top right" "echo-rr: $SIZE-byte requests, conns x in flight, \
+closed loop; veth, 2 vCPUs\ncommit $commit, $date, $pinning" "$dat" "Linux (epoll)" "$ixlabel" \
 	'set logscale y; set xtics rotate by -30; set ylabel "requests/s (log)"
 set title "throughput (higher is better)"' \
 	'unset logscale y; set yrange [0:*]; set ylabel "server process CPU us / request"
 set title "server CPU per request (lower is better)"'
 if [ -n "$SWEEP" ]; then
-	for sys in linux ixdp; do
+	for sys in linux "$IXSYS"; do
 		awk -F, -v s="$sys" 'NR > 1 && $3 == "sweep" && $4 == s && $9 > 0 {
 			print $8, $10, $11, $12, ($26 > 0 ? $11 : "NaN") }' "$csv" |
 			sort -g >"$tmp_dir/sweep.$sys.dat"
 	done
 	gnuplot <<EOF || fail "gnuplot"
 set terminal pngcairo noenhanced size 900,520 font ",10"
-set output "$out/echo_rr_latency.png"
+set output "$out/${name}_latency.png"
 set title "echo-rr latency vs throughput: $LAT_CONNS connections, open loop (Poisson), $SIZE B\n\
 commit $commit, $date, $pinning"
 set xlabel "offered requests/s (open loop); crossed: saturated, some requests could not be sent"
@@ -376,11 +387,12 @@ set key top left
 set xrange [0:*]
 plot "$tmp_dir/sweep.linux.dat" using 1:3 with linespoints lw 2 pt 7 lc rgb "#808080" title "Linux p99", \
 	"" using 1:2 with linespoints dt 2 pt 6 lc rgb "#808080" title "Linux p50", \
-	"$tmp_dir/sweep.ixdp.dat" using 1:3 with linespoints lw 2 pt 7 lc rgb "#2060c0" title "ixdp p99", \
-	"" using 1:2 with linespoints dt 2 pt 6 lc rgb "#2060c0" title "ixdp p50", \
+	"$tmp_dir/sweep.$IXSYS.dat" using 1:3 with linespoints lw 2 pt 7 lc rgb "#2060c0" title "$ixlabel p99", \
+	"" using 1:2 with linespoints dt 2 pt 6 lc rgb "#2060c0" title "$ixlabel p50", \
 	"$tmp_dir/sweep.linux.dat" using 1:5 with points pt 2 ps 2.5 lc rgb "#808080" notitle, \
-	"$tmp_dir/sweep.ixdp.dat" using 1:5 with points pt 2 ps 2.5 lc rgb "#2060c0" notitle
+	"$tmp_dir/sweep.$IXSYS.dat" using 1:5 with points pt 2 ps 2.5 lc rgb "#2060c0" notitle
 EOF
-	cp "$out/echo_rr_latency.png" docs/img/echo_rr_latency.png || fail "copy the plot to docs/img"
+	cp "$out/${name}_latency.png" "docs/img/${name}_latency.png" ||
+		fail "copy the plot to docs/img"
 fi
-echo "plots: $out/echo_rr.png, $out/echo_rr_latency.png (copied to docs/img/)"
+echo "plots: $out/$name.png, $out/${name}_latency.png (copied to docs/img/)"

@@ -206,6 +206,7 @@ EOF
 
 RR_CLIENT=$BUILD/bench/rr_client
 ECHO_SERVER=$BUILD/bench/echo_server
+IX_RR=$BUILD/bin/ix-rr
 
 # rr_settings: bench_settings and those echo_rr.sh and sink.sh add (their headers list them),
 # checked, and the programs their runs need.
@@ -221,7 +222,7 @@ rr_settings() {
 	need_numbers WARMUP SRV_CPU CLI_CPU NQ PORT
 	[ "$NQ" -ge 1 ] || fail "NQ must be >= 1"
 	need_cpus SRV_CPU CLI_CPU
-	need_built "$RR_CLIENT" "$ECHO_SERVER" "$IXDPD" "$IXDPCTL"
+	need_built "$RR_CLIENT" "$ECHO_SERVER" "$IXDPD" "$IXDPCTL" "$IX_RR"
 }
 
 # rr_pinning NOTE: where everything ran and with which options, for the headers; NOTE (if not
@@ -306,13 +307,43 @@ stop_ixdp() {
 	ixdpd_stop || fail "ixdpd exited with status $?"
 }
 
-# client OUT ERR CLIENT_ARGS...: rr_client against the service SRV_PID serves, in the background
-# (its pid in CLIENT_PID), sampling the server's CPU and ksoftirqd's over the window.
+# serve_ixapp MODE: ixdpd (one worker on SRV_CPU, no diagnostic service) and the native echo
+# app ix-rr on the same CPU (shared/BENCH.md: the same CPUs as the Linux twin); sets SRV_PID
+# and APP_PID.  (echo only.)
+serve_ixapp() {
+	[ "$1" = echo ] || fail "ixapp serves echo only"
+	# shellcheck disable=SC2086 # IXDPD_ARGS is a list of options
+	ixdpd_start --workers 1 --cpus "$SRV_CPU" $IXDPD_ARGS
+	SRV_PID=$IXDPD_PID
+	IXDP_CONTROL=$CONTROL taskset -c "$SRV_CPU" "$IX_RR" server -p "$PORT" -t 1 \
+		>"$tmp_dir/app.out" 2>&1 &
+	APP_PID=$!
+	_pids+=("$APP_PID")
+	for _ in $(seq 50); do
+		[ "$(stats_json | jq .apps.attached_now)" = 1 ] && break
+		sleep 0.1
+	done
+	[ "$(stats_json | jq .apps.attached_now)" = 1 ] || fail "ix-rr did not attach: $(cat "$tmp_dir/app.out")"
+	sleep 0.2 # its listen reaches every worker
+	stats_json >"$tmp_dir/ix0.json" || fail "ixdpctl stats"
+}
+
+# stop_ixapp OUT: the app, then ixdpd as stop_ixdp.
+stop_ixapp() {
+	stop_pid "$APP_PID" "$tmp_dir/app.out" ix-rr
+	APP_PID=
+	stop_ixdp "$1"
+}
+
+# client OUT ERR CLIENT_ARGS...: rr_client against the service SRV_PID serves (with the app
+# APP_PID, if set), in the background (its pid in CLIENT_PID), sampling the server's CPU and
+# ksoftirqd's over the window.
 client() {
 	local o=$1 e=$2
 	shift 2
 	timeout -k 5 $((DURATION + WARMUP + 120)) ip netns exec "$ns_peer" "$RR_CLIENT" \
 		-a "$DUT_IP" -p "$PORT" -C "$CLI_CPU" -K "$SRV_CPU" -P "$SRV_PID" \
+		${APP_PID:+-A "$APP_PID"} \
 		-d "$DURATION" -w "$WARMUP" "$@" >"$o" 2>"$e" &
 	CLIENT_PID=$!
 	_pids+=("$CLIENT_PID")

@@ -90,6 +90,7 @@ struct opts {
 	enum mode mode;
 	int cpu;
 	int srv_pid;
+	int app_pid;	/* an app serving through the server (ixdpd): its CPU counts as the server's */
 	int srv_cpu;
 };
 
@@ -224,10 +225,17 @@ static void find_softirqd(struct client *cl)
 	closedir(dir);
 }
 
-/* The server (-P) and its CPU (-K), and the ksoftirqds found at the start. */
+/* The server (-P, and -A: the app it serves for) and its CPU (-K), and the ksoftirqds. */
 static int client_cpu_sample(struct client *cl, struct cpu_sample *s)
 {
-	return cpu_sample(s, cl->o.srv_pid, cl->o.srv_cpu, cl->softirqd, cl->nr_softirqd);
+	__u64 app_ns = 0;
+	int ret;
+
+	ret = cpu_sample(s, cl->o.srv_pid, cl->o.srv_cpu, cl->softirqd, cl->nr_softirqd);
+	if (!ret && cl->o.app_pid > 0)
+		ret = proc_runtime_ns(cl->o.app_pid, &app_ns);
+	s->peer_ns += app_ns;
+	return ret;
 }
 
 /* --- the request stream ----------------------------------------------------------------------- */
@@ -741,6 +749,7 @@ static void usage(const char *prog)
 		"  -b N        connections being opened at once (default 128)\n"
 		"  -T SECONDS  time allowed for opening them all (default 60)\n"
 		"  -P PID      server process whose CPU time to report over the window\n"
+		"  -A PID      an app process whose CPU time is added to the server's\n"
 		"  -K CPU      the server's CPU, whose idle time to report\n",
 		prog);
 }
@@ -756,7 +765,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		.connect_s = 60, .qmax = 64, .cpu = -1, .srv_pid = 0, .srv_cpu = -1,
 	};
 	service_init(&o->dst);
-	while ((opt = getopt(argc, argv, "a:p:c:D:s:d:w:R:UQ:BSC:b:T:P:K:h")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:c:D:s:d:w:R:UQ:BSC:b:T:P:A:K:h")) != -1) {
 		switch (opt) {
 		case 'a':
 			if (inet_pton(AF_INET, optarg, &o->dst.sin_addr) != 1)
@@ -831,6 +840,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (num_opt(optarg, 1, 1 << 30, &v))
 				return -1;
 			o->srv_pid = v;
+			break;
+		case 'A':
+			if (num_opt(optarg, 1, 1 << 30, &v))
+				return -1;
+			o->app_pid = v;
 			break;
 		case 'K':
 			if (num_opt(optarg, 0, 4095, &v))

@@ -40,6 +40,7 @@
  *     loop call ix_poll(ctx, evs, max, 0) until it returns 0.
  */
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -237,13 +238,14 @@ static int ix_ms_left(uint64_t deadline)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/*
+ * One spin while waiting for events.  sched_yield(), not a pause: the worker often shares this
+ * core, and a spinning app would keep it off the core for the whole spin (the worker yields
+ * for the same reason).  With the core to itself, the call returns at once.
+ */
 static inline void ix_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
+	sched_yield();
 }
 
 static int ix_is_pow2(uint32_t x)
