@@ -7,8 +7,11 @@ set -eu
 # Build: compilers, BPF toolchain, libraries ixdpd links against.
 BUILD="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
        libsystemd-dev libmnl-dev liblwip-dev liblwip0"
-# Tests: GoogleTest/GoogleMock harness, clang's libFuzzer/sanitizer runtime, namespace and veth tooling, JSON checks in scripts.
-TEST="libgtest-dev libgmock-dev libclang-rt-14-dev iproute2 ethtool iputils-ping jq procps kmod"
+# Tests: GoogleTest/GoogleMock harness, clang's libFuzzer/sanitizer runtime, namespace and veth
+# tooling, JSON checks in scripts, memcached's test clients against ix-kv, setpriv and groupadd
+# for the app-group test, nm/objdump for libix's exported symbols.
+TEST="libgtest-dev libgmock-dev libclang-rt-14-dev iproute2 ethtool iputils-ping jq procps kmod
+      libmemcached-tools python3 util-linux passwd binutils"
 # Benchmarks: plots, profiles, load generators.
 BENCH="gnuplot-nox linux-perf sockperf"
 
