@@ -111,7 +111,8 @@ unsigned int ix_nr_workers(const struct ix_ctx *ctx);
 
 /*
  * ix_fd - a descriptor that becomes readable when ix_poll() may have something to return, for
- * apps that wait in their own poll/epoll loop: call ix_poll(ctx, ..., 0) when it is.
+ * apps that wait in their own poll/epoll loop: call ix_poll(ctx, ..., 0) until it returns 0.
+ * An ix_poll() that returns 0 leaves the context armed: the next event makes ix_fd() readable.
  */
 int ix_fd(const struct ix_ctx *ctx);
 
@@ -122,9 +123,11 @@ int ix_fd(const struct ix_ctx *ctx);
  * Several contexts of one process may listen on the same port: new connections are spread
  * over them.  @cookie comes back in each IX_EV_KNOCK.
  *
+ * The workers' RESULTs for LISTEN are consumed here and never reach ix_poll().
+ *
  * Return: 0; -EADDRINUSE (another process listens there, or a diagnostic service does),
- * -EACCES (port below 1024 and the app is not root), -EINVAL, -ENOSPC (too many listeners),
- * -ETIMEDOUT, -ECONNRESET.
+ * -EACCES (port below 1024 and the app is not root), -EADDRNOTAVAIL (@addr is not one of the
+ * daemon's), -EINVAL, -ENOSPC (too many listeners), -ETIMEDOUT, -ECONNRESET.
  */
 int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port, uint64_t cookie);
 

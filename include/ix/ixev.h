@@ -10,6 +10,9 @@
  *   ops->accept(loop, remote, lport) -> the app's ixev_conn, or NULL to reject
  *   ixev_set_handler(conn, IXEV_IN | IXEV_OUT, handler): handler(conn, IXEV_IN) when bytes
  *     (or EOF) are there, IXEV_OUT when send space came back, IXEV_HUP when the connection died
+ *     (IXEV_HUP whatever the mask).  Handlers run once per connection after each batch of
+ *     events, for what became ready (edge-triggered: unread bytes do not fire it again).
+ *     After ixev_close(), ixev_send()/ixev_recv() on the conn return -EPIPE.
  *   ixev_recv()/ixev_peek()+ixev_consume(), ixev_send(), ixev_close()
  *
  * Return values: counts or 0 on success, negative errno on failure, as each function says.

@@ -19,8 +19,9 @@
  * copies each command out of the ring before looking at it and checks every handle, offset and
  * length (an error event and a counter for each bad one).
  *
- * Rings are single-producer single-consumer, indices free-running __u32 (entry = index &
- * (entries - 1)).  A producer writes its entries, then publishes the index with a release store;
+ * Rings are single-producer single-consumer, indices free-running __u32 from 0 (entry = index &
+ * (entries - 1)).  The daemon aligns every channel header to 64 bytes and every ring and area
+ * to 4096; libix refuses a layout that is not at least 64- and 8-byte aligned respectively.  A producer writes its entries, then publishes the index with a release store;
  * a consumer reads the index with an acquire load.  Every context is attached to every worker:
  * a connection belongs to one worker (its handle says which), and its commands go to that
  * worker's ring.
