@@ -94,7 +94,6 @@ struct stk_service {
 	enum stack_service_kind kind;
 	struct tcp_pcb *lpcb;
 	void *arg;		/* STACK_APP: the app layer's listener */
-	struct ixdp_addr_key addr; /* STACK_APP: family 0 = any */
 };
 
 struct stack {
@@ -775,6 +774,32 @@ static err_t stk_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
+/* A listening pcb for @svc on (@ip, @port), whose new connections go to stk_accept(). */
+static int stk_listener(struct stack *s, struct stk_service *svc, const ip_addr_t *ip, u8_t type,
+			__u16 port)
+{
+	struct tcp_pcb *pcb, *lpcb;
+	err_t err;
+
+	pcb = LW(s)->tcp_new_ip_type(type);
+	if (!pcb)
+		return -ENOMEM;
+	err = LW(s)->tcp_bind(pcb, ip, port);
+	if (err != ERR_OK) {
+		LW(s)->tcp_close(pcb);
+		return err == ERR_USE ? -EADDRINUSE : -ENOMEM;
+	}
+	lpcb = LW(s)->tcp_listen_with_backlog(pcb, STK_BACKLOG);
+	if (!lpcb) {
+		LW(s)->tcp_close(pcb);
+		return -ENOMEM;
+	}
+	*svc = (struct stk_service){ .s = s, .port = port, .lpcb = lpcb };
+	LW(s)->tcp_arg(lpcb, svc);
+	LW(s)->tcp_accept(lpcb, stk_accept);
+	return 0;
+}
+
 /**
  * stack_listen - serve @port (TCP, every address of the stack) with a diagnostic service.
  * @s:    stack
@@ -788,31 +813,15 @@ int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind)
 	/* Not IP_ANY_TYPE: that is a global of lwIP, which ixdpd must not link against. */
 	const ip_addr_t any = IPADDR_ANY_TYPE_INIT;
 	struct stk_service *svc;
-	struct tcp_pcb *pcb, *lpcb;
-	err_t err;
+	int ret;
 
 	if (s->nr_services == STACK_SERVICES_MAX)
 		return -ENOSPC; /* diagnostic services come first, before any app listens */
 	svc = &s->services[s->nr_services];
-	pcb = LW(s)->tcp_new_ip_type(IPADDR_TYPE_ANY);
-	if (!pcb)
-		return -ENOMEM;
-	err = LW(s)->tcp_bind(pcb, &any, port);
-	if (err != ERR_OK) {
-		LW(s)->tcp_close(pcb);
-		return err == ERR_USE ? -EADDRINUSE : -ENOMEM;
-	}
-	lpcb = LW(s)->tcp_listen_with_backlog(pcb, STK_BACKLOG);
-	if (!lpcb) {
-		LW(s)->tcp_close(pcb);
-		return -ENOMEM;
-	}
-	svc->s = s;
-	svc->port = port;
+	ret = stk_listener(s, svc, &any, IPADDR_TYPE_ANY, port);
+	if (ret)
+		return ret;
 	svc->kind = kind;
-	svc->lpcb = lpcb;
-	LW(s)->tcp_arg(lpcb, svc);
-	LW(s)->tcp_accept(lpcb, stk_accept);
 	s->nr_services++;
 	return 0;
 }
@@ -890,10 +899,9 @@ static void stk_ip(int family, const __u32 *addr, ip_addr_t *ip)
 int stack_app_listen(struct stack *s, int family, const __u32 addr[4], __u16 port, void *arg)
 {
 	struct stk_service *svc = NULL;
-	struct tcp_pcb *pcb, *lpcb;
 	ip_addr_t ip;
 	unsigned int i;
-	err_t err;
+	int ret;
 
 	stk_cur = s;
 	for (i = 0; i < STACK_SERVICES_MAX && !svc; i++)
@@ -902,23 +910,11 @@ int stack_app_listen(struct stack *s, int family, const __u32 addr[4], __u16 por
 	if (!svc)
 		return -ENOSPC;
 	stk_ip(family, addr, &ip);
-	pcb = LW(s)->tcp_new_ip_type(family ? IP_GET_TYPE(&ip) : IPADDR_TYPE_ANY);
-	if (!pcb)
-		return -ENOMEM;
-	err = LW(s)->tcp_bind(pcb, &ip, port);
-	if (err != ERR_OK) {
-		LW(s)->tcp_close(pcb);
-		return err == ERR_USE ? -EADDRINUSE : -ENOMEM;
-	}
-	lpcb = LW(s)->tcp_listen_with_backlog(pcb, STK_BACKLOG);
-	if (!lpcb) {
-		LW(s)->tcp_close(pcb);
-		return -ENOMEM;
-	}
-	*svc = (struct stk_service){ .s = s, .port = port, .kind = STACK_APP, .lpcb = lpcb,
-				     .arg = arg };
-	LW(s)->tcp_arg(lpcb, svc);
-	LW(s)->tcp_accept(lpcb, stk_accept);
+	ret = stk_listener(s, svc, &ip, family ? IP_GET_TYPE(&ip) : IPADDR_TYPE_ANY, port);
+	if (ret)
+		return ret;
+	svc->kind = STACK_APP;
+	svc->arg = arg;
 	if (svc - s->services >= s->nr_services)
 		s->nr_services = svc - s->services + 1;
 	return 0;
