@@ -25,20 +25,20 @@
 #define ECHO_PORT_DEFAULT 7
 #define ECHO_THREADS_DEFAULT 4
 #define ECHO_THREADS_MAX 64
-#define ECHO_RUN_TIMEOUT_MS 100	/* how often a loop looks at the stop flag */
-#define ECHO_STOP_TIMEOUT_S 5		/* for the threads to finish after the stop */
-#define ECHO_SIGNAL_POLL_MS 200	/* how often main looks for a thread that gave up */
-#define ECHO_ROUNDS 16			/* received spans one handler call echoes before yielding */
+#define ECHO_RUN_TIMEOUT_MS 100 /* how often a loop looks at the stop flag */
+#define ECHO_STOP_TIMEOUT_S 5 /* for the threads to finish after the stop */
+#define ECHO_SIGNAL_POLL_MS 200 /* how often main looks for a thread that gave up */
+#define ECHO_ROUNDS 16 /* received spans one handler call echoes before yielding */
 
 struct echo_thread {
 	unsigned int id;
 	struct ixev_loop *loop;
 	pthread_t tid;
-	int err;		/* why the thread stopped early (negative errno), 0 if it did not */
-	int done;		/* atomic */
+	int err; /* why the thread stopped early (negative errno), 0 if it did not */
+	int done; /* atomic */
 };
 
-static int stopping;		/* atomic */
+static int stopping; /* atomic */
 
 static void echo_handler(struct ixev_conn *c, unsigned int events)
 {
@@ -53,7 +53,7 @@ static void echo_handler(struct ixev_conn *c, unsigned int events)
 		if (n == -EAGAIN)
 			break;
 		if (n <= 0)
-			goto close;	/* EOF (0) or the connection died */
+			goto close; /* EOF (0) or the connection died */
 		sent = ixev_send(c, data, n);
 		if (sent == -EAGAIN)
 			goto wait_out;
@@ -70,7 +70,7 @@ wait_out:
 	ixev_set_handler(c, IXEV_OUT | IXEV_HUP, echo_handler);
 	return;
 close:
-	ixev_close(c);	/* queued bytes go out, then FIN; release() frees c */
+	ixev_close(c); /* queued bytes go out, then FIN; release() frees c */
 }
 
 static struct ixev_conn *echo_accept(struct ixev_loop *l, const struct ix_addr *remote,
@@ -79,7 +79,7 @@ static struct ixev_conn *echo_accept(struct ixev_loop *l, const struct ix_addr *
 	struct ixev_conn *c = malloc(sizeof(*c));
 
 	if (!c)
-		return NULL;	/* rejected: the client gets a reset */
+		return NULL; /* rejected: the client gets a reset */
 	ixev_conn_init(c);
 	ixev_set_handler(c, IXEV_IN | IXEV_HUP, echo_handler);
 	return c;
@@ -116,7 +116,7 @@ static void *echo_thread_main(void *arg)
 static void libix_log(int level, const char *msg, void *arg)
 {
 	if (level <= IX_LOG_WARN)
-		fprintf(stderr, "ix-echo: %s\n", msg);	/* msg names libix */
+		fprintf(stderr, "ix-echo: %s\n", msg); /* msg names libix */
 }
 
 static void usage(FILE *f)

@@ -16,7 +16,6 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,20 +29,18 @@
 #define KV_THREADS_MAX 64
 #define KV_CONNS_DEFAULT 1024
 #define KV_MEM_MB_DEFAULT 64
-#define KV_RUN_TIMEOUT_MS 100	/* how often a loop looks at the stop flag */
-#define KV_STOP_TIMEOUT_S 5	/* for the threads to finish after the stop */
-#define KV_SIGNAL_POLL_MS 200	/* how often main looks for a thread that gave up */
-#define KV_READ_ROUNDS 16	/* received spans one handler call takes before yielding */
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define KV_RUN_TIMEOUT_MS 100 /* how often a loop looks at the stop flag */
+#define KV_STOP_TIMEOUT_S 5 /* for the threads to finish after the stop */
+#define KV_SIGNAL_POLL_MS 200 /* how often main looks for a thread that gave up */
+#define KV_READ_ROUNDS 16 /* received spans one handler call takes before yielding */
 
 struct kv_thread {
 	unsigned int id;
 	struct ixev_loop *loop;
 	struct kv_stats *stats;
 	pthread_t tid;
-	int err;		/* why the thread stopped early (negative errno), 0 if it did not */
-	int done;		/* atomic */
+	int err; /* why the thread stopped early (negative errno), 0 if it did not */
+	int done; /* atomic */
 };
 
 struct kv_client {
@@ -54,8 +51,8 @@ struct kv_client {
 
 static struct kv_store *store;
 static unsigned int max_conns = KV_CONNS_DEFAULT;
-static unsigned int nr_conns;	/* atomic */
-static int stopping;		/* atomic */
+static unsigned int nr_conns; /* atomic */
+static int stopping; /* atomic */
 
 static void client_handler(struct ixev_conn *c, unsigned int events);
 
@@ -81,9 +78,10 @@ static int client_flush(struct kv_client *cl)
 
 static void client_handler(struct ixev_conn *c, unsigned int events)
 {
-	struct kv_client *cl = container_of(c, struct kv_client, ixc);
+	struct kv_client *cl = c->user;
 	unsigned int rounds = 0;
 	const void *data;
+	size_t used;
 	ssize_t n;
 	int ret;
 
@@ -106,22 +104,24 @@ static void client_handler(struct ixev_conn *c, unsigned int events)
 			continue;
 		}
 		if (rounds++ == KV_READ_ROUNDS)
-			break;	/* IXEV_IN is still ready: the loop calls again after the others */
+			break; /* IXEV_IN is still ready: the loop calls again after the others */
 		n = ixev_peek(c, &data);
 		if (n == -EAGAIN)
 			break;
 		if (n == 0) {
-			cl->eof = true;	/* answer what came before the FIN, then close */
+			cl->eof = true; /* answer what came before the FIN, then close */
 			continue;
 		}
 		if (n < 0)
 			goto close;
-		ixev_consume(c, kv_conn_input(&cl->kv, data, n));
+		used = kv_conn_input(&cl->kv, data, n);
+		if (used)
+			ixev_consume(c, used); /* the rest waits in ixev, its window closed */
 	}
 	ixev_set_handler(c, IXEV_IN | IXEV_HUP, client_handler);
 	return;
 close:
-	ixev_close(c);	/* queued bytes go out, then FIN; release() frees cl */
+	ixev_close(c); /* queued bytes go out, then FIN; release() frees cl */
 }
 
 static struct ixev_conn *client_accept(struct ixev_loop *l, const struct ix_addr *remote,
@@ -136,18 +136,19 @@ static struct ixev_conn *client_accept(struct ixev_loop *l, const struct ix_addr
 	if (!cl)
 		goto uncount;
 	ixev_conn_init(&cl->ixc);
+	cl->ixc.user = cl;
 	kv_conn_init(&cl->kv, store, t->stats);
 	ixev_set_handler(&cl->ixc, IXEV_IN | IXEV_HUP, client_handler);
 	return &cl->ixc;
 
 uncount:
 	__atomic_sub_fetch(&nr_conns, 1, __ATOMIC_RELAXED);
-	return NULL;	/* rejected: the client gets a reset */
+	return NULL; /* rejected: the client gets a reset */
 }
 
 static void client_release(struct ixev_conn *c)
 {
-	struct kv_client *cl = container_of(c, struct kv_client, ixc);
+	struct kv_client *cl = c->user;
 
 	kv_conn_fini(&cl->kv);
 	free(cl);
@@ -180,7 +181,7 @@ static void *kv_thread_main(void *arg)
 static void libix_log(int level, const char *msg, void *arg)
 {
 	if (level <= IX_LOG_WARN)
-		fprintf(stderr, "ix-kv: %s\n", msg);	/* msg names libix */
+		fprintf(stderr, "ix-kv: %s\n", msg); /* msg names libix */
 }
 
 static void usage(FILE *f)
@@ -340,7 +341,8 @@ int main(int argc, char **argv)
 		}
 	}
 	for (; started < nthreads; started++) {
-		ret = pthread_create(&threads[started].tid, NULL, kv_thread_main, &threads[started]);
+		ret = pthread_create(&threads[started].tid, NULL, kv_thread_main,
+				     &threads[started]);
 		if (ret) {
 			fprintf(stderr, "ix-kv: cannot start a thread: %s\n", strerror(ret));
 			goto stop_threads;

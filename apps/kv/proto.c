@@ -13,11 +13,10 @@
  * Deliberate differences from memcached 1.6.18:
  *  - the value limit is exactly KV_VALUE_MAX bytes (memcached's 1 MiB item limit includes its
  *    item header, so it refuses values a little shorter than 1 MiB);
- *  - a multi-get with a bad key answers only the CLIENT_ERROR, as memcached, but since the keys
- *    are checked before any is looked up, gat touches none of them;
- *  - a complete line longer than KV_GET_LINE_MAX closes the connection;
- *  - a bad key in a multi-get drops only that command's VALUEs (memcached also drops the
- *    responses of earlier commands it has not written yet).
+ *  - a multi-get with a key too long answers only the CLIENT_ERROR, as memcached, but the keys
+ *    are checked before any is looked up (gat touches none of them), and the answers of the
+ *    commands before it stay (memcached also drops those it has not written yet);
+ *  - a complete line longer than KV_GET_LINE_MAX closes the connection.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,9 +32,9 @@
 
 #include "kv/proto.h"
 
-#define KV_OUT_KEEP (2u << 20)	/* an idle output buffer larger than this is freed */
-#define KV_LINE_KEEP 4096	/* the same for the line buffer */
-#define KV_LEAD_SPACES 100	/* leading spaces memcached allows before a long get line */
+#define KV_OUT_KEEP (2u << 20) /* an idle output buffer larger than this is freed */
+#define KV_LINE_KEEP 4096 /* the same for the line buffer */
+#define KV_LEAD_SPACES 100 /* leading spaces memcached allows before a long get line */
 
 struct token {
 	char *value;
@@ -84,8 +83,8 @@ static void out_add(struct kv_conn *c, const void *p, size_t n)
 	}
 }
 
-static void __attribute__((format(printf, 2, 3))) out_printf(struct kv_conn *c, const char *fmt,
-							       ...)
+static void __attribute__((format(printf, 2, 3)))
+out_printf(struct kv_conn *c, const char *fmt, ...)
 {
 	size_t room = 128;
 	va_list ap;
@@ -272,10 +271,11 @@ static void emit_value(struct kv_conn *c, const char *key, size_t nkey)
 	if (!it)
 		return;
 	if (c->get_cas)
-		n = snprintf(hdr, sizeof(hdr), " %" PRIu32 " %" PRIu32 " %" PRIu64 "\r\n", it->flags,
-			     it->nbytes, it->cas);
+		n = snprintf(hdr, sizeof(hdr), " %" PRIu32 " %" PRIu32 " %" PRIu64 "\r\n",
+			     it->flags, it->nbytes, it->cas);
 	else
-		n = snprintf(hdr, sizeof(hdr), " %" PRIu32 " %" PRIu32 "\r\n", it->flags, it->nbytes);
+		n = snprintf(hdr, sizeof(hdr), " %" PRIu32 " %" PRIu32 "\r\n", it->flags,
+			     it->nbytes);
 	if (out_reserve(c, 6 + nkey + n + it->nbytes + 2)) {
 		out_add(c, "VALUE ", 6);
 		out_add(c, key, nkey);
@@ -570,7 +570,7 @@ static void process_verbosity(struct kv_conn *c, const struct token *tokens, siz
 	set_noreply_maybe(c, tokens, ntokens);
 	/* Accepted and ignored: ix-kv has no per-command logging to turn up. */
 	out_str(c, safe_strtoul(tokens[1].value, &level) ? "OK" :
-							     "CLIENT_ERROR bad command line format");
+							   "CLIENT_ERROR bad command line format");
 }
 
 static double tv_sec(struct timeval tv)
@@ -578,20 +578,32 @@ static double tv_sec(struct timeval tv)
 	return tv.tv_sec + tv.tv_usec / 1e6;
 }
 
-#define KV_COUNTER(name) { #name, offsetof(struct kv_stats, name) }
-
 /* The per-thread counters "stats" prints, in memcached's order. */
 static const struct {
 	const char *name;
 	size_t off;
 } counters[] = {
-	KV_COUNTER(cmd_get),	   KV_COUNTER(cmd_set),	      KV_COUNTER(cmd_flush),
-	KV_COUNTER(cmd_touch),	   KV_COUNTER(get_hits),      KV_COUNTER(get_misses),
-	KV_COUNTER(delete_misses), KV_COUNTER(delete_hits),   KV_COUNTER(incr_misses),
-	KV_COUNTER(incr_hits),	   KV_COUNTER(decr_misses),   KV_COUNTER(decr_hits),
-	KV_COUNTER(cas_misses),	   KV_COUNTER(cas_hits),      KV_COUNTER(cas_badval),
-	KV_COUNTER(touch_hits),	   KV_COUNTER(touch_misses),  KV_COUNTER(store_too_large),
-	KV_COUNTER(store_no_memory), KV_COUNTER(bytes_read), KV_COUNTER(bytes_written),
+	{ "cmd_get", offsetof(struct kv_stats, cmd_get) },
+	{ "cmd_set", offsetof(struct kv_stats, cmd_set) },
+	{ "cmd_flush", offsetof(struct kv_stats, cmd_flush) },
+	{ "cmd_touch", offsetof(struct kv_stats, cmd_touch) },
+	{ "get_hits", offsetof(struct kv_stats, get_hits) },
+	{ "get_misses", offsetof(struct kv_stats, get_misses) },
+	{ "delete_misses", offsetof(struct kv_stats, delete_misses) },
+	{ "delete_hits", offsetof(struct kv_stats, delete_hits) },
+	{ "incr_misses", offsetof(struct kv_stats, incr_misses) },
+	{ "incr_hits", offsetof(struct kv_stats, incr_hits) },
+	{ "decr_misses", offsetof(struct kv_stats, decr_misses) },
+	{ "decr_hits", offsetof(struct kv_stats, decr_hits) },
+	{ "cas_misses", offsetof(struct kv_stats, cas_misses) },
+	{ "cas_hits", offsetof(struct kv_stats, cas_hits) },
+	{ "cas_badval", offsetof(struct kv_stats, cas_badval) },
+	{ "touch_hits", offsetof(struct kv_stats, touch_hits) },
+	{ "touch_misses", offsetof(struct kv_stats, touch_misses) },
+	{ "store_too_large", offsetof(struct kv_stats, store_too_large) },
+	{ "store_no_memory", offsetof(struct kv_stats, store_no_memory) },
+	{ "bytes_read", offsetof(struct kv_stats, bytes_read) },
+	{ "bytes_written", offsetof(struct kv_stats, bytes_written) },
 };
 
 static void stats_general(struct kv_conn *c)

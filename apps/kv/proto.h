@@ -32,18 +32,18 @@
 extern "C" {
 #endif
 
-#define KV_VERSION "1.6.0-ix-kv"	/* what "version" answers (memcached-compatible form) */
-#define KV_LINE_MAX 2048		/* bytes of a line without '\n' before the close */
-#define KV_GET_LINE_MAX (64 * 1024)	/* the same for get/gets, and any line at all */
-#define KV_OUT_HIGH (256 * 1024)	/* output backlog at which input stops being taken */
-#define KV_MAX_TOKENS 24		/* memcached's MAX_TOKENS: 23 words and the rest */
+#define KV_VERSION "1.6.0-ix-kv" /* what "version" answers (memcached-compatible form) */
+#define KV_LINE_MAX 2048 /* bytes of a line without '\n' before the close */
+#define KV_GET_LINE_MAX (64 * 1024) /* the same for get/gets, and any line at all */
+#define KV_OUT_HIGH (256 * 1024) /* output backlog at which input stops being taken */
+#define KV_MAX_TOKENS 24 /* memcached's MAX_TOKENS: 23 words and the rest */
 
 /* Why a connection is closing. */
 enum kv_close {
 	KV_OPEN = 0,
-	KV_CLOSE_QUIT,		/* "quit" */
-	KV_CLOSE_LINE,		/* a line longer than KV_LINE_MAX without '\n' (memcached: silent) */
-	KV_CLOSE_NOMEM,		/* no memory for the output or the line */
+	KV_CLOSE_QUIT, /* "quit" */
+	KV_CLOSE_LINE, /* a line longer than KV_LINE_MAX without '\n' (memcached: silent) */
+	KV_CLOSE_NOMEM, /* no memory for the output or the line */
 };
 
 /* Responses waiting to be sent: bytes [head, len) of buf. */
@@ -55,10 +55,10 @@ struct kv_out {
 };
 
 enum kv_state {
-	KV_ST_LINE,		/* reading a command line */
-	KV_ST_DATA,		/* reading a data block into item */
-	KV_ST_SWALLOW,		/* discarding the data block of a refused store */
-	KV_ST_GET,		/* a multi-get stopped by the output backlog */
+	KV_ST_LINE, /* reading a command line */
+	KV_ST_DATA, /* reading a data block into item */
+	KV_ST_SWALLOW, /* discarding the data block of a refused store */
+	KV_ST_GET, /* a multi-get stopped by the output backlog */
 };
 
 struct kv_conn {
@@ -67,7 +67,7 @@ struct kv_conn {
 	struct kv_out out;
 	enum kv_state state;
 	enum kv_close closing;
-	bool noreply;		/* the current command's */
+	bool noreply; /* the current command's */
 	/* the command line: a partial one, or the multi-get being answered */
 	char *line;
 	size_t line_len;
@@ -82,8 +82,8 @@ struct kv_conn {
 	struct kv_item *item;
 	enum kv_store_mode mode;
 	uint64_t cas;
-	size_t data_got;	/* value bytes received */
-	char tail[2];		/* and the two that must be "\r\n" */
+	size_t data_got; /* value bytes received */
+	char tail[2]; /* and the two that must be "\r\n" */
 	size_t tail_got;
 	/* KV_ST_SWALLOW */
 	uint64_t swallow;

@@ -31,7 +31,7 @@
 
 struct kv_stripe {
 	pthread_mutex_t lock;
-	struct kv_item *lru_head;	/* most recently used */
+	struct kv_item *lru_head; /* most recently used */
 	struct kv_item *lru_tail;
 	/* written under lock, read by kv_store_info() without it */
 	uint64_t curr_items;
@@ -43,21 +43,21 @@ struct kv_stripe {
 
 struct kv_store {
 	struct kv_item **buckets;
-	uint32_t mask;			/* buckets - 1 */
-	uint64_t seed;			/* hash seed, random per store */
+	uint32_t mask; /* buckets - 1 */
+	uint64_t seed; /* hash seed, random per store */
 	size_t mem_limit;
-	size_t mem_used;		/* atomic */
-	uint64_t cas_next;		/* atomic */
-	int64_t flush_at;		/* atomic; items stored at or before it die once it passes */
-	unsigned int evict_cursor;	/* atomic */
+	size_t mem_used; /* atomic */
+	uint64_t cas_next; /* atomic */
+	int64_t flush_at; /* atomic; items stored at or before it die once it passes */
+	unsigned int evict_cursor; /* atomic */
 	kv_clock_fn clock;
 	void *clock_arg;
 	unsigned int threads;
 	unsigned int max_conns;
 	int64_t started;
 	pthread_mutex_t stats_lock;
-	struct kv_stats *stats;		/* every thread's block */
-	struct kv_stats stats_base;	/* the sums at the last "stats reset" */
+	struct kv_stats *stats; /* every thread's block */
+	struct kv_stats stats_base; /* the sums at the last "stats reset" */
 	struct kv_stripe stripes[KV_STRIPES];
 };
 
@@ -121,7 +121,7 @@ int64_t kv_store_exptime(struct kv_store *s, int32_t exptime)
 	if (exptime == 0)
 		return 0;
 	if (exptime < 0)
-		return 1;	/* long past: dead at once, as memcached's negative exptime */
+		return 1; /* long past: dead at once, as memcached's negative exptime */
 	if (exptime > KV_RELTIME_MAX)
 		return exptime;
 	return kv_store_now(s) + exptime;
@@ -295,7 +295,7 @@ static int make_room(struct kv_store *s, size_t need)
 		pthread_mutex_lock(&st->lock);
 		for (scan = 0; scan < KV_EVICT_SCAN && (victim = st->lru_tail); scan++) {
 			if (victim == first)
-				break;	/* went round: every item here had its chance */
+				break; /* went round: every item here had its chance */
 			if (item_dead(s, victim, now)) {
 				stripe_add(&st->expired, 1);
 			} else if (victim->referenced && tries < KV_STRIPES) {
@@ -434,8 +434,7 @@ static struct kv_item *joined(const struct kv_item *old, struct kv_item *it, boo
 		errno = EFBIG;
 		return NULL;
 	}
-	n = kv_item_alloc(old->data, old->nkey, old->flags, old->exptime,
-			  old->nbytes + it->nbytes);
+	n = kv_item_alloc(old->data, old->nkey, old->flags, old->exptime, old->nbytes + it->nbytes);
 	if (!n)
 		return NULL;
 	n->hash = old->hash;
@@ -601,7 +600,7 @@ bool kv_parse_u64(const char *p, size_t len, uint64_t *out)
 		unsigned int d = p[i] - '0';
 
 		if (v > (UINT64_MAX - d) / 10)
-			return false;	/* strtoull's ERANGE */
+			return false; /* strtoull's ERANGE */
 		v = v * 10 + d;
 	}
 	/* strtoull stops at a NUL too: memcached's value is a C string to it */

@@ -23,43 +23,43 @@
 extern "C" {
 #endif
 
-#define KV_KEY_MAX 250			/* bytes in a key (memcached's KEY_MAX_LENGTH) */
-#define KV_VALUE_MAX (1u << 20)		/* bytes in a value */
-#define KV_STRIPES 256			/* bucket-stripe locks (power of two) */
-#define KV_HASH_POWER_DEFAULT 16	/* 2^16 buckets unless told otherwise */
-#define KV_HASH_POWER_MIN 8		/* at least one bucket per stripe */
+#define KV_KEY_MAX 250 /* bytes in a key (memcached's KEY_MAX_LENGTH) */
+#define KV_VALUE_MAX (1u << 20) /* bytes in a value */
+#define KV_STRIPES 256 /* bucket-stripe locks (power of two) */
+#define KV_HASH_POWER_DEFAULT 16 /* 2^16 buckets unless told otherwise */
+#define KV_HASH_POWER_MIN 8 /* at least one bucket per stripe */
 #define KV_HASH_POWER_MAX 30
-#define KV_RELTIME_MAX (60 * 60 * 24 * 30)	/* larger exptimes are absolute unix times */
-#define KV_MEM_LIMIT_MIN (4u << 20)	/* room for a few largest items */
-#define KV_EVICT_TRIES (2 * KV_STRIPES)	/* stripes one store may visit to make room */
-#define KV_EVICT_SCAN 8			/* LRU tails one visit may pass over */
+#define KV_RELTIME_MAX (60 * 60 * 24 * 30) /* larger exptimes are absolute unix times */
+#define KV_MEM_LIMIT_MIN (4u << 20) /* room for a few largest items */
+#define KV_EVICT_TRIES (2 * KV_STRIPES) /* stripes one store may visit to make room */
+#define KV_EVICT_SCAN 8 /* LRU tails one visit may pass over */
 
 typedef int64_t (*kv_clock_fn)(void *arg);
 
 struct kv_store_opts {
-	size_t mem_limit;		/* bytes of items (headers included); 0: no limit */
-	unsigned int hash_power;	/* log2 of the bucket count; 0: KV_HASH_POWER_DEFAULT */
-	kv_clock_fn clock;		/* NULL: the real time */
+	size_t mem_limit; /* bytes of items (headers included); 0: no limit */
+	unsigned int hash_power; /* log2 of the bucket count; 0: KV_HASH_POWER_DEFAULT */
+	kv_clock_fn clock; /* NULL: the real time */
 	void *clock_arg;
-	unsigned int threads;		/* reported by "stats" */
-	unsigned int max_conns;		/* reported by "stats" */
+	unsigned int threads; /* reported by "stats" */
+	unsigned int max_conns; /* reported by "stats" */
 };
 
 /* One item: key then value in data[]; read-only once linked (but see kv_store_delta()). */
 struct kv_item {
-	struct kv_item *hnext;		/* bucket chain */
-	struct kv_item *lru_prev;	/* the stripe's LRU list, most recently used first */
+	struct kv_item *hnext; /* bucket chain */
+	struct kv_item *lru_prev; /* the stripe's LRU list, most recently used first */
 	struct kv_item *lru_next;
 	uint64_t cas;
-	int64_t exptime;		/* unix seconds; 0: never */
-	int64_t mtime;			/* when stored, for a delayed flush_all */
+	int64_t exptime; /* unix seconds; 0: never */
+	int64_t mtime; /* when stored, for a delayed flush_all */
 	uint32_t hash;
 	uint32_t flags;
-	uint32_t nbytes;		/* value length */
+	uint32_t nbytes; /* value length */
 	uint16_t nkey;
 	uint8_t linked;
-	uint8_t referenced;		/* read since eviction last looked at it */
-	int refcnt;			/* atomic; the hash table holds one while linked */
+	uint8_t referenced; /* read since eviction last looked at it */
+	int refcnt; /* atomic; the hash table holds one while linked */
 	char data[];
 };
 
@@ -75,15 +75,15 @@ static inline char *kv_item_value(struct kv_item *it)
 
 /* What a store command did (memcached's words in the comments). */
 enum kv_result {
-	KV_STORED,		/* STORED */
-	KV_NOT_STORED,		/* NOT_STORED */
-	KV_EXISTS,		/* EXISTS: cas mismatch */
-	KV_NOT_FOUND,		/* NOT_FOUND */
-	KV_DELETED,		/* DELETED */
-	KV_TOUCHED,		/* TOUCHED */
-	KV_DELTA_OK,		/* incr/decr: the new value */
-	KV_NON_NUMERIC,		/* incr/decr on a value that is not a number */
-	KV_NO_MEMORY,		/* the memory limit could not be met by eviction */
+	KV_STORED, /* STORED */
+	KV_NOT_STORED, /* NOT_STORED */
+	KV_EXISTS, /* EXISTS: cas mismatch */
+	KV_NOT_FOUND, /* NOT_FOUND */
+	KV_DELETED, /* DELETED */
+	KV_TOUCHED, /* TOUCHED */
+	KV_DELTA_OK, /* incr/decr: the new value */
+	KV_NON_NUMERIC, /* incr/decr on a value that is not a number */
+	KV_NO_MEMORY, /* the memory limit could not be met by eviction */
 };
 
 enum kv_store_mode { KV_SET, KV_ADD, KV_REPLACE, KV_APPEND, KV_PREPEND, KV_CAS };
@@ -116,7 +116,7 @@ struct kv_stats {
 	uint64_t store_no_memory;
 	uint64_t bytes_read;
 	uint64_t bytes_written;
-	struct kv_stats *next;		/* the store's list of blocks */
+	struct kv_stats *next; /* the store's list of blocks */
 } __attribute__((aligned(64)));
 
 #define KV_STAT_INC(st, field) KV_STAT_ADD(st, field, 1)
@@ -127,13 +127,13 @@ struct kv_stats {
 struct kv_store_info {
 	uint64_t curr_items;
 	uint64_t total_items;
-	uint64_t bytes;			/* item memory in use */
+	uint64_t bytes; /* item memory in use */
 	uint64_t evictions;
-	uint64_t expired;		/* expired or flushed items found and dropped */
+	uint64_t expired; /* expired or flushed items found and dropped */
 	size_t mem_limit;
 	unsigned int threads;
 	unsigned int max_conns;
-	int64_t started;		/* unix seconds */
+	int64_t started; /* unix seconds */
 };
 
 struct kv_store;
