@@ -84,7 +84,6 @@ LIBIX_OBJS  := $(patsubst libix/%.c,$(BUILD)/libix/%.o,$(LIBIX_SRCS))
 LIBIX_HDRS  := $(wildcard include/ix/*.h libix/*.h) include/ixdp/app.h include/ixdp/ctl.h
 LIBIX_SO    := $(BUILD)/lib/libix.so
 LIBIX_A     := $(BUILD)/lib/libix.a
-LIBIX_PC    := $(BUILD)/lib/pkgconfig/libix.pc
 
 $(BUILD)/libix/%.o: libix/%.c $(LIBIX_HDRS) | $(BUILD)/libix
 	$(call msg,CC,$@)
@@ -99,9 +98,6 @@ $(LIBIX_A): $(LIBIX_OBJS) | $(BUILD)/lib
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(LIBIX_PC): libix/libix.pc.in | $(BUILD)/lib
-	$(call msg,GEN,$@)
-	$(Q)mkdir -p $(dir $@) && sed 's|@PREFIX@|$(PREFIX)|g' $< > $@
 
 # --- apps on libix: apps/NAME/ -> build/bin/ix-NAME (main.c), the rest also in libixapps.a ------
 APPS        := $(notdir $(wildcard apps/*))
@@ -178,7 +174,7 @@ $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(HDRS) | $(BUILD)/fuzz
 fuzz: $(FUZZ_BINS)
 
 # --- top-level targets ---------------------------------------------------------------------------
-BINS := $(BUILD)/bin/ixdpd $(BUILD)/bin/ixdpctl $(LIBIX_SO) $(LIBIX_PC) $(APP_BINS)
+BINS := $(BUILD)/bin/ixdpd $(BUILD)/bin/ixdpctl $(LIBIX_SO) $(APP_BINS)
 
 all: $(BINS) $(BPF_OBJ) $(TOOLS) $(BENCH_BINS) $(BENCH_BPF)
 
@@ -208,7 +204,7 @@ install: all
 	$(Q)install -m 0755 $(BUILD)/bin/ixdpctl $(APP_BINS) $(DESTDIR)$(PREFIX)/bin/
 	$(Q)install -m 0755 $(LIBIX_SO).1 $(DESTDIR)$(PREFIX)/lib/libix.so.1
 	$(Q)ln -sf libix.so.1 $(DESTDIR)$(PREFIX)/lib/libix.so
-	$(Q)install -m 0644 $(LIBIX_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/libix.pc
+	$(Q)sed 's|@PREFIX@|$(PREFIX)|g' libix/libix.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/libix.pc
 	$(Q)install -m 0644 include/ix/*.h $(DESTDIR)$(PREFIX)/include/ix/
 	$(Q)install -m 0644 $(BPF_OBJ) $(DESTDIR)$(PREFIX)/lib/ixdp/ixdp_steer.bpf.o
 	$(Q)install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ixdp/

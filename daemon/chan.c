@@ -566,6 +566,18 @@ static int chan_source_port(struct chan *c, int family, const __u32 laddr[4],
 	return -EADDRNOTAVAIL;
 }
 
+/* A CONNECT that failed before reaching the wire: CONNECTED with the error, as any failure. */
+static void chan_connect_failed(struct chan *c, struct chan_ctx *cx,
+				const struct ixdp_app_cmd *cmd, int err)
+{
+	struct ixdp_app_ev ev = { .type = IXDP_APP_EV_CONNECTED, .err = err,
+				  .cookie = cmd->cookie, .family = cmd->family, .port = cmd->port };
+
+	memcpy(ev.addr, cmd->addr, sizeof(ev.addr));
+	STAT_INC(c->st.cmds_bad);
+	chan_emit(c, cx, &ev);
+}
+
 static void chan_connect(struct chan *c, struct chan_ctx *cx, const struct ixdp_app_cmd *cmd)
 {
 	static const __u32 zero[4];
@@ -575,12 +587,12 @@ static void chan_connect(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 	int ret;
 
 	if (!chan_family_ok(cmd->family) || !cmd->port || !memcmp(cmd->addr, zero, 16)) {
-		chan_result(c, cx, cmd, -EINVAL, 0);
+		chan_connect_failed(c, cx, cmd, -EINVAL);
 		return;
 	}
 	k = chan_alloc(c, cx, &i);
 	if (!k) {
-		chan_result(c, cx, cmd, -ENOMEM, 0);
+		chan_connect_failed(c, cx, cmd, -ENOMEM);
 		return;
 	}
 	k->state = CS_CONNECTING;

@@ -64,6 +64,7 @@ struct rr_conn {
 	unsigned int n, cap;
 	size_t inflight;	/* bytes of the SEND awaiting its RESULT */
 	bool blocked;		/* the last SEND took less: wait for SENT */
+	bool area_full;		/* the send area had no room: try again after the next batch */
 	bool eof;
 };
 
@@ -73,6 +74,7 @@ struct rr_server {
 	unsigned int nr, cap;
 	unsigned int *free;
 	unsigned int nr_free;
+	bool area_full;		/* some connection waits for room in the send area */
 };
 
 static struct rr_conn *rr_conn_new(struct rr_server *s, ix_handle_t h, uint64_t *cookie)
@@ -140,8 +142,9 @@ static void rr_push(struct rr_server *s, struct rr_conn *c, uint64_t cookie)
 		return;
 	}
 	ret = ix_send(s->ix, c->h, c->spans[0].p, c->spans[0].len);
+	c->area_full = ret == -EAGAIN;
 	if (ret == -EAGAIN) {
-		c->blocked = true; /* send area full: a RESULT or SENT will free room */
+		s->area_full = true; /* any connection's RESULT frees room: retried after the batch */
 		return;
 	}
 	if (ret < 0) {
@@ -149,6 +152,19 @@ static void rr_push(struct rr_server *s, struct rr_conn *c, uint64_t cookie)
 		return;
 	}
 	c->inflight = c->spans[0].len;
+}
+
+/* Close @h, and our slot for it if there is one (a KNOCK we accepted that died meanwhile). */
+static void rr_conn_drop(struct rr_server *s, ix_handle_t h)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr; i++)
+		if (s->conns[i] && s->conns[i]->h == h) {
+			rr_conn_close(s, i + 1, false);
+			return;
+		}
+	ix_close(s->ix, h, false);
 }
 
 static void rr_server_event(struct rr_server *s, const struct ix_event *e)
@@ -184,6 +200,10 @@ static void rr_server_event(struct rr_server *s, const struct ix_event *e)
 		rr_push(s, c, e->cookie);
 		return;
 	case IX_EV_RESULT:
+		if (e->op == IX_OP_ACCEPT && e->err) {
+			rr_conn_drop(s, e->handle); /* it died before our ACCEPT reached it */
+			return;
+		}
 		c = rr_conn_get(s, e->cookie, e->handle);
 		if (e->op != IX_OP_SEND || !c)
 			return;
@@ -211,8 +231,23 @@ static void rr_server_event(struct rr_server *s, const struct ix_event *e)
 	case IX_EV_DEAD:
 		if (rr_conn_get(s, e->cookie, e->handle))
 			rr_conn_close(s, e->cookie, false);
+		else
+			rr_conn_drop(s, e->handle); /* died before it was ours: still ours to close */
 		return;
 	}
+}
+
+/* After a batch: connections that found the send area full try again. */
+static void rr_retry(struct rr_server *s)
+{
+	unsigned int i;
+
+	if (!s->area_full)
+		return;
+	s->area_full = false;
+	for (i = 0; i < s->nr; i++)
+		if (s->conns[i] && s->conns[i]->area_full)
+			rr_push(s, s->conns[i], i + 1);
 }
 
 struct rr_args {
@@ -252,6 +287,7 @@ static void *rr_server_thread(void *arg)
 		}
 		for (i = 0; i < n; i++)
 			rr_server_event(&s, &evs[i]);
+		rr_retry(&s);
 	}
 out:
 	ix_detach(s.ix);

@@ -13,8 +13,9 @@
  * other buffer and copies it.
  *
  * Every call returns 0 or a count on success and a negative errno on failure; none calls exit()
- * or prints: messages go to the callback set with ix_set_log().  Once the daemon has gone away
- * every call fails with -ECONNRESET.
+ * or prints: messages go to the callback set with ix_set_log().  Once libix has noticed that the
+ * daemon went away (in ix_poll(), ix_listen()/ix_unlisten() or a wait on a full ring), every call
+ * fails with -ECONNRESET; commands queued before that are lost.
  */
 #ifndef IX_IX_H
 #define IX_IX_H
@@ -96,8 +97,10 @@ void ix_set_log(ix_log_fn fn, void *arg);
  * @ctxp:    receives the context
  *
  * Return: 0; -ENOENT or -ECONNREFUSED (no daemon there), -EACCES (the daemon refused this
- * user: not in its app group), -EPROTO (the daemon speaks another ABI version; the message
- * says which), -ETIMEDOUT (no answer within IX_ATTACH_TIMEOUT_MS), -EMFILE, -ENOMEM.
+ * user: not in its app group), -EPROTO (the daemon speaks another ABI version, the message
+ * says which; or its answer made no sense), -ETIMEDOUT (no answer within IX_ATTACH_TIMEOUT_MS),
+ * -EMFILE (too many contexts), -ENOMEM, -EINVAL, -ENAMETOOLONG (the path), or the error the
+ * daemon reports for one of its workers.
  */
 int ix_attach(const char *control, struct ix_ctx **ctxp);
 
@@ -125,13 +128,18 @@ int ix_fd(const struct ix_ctx *ctx);
  *
  * The workers' RESULTs for LISTEN are consumed here and never reach ix_poll().
  *
- * Return: 0; -EADDRINUSE (another process listens there, or a diagnostic service does),
+ * Return: 0; -EADDRINUSE (another process listens there, or a diagnostic service does, or this
+ * context already does, or this process does on another address of the port),
  * -EACCES (port below 1024 and the app is not root), -EADDRNOTAVAIL (@addr is not one of the
- * daemon's), -EINVAL, -ENOSPC (too many listeners), -ETIMEDOUT, -ECONNRESET.
+ * daemon's), -EINVAL, -ENOSPC (too many listeners), -EAGAIN (a full ring), -ENOMEM,
+ * -ETIMEDOUT, -ECONNRESET.
  */
 int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port, uint64_t cookie);
 
-/* ix_unlisten - stop accepting on @port.  Return: 0, -ENOENT, -ETIMEDOUT, -ECONNRESET. */
+/*
+ * ix_unlisten - stop accepting on @port; @addr as given to ix_listen().
+ * Return: 0, -ENOENT, -EINVAL, -ETIMEDOUT, -ECONNRESET.
+ */
 int ix_unlisten(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port);
 
 /*
@@ -149,17 +157,21 @@ long ix_accept(struct ix_ctx *ctx, ix_handle_t h, uint64_t cookie);
 long ix_reject(struct ix_ctx *ctx, ix_handle_t h);
 
 /*
- * ix_connect - open a connection to @remote from the daemon's address; IX_EV_CONNECTED follows,
- * with @cookie.  The worker is chosen round-robin; the source port makes the replies land on it.
+ * ix_connect - open a connection to @remote from the daemon's address; exactly one
+ * IX_EV_CONNECTED follows, with @cookie: err 0 and the handle, or handle 0 and the error
+ * (-EINVAL, -ENOMEM, -EADDRNOTAVAIL, -EADDRINUSE, -EHOSTUNREACH, -ECONNREFUSED, -ETIMEDOUT).
+ * The worker is chosen round-robin; the source port makes the replies land on it.
  */
 long ix_connect(struct ix_ctx *ctx, const struct ix_addr *remote, uint64_t cookie);
 
 /*
  * ix_tx_alloc - a buffer of @len bytes in the send area of @h's worker, to build data in place
- * and pass to ix_send().  It is the app's until ix_send(); after that, libix's.
+ * and pass to ix_send().  One such buffer per worker at a time: it is the app's until ix_send()
+ * of (a part of) it, or until the next ix_tx_alloc() for a handle of the same worker, which
+ * takes an unsent one back.
  *
- * Return: the buffer, or NULL: no room now (ix_poll() returns results that free some), or @len
- * larger than half the area, or a bad handle.
+ * Return: the buffer, or NULL with errno: EAGAIN (no room now: ix_poll() returns results that
+ * free some), EINVAL (@len 0 or larger than half the area), EBADF (a bad handle), ECONNRESET.
  */
 void *ix_tx_alloc(struct ix_ctx *ctx, ix_handle_t h, size_t len);
 

@@ -103,14 +103,15 @@ void ixev_set_handler(struct ixev_conn *c, unsigned int mask, ixev_handler_t h);
 
 /*
  * ixev_recv - copy up to @len received bytes into @buf and give their space back.
- * Return: bytes (> 0), 0 at EOF, -EAGAIN (nothing yet), -ECONNRESET/-ETIMEDOUT (dead).
+ * Return: bytes (> 0), 0 at EOF, -EAGAIN (nothing yet), -EINVAL, -EPIPE (closed), or the
+ * connection's death (-ECONNRESET, -ETIMEDOUT, ...).
  */
 ssize_t ixev_recv(struct ixev_conn *c, void *buf, size_t len);
 
 /*
  * ixev_peek - the received bytes in place: *@data gets the first contiguous span.
  * Return: its length (> 0), 0 at EOF, -EAGAIN, or the death's errno.  ixev_consume() gives
- * back @len bytes (from the front; may span several peeks' worth).
+ * back @len bytes (from the front; may span several peeks' worth; 0 does nothing).
  */
 ssize_t ixev_peek(struct ixev_conn *c, const void **data);
 void ixev_consume(struct ixev_conn *c, size_t len);
@@ -118,7 +119,8 @@ void ixev_consume(struct ixev_conn *c, size_t len);
 /*
  * ixev_send - queue @len bytes (copied) for sending.
  * Return: bytes taken (may be fewer than @len when IXEV_SEND_MAX is reached; IXEV_OUT says when
- * to go on), -EAGAIN (none taken), -EPIPE (shut down or closing), -ECONNRESET/-ETIMEDOUT (dead).
+ * to go on), -EAGAIN (none taken), -EPIPE (shut down or closing), -ENOMEM, -EINVAL, or the
+ * connection's death (-ECONNRESET, -ETIMEDOUT, ...).
  */
 ssize_t ixev_send(struct ixev_conn *c, const void *buf, size_t len);
 
@@ -127,7 +129,7 @@ int ixev_shutdown(struct ixev_conn *c);
 
 /*
  * ixev_close - close @c (FIN after queued bytes; a dead conn is just freed).  No handler runs
- * for @c again; ops->release(@c) follows (possibly before this returns).
+ * for @c again; ops->release(@c) is called before this returns.
  */
 void ixev_close(struct ixev_conn *c);
 

@@ -35,8 +35,12 @@
  *   - SEND: bytes at tx area offset off; the worker copies what the connection's send buffer
  *     takes and answers RESULT with the count accepted; the tx bytes are the app's again as soon
  *     as RESULT arrives.  SENT reports send space freed by ACKs: send the rest then.
- *   - DEAD: the connection is gone (err: -ECONNRESET, -ETIMEDOUT, -ECONNABORTED).  The handle
- *     stays the app's, with its received bytes, until it sends CLOSE.
+ *   - DEAD: the connection is gone (err: -ECONNRESET reset by the peer, -ETIMEDOUT
+ *     retransmissions or keepalive gave up, -EPIPE closed under it).  The handle stays the
+ *     app's, with its received bytes, until it sends CLOSE.
+ *   - CONNECT always ends in one CONNECTED: a handle and err 0, or handle 0 and the error
+ *     (-EINVAL, -ENOMEM, -EADDRNOTAVAIL, -EADDRINUSE, -EHOSTUNREACH before the wire;
+ *     -ECONNREFUSED, -ETIMEDOUT on it).
  *   - CLOSE: FIN after the queued bytes, and the handle is invalid from then on (a DEAD handle
  *     is freed); CLOSE with IXDP_APP_CLOSE_RESET sends a RST instead.
  *
