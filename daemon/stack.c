@@ -25,6 +25,14 @@
 #define STK_TIMEOUTS_NS 10000000ull	/* lwIP's own timers (IP reassembly, ND) */
 #define STK_BACKLOG 255	/* lwIP keeps the backlog in a u8 */
 #define STK_ACKS_MAX 128	/* pure ACKs held back per batch */
+/*
+ * lwIP acknowledges every second segment at once and delays the ACK of the other until
+ * tcp_fasttmr(), up to 250 ms later: a peer with Nagle on then waits that long for its next
+ * small write.  A delayed ACK is sent after STK_DELACK_NS instead (Linux: 40 ms at least), late
+ * enough for an app's answer to carry it.
+ */
+#define STK_DELACK_NS 5000000ull
+#define STK_DELACKS_MAX 1024	/* delayed ACKs tracked; beyond, tcp_fasttmr() sends them */
 /* Service connections whose peer vanished (a lost RST, a crashed host) are reaped by keepalive. */
 #define STK_KEEPIDLE_MS 60000
 #define STK_KEEPINTVL_MS 10000
@@ -38,6 +46,13 @@ struct stk_slot {
 	__u32 snd_max;		/* highest sequence number sent + 1: later, lower ones are retransmits */
 	__u32 gen;		/* timer generation that last saw the pcb */
 	__u32 held;		/* 1 + index of its pure ACK in stack->acks, or 0 */
+	bool delack;		/* on stack->delacks */
+};
+
+/* A connection whose ACK lwIP delayed, and when to send it. */
+struct stk_delack {
+	struct ixdp_flow key;
+	__u64 due;
 };
 
 /* A pure ACK held until the end of the batch, in case a later one in the batch covers it. */
@@ -110,6 +125,10 @@ struct stack {
 	unsigned int nr_pending;
 	struct stk_ack acks[STK_ACKS_MAX];
 	unsigned int nr_acks;
+	struct stk_delack delacks[STK_DELACKS_MAX];	/* a FIFO: due times only grow */
+	unsigned int delack_head;
+	unsigned int nr_delacks;
+	__u64 now;		/* the last stack_poll()'s time */
 	struct stk_service services[STACK_SERVICES_MAX];
 	unsigned int nr_services;
 	const struct stack_app_ops *app;
@@ -189,6 +208,7 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 	e->pcb = pcb;
 	e->snd_max = 0;
 	e->held = 0;
+	e->delack = false;
 	e->gen = s->gen;
 	s->st.conns++;
 	s->st.fg_conns[stk_fg(s, k)]++;
@@ -248,9 +268,9 @@ static int stk_grow(struct stack *s)
 /*
  * After lwIP ran with the one-entry list holding @pcb (or nothing): every pcb now on the list is
  * live (new ones come from SYNs), @pcb is gone if it is no longer there (closed, aborted, or
- * moved to TIME_WAIT); then the list is emptied again.
+ * moved to TIME_WAIT); then the list is emptied again.  Returns true if @pcb lives on.
  */
-static void stk_reconcile(struct stack *s, struct tcp_pcb *pcb, struct stk_slot *slot)
+static bool stk_reconcile(struct stack *s, struct tcp_pcb *pcb, struct stk_slot *slot)
 {
 	struct tcp_pcb *q;
 	bool still = false;
@@ -268,6 +288,7 @@ static void stk_reconcile(struct stack *s, struct tcp_pcb *pcb, struct stk_slot 
 	if (pcb && !still)
 		stk_remove(s, slot);
 	*LW(s)->tcp_active_pcbs = NULL;
+	return pcb && still;
 }
 
 /* --- output: neighbour, Ethernet header, frame ---------------------------------------------- */
@@ -1425,6 +1446,43 @@ static void stk_tw_reuse(struct stack *s, const __u8 *l4, const struct ixdp_flow
 	}
 }
 
+/* Remember that @e's ACK was delayed (a full list leaves it to tcp_fasttmr()). */
+static void stk_delack(struct stack *s, struct stk_slot *e)
+{
+	struct stk_delack *d;
+
+	if (s->nr_delacks == STK_DELACKS_MAX)
+		return;
+	d = &s->delacks[(s->delack_head + s->nr_delacks++) % STK_DELACKS_MAX];
+	d->key = e->key;
+	d->due = s->now + STK_DELACK_NS;
+	e->delack = true;
+}
+
+/* Send the delayed ACKs that are due (unless something carried them meanwhile). */
+static void stk_delacks(struct stack *s, __u64 now)
+{
+	while (s->nr_delacks) {
+		struct stk_delack *d = &s->delacks[s->delack_head];
+		struct stk_slot *e;
+
+		if (d->due > now)
+			break;
+		s->delack_head = (s->delack_head + 1) % STK_DELACKS_MAX;
+		s->nr_delacks--;
+		e = stk_find(s, &d->key);
+		if (!e)
+			continue;
+		e->delack = false;
+		if (!(e->pcb->flags & TF_ACK_DELAY))
+			continue;
+		e->pcb->flags = (e->pcb->flags & ~TF_ACK_DELAY) | TF_ACK_NOW;
+		stk_enter(s, e->pcb);
+		LW(s)->tcp_output(e->pcb);
+		stk_leave(s, e->pcb, e);
+	}
+}
+
 /**
  * stack_input - one TCP segment for this stack.
  * @s:     stack
@@ -1464,7 +1522,8 @@ int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt)
 	}
 	*LW(s)->tcp_active_pcbs = pcb;
 	LW(s)->ip_input(p, &s->netif[0]);
-	stk_reconcile(s, pcb, slot);
+	if (stk_reconcile(s, pcb, slot) && (pcb->flags & TF_ACK_DELAY) && !slot->delack)
+		stk_delack(s, slot);
 	return 0;
 }
 
@@ -1515,6 +1574,9 @@ static void stk_tmr(struct stack *s)
 void stack_poll(struct stack *s, __u64 now)
 {
 	stk_cur = s;
+	s->now = now;
+	if (s->nr_delacks)
+		stk_delacks(s, now);
 	if (now >= s->next_tmr) {
 		s->next_tmr = now + STACK_TMR_NS;
 		stk_tmr(s);
@@ -1529,6 +1591,24 @@ void stack_poll(struct stack *s, __u64 now)
 	}
 	lwcopy_run_deferred();
 	stack_flush(s);
+}
+
+/**
+ * stack_next_due - when stack_poll() next has something to do: a delayed ACK, a frame waiting
+ * for its neighbour, the TCP timers.  A worker going to sleep wakes up by then.
+ * @s: stack
+ *
+ * Return: CLOCK_MONOTONIC nanoseconds.
+ */
+__u64 stack_next_due(const struct stack *s)
+{
+	__u64 due = s->next_tmr;
+
+	if (s->nr_delacks && s->delacks[s->delack_head].due < due)
+		due = s->delacks[s->delack_head].due;
+	if (s->nr_pending && s->next_retry < due)
+		due = s->next_retry;
+	return due;
 }
 
 /**

@@ -367,6 +367,14 @@ static void worker_sleep(struct worker *w)
 		goto out;
 	if (blocked)
 		timeout = WORKER_BLOCKED_MS; /* events wait for an app to make room: look again soon */
+	if (w->stack) {
+		/* The stack's next timer (a delayed ACK is due within milliseconds). */
+		__u64 due = stack_next_due(w->stack), now = clock_now_ns();
+		int ms = due > now ? (int)((due - now + 999999) / 1000000) : 0;
+
+		if (ms < timeout)
+			timeout = ms;
+	}
 	for (q = 0; q < nq; q++)
 		pfd[q] = (struct pollfd){ .fd = xq_sock(w->xq, q, w->id)->fd, .events = POLLIN };
 	pfd[nq] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };

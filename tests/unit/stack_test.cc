@@ -511,6 +511,21 @@ TEST_F(StackTest, SinkCountsAndAcks)
 	EXPECT_EQ(c->got, "");
 }
 
+// lwIP delays the ACK of a lone segment to its next 250 ms timer; the stack sends it after a
+// few milliseconds (a peer with Nagle on waits for it before its next small write).
+TEST_F(StackTest, DelayedAckGoesOutWithinMilliseconds)
+{
+	Conn *c = connect(kSink);
+	pump();
+	send(c, std::string(100, 'x'));
+	pump();
+	ASSERT_TRUE(c->pcb);
+	EXPECT_NE(c->pcb->unacked, nullptr) << "a lone segment was acknowledged at once";
+	now += 6000000; // 6 ms, far from tcp_fasttmr()'s 250 ms
+	pump();
+	EXPECT_EQ(c->pcb->unacked, nullptr) << "the delayed ACK did not go out";
+}
+
 TEST_F(StackTest, NoListenerGetsAReset)
 {
 	Conn *c = connect(8080);
