@@ -109,6 +109,25 @@ reused=$(( $(stats_json | jq '[.workers[].tcp.tw_reused] | add') - before ))
 [ "$reused" -ge 4 ] || fail "TIME_WAIT reuse: only $reused SYNs took over a TIME_WAIT pcb"
 ok "$out: $reused TIME_WAIT connections taken over by a new SYN"
 
+# Outgoing connections: a second ixdpd in the peer namespace (2 workers) and ix-rr as a client
+# on it, against ix-echo: each worker connects from a source port whose replies hash to a flow
+# group it owns, so no reply is misrouted.
+PEER_CTL=$tmp_dir/peer.sock
+ip netns exec "$ns_peer" "$IXDPD" --foreground --interface peer0 --control "$PEER_CTL" \
+	--workers 2 >>"$tmp_dir/peer-ixdpd.log" 2>&1 &
+_pids+=($!)
+for _ in $(seq 100); do
+	"$IXDPCTL" --control "$PEER_CTL" status >/dev/null 2>&1 && break
+	sleep 0.1
+done
+out=$(IXDP_CONTROL=$PEER_CTL timeout 60 "$BUILD/bin/ix-rr" client "$DUT_IP" 7001 -c 64 -d 4 \
+	-s 200 -T 2 2>&1) || fail "ix-rr client on ixdp: $out $(tail -5 "$tmp_dir/peer-ixdpd.log")"
+json=$("$IXDPCTL" --control "$PEER_CTL" stats --json)
+echo "$json" | jq -e '([.workers[].misrouted] | add == 0) and all(.workers[]; .tcp.opened > 0)' \
+	>/dev/null || fail "client side: $(echo "$json" | jq -c '[.workers[] | {misrouted, tcp}]')"
+ok "ix-rr on a second ixdpd, 64 connections x 4 in flight to ix-echo, every byte checked:" \
+	"$(echo "$out" | tail -1); both workers connected, no reply misrouted"
+
 # SIGKILL mid-stream: its peers' connections end, the other apps are untouched, nothing leaks.
 app_start victim "$ECHO" -p 7002 -t 1
 wait_apps 5
