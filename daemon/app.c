@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -72,9 +74,11 @@ int apps_init(struct apps *a, struct worker *workers, unsigned int nr_workers, s
 /* Root, or a member (primary or supplementary) of the app group. */
 static bool app_allowed(const struct apps *a, int fd, const struct ucred *cred)
 {
-	gid_t groups[256];
-	socklen_t len = sizeof(groups);
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	bool found = false;
 	unsigned int i;
+	int ret;
 
 	if (cred->uid == 0)
 		return true;
@@ -82,12 +86,37 @@ static bool app_allowed(const struct apps *a, int fd, const struct ucred *cred)
 		return false;
 	if (cred->gid == a->group)
 		return true;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
-		return false;
-	for (i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == a->group)
-			return true;
-	return false;
+	ret = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	if (ret && errno == ERANGE) {
+		/* More groups than fit: the kernel said how many bytes they take. */
+		groups = malloc(len);
+		if (!groups)
+			return false;
+		ret = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	}
+	for (i = 0; !ret && i < len / sizeof(gid_t) && !found; i++)
+		found = groups[i] == a->group;
+	if (groups != small)
+		free(groups);
+	return found;
+}
+
+/*
+ * Send one small reply without blocking.  If earlier replies on the connection were not read
+ * yet and fill the socket, make room for this one rather than leave the request unanswered.
+ */
+static ssize_t app_sendmsg(int fd, const struct msghdr *msg)
+{
+	ssize_t n = sendmsg(fd, msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	int queued, size;
+
+	if (n < 0 && errno == EAGAIN && !ioctl(fd, SIOCOUTQ, &queued)) {
+		size = queued + 65536;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+		n = sendmsg(fd, msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	return n < 0 ? -errno : n;
 }
 
 /* An error reply: status and a message, no fds; the connection is closed. */
@@ -100,6 +129,8 @@ static void app_refuse(struct apps *a, int fd, int status, const char *fmt, ...)
 		struct ixdp_ctl_reply rep;
 		char msg[256];
 	} r;
+	struct iovec iov = { .iov_base = &r };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	va_list ap;
 	size_t n;
 
@@ -109,7 +140,8 @@ static void app_refuse(struct apps *a, int fd, int status, const char *fmt, ...)
 	n = strlen(r.msg) + 1;
 	r.rep = (struct ixdp_ctl_reply){ .magic = IXDP_CTL_MAGIC, .version = IXDP_CTL_VERSION,
 					 .op = IXDP_CTL_APP_ATTACH, .status = status, .len = n };
-	if (send(fd, &r, sizeof(r.rep) + n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	iov.iov_len = sizeof(r.rep) + n;
+	if (app_sendmsg(fd, &msg) < 0)
 		pr_debug("app: refusal not sent: %s", strerror(errno));
 	pr_warn("app: refused: %s", r.msg);
 	a->refused++;
@@ -238,15 +270,16 @@ static int app_reply(struct apps *a, struct app_ctx *c, const int *fds, unsigned
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			      .msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
 
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
 	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nr_fds);
-	/* A fresh connection whose request was read whole: its send buffer is empty. */
-	if (sendmsg(c->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(r))
-		return -errno ?: -EIO;
-	return 0;
+	n = app_sendmsg(c->sock, &msg);
+	if (n < 0)
+		return n;
+	return n == (ssize_t)sizeof(r) ? 0 : -EIO;
 }
 
 /**
