@@ -19,7 +19,7 @@
 #define APP_LISTEN_MAX 64	/* distinct (family, address, port) listened on */
 #define APP_CMD_ENTRIES 256	/* per channel */
 #define APP_EV_ENTRIES 1024	/* per channel: events can outnumber commands */
-#define APP_RX_SIZE (4u << 20)	/* per channel */
+#define APP_RX_SIZE (8u << 20)	/* per channel: 16,384 chunks (chan.h) */
 #define APP_TX_SIZE (4u << 20)	/* per channel */
 #define APP_CALL_MS 2000	/* bound on a worker's answer to attach/detach */
 
