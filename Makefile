@@ -4,7 +4,7 @@
 #   make check         the whole test suite (tests/run.sh); root runs the namespace tests too
 #   make demo          build, then run the two-namespace demo (root)
 #   make install       PREFIX=/usr/local DESTDIR=
-#   make bench-raw     the raw reflect benchmark (root)
+#   make bench-raw     the raw reflect benchmark (root); bench-echo-rr, bench-sink, bench-pingpong
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
@@ -193,6 +193,9 @@ bench-echo-rr: all
 bench-sink: all
 	$(Q)BUILD=$(BUILD) bench/sink.sh
 
+bench-pingpong: all
+	$(Q)BUILD=$(BUILD) bench/pingpong.sh
+
 demo: all
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
@@ -218,6 +221,6 @@ $(BUILD)/bpf $(BUILD)/daemon $(BUILD)/libix $(BUILD)/lib $(BUILD)/bin $(BUILD)/t
 $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
-.PHONY: all tests fuzz check demo deps bench-raw bench-echo-rr bench-sink install clean
+.PHONY: all tests fuzz check demo deps bench-raw bench-echo-rr bench-sink bench-pingpong install clean
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:

@@ -5,8 +5,9 @@
 #
 #   IXSYS=ixapp (default): the ixdp side is the native libix app ix-rr (server mode) on ixdpd,
 #     both on SRV_CPU; its CPU counts as the server's (rr_client -A).  Output echo_rr_app.*.
-#   IXSYS=ixdp: the ixdp side is ixdpd's built-in --echo-tcp.  Output echo_rr.*.  The two
-#     together give the cost of the app channel.
+#   IXSYS=ixev: the same with ix-echo, the ixev echo server.  Output echo_rr_ixev.*.
+#   IXSYS=ixdp: the ixdp side is ixdpd's built-in --echo-tcp.  Output echo_rr.*.  With ixapp,
+#     the cost of the app channel.
 #
 #   env: CONNS="1 64 1024 10000" DEPTHS="1 8" RUNS=3 DURATION=5 WARMUP=1 SIZE=64 SRV_CPU=0 CLI_CPU=1
 #        NQ=1 PORT=7000 RETRIES=2 CONTENDED_PCT=10 QUIET_WAIT=0
@@ -81,10 +82,12 @@ CLIENT_SPIN=${CLIENT_SPIN:-1}
 REPORT_ONLY=${REPORT_ONLY:-0}
 IXSYS=${IXSYS:-ixapp}
 case $IXSYS in
-ixapp) ixlabel="ixdp, native app (ix-rr)" name=echo_rr_app ;;
+ixapp) ixlabel="ixdp, native app (ix-rr)" name=echo_rr_app APP=native ;;
+ixev) ixlabel="ixdp, ixev app (ix-echo)" name=echo_rr_ixev APP=ixev IXSYS=ixapp ;;
 ixdp) ixlabel="ixdp, built-in echo" name=echo_rr ;;
-*) fail "IXSYS is ixapp or ixdp" ;;
+*) fail "IXSYS is ixapp, ixev or ixdp" ;;
 esac
+export APP
 need_numbers SIZE LAT_CONNS LAT_RUNS SWEEP_DURATION CLIENT_SPIN
 for v in $CONNS $DEPTHS; do
 	if ! [[ $v =~ ^[0-9]+$ ]] || [ "$v" -lt 1 ]; then

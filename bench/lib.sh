@@ -207,6 +207,7 @@ EOF
 RR_CLIENT=$BUILD/bench/rr_client
 ECHO_SERVER=$BUILD/bench/echo_server
 IX_RR=$BUILD/bin/ix-rr
+IX_ECHO=$BUILD/bin/ix-echo
 
 # rr_settings: bench_settings and those echo_rr.sh and sink.sh add (their headers list them),
 # checked, and the programs their runs need.
@@ -307,15 +308,17 @@ stop_ixdp() {
 	ixdpd_stop || fail "ixdpd exited with status $?"
 }
 
-# serve_ixapp MODE: ixdpd (one worker on SRV_CPU, no diagnostic service) and the native echo
-# app ix-rr on the same CPU (shared/BENCH.md: the same CPUs as the Linux twin); sets SRV_PID
-# and APP_PID.  (echo only.)
+# serve_ixapp MODE: ixdpd (one worker on SRV_CPU, no diagnostic service) and an echo app on
+# the same CPU (shared/BENCH.md: the same CPUs as the Linux twin): the native ix-rr, or with
+# APP=ixev the ixev ix-echo; sets SRV_PID and APP_PID.  (echo only.)
 serve_ixapp() {
+	local app=("$IX_RR" server)
 	[ "$1" = echo ] || fail "ixapp serves echo only"
+	[ "${APP:-native}" = ixev ] && app=("$IX_ECHO")
 	# shellcheck disable=SC2086 # IXDPD_ARGS is a list of options
 	ixdpd_start --workers 1 --cpus "$SRV_CPU" $IXDPD_ARGS
 	SRV_PID=$IXDPD_PID
-	IXDP_CONTROL=$CONTROL taskset -c "$SRV_CPU" "$IX_RR" server -p "$PORT" -t 1 \
+	IXDP_CONTROL=$CONTROL taskset -c "$SRV_CPU" "${app[@]}" -p "$PORT" -t 1 \
 		>"$tmp_dir/app.out" 2>&1 &
 	APP_PID=$!
 	_pids+=("$APP_PID")
@@ -323,14 +326,15 @@ serve_ixapp() {
 		[ "$(stats_json | jq .apps.attached_now)" = 1 ] && break
 		sleep 0.1
 	done
-	[ "$(stats_json | jq .apps.attached_now)" = 1 ] || fail "ix-rr did not attach: $(cat "$tmp_dir/app.out")"
+	[ "$(stats_json | jq .apps.attached_now)" = 1 ] ||
+		fail "the echo app did not attach: $(cat "$tmp_dir/app.out")"
 	sleep 0.2 # its listen reaches every worker
 	stats_json >"$tmp_dir/ix0.json" || fail "ixdpctl stats"
 }
 
 # stop_ixapp OUT: the app, then ixdpd as stop_ixdp.
 stop_ixapp() {
-	stop_pid "$APP_PID" "$tmp_dir/app.out" ix-rr
+	stop_pid "$APP_PID" "$tmp_dir/app.out" "echo app"
 	APP_PID=
 	stop_ixdp "$1"
 }
