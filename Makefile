@@ -99,8 +99,9 @@ $(LIBIX_A): $(LIBIX_OBJS) | $(BUILD)/lib
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 
-# --- apps on libix: apps/NAME/ -> build/bin/ix-NAME (main.c), the rest also in libixapps.a ------
-APPS        := $(notdir $(wildcard apps/*))
+# --- apps on libix: apps/NAME/main.c -> build/bin/ix-NAME; every other apps/*/*.c (common/:
+# what the servers share) also goes into libixapps.a, which the apps and the unit tests link ------
+APPS        := $(patsubst apps/%/main.c,%,$(wildcard apps/*/main.c))
 APP_BINS    := $(patsubst %,$(BUILD)/bin/ix-%,$(APPS))
 APP_HDRS    := $(wildcard apps/*/*.h)
 APPLIB_OBJS := $(patsubst apps/%.c,$(BUILD)/apps/%.o,$(filter-out %/main.c,$(wildcard apps/*/*.c)))
@@ -117,9 +118,10 @@ $(APPLIB): $(APPLIB_OBJS) | $(BUILD)/lib
 app_objs = $(patsubst apps/%.c,$(BUILD)/apps/%.o,$(wildcard apps/$(1)/*.c))
 
 .SECONDEXPANSION:
-$(BUILD)/bin/ix-%: $$(call app_objs,$$*) $(LIBIX_SO) | $(BUILD)/bin
+$(BUILD)/bin/ix-%: $$(call app_objs,$$*) $(APPLIB) $(LIBIX_SO) | $(BUILD)/bin
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(filter %.o,$^) -o $@ -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib' -lix -lpthread
+	$(Q)$(CC) $(CFLAGS) $(filter %.o %.a,$^) -o $@ -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib' \
+		-lix -lpthread
 
 # --- test tools (traffic for the namespace tests) and bench tools ------------------------------
 TOOLS := $(BUILD)/bin/ixdp-nettool $(BUILD)/bin/ixdp-hostile-app

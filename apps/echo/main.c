@@ -8,8 +8,7 @@
  * client that does not read its echo sees its own TCP window close.  On EOF the connection is
  * closed with ixev_close(), which sends what is still queued before the FIN.
  *
- * SIGINT/SIGTERM stop every loop within ECHO_RUN_TIMEOUT_MS, then the threads are joined for at
- * most ECHO_STOP_TIMEOUT_S.
+ * Threads, signals and the stop are apps/common/server.c's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,25 +19,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "ix/ixev.h"
+#include "common/server.h"
 
 #define ECHO_PORT_DEFAULT 7
 #define ECHO_THREADS_DEFAULT 4
-#define ECHO_THREADS_MAX 64
-#define ECHO_RUN_TIMEOUT_MS 100 /* how often a loop looks at the stop flag */
-#define ECHO_STOP_TIMEOUT_S 5 /* for the threads to finish after the stop */
-#define ECHO_SIGNAL_POLL_MS 200 /* how often main looks for a thread that gave up */
 #define ECHO_ROUNDS 16 /* received spans one handler call echoes before yielding */
-
-struct echo_thread {
-	unsigned int id;
-	struct ixev_loop *loop;
-	pthread_t tid;
-	int err; /* why the thread stopped early (negative errno), 0 if it did not */
-	int done; /* atomic */
-};
-
-static int stopping; /* atomic */
 
 static void echo_handler(struct ixev_conn *c, unsigned int events)
 {
@@ -95,30 +80,6 @@ static const struct ixev_conn_ops echo_ops = {
 	.release = echo_release,
 };
 
-static void *echo_thread_main(void *arg)
-{
-	struct echo_thread *t = arg;
-	int ret;
-
-	while (!__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
-		ret = ixev_run(t->loop, ECHO_RUN_TIMEOUT_MS);
-		if (ret < 0) {
-			fprintf(stderr, "ix-echo: thread %u: %s\n", t->id,
-				ret == -ECONNRESET ? "ixdpd went away" : strerror(-ret));
-			t->err = ret;
-			break;
-		}
-	}
-	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void libix_log(int level, const char *msg, void *arg)
-{
-	if (level <= IX_LOG_WARN)
-		fprintf(stderr, "ix-echo: %s\n", msg); /* msg names libix */
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -128,69 +89,22 @@ static void usage(FILE *f)
 		"  -t THREADS  threads, each its own ixdpd context (default %d, at most %d)\n"
 		"  -h          this help\n"
 		"  $IXDP_CONTROL names ixdpd's control socket (default %s)\n",
-		ECHO_PORT_DEFAULT, ECHO_THREADS_DEFAULT, ECHO_THREADS_MAX, IX_CONTROL_DEFAULT);
-}
-
-static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *out < min || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
-static const char *attach_hint(int err)
-{
-	switch (err) {
-	case -ENOENT:
-	case -ECONNREFUSED:
-		return " (is ixdpd running?)";
-	case -EACCES:
-		return " (this user is not in ixdpd's app group)";
-	default:
-		return "";
-	}
-}
-
-/* Wait for SIGINT/SIGTERM or a thread that stopped on its own. */
-static void wait_for_stop(const sigset_t *sigs, struct echo_thread *threads, unsigned int n)
-{
-	struct timespec poll = { 0, ECHO_SIGNAL_POLL_MS * 1000000L };
-	unsigned int i;
-	int sig;
-
-	for (;;) {
-		sig = sigtimedwait(sigs, NULL, &poll);
-		if (sig > 0) {
-			fprintf(stderr, "ix-echo: %s, stopping\n", strsignal(sig));
-			return;
-		}
-		for (i = 0; i < n; i++)
-			if (__atomic_load_n(&threads[i].done, __ATOMIC_ACQUIRE))
-				return;
-	}
+		ECHO_PORT_DEFAULT, ECHO_THREADS_DEFAULT, APP_THREADS_MAX, IX_CONTROL_DEFAULT);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long port = ECHO_PORT_DEFAULT, nthreads = ECHO_THREADS_DEFAULT;
-	const char *control = getenv("IXDP_CONTROL");
-	struct echo_thread *threads;
-	unsigned int i, started = 0, joined;
-	struct timespec deadline;
-	sigset_t sigs;
-	int opt, ret, status = 1;
+	struct app_server srv = { .name = "ix-echo", .ops = &echo_ops, .port = ECHO_PORT_DEFAULT,
+				  .nthreads = ECHO_THREADS_DEFAULT };
+	int opt, ret;
 
 	while ((opt = getopt(argc, argv, "p:t:h")) != -1) {
 		switch (opt) {
 		case 'p':
-			ret = parse_uint(optarg, 1, 65535, &port);
+			ret = app_parse_uint(optarg, 1, 65535, &srv.port);
 			break;
 		case 't':
-			ret = parse_uint(optarg, 1, ECHO_THREADS_MAX, &nthreads);
+			ret = app_parse_uint(optarg, 1, APP_THREADS_MAX, &srv.nthreads);
 			break;
 		case 'h':
 			usage(stdout);
@@ -210,71 +124,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!control || !*control)
-		control = IX_CONTROL_DEFAULT;
-
-	/* Signals are taken by main only, with sigtimedwait(); the threads never see them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	ix_set_log(libix_log, NULL);
-
-	threads = calloc(nthreads, sizeof(*threads));
-	if (!threads) {
-		fprintf(stderr, "ix-echo: out of memory\n");
-		return 1;
-	}
-	for (i = 0; i < nthreads; i++) {
-		struct echo_thread *t = &threads[i];
-
-		t->id = i;
-		ret = ixev_loop_create(NULL, &echo_ops, t, &t->loop);
-		if (ret) {
-			fprintf(stderr, "ix-echo: cannot attach to ixdpd at %s: %s%s\n", control,
-				strerror(-ret), attach_hint(ret));
-			goto destroy_loops;
-		}
-		ret = ixev_listen(t->loop, NULL, port);
-		if (ret) {
-			fprintf(stderr, "ix-echo: cannot listen on port %lu: %s%s\n", port,
-				strerror(-ret),
-				ret == -EACCES ? " (ports below 1024 need root)" : "");
-			goto destroy_loops;
-		}
-	}
-	for (; started < nthreads; started++) {
-		ret = pthread_create(&threads[started].tid, NULL, echo_thread_main,
-				     &threads[started]);
-		if (ret) {
-			fprintf(stderr, "ix-echo: cannot start a thread: %s\n", strerror(ret));
-			goto stop_threads;
-		}
-	}
-	fprintf(stderr, "ix-echo: listening on port %lu with %lu threads (ixdpd at %s)\n", port,
-		nthreads, control);
-	wait_for_stop(&sigs, threads, nthreads);
-	status = 0;
-
-stop_threads:
-	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += ECHO_STOP_TIMEOUT_S;
-	for (joined = 0; joined < started; joined++) {
-		if (pthread_timedjoin_np(threads[joined].tid, NULL, &deadline)) {
-			/* its loop is still in use: leave it to the exit */
-			fprintf(stderr, "ix-echo: thread %u did not stop within %d s\n", joined,
-				ECHO_STOP_TIMEOUT_S);
-			return 1;
-		}
-		if (threads[joined].err)
-			status = 1;
-	}
-destroy_loops:
-	for (i = 0; i < nthreads; i++)
-		if (threads[i].loop)
-			ixev_loop_destroy(threads[i].loop);
-	free(threads);
-	return status;
+	return app_serve(&srv);
 }

@@ -9,8 +9,7 @@
  * and its TCP window closes.  Answers go out with ixev_send(); when ixev's send buffer is full
  * the connection waits for IXEV_OUT before reading again.
  *
- * SIGINT/SIGTERM stop every loop within KV_RUN_TIMEOUT_MS, then the threads are joined for at
- * most KV_STOP_TIMEOUT_S.
+ * Threads, signals and the stop are apps/common/server.c's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,27 +20,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "ix/ixev.h"
+#include "common/server.h"
 #include "kv/proto.h"
 
 #define KV_PORT_DEFAULT 11211
 #define KV_THREADS_DEFAULT 4
-#define KV_THREADS_MAX 64
 #define KV_CONNS_DEFAULT 1024
 #define KV_MEM_MB_DEFAULT 64
-#define KV_RUN_TIMEOUT_MS 100 /* how often a loop looks at the stop flag */
-#define KV_STOP_TIMEOUT_S 5 /* for the threads to finish after the stop */
-#define KV_SIGNAL_POLL_MS 200 /* how often main looks for a thread that gave up */
 #define KV_READ_ROUNDS 16 /* received spans one handler call takes before yielding */
-
-struct kv_thread {
-	unsigned int id;
-	struct ixev_loop *loop;
-	struct kv_stats *stats;
-	pthread_t tid;
-	int err; /* why the thread stopped early (negative errno), 0 if it did not */
-	int done; /* atomic */
-};
 
 struct kv_client {
 	struct ixev_conn ixc;
@@ -52,7 +38,6 @@ struct kv_client {
 static struct kv_store *store;
 static unsigned int max_conns = KV_CONNS_DEFAULT;
 static unsigned int nr_conns; /* atomic */
-static int stopping; /* atomic */
 
 static void client_handler(struct ixev_conn *c, unsigned int events);
 
@@ -127,7 +112,7 @@ close:
 static struct ixev_conn *client_accept(struct ixev_loop *l, const struct ix_addr *remote,
 				       uint16_t lport)
 {
-	struct kv_thread *t = ixev_loop_arg(l);
+	struct app_thread *t = ixev_loop_arg(l);
 	struct kv_client *cl;
 
 	if (__atomic_add_fetch(&nr_conns, 1, __ATOMIC_RELAXED) > max_conns)
@@ -137,7 +122,7 @@ static struct ixev_conn *client_accept(struct ixev_loop *l, const struct ix_addr
 		goto uncount;
 	ixev_conn_init(&cl->ixc);
 	cl->ixc.user = cl;
-	kv_conn_init(&cl->kv, store, t->stats);
+	kv_conn_init(&cl->kv, store, t->user);
 	ixev_set_handler(&cl->ixc, IXEV_IN | IXEV_HUP, client_handler);
 	return &cl->ixc;
 
@@ -160,30 +145,6 @@ static const struct ixev_conn_ops client_ops = {
 	.release = client_release,
 };
 
-static void *kv_thread_main(void *arg)
-{
-	struct kv_thread *t = arg;
-	int ret;
-
-	while (!__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
-		ret = ixev_run(t->loop, KV_RUN_TIMEOUT_MS);
-		if (ret < 0) {
-			fprintf(stderr, "ix-kv: thread %u: %s\n", t->id,
-				ret == -ECONNRESET ? "ixdpd went away" : strerror(-ret));
-			t->err = ret;
-			break;
-		}
-	}
-	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void libix_log(int level, const char *msg, void *arg)
-{
-	if (level <= IX_LOG_WARN)
-		fprintf(stderr, "ix-kv: %s\n", msg); /* msg names libix */
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -196,78 +157,38 @@ static void usage(FILE *f)
 		"              (default %d; 0: no limit)\n"
 		"  -h          this help\n"
 		"  $IXDP_CONTROL names ixdpd's control socket (default %s)\n",
-		KV_PORT_DEFAULT, KV_THREADS_DEFAULT, KV_THREADS_MAX, KV_CONNS_DEFAULT,
+		KV_PORT_DEFAULT, KV_THREADS_DEFAULT, APP_THREADS_MAX, KV_CONNS_DEFAULT,
 		KV_MEM_MB_DEFAULT, IX_CONTROL_DEFAULT);
 }
 
-static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+/* Each thread's per-thread counters of the store (t->user). */
+static int kv_thread_init(struct app_thread *t, void *arg)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *out < min || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
-static const char *attach_hint(int err)
-{
-	switch (err) {
-	case -ENOENT:
-	case -ECONNREFUSED:
-		return " (is ixdpd running?)";
-	case -EACCES:
-		return " (this user is not in ixdpd's app group)";
-	default:
-		return "";
-	}
-}
-
-/* Wait for SIGINT/SIGTERM or a thread that stopped on its own. */
-static void wait_for_stop(const sigset_t *sigs, struct kv_thread *threads, unsigned int n)
-{
-	struct timespec poll = { 0, KV_SIGNAL_POLL_MS * 1000000L };
-	unsigned int i;
-	int sig;
-
-	for (;;) {
-		sig = sigtimedwait(sigs, NULL, &poll);
-		if (sig > 0) {
-			fprintf(stderr, "ix-kv: %s, stopping\n", strsignal(sig));
-			return;
-		}
-		for (i = 0; i < n; i++)
-			if (__atomic_load_n(&threads[i].done, __ATOMIC_ACQUIRE))
-				return;
-	}
+	t->user = kv_store_stats_new(store);
+	return t->user ? 0 : -ENOMEM;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long port = KV_PORT_DEFAULT, nthreads = KV_THREADS_DEFAULT;
+	struct app_server srv = { .name = "ix-kv", .ops = &client_ops, .port = KV_PORT_DEFAULT,
+				  .nthreads = KV_THREADS_DEFAULT, .thread_init = kv_thread_init };
 	unsigned long conns = KV_CONNS_DEFAULT, mem_mb = KV_MEM_MB_DEFAULT;
-	const char *control = getenv("IXDP_CONTROL");
 	struct kv_store_opts opts = { 0 };
-	struct kv_thread *threads;
-	unsigned int i, started = 0, joined = 0;
-	struct timespec deadline;
-	sigset_t sigs;
-	int opt, ret, status = 1;
+	int opt, ret, status;
 
 	while ((opt = getopt(argc, argv, "p:t:c:m:h")) != -1) {
 		switch (opt) {
 		case 'p':
-			ret = parse_uint(optarg, 1, 65535, &port);
+			ret = app_parse_uint(optarg, 1, 65535, &srv.port);
 			break;
 		case 't':
-			ret = parse_uint(optarg, 1, KV_THREADS_MAX, &nthreads);
+			ret = app_parse_uint(optarg, 1, APP_THREADS_MAX, &srv.nthreads);
 			break;
 		case 'c':
-			ret = parse_uint(optarg, 1, 1u << 24, &conns);
+			ret = app_parse_uint(optarg, 1, 1u << 24, &conns);
 			break;
 		case 'm':
-			ret = parse_uint(optarg, 0, 1ul << 20, &mem_mb);
+			ret = app_parse_uint(optarg, 0, 1ul << 20, &mem_mb);
 			if (!ret && mem_mb && mem_mb << 20 < KV_MEM_LIMIT_MIN) {
 				fprintf(stderr, "ix-kv: -m: at least %u MB, or 0 for no limit\n",
 					KV_MEM_LIMIT_MIN >> 20);
@@ -292,87 +213,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!control || !*control)
-		control = IX_CONTROL_DEFAULT;
 	max_conns = conns;
-
-	/* Signals are taken by main only, with sigtimedwait(); the threads never see them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	ix_set_log(libix_log, NULL);
-
 	opts.mem_limit = mem_mb << 20;
-	opts.threads = nthreads;
+	opts.threads = srv.nthreads;
 	opts.max_conns = max_conns;
 	ret = kv_store_create(&opts, &store);
 	if (ret) {
 		fprintf(stderr, "ix-kv: cannot create the item store: %s\n", strerror(-ret));
 		return 1;
 	}
-	threads = calloc(nthreads, sizeof(*threads));
-	if (!threads) {
-		fprintf(stderr, "ix-kv: out of memory\n");
-		goto destroy_store;
-	}
-	for (i = 0; i < nthreads; i++) {
-		struct kv_thread *t = &threads[i];
-
-		t->id = i;
-		t->stats = kv_store_stats_new(store);
-		if (!t->stats) {
-			fprintf(stderr, "ix-kv: out of memory\n");
-			goto destroy_loops;
-		}
-		ret = ixev_loop_create(NULL, &client_ops, t, &t->loop);
-		if (ret) {
-			fprintf(stderr, "ix-kv: cannot attach to ixdpd at %s: %s%s\n", control,
-				strerror(-ret), attach_hint(ret));
-			goto destroy_loops;
-		}
-		ret = ixev_listen(t->loop, NULL, port);
-		if (ret) {
-			fprintf(stderr, "ix-kv: cannot listen on port %lu: %s%s\n", port,
-				strerror(-ret),
-				ret == -EACCES ? " (ports below 1024 need root)" : "");
-			goto destroy_loops;
-		}
-	}
-	for (; started < nthreads; started++) {
-		ret = pthread_create(&threads[started].tid, NULL, kv_thread_main,
-				     &threads[started]);
-		if (ret) {
-			fprintf(stderr, "ix-kv: cannot start a thread: %s\n", strerror(ret));
-			goto stop_threads;
-		}
-	}
-	fprintf(stderr, "ix-kv: listening on port %lu with %lu threads (ixdpd at %s)\n", port,
-		nthreads, control);
-	wait_for_stop(&sigs, threads, nthreads);
-	status = 0;
-
-stop_threads:
-	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += KV_STOP_TIMEOUT_S;
-	for (joined = 0; joined < started; joined++) {
-		if (pthread_timedjoin_np(threads[joined].tid, NULL, &deadline)) {
-			/* its loop is still in use: leave it (and the store) to the exit */
-			fprintf(stderr, "ix-kv: thread %u did not stop within %d s\n", joined,
-				KV_STOP_TIMEOUT_S);
-			return 1;
-		}
-		if (threads[joined].err)
-			status = 1;
-	}
-destroy_loops:
-	for (i = 0; i < nthreads; i++)
-		if (threads[i].loop)
-			ixev_loop_destroy(threads[i].loop);
-	free(threads);
-destroy_store:
-	kv_store_destroy(store);
+	status = app_serve(&srv);
+	/* A thread that did not stop still uses the store: leave it to the exit then. */
+	if (!status)
+		kv_store_destroy(store);
 	return status;
 }
