@@ -226,3 +226,4 @@ $(BUILD)/fuzz:
 .PHONY: all tests fuzz check demo deps bench-raw bench-echo-rr bench-sink bench-pingpong install clean
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+.SECONDARY:	# keep the apps' objects (pattern-rule intermediates) between builds
