@@ -864,7 +864,6 @@ static bool chan_deliver_conn(struct chan *c, struct chan_ctx *cx, struct chan_c
 			return false;
 	}
 	if ((k->pend & P_SENT) && *room) {
-		memset(&ev, 0, sizeof(ev));
 		ev = (struct ixdp_app_ev){ .type = IXDP_APP_EV_SENT, .handle = h,
 					   .cookie = k->cookie, .len = k->sent };
 		chan_emit(c, cx, &ev);
