@@ -71,7 +71,7 @@ struct worker {
 	__u32 hash_seed;
 	__u16 reflect_udp;	/* 0: off */
 	__u64 spin_ns;
-	struct stack *stack;	/* TCP: NULL when no TCP service runs */
+	struct stack *stack;	/* its TCP stack (NULL only before worker_open_stack()) */
 	struct chan *chan;	/* app channels over the stack */
 	struct neigh *neigh;
 	struct worker_txq *txq;	/* [nr_queues] */
