@@ -47,6 +47,7 @@ struct stk_slot {
 	__u32 gen;		/* timer generation that last saw the pcb */
 	__u32 held;		/* 1 + index of its pure ACK in stack->acks, or 0 */
 	bool delack;		/* on stack->delacks */
+	bool tw;		/* in TIME_WAIT (lwIP's tw list, virtualised like the active one) */
 };
 
 /* A connection whose ACK lwIP delayed, and when to send it. */
@@ -184,8 +185,19 @@ static struct stk_slot *stk_find(struct stack *s, const struct ixdp_flow *k)
 
 static int stk_grow(struct stack *s);
 
+/* Count @e as active or in TIME_WAIT. */
+static void stk_count(struct stack *s, const struct stk_slot *e, int n)
+{
+	if (e->tw) {
+		s->st.time_wait += n;
+	} else {
+		s->st.conns += n;
+		s->st.fg_conns[stk_fg(s, &e->key)] += n;
+	}
+}
+
 static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
-				   struct tcp_pcb *pcb)
+				   struct tcp_pcb *pcb, bool tw)
 {
 	struct stk_slot *e = stk_find(s, k);
 	__u32 i;
@@ -193,6 +205,11 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 	if (e) {
 		e->pcb = pcb;
 		e->gen = s->gen;
+		if (e->tw != tw) { /* lwIP moved it to TIME_WAIT */
+			stk_count(s, e, -1);
+			e->tw = tw;
+			stk_count(s, e, 1);
+		}
 		return e;
 	}
 	if ((s->used + 1) * 4 > (s->mask + 1) * 3 && stk_grow(s))
@@ -209,9 +226,9 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 	e->snd_max = 0;
 	e->held = 0;
 	e->delack = false;
+	e->tw = tw;
 	e->gen = s->gen;
-	s->st.conns++;
-	s->st.fg_conns[stk_fg(s, k)]++;
+	stk_count(s, e, 1);
 	return e;
 }
 
@@ -234,17 +251,17 @@ static void stk_remove(struct stack *s, struct stk_slot *e)
 		e->held = 0;
 	}
 	e->pcb = STK_TOMBSTONE;
-	s->st.conns--;
-	s->st.fg_conns[stk_fg(s, &e->key)]--;
+	stk_count(s, e, -1);
 }
 
 /* Rehash into a table twice as big when live + deleted slots pass 3/4 of it. */
 static int stk_grow(struct stack *s)
 {
-	__u32 n = s->mask + 1, want = s->st.conns * 2 > n ? n * 2 : n, i, j;
+	__u32 live = s->st.conns + s->st.time_wait;
+	__u32 n = s->mask + 1, want = live * 2 > n ? n * 2 : n, i, j;
 	struct stk_slot *old = s->slots, *slots;
 
-	while (want < STK_HASH_MIN || (s->st.conns + 1) * 2 > want)
+	while (want < STK_HASH_MIN || (live + 1) * 2 > want)
 		want *= 2;
 	slots = calloc(want, sizeof(*slots));
 	if (!slots)
@@ -265,30 +282,48 @@ static int stk_grow(struct stack *s)
 	return 0;
 }
 
+/* Put the pcbs of one of lwIP's lists into the hash (active, or TIME_WAIT); true if @pcb is on it. */
+static bool stk_take_list(struct stack *s, struct tcp_pcb *list, struct tcp_pcb *pcb, bool tw)
+{
+	struct tcp_pcb *q;
+	struct ixdp_flow k;
+	bool found = false;
+
+	for (q = list; q; q = q->next) {
+		found |= q == pcb;
+		stk_pcb_key(q, &k);
+		if (!stk_insert(s, &k, q, tw))
+			pr_warn("stack: no memory for the connection table");
+	}
+	return found;
+}
+
 /*
- * After lwIP ran with the one-entry list holding @pcb (or nothing): every pcb now on the list is
- * live (new ones come from SYNs), @pcb is gone if it is no longer there (closed, aborted, or
- * moved to TIME_WAIT); then the list is emptied again.  Returns true if @pcb lives on.
+ * After lwIP ran with @pcb (or nothing) alone on its list, active or TIME_WAIT as its slot says,
+ * and the other list empty: every pcb now on either list is live (new ones come from SYNs,
+ * TIME_WAIT ones from closes), @pcb is gone if it is on neither (closed or aborted); then both
+ * lists are emptied again.  Returns true if @pcb lives on as an active connection.
  */
 static bool stk_reconcile(struct stack *s, struct tcp_pcb *pcb, struct stk_slot *slot)
 {
-	struct tcp_pcb *q;
-	bool still = false;
-	struct ixdp_flow k;
+	bool active = stk_take_list(s, *LW(s)->tcp_active_pcbs, pcb, false);
+	bool tw = stk_take_list(s, *LW(s)->tcp_tw_pcbs, pcb, true);
 
-	for (q = *LW(s)->tcp_active_pcbs; q; q = q->next) {
-		if (q == pcb) {
-			still = true;
-			continue;
-		}
-		stk_pcb_key(q, &k);
-		if (!stk_insert(s, &k, q))
-			pr_warn("stack: no memory for the connection table");
-	}
-	if (pcb && !still)
+	if (pcb && !active && !tw)
 		stk_remove(s, slot);
 	*LW(s)->tcp_active_pcbs = NULL;
-	return pcb && still;
+	*LW(s)->tcp_tw_pcbs = NULL;
+	return pcb && active;
+}
+
+/* Hand lwIP @slot's pcb alone on the list it belongs to. */
+static void stk_present(struct stack *s, struct stk_slot *slot)
+{
+	slot->pcb->next = NULL;
+	if (slot->tw)
+		*LW(s)->tcp_tw_pcbs = slot->pcb;
+	else
+		*LW(s)->tcp_active_pcbs = slot->pcb;
 }
 
 /* --- output: neighbour, Ethernet header, frame ---------------------------------------------- */
@@ -868,10 +903,8 @@ static struct stk_slot *stk_enter(struct stack *s, struct tcp_pcb *pcb)
 		stk_pcb_key(pcb, &k);
 		slot = stk_find(s, &k);
 	}
-	if (slot) {
-		pcb->next = NULL;
-		*LW(s)->tcp_active_pcbs = pcb;
-	}
+	if (slot)
+		stk_present(s, slot);
 	return slot;
 }
 
@@ -1381,17 +1414,16 @@ void stack_close(struct stack *s)
 	stk_cur = s;
 	stack_flush(s);
 	for (j = 0; j <= s->mask; j++) {
-		struct tcp_pcb *pcb = s->slots[j].pcb;
+		struct stk_slot *e = &s->slots[j];
 
-		if (!pcb || pcb == STK_TOMBSTONE)
+		if (!e->pcb || e->pcb == STK_TOMBSTONE)
 			continue;
-		*LW(s)->tcp_active_pcbs = pcb;
-		pcb->next = NULL;
-		LW(s)->tcp_abort(pcb); /* RST to the peer; err callback frees our side */
+		/* Active: RST to the peer, the err callback frees our side; TIME_WAIT: just freed. */
+		stk_present(s, e);
+		LW(s)->tcp_abort(e->pcb);
 		*LW(s)->tcp_active_pcbs = NULL;
+		*LW(s)->tcp_tw_pcbs = NULL;
 	}
-	while (*LW(s)->tcp_tw_pcbs)
-		LW(s)->tcp_abort(*LW(s)->tcp_tw_pcbs); /* frees a TIME_WAIT pcb, sends nothing */
 	for (i = 0; i < s->nr_services; i++)
 		if (s->services[i].lpcb)
 			LW(s)->tcp_close(s->services[i].lpcb);
@@ -1424,26 +1456,22 @@ static bool stk_is_local(const struct stack *s, const struct ixdp_flow *f)
  * A SYN for a connection of ours in TIME_WAIT (we closed first) opens a new incarnation when its
  * sequence number is past the old one's, as BSD and Linux allow (RFC 1122 4.2.2.13); lwIP
  * would answer with an ACK and the peer could not reconnect for 2 MSL.  The old pcb is dropped
- * (no RST is sent for a TIME_WAIT pcb) and the SYN goes on to the listener.
+ * (no RST is sent for a TIME_WAIT pcb) and the SYN goes on to the listener.  Returns true then.
  */
-static void stk_tw_reuse(struct stack *s, const __u8 *l4, const struct ixdp_flow *f)
+static bool stk_tw_reuse(struct stack *s, struct stk_slot *slot, const __u8 *l4)
 {
 	const struct tcphdr *th = (const void *)l4;
-	struct tcp_pcb *pcb;
-	struct ixdp_flow k;
+	struct tcp_pcb *pcb = slot->pcb;
 
-	if (!th->syn || th->ack || th->rst)
-		return;
-	for (pcb = *LW(s)->tcp_tw_pcbs; pcb; pcb = pcb->next) {
-		stk_pcb_key(pcb, &k);
-		if (memcmp(&k, f, sizeof(k)))
-			continue;
-		if (seq_lt(pcb->rcv_nxt, __builtin_bswap32(th->seq))) {
-			LW(s)->tcp_abort(pcb);
-			s->st.tw_reused++;
-		}
-		return;
-	}
+	if (!th->syn || th->ack || th->rst || !seq_lt(pcb->rcv_nxt, __builtin_bswap32(th->seq)))
+		return false;
+	stk_remove(s, slot);
+	*LW(s)->tcp_tw_pcbs = pcb;
+	pcb->next = NULL;
+	LW(s)->tcp_abort(pcb); /* a TIME_WAIT pcb: freed, nothing sent */
+	*LW(s)->tcp_tw_pcbs = NULL;
+	s->st.tw_reused++;
+	return true;
 }
 
 /* Remember that @e's ACK was delayed (a full list leaves it to tcp_fasttmr()). */
@@ -1471,7 +1499,7 @@ static void stk_delacks(struct stack *s, __u64 now)
 		s->delack_head = (s->delack_head + 1) % STK_DELACKS_MAX;
 		s->nr_delacks--;
 		e = stk_find(s, &d->key);
-		if (!e)
+		if (!e || e->tw)
 			continue;
 		e->delack = false;
 		if (!(e->pcb->flags & TF_ACK_DELAY))
@@ -1514,13 +1542,12 @@ int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt)
 	s->st.segs_in++;
 
 	slot = stk_find(s, &pkt->flow);
+	if (slot && slot->tw && stk_tw_reuse(s, slot, (const __u8 *)frame + pkt->l4_off))
+		slot = NULL;
 	if (slot) {
 		pcb = slot->pcb;
-		pcb->next = NULL;
-	} else {
-		stk_tw_reuse(s, (const __u8 *)frame + pkt->l4_off, &pkt->flow);
+		stk_present(s, slot);
 	}
-	*LW(s)->tcp_active_pcbs = pcb;
 	LW(s)->ip_input(p, &s->netif[0]);
 	if (stk_reconcile(s, pcb, slot) && (pcb->flags & TF_ACK_DELAY) && !slot->delack)
 		stk_delack(s, slot);
@@ -1530,29 +1557,29 @@ int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt)
 /* tcp_tmr() over every pcb: the list is rebuilt from the hash, and the hash from what survives. */
 static void stk_tmr(struct stack *s)
 {
-	struct tcp_pcb *head = NULL, *pcb;
-	struct ixdp_flow k;
-	__u32 i, tw = 0;
+	struct tcp_pcb *active = NULL, *tw = NULL, *pcb;
+	__u32 i;
 
 	for (i = 0; i <= s->mask; i++) {
-		pcb = s->slots[i].pcb;
-		if (!pcb || pcb == STK_TOMBSTONE)
+		struct stk_slot *e = &s->slots[i];
+
+		if (!e->pcb || e->pcb == STK_TOMBSTONE)
 			continue;
-		pcb->next = head;
-		head = pcb;
+		pcb = e->pcb;
+		pcb->next = e->tw ? tw : active;
+		if (e->tw)
+			tw = pcb;
+		else
+			active = pcb;
 	}
-	*LW(s)->tcp_active_pcbs = head;
+	*LW(s)->tcp_active_pcbs = active;
+	*LW(s)->tcp_tw_pcbs = tw;
 	LW(s)->tcp_tmr();
 
+	/* What is still on a list lives (its generation is this one's); the rest lwIP freed. */
 	s->gen++;
-	for (pcb = *LW(s)->tcp_active_pcbs; pcb; pcb = pcb->next) {
-		struct stk_slot *e;
-
-		stk_pcb_key(pcb, &k);
-		e = stk_find(s, &k);
-		if (e)
-			e->gen = s->gen;
-	}
+	stk_take_list(s, *LW(s)->tcp_active_pcbs, NULL, false);
+	stk_take_list(s, *LW(s)->tcp_tw_pcbs, NULL, true);
 	for (i = 0; i <= s->mask; i++) {
 		struct stk_slot *e = &s->slots[i];
 
@@ -1560,9 +1587,7 @@ static void stk_tmr(struct stack *s)
 			stk_remove(s, e);
 	}
 	*LW(s)->tcp_active_pcbs = NULL;
-	for (pcb = *LW(s)->tcp_tw_pcbs; pcb; pcb = pcb->next)
-		tw++;
-	s->st.time_wait = tw;
+	*LW(s)->tcp_tw_pcbs = NULL;
 }
 
 /**
@@ -1656,11 +1681,6 @@ unsigned int stack_conns(struct stack *s, struct stack_conn_info *out, unsigned 
 		pcb = s->slots[i].pcb;
 		if (!pcb || pcb == STK_TOMBSTONE)
 			continue;
-		if (n < max)
-			stk_conn_info(s, pcb, &out[n]);
-		n++;
-	}
-	for (pcb = *LW(s)->tcp_tw_pcbs; pcb; pcb = pcb->next) {
 		if (n < max)
 			stk_conn_info(s, pcb, &out[n]);
 		n++;

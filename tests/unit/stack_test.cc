@@ -16,6 +16,7 @@
 #include <vector>
 
 extern "C" {
+#include "ixdp/ctl.h"
 #include "lwcopy.h"
 #include "stack.h"
 }
@@ -524,6 +525,65 @@ TEST_F(StackTest, DelayedAckGoesOutWithinMilliseconds)
 	now += 6000000; // 6 ms, far from tcp_fasttmr()'s 250 ms
 	pump();
 	EXPECT_EQ(c->pcb->unacked, nullptr) << "the delayed ACK did not go out";
+}
+
+// An app connection (the stack's app API, as daemon/chan.c drives it) that the server closes
+// first: its TIME_WAIT is kept in the stack's hash, not on a list lwIP walks for every SYN, is
+// listed and counted, and a new SYN for the same 4-tuple takes it over.
+struct AppSide {
+	std::vector<struct stack_conn *> conns;
+	int dead = 0;
+};
+
+void *app_knock(void *ctx, void *, struct stack_conn *c, const struct stack_conn_info *)
+{
+	static_cast<AppSide *>(ctx)->conns.push_back(c);
+	return reinterpret_cast<void *>(static_cast<AppSide *>(ctx)->conns.size());
+}
+void app_readable(void *, void *) {}
+void app_sent(void *, void *, __u32) {}
+void app_connected(void *, void *, int) {}
+void app_dead(void *ctx, void *, int) { static_cast<AppSide *>(ctx)->dead++; }
+
+TEST_F(StackTest, ServerTimeWaitIsHashedListedAndTakenOverBySyn)
+{
+	static const struct stack_app_ops ops = { app_knock, app_readable, app_sent, app_connected,
+						  app_dead };
+	const __u32 any[4] = {};
+	const uint16_t kApp = 8000, kPort = 40000;
+	AppSide app;
+	int lst;
+
+	stack_set_app(srv, &ops, &app);
+	ASSERT_EQ(stack_app_listen(srv, IXDP_FAMILY_INET, any, kApp, &lst), 0);
+	Conn *c = connect(kApp, kPort);
+	pump();
+	ASSERT_TRUE(c->connected);
+	ASSERT_EQ(app.conns.size(), 1u);
+	stack_conn_close(srv, app.conns[0], false); // the server closes first
+	pump();
+	ASSERT_TRUE(c->closed_by_peer);
+	cli.lw.ops.tcp_close(c->pcb);
+	c->pcb = nullptr;
+	pump();
+	EXPECT_EQ(stack_stats(srv)->time_wait, 1u);
+	EXPECT_EQ(stack_stats(srv)->conns, 0u);
+	std::vector<struct stack_conn_info> info(4);
+	ASSERT_EQ(stack_conns(srv, info.data(), info.size()), 1u);
+	EXPECT_EQ(info[0].state, IXDP_TCP_TIME_WAIT);
+	EXPECT_EQ(info[0].rport, kPort);
+
+	tick(8); // the client's next ISN lies past the old connection's sequence space
+	EXPECT_EQ(stack_stats(srv)->time_wait, 1u) << "TIME_WAIT lasts 2 MSL";
+	Conn *again = connect(kApp, kPort);
+	pump();
+	EXPECT_TRUE(again->connected) << "a SYN for the TIME_WAIT 4-tuple was not accepted";
+	EXPECT_EQ(stack_stats(srv)->tw_reused, 1u);
+	EXPECT_EQ(stack_stats(srv)->time_wait, 0u);
+	EXPECT_EQ(stack_stats(srv)->conns, 1u);
+	EXPECT_EQ(app.conns.size(), 2u);
+	stack_conn_close(srv, app.conns[1], true);
+	pump();
 }
 
 TEST_F(StackTest, NoListenerGetsAReset)
