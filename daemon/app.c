@@ -202,7 +202,12 @@ static int app_map(struct apps *a, struct app_ctx *c)
 	return 0;
 }
 
-static void app_free(struct app_ctx *c)
+/**
+ * app_ctx_free - close and unmap what a context holds, and free it; a zombie (a worker may still
+ * look at it) is left alone.
+ * @c: context, off every worker
+ */
+void app_ctx_free(struct app_ctx *c)
 {
 	unsigned int w;
 
@@ -382,7 +387,7 @@ err_free:
 	for (i = 0; i <= a->nr_workers; i++)
 		if (theirs[i] >= 0)
 			close(theirs[i]);
-	app_free(c);
+	app_ctx_free(c);
 }
 
 static struct app_ctx **app_find(const struct apps *a, int fd)
@@ -416,7 +421,7 @@ static void app_detach(struct apps *a, struct app_ctx **slot)
 	pr_info("app %u (pid %d) detached", c->id, c->pid);
 	*slot = NULL;
 	a->detached++;
-	app_free(c);
+	app_ctx_free(c);
 }
 
 /**

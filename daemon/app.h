@@ -79,5 +79,6 @@ unsigned int apps_count(const struct apps *a);
 int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u32 addr[4],
 	       __u16 port);
 void apps_release(struct apps *a, int family, const __u32 addr[4], __u16 port);
+void app_ctx_free(struct app_ctx *c);
 
 #endif /* IXDP_APP_SRV_H */

@@ -1062,24 +1062,12 @@ static void check_idle(void)
 		}
 }
 
-/* What app_free() does, for the contexts app.c leaves behind on purpose (zombies). */
+/* The contexts app.c leaves behind on purpose (zombies): freed here once the fuzzer knows. */
 static void zombie_free(struct app_ctx *c)
 {
-	unsigned int w;
-
 	check(c->zombie, "a context detached late is not marked a zombie");
-	if (c->shm)
-		munmap(c->shm, c->shm_size);
-	if (c->memfd >= 0)
-		close(c->memfd);
-	if (c->app_wake >= 0)
-		close(c->app_wake);
-	for (w = 0; w < IXDP_WORKERS_MAX; w++)
-		if (c->worker_wake[w] >= 0)
-			close(c->worker_wake[w]);
-	if (c->sock >= 0)
-		close(c->sock);
-	free(c);
+	c->zombie = false;
+	app_ctx_free(c);
 }
 
 /* --- the script ----------------------------------------------------------------------------- */
