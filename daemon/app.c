@@ -48,7 +48,7 @@ static size_t app_align(size_t n)
  * Return: 0 or -ENOENT (no such group).
  */
 int apps_init(struct apps *a, struct worker *workers, unsigned int nr_workers, struct steer *st,
-	      const struct netif *nif, int epfd, const char *group)
+	      struct netif *nif, int epfd, const char *group)
 {
 	memset(a, 0, sizeof(*a));
 	a->workers = workers;
@@ -481,29 +481,68 @@ static bool app_overlap(const struct app_listen *l, int family, const __u32 addr
 	return !memcmp(l->addr, zero, 16) || !memcmp(addr, zero, 16) || !memcmp(l->addr, addr, 16);
 }
 
+/* Add or remove the XDP service entry of listen @l on interface address @ad, if it covers it. */
+static int app_steer_addr(struct apps *a, const struct app_listen *l,
+			  const struct ixdp_addr_key *ad, bool add, unsigned int *n)
+{
+	static const __u32 zero[4];
+	struct ixdp_svc_key key = { .proto = IPPROTO_TCP, .family = ad->family, .port = l->port };
+
+	if (l->family && (int)ad->family != l->family)
+		return 0;
+	if (memcmp(l->addr, zero, 16) && memcmp(l->addr, ad->addr, 16))
+		return 0;
+	memcpy(key.addr, ad->addr, sizeof(key.addr));
+	(*n)++;
+	return add ? steer_add_service(a->steer, &key, STEER_SVC_APP) :
+		     steer_del_service(a->steer, &key);
+}
+
 /* Add or remove the XDP service entries of a listen: one per matching interface address. */
 static int app_steer(struct apps *a, const struct app_listen *l, bool add)
 {
-	static const __u32 zero[4];
 	unsigned int i, n = 0;
 	int ret = 0;
 
-	for (i = 0; i < a->nif->nr_addrs && !ret; i++) {
-		const struct ixdp_addr_key *ad = &a->nif->addrs[i];
-		struct ixdp_svc_key key = { .proto = IPPROTO_TCP, .family = ad->family,
-					    .port = l->port };
-
-		if (l->family && (int)ad->family != l->family)
-			continue;
-		if (memcmp(l->addr, zero, 16) && memcmp(l->addr, ad->addr, 16))
-			continue;
-		memcpy(key.addr, ad->addr, sizeof(key.addr));
-		ret = add ? steer_add_service(a->steer, &key, STEER_SVC_APP) :
-			    steer_del_service(a->steer, &key);
-		n++;
-	}
+	for (i = 0; i < a->nif->nr_addrs && !ret; i++)
+		ret = app_steer_addr(a, l, &a->nif->addrs[i], add, &n);
 	if (!ret && add && !n)
 		ret = -EADDRNOTAVAIL;
+	return ret;
+}
+
+/**
+ * apps_set_addr - the interface gained address @ad (@add) or lost it: update the address list
+ * the listens are checked against, and steer the listens that cover it.
+ * @a:          state
+ * @ad:         address
+ * @prefix_len: its prefix length
+ * @add:        gained (or its prefix changed), else lost
+ *
+ * Control thread; takes the registry lock, as workers read the list under it.
+ *
+ * Return: 0, or -ENOSPC (the list is full: not added).  Steering errors are logged.
+ */
+int apps_set_addr(struct apps *a, const struct ixdp_addr_key *ad, __u8 prefix_len, bool add)
+{
+	unsigned int i, n = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (add) {
+		bool known = netif_addr_find(a->nif, ad) >= 0;
+
+		ret = netif_addr_add(a->nif, ad, prefix_len);
+		for (i = 0; i < APP_LISTEN_MAX && !ret && !known; i++)
+			if (a->listens[i].refs && app_steer_addr(a, &a->listens[i], ad, true, &n))
+				pr_warn("app: cannot steer a listen to the new address");
+	} else {
+		for (i = 0; i < APP_LISTEN_MAX; i++)
+			if (a->listens[i].refs)
+				app_steer_addr(a, &a->listens[i], ad, false, &n);
+		netif_addr_del(a->nif, ad);
+	}
+	pthread_mutex_unlock(&a->lock);
 	return ret;
 }
 

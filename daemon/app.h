@@ -54,7 +54,7 @@ struct apps {
 	struct worker *workers;
 	unsigned int nr_workers;
 	struct steer *steer;
-	const struct netif *nif;
+	struct netif *nif;		/* its address list changes under lock */
 	gid_t group;			/* besides root, members of this group may attach */
 	bool group_set;
 	__u16 reserved[4];		/* ports of the diagnostic services */
@@ -70,7 +70,8 @@ struct apps {
 };
 
 int apps_init(struct apps *a, struct worker *workers, unsigned int nr_workers, struct steer *st,
-	      const struct netif *nif, int epfd, const char *group);
+	      struct netif *nif, int epfd, const char *group);
+int apps_set_addr(struct apps *a, const struct ixdp_addr_key *ad, __u8 prefix_len, bool add);
 void apps_close(struct apps *a);
 void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req);
 bool apps_owns(const struct apps *a, int fd);

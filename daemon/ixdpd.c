@@ -87,61 +87,151 @@ int ixdpd_check(struct ixdpd *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* Claim @port of @proto on every address of the interface (or any address if it has none). */
-static int ixdpd_add_service(struct ixdpd *d, __u8 proto, __u16 port, __u32 id, const char *what)
-{
-	struct ixdp_svc_key key;
-	char text[64];
-	unsigned int i;
-	int ret;
+/* The diagnostic services the configuration asks for. */
+struct ixdpd_svc {
+	__u8 proto;
+	__u16 port;
+	__u32 id;
+	const char *what;
+};
 
-	if (!d->nif.nr_addrs)
-		pr_warn("%s has no address: %s serves port %u on any address", d->nif.name, what,
-			port);
-	for (i = 0; i < d->nif.nr_addrs || (i == 0 && !d->nif.nr_addrs); i++) {
-		memset(&key, 0, sizeof(key));
-		key.proto = proto;
-		key.port = port;
-		key.family = IXDP_FAMILY_INET;
-		if (d->nif.nr_addrs) {
-			key.family = d->nif.addrs[i].family;
-			memcpy(key.addr, d->nif.addrs[i].addr, sizeof(key.addr));
-			netif_format_addr(&d->nif.addrs[i], text, sizeof(text));
-		} else {
-			snprintf(text, sizeof(text), "*");
-		}
-		ret = steer_add_service(&d->steer, &key, id);
-		if (!ret && !d->nif.nr_addrs) {
-			key.family = IXDP_FAMILY_INET6;
-			ret = steer_add_service(&d->steer, &key, id);
-		}
-		if (ret)
-			return ret;
-		pr_info("%s on %s port %u", what, text, port);
-	}
-	return 0;
+static unsigned int ixdpd_services(const struct ixdpd *d, struct ixdpd_svc svc[3])
+{
+	unsigned int n = 0;
+
+	if (d->cfg.reflect_udp)
+		svc[n++] = (struct ixdpd_svc){ IPPROTO_UDP, d->cfg.reflect_udp, STEER_SVC_REFLECT,
+					       "UDP reflector" };
+	if (d->cfg.echo_tcp)
+		svc[n++] = (struct ixdpd_svc){ IPPROTO_TCP, d->cfg.echo_tcp, STEER_SVC_ECHO,
+					       "TCP echo" };
+	if (d->cfg.sink_tcp)
+		svc[n++] = (struct ixdpd_svc){ IPPROTO_TCP, d->cfg.sink_tcp, STEER_SVC_SINK,
+					       "TCP sink" };
+	return n;
 }
 
+/*
+ * Steer address @a to the dataplane (@add) or give it back: its ephemeral ports (replies to
+ * connections ixdp opens) and the diagnostic services on it.  Adding stops at the first error;
+ * removing goes on (an entry that is not there is no error).
+ */
+static int ixdpd_steer_addr(struct ixdpd *d, const struct ixdp_addr_key *a, bool add)
+{
+	struct ixdpd_svc svc[3];
+	unsigned int i, n = ixdpd_services(d, svc);
+	char text[INET6_ADDRSTRLEN];
+	int ret = add ? steer_add_local_addr(&d->steer, a) : steer_del_local_addr(&d->steer, a);
+
+	netif_format_addr(a, text, sizeof(text));
+	for (i = 0; i < n && (!ret || !add); i++) {
+		struct ixdp_svc_key key = { .proto = svc[i].proto, .family = a->family,
+					    .port = svc[i].port };
+
+		memcpy(key.addr, a->addr, sizeof(key.addr));
+		ret = add ? steer_add_service(&d->steer, &key, svc[i].id) :
+			    steer_del_service(&d->steer, &key);
+		if (!ret && add)
+			pr_info("%s on %s port %u", svc[i].what, text, svc[i].port);
+	}
+	return add ? ret : 0;
+}
+
+/* At start: every address of the interface, or any address if it has none. */
 static int ixdpd_add_services(struct ixdpd *d)
 {
-	unsigned int i;
+	struct ixdpd_svc svc[3];
+	unsigned int i, n = ixdpd_services(d, svc);
 	int ret = 0;
 
-	for (i = 0; i < d->nif.nr_addrs; i++) {
-		ret = steer_add_local_addr(&d->steer, &d->nif.addrs[i]);
-		if (ret)
-			return ret;
+	for (i = 0; i < d->nif.nr_addrs && !ret; i++)
+		ret = ixdpd_steer_addr(d, &d->nif.addrs[i], true);
+	if (d->nif.nr_addrs)
+		return ret;
+	for (i = 0; i < n && !ret; i++) {
+		struct ixdp_svc_key key = { .proto = svc[i].proto, .port = svc[i].port };
+
+		pr_warn("%s has no address: %s serves port %u on any address", d->nif.name,
+			svc[i].what, svc[i].port);
+		key.family = IXDP_FAMILY_INET;
+		ret = steer_add_service(&d->steer, &key, svc[i].id);
+		key.family = IXDP_FAMILY_INET6;
+		if (!ret)
+			ret = steer_add_service(&d->steer, &key, svc[i].id);
 	}
-	if (d->cfg.reflect_udp)
-		ret = ixdpd_add_service(d, IPPROTO_UDP, d->cfg.reflect_udp, STEER_SVC_REFLECT,
-					"UDP reflector");
-	if (!ret && d->cfg.echo_tcp)
-		ret = ixdpd_add_service(d, IPPROTO_TCP, d->cfg.echo_tcp, STEER_SVC_ECHO,
-					"TCP echo");
-	if (!ret && d->cfg.sink_tcp)
-		ret = ixdpd_add_service(d, IPPROTO_TCP, d->cfg.sink_tcp, STEER_SVC_SINK,
-					"TCP sink");
 	return ret;
+}
+
+/* Have every worker's stack add or remove @sa; the number of connections reset, or an error. */
+static int ixdpd_workers_addr(struct ixdpd *d, const struct stack_addr *sa, bool add,
+			      unsigned int *done)
+{
+	struct worker_cmd cmd = { .op = add ? WORKER_OP_ADDR_ADD : WORKER_OP_ADDR_DEL,
+				  .addr = *sa };
+	int ret, resets = 0;
+
+	for (*done = 0; *done < d->nr_workers_init; (*done)++) {
+		ret = worker_call(&d->workers[*done], &cmd, 2000);
+		if (ret < 0 && !(ret == -ENOENT && !add))
+			return ret;
+		resets += ret > 0 ? ret : 0;
+	}
+	return resets;
+}
+
+/* Stop serving @sa: steering, the apps' address list, the stacks (logged unless @text is NULL). */
+static void ixdpd_addr_drop(struct ixdpd *d, const struct stack_addr *sa, const char *text)
+{
+	unsigned int done;
+	int ret;
+
+	ixdpd_steer_addr(d, &sa->a, false);
+	apps_set_addr(&d->apps, &sa->a, 0, false);
+	ret = ixdpd_workers_addr(d, sa, false, &done);
+	if (ret < 0)
+		pr_err("%s: worker %u could not drop address %s: %s", d->nif.name, done,
+		       text ? text : "", strerror(-ret));
+	else if (text)
+		pr_info("%s: address %s removed: %d connection%s reset", d->nif.name, text, ret,
+			ret == 1 ? "" : "s");
+}
+
+/*
+ * The kernel added an address to the interface (or changed its prefix), or removed it.  Adding:
+ * the workers' stacks first, then the address list apps listen on, then the XDP program, so no
+ * segment arrives before a stack can take it.  Removing: the other way round; the connections
+ * on the address are reset.
+ */
+static void ixdpd_addr_event(void *arg, const struct ixdp_addr_key *a, __u8 prefix_len,
+			     bool present)
+{
+	struct ixdpd *d = arg;
+	int i = netif_addr_find(&d->nif, a), ret;
+	struct stack_addr sa = { .a = *a, .prefix_len = prefix_len };
+	char text[INET6_ADDRSTRLEN];
+	unsigned int done;
+
+	netif_format_addr(a, text, sizeof(text));
+	if (!present) {
+		if (i >= 0)
+			ixdpd_addr_drop(d, &sa, text);
+		return;
+	}
+	if (i >= 0 && d->nif.prefix_len[i] == prefix_len)
+		return;
+	ret = ixdpd_workers_addr(d, &sa, true, &done);
+	if (ret >= 0)
+		ret = apps_set_addr(&d->apps, a, prefix_len, true);
+	if (ret >= 0 && i < 0)
+		ret = ixdpd_steer_addr(d, a, true);
+	if (ret < 0) {
+		pr_err("%s: cannot serve address %s: %s", d->nif.name, text, strerror(-ret));
+		if (i < 0)
+			ixdpd_addr_drop(d, &sa, NULL);
+		return;
+	}
+	pr_info("%s: serving %s address %s/%u", d->nif.name, i < 0 ? "new" : "changed", text,
+		prefix_len);
 }
 
 /* The TCP stack every worker runs: the interface's addresses, MAC and MTU. */
@@ -472,6 +562,21 @@ int ixdpd_start(struct ixdpd *d)
 		pr_err("enabling steering: %s", strerror(-ret));
 		return ret;
 	}
+	/* Addresses added or removed since netif_probe() are caught up with here. */
+	ret = netif_watch_open(&d->watch, d->nif.ifindex, ixdpd_addr_event, d);
+	if (ret)
+		return ret;
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = netif_watch_fd(&d->watch) };
+
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+			return -errno;
+	}
+	ret = netif_watch_sync(&d->watch, &d->nif);
+	if (ret) {
+		pr_err("reading the addresses of %s: %s", d->nif.name, strerror(-ret));
+		return ret;
+	}
 	pr_info("serving %s: XDP %s%s (prog %u), %u workers, %u flow groups", d->nif.name,
 		cfg_xdp_mode_name(c->xdp_mode), d->steer.attached_native ? " (driver)" : " (skb)",
 		d->steer.prog_id, c->workers, c->flow_groups);
@@ -522,6 +627,8 @@ int ixdpd_run(struct ixdpd *d)
 				ixdpd_tick(d);
 			} else if (d->tcp && fd == neigh_mon_fd(&d->neigh)) {
 				neigh_on_kernel(&d->neigh);
+			} else if (d->watch.mon && fd == netif_watch_fd(&d->watch)) {
+				netif_watch_read(&d->watch, &d->nif);
 			} else if (d->tcp && fd == d->neigh.wake_fd) {
 				neigh_on_requests(&d->neigh);
 			} else if (ctl_owns(&d->ctl, fd)) {
@@ -544,6 +651,7 @@ void ixdpd_stop(struct ixdpd *d)
 {
 	unsigned int w;
 
+	netif_watch_close(&d->watch);
 	if (d->apps_open)
 		apps_close(&d->apps); /* workers reset the apps' connections while they still run */
 	d->apps_open = false;

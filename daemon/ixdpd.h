@@ -3,7 +3,8 @@
  * ixdpd.h - the daemon as a whole: what the control thread holds and starts.
  *
  *   control thread (ixdpd_run): signals, control socket, 1 s stats sampling, the kernel's
- *                               neighbour/route tables (neigh.c)
+ *                               neighbour/route tables (neigh.c), the interface's addresses
+ *                               (netif.c)
  *   workers[0..W-1]:            worker.c loops over their column of the socket matrix (xq.c)
  *   steer:                      the XDP program and its maps (steer.c)
  */
@@ -23,7 +24,8 @@
 
 struct ixdpd {
 	struct ixdp_config cfg;
-	struct netif nif;
+	struct netif nif;		/* its addresses follow the kernel's (watch) */
+	struct netif_watch watch;
 	unsigned int nr_queues;
 	struct steer steer;
 	struct xq xq;

@@ -26,6 +26,7 @@
 #define LWCOPY_FUNCS(X)                                                                       \
 	X(lwip_init) X(netif_add) X(netif_remove) X(netif_set_default) X(netif_set_up)        \
 	X(netif_set_link_up) X(netif_add_ip6_address) X(netif_ip6_addr_set_state) X(ip_input) \
+	X(netif_set_addr) X(netif_get_ip6_addr_match)                                          \
 	X(pbuf_alloc) X(pbuf_free) X(pbuf_take) X(pbuf_copy_partial) X(tcp_new_ip_type)       \
 	X(tcp_bind) X(tcp_listen_with_backlog) X(tcp_accept) X(tcp_recv) X(tcp_sent)          \
 	X(tcp_err) X(tcp_arg) X(tcp_write) X(tcp_output) X(tcp_recved) X(tcp_close)           \

@@ -21,7 +21,7 @@
 
 #include "ixdp/parse.h"
 
-#define STACK_ADDRS_MAX 16
+#define STACK_ADDRS_MAX 32	/* NETIF_ADDRS_MAX */
 #define STACK_SERVICES_MAX 64	/* listeners: diagnostic services and apps' */
 #define STACK_TMR_NS 250000000ull /* TCP_TMR_INTERVAL */
 
@@ -99,6 +99,7 @@ struct stack_stats {
 	__u64 bytes_in;		/* payload bytes received by the services */
 	__u64 bytes_out;	/* payload bytes queued by the services */
 	__u64 tw_reused;	/* SYNs that replaced a connection of ours in TIME_WAIT */
+	__u64 addr_resets;	/* connections reset because their address was removed */
 	__u32 conns;		/* in the demux hash (active) */
 	__u32 time_wait;	/* on lwIP's TIME_WAIT list, counted each timer tick */
 	__u32 *fg_conns;	/* [IXDP_FG_MAX]: active connections per flow group */
@@ -118,6 +119,8 @@ struct stack_conn_info {
 int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stack_io *io);
 void stack_close(struct stack *s);
 int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind);
+int stack_addr_add(struct stack *s, const struct stack_addr *a);
+int stack_addr_del(struct stack *s, const struct ixdp_addr_key *a);
 int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt);
 void stack_flush(struct stack *s);
 void stack_poll(struct stack *s, __u64 now_ns);

@@ -383,6 +383,18 @@ int steer_add_local_addr(struct steer *s, const struct ixdp_addr_key *key)
 }
 
 /**
+ * steer_del_local_addr - the address is no longer the dataplane's.
+ * @s:   handle
+ * @key: address
+ *
+ * Return: 0 or a negative errno (-ENOENT when it was not there).
+ */
+int steer_del_local_addr(struct steer *s, const struct ixdp_addr_key *key)
+{
+	return bpf_map_delete_elem(s->local_addrs_fd, key) ? -errno : 0;
+}
+
+/**
  * steer_read_counters - sum the per-CPU steer_stats counters.
  * @s:   handle
  * @out: receives IXDP_CNT_MAX totals

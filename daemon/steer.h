@@ -48,6 +48,7 @@ int steer_set_xsk(struct steer *s, __u32 slot, int fd);
 int steer_add_service(struct steer *s, const struct ixdp_svc_key *key, __u32 id);
 int steer_del_service(struct steer *s, const struct ixdp_svc_key *key);
 int steer_add_local_addr(struct steer *s, const struct ixdp_addr_key *key);
+int steer_del_local_addr(struct steer *s, const struct ixdp_addr_key *key);
 int steer_read_counters(struct steer *s, __u64 out[IXDP_CNT_MAX]);
 int steer_read_fg(struct steer *s, __u32 fg, struct ixdp_fg_stats *out);
 

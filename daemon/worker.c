@@ -272,6 +272,13 @@ static void worker_control(struct worker *w)
 			chan_detach(w->chan, c->arg);
 		c->result = 0;
 		break;
+	case WORKER_OP_ADDR_ADD:
+		c->result = w->stack ? stack_addr_add(w->stack, &c->addr) : 0;
+		break;
+	case WORKER_OP_ADDR_DEL:
+		w->cur_q = 0; /* the resets go out with this iteration's TX on queue 0 */
+		c->result = w->stack ? stack_addr_del(w->stack, &c->addr.a) : 0;
+		break;
 	default:
 		c->result = -EOPNOTSUPP;
 	}
@@ -303,6 +310,7 @@ int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_m
 	w->cmd.conns = cmd->conns;
 	w->cmd.max_conns = cmd->max_conns;
 	w->cmd.arg = cmd->arg;
+	w->cmd.addr = cmd->addr;
 	w->cmd.result = 0;
 	__atomic_store_n(&w->cmd.done, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->cmd.op, cmd->op, __ATOMIC_RELEASE);

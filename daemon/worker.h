@@ -29,6 +29,8 @@ enum worker_op {
 	WORKER_OP_CONNS,	/* copy the connection table into conns/max_conns */
 	WORKER_OP_APP_ATTACH,	/* arg: struct app_ctx, now serve its channel */
 	WORKER_OP_APP_DETACH,	/* arg: struct app_ctx, reset its connections and forget it */
+	WORKER_OP_ADDR_ADD,	/* addr: serve it from now on */
+	WORKER_OP_ADDR_DEL,	/* addr: reset its connections, stop serving it */
 };
 
 struct worker_cmd {
@@ -38,6 +40,7 @@ struct worker_cmd {
 	struct stack_conn_info *conns;
 	unsigned int max_conns;
 	void *arg;
+	struct stack_addr addr;
 };
 
 

@@ -230,7 +230,7 @@ protected:
 		lwcopy_close(&cli.lw);
 	}
 
-	Conn *connect(uint16_t port, uint16_t sport = 0)
+	Conn *connect(uint16_t port, uint16_t sport = 0, const char *dst_ip = kSrvIp)
 	{
 		auto &ops = cli.lw.ops;
 		Conn *c = new Conn;
@@ -243,7 +243,7 @@ protected:
 			ip_addr_t any = IPADDR4_INIT(0);
 			EXPECT_EQ(ops.tcp_bind(c->pcb, &any, sport), ERR_OK);
 		}
-		ip_addr_t dst = IPADDR4_INIT(ip4(kSrvIp));
+		ip_addr_t dst = IPADDR4_INIT(ip4(dst_ip));
 		EXPECT_EQ(ops.tcp_connect(c->pcb, &dst, port, cli_connected), ERR_OK);
 		cli.conns.push_back(c);
 		return c;
@@ -634,6 +634,64 @@ TEST_F(StackTest, OnlyLocalDestinations)
 	EXPECT_EQ(stack_stats(srv)->rx_not_local, 1u);
 	EXPECT_TRUE(w.to_cli.empty()) << "the stack answered (or forwarded) a foreign segment";
 	(void)c;
+}
+
+// The kernel adds an address to the interface, later removes it: the stack serves it in between,
+// and its removal resets the connections on it, and only those.
+TEST_F(StackTest, AddressesComeAndGoAtRuntime)
+{
+	const char *second = "198.18.0.9";
+	struct stack_addr a = {};
+	a.a.family = IXDP_FAMILY_INET;
+	a.a.addr[0] = ip4(second);
+	a.prefix_len = 24;
+
+	Conn *early = connect(kEcho, 0, second);
+	pump();
+	EXPECT_FALSE(early->connected) << "served an address before it was added";
+	EXPECT_EQ(stack_stats(srv)->rx_not_local, 1u);
+
+	ASSERT_EQ(stack_addr_add(srv, &a), 0);
+	EXPECT_EQ(stack_addr_add(srv, &a), 0) << "adding twice is not an error";
+	Conn *on2 = connect(kEcho, 0, second);
+	Conn *on1 = connect(kEcho);
+	pump();
+	ASSERT_TRUE(on2->connected);
+	ASSERT_TRUE(on1->connected);
+	send(on2, "to the new address");
+	pump();
+	EXPECT_EQ(on2->got, "to the new address");
+	EXPECT_EQ(stack_stats(srv)->conns, 2u);
+
+	EXPECT_EQ(stack_addr_del(srv, &a.a), 1) << "one connection was on it";
+	pump();
+	EXPECT_TRUE(on2->reset) << "the peer was not told";
+	EXPECT_FALSE(on1->reset);
+	EXPECT_EQ(stack_stats(srv)->conns, 1u);
+	EXPECT_EQ(stack_stats(srv)->addr_resets, 1u);
+	EXPECT_EQ(stack_addr_del(srv, &a.a), -ENOENT);
+
+	Conn *late = connect(kEcho, 0, second);
+	pump();
+	EXPECT_FALSE(late->connected) << "served an address after it was removed";
+	send(on1, "the first address goes on");
+	pump();
+	EXPECT_EQ(on1->got, "the first address goes on");
+
+	// Both families, beyond what one lwIP netif holds (one IPv4, three IPv6 addresses).
+	for (unsigned i = 0; i < 8; i++) {
+		struct stack_addr b = {};
+		b.a.family = i & 1 ? IXDP_FAMILY_INET6 : IXDP_FAMILY_INET;
+		b.a.addr[0] = i & 1 ? htonl(0x20010db8) : ip4("198.18.1.0") + htonl(i);
+		b.a.addr[3] = i & 1 ? htonl(i) : 0;
+		b.prefix_len = i & 1 ? 64 : 24;
+		ASSERT_EQ(stack_addr_add(srv, &b), 0) << i;
+	}
+	a.a.addr[0] = ip4("198.18.1.2");
+	Conn *v4 = connect(kEcho, 0, "198.18.1.2");
+	pump();
+	EXPECT_TRUE(v4->connected) << "an address on a further netif is not served";
+	EXPECT_EQ(stack_addr_del(srv, &a.a), 1);
 }
 
 // Two stacks in one process: each its own lwIP state (both listen on the same port).
