@@ -4,7 +4,8 @@
 #   make check         the whole test suite (tests/run.sh); root runs the namespace tests too
 #   make demo          build, then run the two-namespace demo (root)
 #   make install       PREFIX=/usr/local DESTDIR=
-#   make bench-raw     the raw reflect benchmark (root); bench-echo-rr, bench-sink, bench-pingpong
+#   make bench-raw     the raw reflect benchmark (root); bench-echo-rr (built-in echo),
+#                      bench-echo-rr-app (native app), bench-sink, bench-pingpong
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
@@ -190,7 +191,10 @@ bench-raw: all
 	$(Q)BUILD=$(BUILD) bench/raw.sh
 
 bench-echo-rr: all
-	$(Q)BUILD=$(BUILD) bench/echo_rr.sh
+	$(Q)BUILD=$(BUILD) IXSYS=ixdp bench/echo_rr.sh
+
+bench-echo-rr-app: all
+	$(Q)BUILD=$(BUILD) IXSYS=ixapp bench/echo_rr.sh
 
 bench-sink: all
 	$(Q)BUILD=$(BUILD) bench/sink.sh
@@ -223,7 +227,7 @@ $(BUILD)/bpf $(BUILD)/daemon $(BUILD)/libix $(BUILD)/lib $(BUILD)/bin $(BUILD)/t
 $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
-.PHONY: all tests fuzz check demo deps bench-raw bench-echo-rr bench-sink bench-pingpong install clean
+.PHONY: all tests fuzz check demo deps bench-raw bench-echo-rr bench-echo-rr-app bench-sink bench-pingpong install clean
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:	# keep the apps' objects (pattern-rule intermediates) between builds

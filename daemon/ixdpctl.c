@@ -111,6 +111,20 @@ static const char *xdp_mode(const struct ixdp_ctl_stats *s)
 	return s->xdp_mode < 3 ? xdp_mode_names[s->xdp_mode] : "unknown";
 }
 
+/* Active connections per flow group, the groups that have any, eight to a line. */
+static void print_fg_conns(const struct stats_view *v)
+{
+	unsigned int g, n = 0;
+
+	printf("\nconnections per flow group (group:conns, groups with none left out):");
+	for (g = 0; g < v->s->nr_fg; g++) {
+		if (!v->fg[g].conns)
+			continue;
+		printf("%s%u:%u", n++ % 8 ? " " : "\n  ", v->fg[g].id, v->fg[g].conns);
+	}
+	printf(n ? "\n" : " none\n");
+}
+
 static void print_status(const struct stats_view *v)
 {
 	const struct ixdp_ctl_stats *s = v->s;
@@ -148,6 +162,14 @@ static void print_status(const struct stats_view *v)
 		       (unsigned long long)w->rx_dropped, (unsigned long long)w->tx_dropped,
 		       (unsigned long long)w->xsk_rx_dropped);
 	}
+	printf("\n%-6s %6s %6s %12s\n", "worker", "burst", "batch", "rx_bursts");
+	for (i = 0; i < s->nr_workers; i++) {
+		const struct ixdp_ctl_worker *w = &v->w[i];
+
+		printf("%-6u %6u %6.1f %12llu\n", w->id, w->rx_burst,
+		       w->rx_bursts ? (double)w->rx_packets / w->rx_bursts : 0.0,
+		       (unsigned long long)w->rx_bursts);
+	}
 	if (s->tcp) {
 		printf("\n%-6s %8s %8s %12s %12s %8s %8s\n", "worker", "conns", "tw", "segs_in",
 		       "segs_out", "retrans", "dropped");
@@ -160,6 +182,7 @@ static void print_status(const struct stats_view *v)
 			       (unsigned long long)w->tcp_retrans,
 			       (unsigned long long)w->tcp_dropped);
 		}
+		print_fg_conns(v);
 	}
 	printf("\n%-6s %12s\n", "queue", "fill_empty");
 	for (i = 0; i < s->nr_queues; i++)

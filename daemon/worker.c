@@ -383,6 +383,9 @@ static void worker_sleep(struct worker *w)
 		if (ms < timeout)
 			timeout = ms;
 	}
+	/* Idle: the next burst starts small, so the first frames after a pause are answered soonest. */
+	w->burst = WORKER_BURST_MIN;
+	__atomic_store_n(&w->st.burst, w->burst, __ATOMIC_RELAXED);
 	for (q = 0; q < nq; q++)
 		pfd[q] = (struct pollfd){ .fd = xq_sock(w->xq, q, w->id)->fd, .events = POLLIN };
 	pfd[nq] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
