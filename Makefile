@@ -38,7 +38,8 @@ LIBS      := -lxdp -lbpf -lelf -lz -lsystemd -lmnl -lpthread -ldl
 LWIP_LIB  := /usr/lib/$(MULTIARCH)/liblwip.so.0
 LWIP_CFLAGS := -I/usr/include/lwip -DLWCOPY_LIB='"$(LWIP_LIB)"' -Wno-address
 LWIP_HOOKS := -Wl,--export-dynamic-symbol=tcpip_try_callback \
-	      -Wl,--export-dynamic-symbol=tcp_timer_needed
+	      -Wl,--export-dynamic-symbol=tcp_timer_needed \
+	      -Wl,--export-dynamic-symbol=lwip_standard_chksum
 TEST_LIBS := -lgtest -lgmock -lgtest_main -lpthread
 
 # --- the XDP program and its skeleton ---------------------------------------------------------

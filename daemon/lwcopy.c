@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csum.h"
 #include "log.h"
 #include "lwcopy.h"
 
@@ -73,6 +74,20 @@ __attribute__((visibility("default"))) err_t tcpip_try_callback(tcpip_callback_f
  */
 __attribute__((visibility("default"))) void tcp_timer_needed(void)
 {
+}
+
+/**
+ * lwip_standard_chksum - lwIP's one's-complement sum over a buffer, interposed into every copy
+ * (the copies call it through their PLT): csum_partial() instead of lwIP's portable 16-bit loop,
+ * for every segment verified on input and every header and segment summed on output.
+ * @dataptr: bytes
+ * @len:     how many
+ *
+ * Return: the folded sum, not complemented, in the byte order of the data (as lwIP's).
+ */
+__attribute__((visibility("default"))) u16_t lwip_standard_chksum(const void *dataptr, int len)
+{
+	return csum_fold(csum_partial(dataptr, len > 0 ? len : 0, 0));
 }
 
 /**

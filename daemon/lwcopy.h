@@ -6,9 +6,10 @@
  * of liblwip.so are written to a memfd and dlopen()ed as /proc/self/fd/N with RTLD_LOCAL, so each
  * copy's GOT/PLT binds to its own globals.  ixdpd never links -llwip (every copy would bind to
  * that one instead); it reaches a copy only through that copy's table of function and data
- * pointers, struct lw_ops.  The executable exports two hooks that every copy binds to:
- * tcpip_try_callback() (work lwIP would hand to its tcpip thread runs on the worker instead) and
- * tcp_timer_needed() (a no-op: the worker runs tcp_tmr() itself every 250 ms).
+ * pointers, struct lw_ops.  The executable exports three functions that every copy binds to:
+ * tcpip_try_callback() (work lwIP would hand to its tcpip thread runs on the worker instead),
+ * tcp_timer_needed() (a no-op: the worker runs tcp_tmr() itself every 250 ms) and
+ * lwip_standard_chksum() (ixdp's faster checksum loop).
  */
 #ifndef IXDP_LWCOPY_H
 #define IXDP_LWCOPY_H
