@@ -2,7 +2,8 @@
 # tcp.sh - the TCP dataplane against the kernel's TCP in the peer namespace: concurrent streams
 # of 1 B to 8 MiB echoed intact (half-close included) over 2 and 4 workers, 10,000 connections
 # held open at once and served, no checksum errors or resets at the peer, the kernel still
-# serving everything else, and neighbours resolved and re-resolved through the kernel.
+# serving everything else, neighbours resolved and re-resolved through the kernel, and a client
+# behind a gateway reached through the kernel's routes, followed as they change.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
@@ -41,6 +42,56 @@ streams() { # workers cpus
 
 streams 2 0,1
 streams 4 0,1,0,1
+
+# A client behind a gateway: ixdpd's answers go to the next hop of the kernel's route, and a
+# route deleted or added while ixdpd runs is followed.  CLIENT_IP sits on the peer's lo; the
+# DUT reaches it through the peer (PEER_IP) as its gateway.
+CLIENT_IP=198.19.1.1
+gw_echo() { # timeout_s: 100 KiB echoed intact from CLIENT_IP; prints what happened
+	timeout $(($1 + 5)) ip netns exec "$ns_peer" python3 -c '
+import os, socket, sys
+data = os.urandom(102400)
+try:
+	s = socket.create_connection((sys.argv[1], 7000), timeout=float(sys.argv[3]),
+				     source_address=(sys.argv[2], 0))
+	s.sendall(data)
+	s.shutdown(socket.SHUT_WR)
+	got = bytearray()
+	while True:
+		b = s.recv(65536)
+		if not b:
+			break
+		got += b
+except OSError as e:
+	print("failed:", e)
+	sys.exit(1)
+print("%d of %d bytes echoed %s" % (len(got), len(data), "intact" if got == data else "CORRUPT"))
+sys.exit(0 if got == data else 1)' "$DUT_IP" "$CLIENT_IP" "$1"
+}
+netns_up 1
+in_peer ip addr add "$CLIENT_IP/32" dev lo
+in_dut ip route add 198.19.1.0/24 via "$PEER_IP" dev dut0
+ixdpd_start --workers 1 --echo-tcp 7000
+out=$(gw_echo 5) || fail "from $CLIENT_IP through the gateway $PEER_IP: $out"
+ok "from $CLIENT_IP through the gateway $PEER_IP (a mirrored route): $out"
+in_dut ip route del 198.19.1.0/24 via "$PEER_IP" dev dut0
+sleep 0.5
+out=$(gw_echo 3) && fail "the route is gone but ixdpd still answered $CLIENT_IP: $out"
+ok "route deleted: no answer to $CLIENT_IP ($out)"
+in_dut ip route add 198.19.1.0/24 via "$PEER_IP" dev dut0
+out=$(gw_echo 5) || fail "the route is back but ixdpd does not answer $CLIENT_IP: $out"
+ok "route added again: $out"
+for _ in $(seq 20); do
+	[ "$(stats_json | jq '[.workers[].tcp.conns] | add')" -eq 0 ] && break
+	sleep 0.25
+done
+json=$(stats_json)
+echo "$json" | jq -e '([.workers[].tcp.opened] | add >= 2) and ([.workers[].tcp.conns] | add == 0)' \
+	>/dev/null || fail "tcp counters: $(echo "$json" | jq -c '[.workers[].tcp]')"
+ixdpd_stop || fail "ixdpd exit status $?"
+ok "routes followed: $(echo "$json" | jq -c '[.workers[].tcp | {conns, opened, closed}]')"
+ip netns del "$ns_dut"
+ip netns del "$ns_peer"
 
 # 10,000 connections open at once, then each echoes a small stream.
 netns_up 2
