@@ -592,6 +592,7 @@ static void ixdpd_tick(struct ixdpd *d)
 		pr_warn("timer: %s", strerror(errno));
 	for (w = 0; w < d->nr_workers_init; w++)
 		worker_sample(&d->workers[w], now);
+	ixdpd_check_rings(d, now);
 	ctl_expire(&d->ctl);
 }
 

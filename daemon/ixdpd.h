@@ -42,6 +42,9 @@ struct ixdpd {
 	int sigfd;
 	int timerfd;
 	__u64 start_ns;
+	__u64 ring_full;	/* AF_XDP RX-ring-full drops, as of the last warning */
+	__u64 ring_empty;	/* fill-ring-empty drops, as of the last warning */
+	__u64 ring_warned_ns;
 };
 
 void ixdpd_init(struct ixdpd *d);
@@ -50,5 +53,6 @@ int ixdpd_start(struct ixdpd *d);
 int ixdpd_run(struct ixdpd *d);
 void ixdpd_stop(struct ixdpd *d);
 int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b);
+void ixdpd_check_rings(struct ixdpd *d, __u64 now);
 
 #endif /* IXDP_IXDPD_H */

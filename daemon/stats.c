@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "ixdpd.h"
+#include "log.h"
 
 static void stats_xsk(const struct xq_sock *s, struct xdp_statistics *st)
 {
@@ -199,4 +200,44 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 		}
 	}
 	return 0;
+}
+
+/**
+ * ixdpd_check_rings - warn (at most once a minute) when the kernel dropped frames because an
+ * AF_XDP ring was full (RX) or empty (fill): each one costs its sender a retransmission timeout,
+ * and the cure is configuration, so the warning says which.
+ * @d:   running daemon
+ * @now: CLOCK_MONOTONIC, nanoseconds
+ */
+void ixdpd_check_rings(struct ixdpd *d, __u64 now)
+{
+	__u64 full = 0, empty = 0;
+	unsigned int q, w;
+
+	for (q = 0; q < d->nr_queues; q++) {
+		for (w = 0; w < d->cfg.workers; w++) {
+			struct xdp_statistics xs;
+
+			stats_xsk(xq_sock(&d->xq, q, w), &xs);
+			full += xs.rx_ring_full + xs.rx_dropped;
+			if (!w) /* a per-queue counter, the same on every socket of the queue */
+				empty += xs.rx_fill_ring_empty_descs;
+		}
+	}
+	if (now - d->ring_warned_ns >= 60000000000ull || !d->ring_warned_ns) {
+		if (full > d->ring_full)
+			pr_warn("the kernel dropped %llu frames since the last report: AF_XDP RX ring "
+				"full (rx-ring %u per socket; a burst of one segment from every "
+				"connection must fit)",
+				(unsigned long long)(full - d->ring_full), d->cfg.rx_ring);
+		if (empty > d->ring_empty)
+			pr_warn("the kernel dropped %llu frames since the last report: fill ring "
+				"empty (fill-ring, frames)",
+				(unsigned long long)(empty - d->ring_empty));
+		if (full > d->ring_full || empty > d->ring_empty) {
+			d->ring_warned_ns = now;
+			d->ring_full = full;
+			d->ring_empty = empty;
+		}
+	}
 }

@@ -4,7 +4,8 @@
 # burst is back at its minimum; an idle ixdpd costs ~0 % CPU over 10 s (each worker's thread CPU
 # clock, and the whole process's user + system time as getrusage() counts it).  The bounds are
 # far from the measured values (docs/benchmarks.md: 0.26 % for the whole process): this checks
-# that idle workers sleep, not how fast anything is.
+# that idle workers sleep, not how fast anything is.  Last, an RX ring too small for the
+# connections' bursts overflows, and the log says so and names the key to raise.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
@@ -59,4 +60,18 @@ echo "$worst" | awk '{ exit !($1 < 2) }' || fail "an idle worker used $worst % o
 echo "$proc" | awk '{ exit !($1 < 3) }' || fail "idle ixdpd used $proc % of a CPU"
 ok "10 s idle: busiest worker $(printf %.3f "$worst") % of a CPU, whole process $proc % (user + system)"
 
+ixdpd_stop || fail "ixdpd exit status $?"
+
+# rx-ring 64 against 1,024 connections x 8 in flight: the kernel drops, ixdpd says why.
+ixdpd_start --workers 1 --rx-ring 64 --echo-tcp 7000
+in_peer "$RR" -a "$DUT_IP" -p 7000 -c 1024 -D 8 -s 64 -w 1 -d 2 >"$tmp_dir/burst.out" 2>&1
+dropped=$(stats_json | jq '[.workers[].xsk_rx_dropped] | add')
+[ "$dropped" -gt 0 ] || fail "no RX ring drop with rx-ring 64 (the check below proves nothing)"
+for _ in $(seq 30); do
+	grep -q "AF_XDP RX ring full (rx-ring 64 per socket" "$tmp_dir/ixdpd.log" && break
+	sleep 0.1
+done
+grep "AF_XDP RX ring full" "$tmp_dir/ixdpd.log" | grep -q "rx-ring 64 per socket" ||
+	fail "$dropped frames dropped at a full RX ring, and the log does not say so"
+ok "rx-ring 64 under 1,024 x 8: $dropped frames dropped, and logged: $(grep -m1 -o 'the kernel dropped.*' "$tmp_dir/ixdpd.log")"
 ixdpd_stop || fail "ixdpd exit status $?"
