@@ -12,7 +12,8 @@
 #   env: CONNS="1 64 1024 10000" DEPTHS="1 8" RUNS=3 DURATION=5 WARMUP=1 SIZE=64 SRV_CPU=0 CLI_CPU=1
 #        NQ=1 PORT=7000 RETRIES=2 CONTENDED_PCT=10 QUIET_WAIT=0
 #        LAT_CONNS=64 LAT_FRACTION=0.5 LAT_RUNS=3 SWEEP="0.1 0.25 0.5 0.75 1 1.25 1.5 2" SWEEP_DURATION=3
-#        CLIENT_SPIN=1 PROFILE=0 IXDPD_ARGS= LINUX_ARGS=   (LINUX_ARGS=-S: the twin busy-polls)
+#        CLIENT_SPIN=1 PROFILE=0 PROFILE_CONNS="64 10000" IXDPD_ARGS= LINUX_ARGS=
+#        (LINUX_ARGS=-S: the twin busy-polls)
 #        REPORT_ONLY=1: no runs, the table and plots again from the last $BUILD/bench/echo_rr.csv
 #
 # Two services answer 64-byte requests on 198.18.0.1:PORT in the DUT namespace, one at a time,
@@ -56,8 +57,10 @@
 # client's nor ksoftirqd's (other_cpu_pct); a run where that exceeds CONTENDED_PCT % of one CPU
 # is repeated, at most RETRIES times, and marked * if it stays contended.
 #
-# PROFILE=1 adds one unmeasured LAT_CONNS x 1 run of each system under perf record -e cpu-clock
-# (the server process only), summarised in $BUILD/bench/echo_rr-profile-{$IXSYS,linux}.txt.
+# PROFILE=1 adds unmeasured runs of each system under perf record -e cpu-clock (the server
+# process only): PROFILE_CONNS x 1 (default "LAT_CONNS 10000"), summarised in
+# $BUILD/bench/echo_rr-profile-{$IXSYS,linux}[-CONNS].txt, and equal load, in
+# echo_rr-profile-{$IXSYS,linux}-equal.txt.
 #
 # Output: the table on stdout and in $BUILD/bench/echo_rr.txt, every run in
 # $BUILD/bench/echo_rr.csv, plots $BUILD/bench/echo_rr.png (requests/s and server CPU per
@@ -73,6 +76,7 @@ CONNS=${CONNS:-"1 64 1024 10000"}
 DEPTHS=${DEPTHS:-"1 8"}
 SIZE=${SIZE:-64}
 LAT_CONNS=${LAT_CONNS:-64}
+PROFILE_CONNS=${PROFILE_CONNS:-"$LAT_CONNS 10000"}
 LAT_FRACTION=${LAT_FRACTION:-0.5}
 LAT_RUNS=${LAT_RUNS:-3}
 SWEEP=${SWEEP-"0.1 0.25 0.5 0.75 1 1.25 1.5 2"}
@@ -177,7 +181,7 @@ value() {
 }
 
 if [ "$REPORT_ONLY" != 1 ]; then
-netns_up "$NQ"
+rr_up
 echo "echo-rr: $SIZE-byte requests, ${DURATION} s per run after ${WARMUP} s of warm-up"
 echo "commit $commit, kernel $kernel, $pinning, congestion control $cc, $date"
 
@@ -234,14 +238,29 @@ fi
 
 # --- profile -----------------------------------------------------------------------------------
 
-# profile SYS: one unmeasured LAT_CONNS x 1 run of SYS under perf (see rr_profile).
+# profile SYS CONNS: one unmeasured CONNS x 1 run of SYS under perf (see rr_profile); the
+# LAT_CONNS one keeps the plain file name.
 profile() {
-	rr_profile "$out/echo_rr-profile-$1.txt" "$1" echo "$1, $LAT_CONNS x 1" 'rps|p99_us' \
-		-c "$LAT_CONNS" -D 1 -s "$SIZE" $spin
+	local name=echo_rr-profile-$1
+	[ "$2" = "$LAT_CONNS" ] || name=$name-$2
+	rr_profile "$out/$name.txt" "$1" echo "$1, $2 x 1" 'rps|p99_us' -c "$2" -D 1 -s "$SIZE" \
+		$spin
+}
+# profile_equal SYS: the same at equal load (LAT_CONNS, open loop at lat_rate).
+profile_equal() {
+	rr_profile "$out/echo_rr-profile-$1-equal.txt" "$1" echo \
+		"$1, $LAT_CONNS connections at $lat_rate requests/s" 'rps|p99_us' -c "$LAT_CONNS" \
+		-R "$lat_rate" -Q "$QMAX" -s "$SIZE"
 }
 if [ "$PROFILE" = 1 ]; then
-	profile "$IXSYS"
-	profile linux
+	for c in $PROFILE_CONNS; do
+		profile "$IXSYS" "$c"
+		profile linux "$c"
+	done
+	if [ "$lat_rate" -gt 0 ]; then
+		profile_equal "$IXSYS"
+		profile_equal linux
+	fi
 fi
 fi # REPORT_ONLY
 lat_rate=$(awk -F, 'NR > 1 && $3 == "equal" { print $8; exit }' "$csv")

@@ -220,16 +220,32 @@ rr_settings() {
 	NQ=${NQ:-1}
 	PORT=${PORT:-7000}
 	LINUX_ARGS=${LINUX_ARGS:-}
-	need_numbers WARMUP SRV_CPU CLI_CPU NQ PORT
+	PEER_RPS=${PEER_RPS:-0}
+	need_numbers WARMUP SRV_CPU CLI_CPU NQ PORT PEER_RPS
 	[ "$NQ" -ge 1 ] || fail "NQ must be >= 1"
 	need_cpus SRV_CPU CLI_CPU
 	need_built "$RR_CLIENT" "$ECHO_SERVER" "$IXDPD" "$IXDPCTL" "$IX_RR"
+}
+
+# rr_up: the topology (netns_up NQ); with PEER_RPS=1, peer0 steers what it receives to the
+# client's CPU (RPS), so the client's receive no longer runs in the softirq of the server's
+# transmit on the server's CPU (veth's billing, shared/notes/afxdp-veth.md §4): closer to two
+# machines.  The same for both systems.
+rr_up() {
+	local q
+	netns_up "$NQ"
+	[ "$PEER_RPS" = 1 ] || return 0
+	for q in $(seq 0 $((NQ - 1))); do
+		in_peer sh -c "printf %x $((1 << CLI_CPU)) >/sys/class/net/peer0/queues/rx-$q/rps_cpus" ||
+			fail "RPS on peer0"
+	done
 }
 
 # rr_pinning NOTE: where everything ran and with which options, for the headers; NOTE (if not
 # empty) says how the client ran.
 rr_pinning() {
 	local p="server CPU $SRV_CPU, client CPU $CLI_CPU, $NQ veth queue(s)${1:+, $1}"
+	[ "$PEER_RPS" = 1 ] && p="$p, peer0 RPS to CPU $CLI_CPU"
 	[ -n "$IXDPD_ARGS" ] && p="$p, ixdpd $IXDPD_ARGS"
 	[ -n "$LINUX_ARGS" ] && p="$p, echo_server $LINUX_ARGS"
 	echo "$p"

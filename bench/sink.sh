@@ -87,7 +87,7 @@ record() {
 	}' >>"$csv"
 }
 
-netns_up "$NQ"
+rr_up
 echo "sink: ${WRITE_SIZE}-byte writes, ${DURATION} s per run after ${WARMUP} s, $RUNS runs each"
 echo "commit $commit, kernel $kernel, $pinning, congestion control $cc, $date"
 for run in $(seq "$RUNS"); do
