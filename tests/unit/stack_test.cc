@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // stack_test.cc - a worker's TCP stack (daemon/stack.c) against a second, independent lwIP copy
 // acting as the client, joined by an in-memory wire: handshake, echo, close, reset, loss and
-// retransmission, flow control, neighbour waits, isolation of copies, and 4096 connections with
-// the per-segment cost reported (not asserted).
+// retransmission, flow control, neighbour waits, isolation of copies, addresses coming and going,
+// and 1 to 10,000 connections with the per-segment cost reported (not asserted).
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -735,7 +735,7 @@ TEST_F(StackTest, ManyConnectionsReportPerSegmentCost)
 {
 	std::vector<Conn *> conns;
 	std::string msg = pattern(64, 3);
-	for (unsigned n : { 1u, 64u, 1024u, 4096u }) {
+	for (unsigned n : { 1u, 64u, 1024u, 4096u, 10000u }) {
 		while (conns.size() < n) {
 			conns.push_back(connect(kEcho, 20000 + conns.size()));
 			if (conns.size() % 256 == 0)
