@@ -170,11 +170,12 @@ $(BUILD)/fuzz/parse_fuzz: daemon/reflect.c
 $(BUILD)/fuzz/config_fuzz: daemon/config.c daemon/log.c
 $(BUILD)/fuzz/kv_fuzz: apps/kv/proto.c apps/kv/store.c
 $(BUILD)/fuzz/chan_fuzz: daemon/chan.c daemon/log.c
-$(BUILD)/fuzz/attach_fuzz: daemon/ctl.c daemon/app.c daemon/log.c
+$(BUILD)/fuzz/attach_fuzz: daemon/ctl.c daemon/app.c daemon/netif.c daemon/log.c
+$(BUILD)/fuzz/attach_fuzz: FUZZ_LIBS := -lmnl
 
 $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(HDRS) | $(BUILD)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@ $(FUZZ_LIBS)
 
 fuzz: $(FUZZ_BINS)
 

@@ -94,7 +94,7 @@ static char sock_dir[sizeof(sock_path)];
 static struct rlimit nofile;
 
 /* Two IPv4 addresses and one IPv6 address on the interface. */
-static const struct netif nif = {
+static struct netif nif = {
 	.name = "fuzz0",
 	.nr_addrs = 3,
 	.addrs = {
