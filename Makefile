@@ -56,7 +56,7 @@ $(BPF_SKEL): $(BPF_OBJ)
 	$(Q)$(BPFTOOL) gen skeleton $< name ixdp_steer > $@.tmp && mv $@.tmp $@
 
 # --- the daemon: everything but main.c is a library the unit tests link too --------------------
-DAEMON_SRCS := app.c chan.c config.c ctl.c fg.c ixdpd.c log.c lwcopy.c neigh.c netif.c ports.c reflect.c stack.c \
+DAEMON_SRCS := app.c chan.c config.c ctl.c fg.c ixdpd.c log.c lwcopy.c neigh.c netif.c ports.c reflect.c rtnl.c stack.c \
 	       stats.c steer.c worker.c xq.c
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/daemon/%.o,$(filter %.c,$(DAEMON_SRCS)))
 DAEMON_LIB  := $(BUILD)/lib/libixdpd.a
@@ -170,7 +170,7 @@ $(BUILD)/fuzz/parse_fuzz: daemon/reflect.c
 $(BUILD)/fuzz/config_fuzz: daemon/config.c daemon/log.c
 $(BUILD)/fuzz/kv_fuzz: apps/kv/proto.c apps/kv/store.c
 $(BUILD)/fuzz/chan_fuzz: daemon/chan.c daemon/log.c
-$(BUILD)/fuzz/attach_fuzz: daemon/ctl.c daemon/app.c daemon/netif.c daemon/log.c
+$(BUILD)/fuzz/attach_fuzz: daemon/ctl.c daemon/app.c daemon/netif.c daemon/rtnl.c daemon/log.c
 $(BUILD)/fuzz/attach_fuzz: FUZZ_LIBS := -lmnl
 
 $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(HDRS) | $(BUILD)/fuzz

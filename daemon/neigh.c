@@ -11,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
 
 #include "log.h"
 #include "neigh.h"
+#include "rtnl.h"
 
 #define NEIGH_USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP)
 #define NEIGH_READ_TRIES 8
@@ -361,32 +362,11 @@ static int neigh_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Send a dump request on the request socket and feed every answer to neigh_msg(). */
+/* Dump one of the kernel's tables on the request socket into neigh_msg(). */
 static int neigh_dump(struct neigh *n, int type, struct neigh_parse *p)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	unsigned int portid = mnl_socket_get_portid(n->req);
-	__u32 seq = (__u32)time(NULL);
-	struct rtgenmsg *g;
-	int ret;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	g = mnl_nlmsg_put_extra_header(nlh, type == RTM_GETROUTE ? sizeof(struct rtmsg) :
-								    sizeof(struct ndmsg));
-	g->rtgen_family = AF_UNSPEC;
-	if (mnl_socket_sendto(n->req, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ret = mnl_socket_recvfrom(n->req, buf, sizeof(buf));
-		if (ret < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		ret = mnl_cb_run(buf, ret, seq, portid, neigh_msg, p);
-		if (ret <= MNL_CB_STOP)
-			return ret < 0 ? -errno : 0;
-	}
+	return rtnl_dump(n->req, type, type == RTM_GETROUTE ? sizeof(struct rtmsg) :
+							  sizeof(struct ndmsg), neigh_msg, p);
 }
 
 static int neigh_load_routes(struct neigh *n)

@@ -16,13 +16,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
 
 #include "log.h"
 #include "netif.h"
+#include "rtnl.h"
 
 /* ETHTOOL_GCHANNELS; a driver without it has a single queue. */
 static unsigned int netif_rx_queues(const char *name)
@@ -300,34 +301,15 @@ static int netif_on_dump(const struct nlmsghdr *nlh, void *data)
  */
 int netif_watch_sync(struct netif_watch *w, const struct netif *n)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	unsigned int portid = mnl_socket_get_portid(w->req), i, j;
 	struct netif_dump d = { 0 };
 	struct netif_dump_ctx c = { w->ifindex, &d };
 	struct ixdp_addr_key gone[NETIF_ADDRS_MAX];
-	unsigned int nr_gone = 0;
-	__u32 seq = (__u32)time(NULL);
-	struct ifaddrmsg *ifa;
+	unsigned int nr_gone = 0, i, j;
 	int ret;
 
-	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_UNSPEC;
-	if (mnl_socket_sendto(w->req, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ret = mnl_socket_recvfrom(w->req, buf, sizeof(buf));
-		if (ret < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		ret = mnl_cb_run(buf, ret, seq, portid, netif_on_dump, &c);
-		if (ret < 0)
-			return -errno;
-		if (ret == MNL_CB_STOP)
-			break;
-	}
+	ret = rtnl_dump(w->req, RTM_GETADDR, sizeof(struct ifaddrmsg), netif_on_dump, &c);
+	if (ret)
+		return ret;
 	/* Collected first: the callback changes @n. */
 	for (i = 0; i < n->nr_addrs; i++) {
 		for (j = 0; j < d.nr; j++)

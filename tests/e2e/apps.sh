@@ -31,18 +31,6 @@ wait_apps() { # N: until N contexts are attached (bounded); logs of the apps on 
 	fail "expected $1 app contexts, have $(stats_json | jq .apps.attached_now)"
 }
 
-# pool_full: once idle, every frame is in the pool or with the kernel (its rings): none lost.
-pool_full() {
-	local json
-	for _ in $(seq 50); do
-		json=$(stats_json)
-		echo "$json" | jq -e '.af_xdp | .frames_free + .frames_kernel == .frames' >/dev/null &&
-			return 0
-		sleep 0.1
-	done
-	fail "frames lost: $(echo "$json" | jq -c .af_xdp)"
-}
-
 # The app group: made for the test if the machine has none, and removed after it.
 if ! getent group ixdptest >/dev/null; then
 	groupadd --system ixdptest || fail "groupadd ixdptest"

@@ -29,11 +29,7 @@ streams() { # workers cpus
 		>/dev/null || fail "connections not spread over the workers: $(echo "$json" |
 			jq -c '[.workers[] | {id, tcp}]')"
 	ok "$workers workers: every worker served connections, none misrouted, peer saw no errors"
-	for _ in $(seq 40); do
-		[ "$(stats_json | jq '[.workers[].tcp.conns] | add')" -eq 0 ] && break
-		sleep 0.25
-	done
-	[ "$(stats_json | jq '[.workers[].tcp.conns] | add')" -eq 0 ] || fail "connections left open"
+	conns_zero || fail "connections left open"
 	ok "$workers workers: all connections closed"
 	ixdpd_stop || fail "ixdpd exit status $?"
 	ip netns del "$ns_dut"
@@ -81,10 +77,7 @@ ok "route deleted: no answer to $CLIENT_IP ($out)"
 in_dut ip route add 198.19.1.0/24 via "$PEER_IP" dev dut0
 out=$(gw_echo 5) || fail "the route is back but ixdpd does not answer $CLIENT_IP: $out"
 ok "route added again: $out"
-for _ in $(seq 20); do
-	[ "$(stats_json | jq '[.workers[].tcp.conns] | add')" -eq 0 ] && break
-	sleep 0.25
-done
+conns_zero 20
 json=$(stats_json)
 echo "$json" | jq -e '([.workers[].tcp.opened] | add >= 2) and ([.workers[].tcp.conns] | add == 0)' \
 	>/dev/null || fail "tcp counters: $(echo "$json" | jq -c '[.workers[].tcp]')"

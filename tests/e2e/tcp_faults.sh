@@ -45,13 +45,9 @@ ixdpd_start --workers 2 --echo-tcp 7000
 # lossless link: a lost RST leaves a half-open connection on any TCP server until it sends.)
 out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7000 64 -n 1000 -m 200000 -r 22 -A 300000 \
 	-t 200) || fail "with resets: $out"
-for _ in $(seq 80); do
-	[ "$(stats_json | jq '[.workers[].tcp.conns] | add')" -eq 0 ] && break
-	sleep 0.25
-done
+conns_zero 80 ||
+	fail "reset connections left on the server: $(stats_json | jq -c '[.workers[].tcp]')"
 json=$(stats_json)
-[ "$(echo "$json" | jq '[.workers[].tcp.conns] | add')" -eq 0 ] ||
-	fail "reset connections left on the server: $(echo "$json" | jq -c '[.workers[].tcp]')"
 [ "$(echo "$json" | jq '[.workers[].tcp.opened] | add')" -eq \
 	"$(echo "$json" | jq '[.workers[].tcp.closed] | add')" ] || fail "opened != closed"
 ok "streams reset half way ($(echo "$out" | tail -1)): every server connection closed"
@@ -86,13 +82,8 @@ sys.exit(0 if len(sent) == 32 and min(sent) > 0 else 1)' "$DUT_IP") ||
 	fail "closing with data in flight: $out"
 aborts=$(($(in_peer nstat -az TcpExtTCPAbortOnClose | awk '/Tcp/ { print $2 }') - aborts))
 [ "$aborts" -eq 32 ] || fail "the peer reset $aborts connections on close, not 32"
-for _ in $(seq 40); do
-	[ "$(stats_json | jq '[.workers[].tcp.conns] | add')" -eq 0 ] && break
-	sleep 0.25
-done
-json=$(stats_json)
-[ "$(echo "$json" | jq '[.workers[].tcp.conns] | add')" -eq 0 ] ||
-	fail "connections closed with data in flight left on the server: $(echo "$json" |
+conns_zero ||
+	fail "connections closed with data in flight left on the server: $(stats_json |
 		jq -c '[.workers[].tcp]')"
 ok "$out, each reset by the peer: every server connection closed"
 # Half-closed with data in flight: the FIN arrives while the echo is still under way.
@@ -129,12 +120,7 @@ ok "$out"
 out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7000 32 -n 1 -m 1048576 -r 25 -t 60) ||
 	fail "after connections closed with data in flight: $out"
 ok "still serving: $(echo "$out" | tail -1)"
-for _ in $(seq 20); do
-	stats_json | jq -e '.af_xdp | .frames_free + .frames_kernel == .frames' >/dev/null && break
-	sleep 0.25
-done
-stats_json | jq -e '.af_xdp | .frames_free + .frames_kernel == .frames' >/dev/null ||
-	fail "frames lost: $(stats_json | jq -c .af_xdp)"
+pool_full
 ok "idle again: every frame back in the pool ($(stats_json | jq -c '.af_xdp | {frames, frames_free, frames_kernel}'))"
 
 out=$(in_peer "$NETTOOL" tcp-reconnect "$DUT_IP" 7000 40000 50) || fail "4-tuple reuse: $out"

@@ -171,6 +171,29 @@ stats_json() {
 	"$IXDPCTL" --control "$CONTROL" stats --json
 }
 
+# pool_full: once idle, every frame is in the pool or with the kernel (its rings): none lost
+# (waits 5 s at most, then fails the test).
+pool_full() {
+	local json
+	for _ in $(seq 50); do
+		json=$(stats_json)
+		echo "$json" | jq -e '.af_xdp | .frames_free + .frames_kernel == .frames' >/dev/null &&
+			return 0
+		sleep 0.1
+	done
+	fail "frames lost: $(echo "$json" | jq -c .af_xdp)"
+}
+
+# conns_zero [TRIES]: wait (TRIES x 0.25 s, default 40) until ixdpd holds no TCP connection;
+# status 0 if it got there.
+conns_zero() {
+	for _ in $(seq "${1:-40}"); do
+		[ "$(stats_json | jq '[.workers[].tcp.conns] | add')" -eq 0 ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
+
 # xdp_attached: is any XDP program on dut0?
 xdp_attached() {
 	ip -n "$ns_dut" -d link show dev dut0 | grep -q 'prog/xdp'
