@@ -179,8 +179,9 @@ static int ixdpd_workers_addr(struct ixdpd *d, const struct stack_addr *sa, bool
 	return resets;
 }
 
-/* Stop serving @sa: steering, the apps' address list, the stacks (logged unless @text is NULL). */
-static void ixdpd_addr_drop(struct ixdpd *d, const struct stack_addr *sa, const char *text)
+/* Stop serving @sa (@text): steering, the apps' address list, the stacks; @report the resets. */
+static void ixdpd_addr_drop(struct ixdpd *d, const struct stack_addr *sa, const char *text,
+			    bool report)
 {
 	unsigned int done;
 	int ret;
@@ -189,9 +190,9 @@ static void ixdpd_addr_drop(struct ixdpd *d, const struct stack_addr *sa, const 
 	apps_set_addr(&d->apps, &sa->a, 0, false);
 	ret = ixdpd_workers_addr(d, sa, false, &done);
 	if (ret < 0)
-		pr_err("%s: worker %u could not drop address %s: %s", d->nif.name, done,
-		       text ? text : "", strerror(-ret));
-	else if (text)
+		pr_err("%s: worker %u could not drop address %s: %s", d->nif.name, done, text,
+		       strerror(-ret));
+	else if (report)
 		pr_info("%s: address %s removed: %d connection%s reset", d->nif.name, text, ret,
 			ret == 1 ? "" : "s");
 }
@@ -214,7 +215,7 @@ static void ixdpd_addr_event(void *arg, const struct ixdp_addr_key *a, __u8 pref
 	netif_format_addr(a, text, sizeof(text));
 	if (!present) {
 		if (i >= 0)
-			ixdpd_addr_drop(d, &sa, text);
+			ixdpd_addr_drop(d, &sa, text, true);
 		return;
 	}
 	if (i >= 0 && d->nif.prefix_len[i] == prefix_len)
@@ -227,7 +228,7 @@ static void ixdpd_addr_event(void *arg, const struct ixdp_addr_key *a, __u8 pref
 	if (ret < 0) {
 		pr_err("%s: cannot serve address %s: %s", d->nif.name, text, strerror(-ret));
 		if (i < 0)
-			ixdpd_addr_drop(d, &sa, NULL);
+			ixdpd_addr_drop(d, &sa, text, false);
 		return;
 	}
 	pr_info("%s: serving %s address %s/%u", d->nif.name, i < 0 ? "new" : "changed", text,
