@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/server.h"
 
@@ -33,6 +34,61 @@ int app_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned
 	if (errno || end == s || *end || *s == '-' || *out < min || *out > max)
 		return -EINVAL;
 	return 0;
+}
+
+/**
+ * app_options - an ixev server's command line: -p PORT, -t THREADS, -h, and the app's own
+ * options.
+ * @srv:        its port and nthreads are set from -p and -t
+ * @argc, @argv: main()'s
+ * @extra_opts: the app's own getopt letters ("c:m:"), or ""
+ * @extra:      called for each of them with its argument: 0, -EINVAL (a bad value: reported
+ *              here), or an exit status after printing its own message; NULL if none
+ * @ctx:        @extra's last argument
+ * @usage:      prints the app's usage to the stream
+ *
+ * Return: -1 to go on serving, or main()'s exit status: 0 after -h, 2 for a bad command line
+ * (said on stderr, with the usage).
+ */
+int app_options(struct app_server *srv, int argc, char **argv, const char *extra_opts,
+		int (*extra)(int opt, const char *arg, void *ctx), void *ctx,
+		void (*usage)(FILE *f))
+{
+	char opts[32];
+	int opt, ret;
+
+	snprintf(opts, sizeof(opts), "p:t:h%s", extra_opts);
+	while ((opt = getopt(argc, argv, opts)) != -1) {
+		switch (opt) {
+		case 'p':
+			ret = app_parse_uint(optarg, 1, 65535, &srv->port);
+			break;
+		case 't':
+			ret = app_parse_uint(optarg, 1, APP_THREADS_MAX, &srv->nthreads);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case '?':
+			usage(stderr);
+			return 2;
+		default:
+			ret = extra ? extra(opt, optarg, ctx) : -EINVAL;
+			if (ret > 0)
+				return ret;
+		}
+		if (ret) {
+			fprintf(stderr, "%s: bad value for -%c: '%s'\n", srv->name, opt, optarg);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", srv->name, argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return -1;
 }
 
 static const char *app_attach_hint(int err)

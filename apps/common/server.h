@@ -7,6 +7,7 @@
 #define APPS_SERVER_H
 
 #include <pthread.h>
+#include <stdio.h>
 
 #include "ix/ixev.h"
 
@@ -36,6 +37,9 @@ struct app_server {
 };
 
 int app_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+int app_options(struct app_server *srv, int argc, char **argv, const char *extra_opts,
+		int (*extra)(int opt, const char *arg, void *ctx), void *ctx,
+		void (*usage)(FILE *f));
 int app_serve(const struct app_server *srv);
 
 #endif /* APPS_SERVER_H */

@@ -96,33 +96,9 @@ int main(int argc, char **argv)
 {
 	struct app_server srv = { .name = "ix-echo", .ops = &echo_ops, .port = ECHO_PORT_DEFAULT,
 				  .nthreads = ECHO_THREADS_DEFAULT };
-	int opt, ret;
+	int ret = app_options(&srv, argc, argv, "", NULL, NULL, usage);
 
-	while ((opt = getopt(argc, argv, "p:t:h")) != -1) {
-		switch (opt) {
-		case 'p':
-			ret = app_parse_uint(optarg, 1, 65535, &srv.port);
-			break;
-		case 't':
-			ret = app_parse_uint(optarg, 1, APP_THREADS_MAX, &srv.nthreads);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-		if (ret) {
-			fprintf(stderr, "ix-echo: bad value for -%c: '%s'\n", opt, optarg);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "ix-echo: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
+	if (ret >= 0)
+		return ret;
 	return app_serve(&srv);
 }

@@ -161,6 +161,28 @@ static void usage(FILE *f)
 		KV_MEM_MB_DEFAULT, IX_CONTROL_DEFAULT);
 }
 
+struct kv_args {
+	unsigned long conns;
+	unsigned long mem_mb;
+};
+
+/* -c CONNS and -m MB (app_options() takes -p, -t, -h). */
+static int kv_option(int opt, const char *arg, void *ctx)
+{
+	struct kv_args *a = ctx;
+	int ret;
+
+	if (opt == 'c')
+		return app_parse_uint(arg, 1, 1u << 24, &a->conns);
+	ret = app_parse_uint(arg, 0, 1ul << 20, &a->mem_mb);
+	if (!ret && a->mem_mb && a->mem_mb << 20 < KV_MEM_LIMIT_MIN) {
+		fprintf(stderr, "ix-kv: -m: at least %u MB, or 0 for no limit\n",
+			KV_MEM_LIMIT_MIN >> 20);
+		return 2;
+	}
+	return ret;
+}
+
 /* Each thread's per-thread counters of the store (t->user). */
 static int kv_thread_init(struct app_thread *t, void *arg)
 {
@@ -172,49 +194,15 @@ int main(int argc, char **argv)
 {
 	struct app_server srv = { .name = "ix-kv", .ops = &client_ops, .port = KV_PORT_DEFAULT,
 				  .nthreads = KV_THREADS_DEFAULT, .thread_init = kv_thread_init };
-	unsigned long conns = KV_CONNS_DEFAULT, mem_mb = KV_MEM_MB_DEFAULT;
 	struct kv_store_opts opts = { 0 };
-	int opt, ret, status;
+	struct kv_args args = { KV_CONNS_DEFAULT, KV_MEM_MB_DEFAULT };
+	int ret, status;
 
-	while ((opt = getopt(argc, argv, "p:t:c:m:h")) != -1) {
-		switch (opt) {
-		case 'p':
-			ret = app_parse_uint(optarg, 1, 65535, &srv.port);
-			break;
-		case 't':
-			ret = app_parse_uint(optarg, 1, APP_THREADS_MAX, &srv.nthreads);
-			break;
-		case 'c':
-			ret = app_parse_uint(optarg, 1, 1u << 24, &conns);
-			break;
-		case 'm':
-			ret = app_parse_uint(optarg, 0, 1ul << 20, &mem_mb);
-			if (!ret && mem_mb && mem_mb << 20 < KV_MEM_LIMIT_MIN) {
-				fprintf(stderr, "ix-kv: -m: at least %u MB, or 0 for no limit\n",
-					KV_MEM_LIMIT_MIN >> 20);
-				return 2;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-		if (ret) {
-			fprintf(stderr, "ix-kv: bad value for -%c: '%s'\n", opt, optarg);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "ix-kv: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	max_conns = conns;
-	opts.mem_limit = mem_mb << 20;
+	ret = app_options(&srv, argc, argv, "c:m:", kv_option, &args, usage);
+	if (ret >= 0)
+		return ret;
+	max_conns = args.conns;
+	opts.mem_limit = args.mem_mb << 20;
 	opts.threads = srv.nthreads;
 	opts.max_conns = max_conns;
 	ret = kv_store_create(&opts, &store);
