@@ -2,12 +2,18 @@
 #
 #   make               everything (quiet; V=1 shows the commands)
 #   make check         the whole test suite (tests/run.sh); root runs the namespace tests too
+#   make check SANITIZE=1   the same, every binary built with ASan + UBSan into build-san/
 #   make demo          build, then run the two-namespace demo (root)
 #   make install       PREFIX=/usr/local DESTDIR=
 #   make bench-raw     the raw reflect benchmark (root); bench-echo-rr (built-in echo),
 #                      bench-echo-rr-app (native app), bench-sink, bench-pingpong
 
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-san
+else
 BUILD    ?= build
+endif
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 V        ?= 0
@@ -31,6 +37,13 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD)/bpf
 CXXFLAGS  ?= -O2 -g
 CXXFLAGS  += -std=gnu++17 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -I$(BUILD)/bpf
+# SANITIZE=1: every C and C++ binary (daemon, libix, apps, tools, unit tests) with ASan + UBSan,
+# and a report stops the process (tests/run.sh also fails any test during which one was written).
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS    += $(SAN_FLAGS)
+CXXFLAGS  += $(SAN_FLAGS)
+endif
 BPFCFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I/usr/include/$(MULTIARCH) -Iinclude
 LIBS      := -lxdp -lbpf -lelf -lz -lsystemd -lmnl -lpthread -ldl
 # lwIP: headers only.  Never -llwip: each worker dlopen()s its own copy (daemon/lwcopy.c), and
@@ -186,8 +199,15 @@ all: $(BINS) $(BPF_OBJ) $(TOOLS) $(BENCH_BINS) $(BENCH_BPF)
 
 tests: all $(UNIT_BINS) $(FUZZ_BINS)
 
-check: tests
-	$(Q)BUILD=$(BUILD) tests/run.sh
+# check and demo install the Debian packages first (scripts/install-deps.sh: as root it installs
+# what is missing, otherwise it names it and stops), then build in a second make, so that nothing
+# is compiled before the headers exist.
+deps:
+	$(Q)scripts/install-deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh
 
 bench-raw: all
 	$(Q)BUILD=$(BUILD) bench/raw.sh
@@ -204,7 +224,8 @@ bench-sink: all
 bench-pingpong: all
 	$(Q)BUILD=$(BUILD) bench/pingpong.sh
 
-demo: all
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
 install: all

@@ -53,6 +53,7 @@ struct lwcopy {
 };
 
 int lwcopy_open(struct lwcopy *c, const char *tmpdir);
+void lwcopy_check_timeouts(struct lwcopy *c);
 void lwcopy_close(struct lwcopy *c);
 unsigned int lwcopy_run_deferred(void);
 

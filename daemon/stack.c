@@ -336,12 +336,12 @@ static bool seq_lt(__u32 a, __u32 b)
 
 static void stk_parse_out(const __u8 *ip, __u32 len, int family, struct stk_seg *g)
 {
-	const struct tcphdr *th;
+	const ixdp_tcp_t *th;
 	__u32 hlen;
 
 	memset(g, 0, sizeof(*g));
 	if (family == IXDP_FAMILY_INET) {
-		const struct iphdr *iph = (const void *)ip;
+		const ixdp_ip4_t *iph = (const void *)ip;
 
 		hlen = iph->ihl * 4;
 		if (iph->protocol != IPPROTO_TCP || len < hlen + sizeof(*th))
@@ -349,7 +349,7 @@ static void stk_parse_out(const __u8 *ip, __u32 len, int family, struct stk_seg 
 		g->key.saddr[0] = iph->daddr;
 		g->key.daddr[0] = iph->saddr;
 	} else {
-		const struct ipv6hdr *ip6 = (const void *)ip;
+		const ixdp_ip6_t *ip6 = (const void *)ip;
 
 		hlen = sizeof(*ip6);
 		if (ip6->nexthdr != IPPROTO_TCP || len < hlen + sizeof(*th))
@@ -1609,7 +1609,7 @@ static bool stk_is_local(const struct stack *s, const struct ixdp_flow *f)
  */
 static bool stk_tw_reuse(struct stack *s, struct stk_slot *slot, const __u8 *l4)
 {
-	const struct tcphdr *th = (const void *)l4;
+	const ixdp_tcp_t *th = (const void *)l4;
 	struct tcp_pcb *pcb = slot->pcb;
 
 	if (!th->syn || th->ack || th->rst || !seq_lt(pcb->rcv_nxt, __builtin_bswap32(th->seq)))
@@ -1757,7 +1757,7 @@ void stack_poll(struct stack *s, __u64 now)
 	}
 	if (now >= s->next_timeouts) {
 		s->next_timeouts = now + STK_TIMEOUTS_NS;
-		LW(s)->sys_check_timeouts();
+		lwcopy_check_timeouts(&s->lw);
 	}
 	if (s->nr_pending && now >= s->next_retry) {
 		s->next_retry = now + STK_RETRY_NS;

@@ -150,6 +150,7 @@ TEST(Config, IniFile)
 	EXPECT_EQ(c.c.reflect_udp, 7u);
 	unlink(path.c_str());
 
+	static const std::string long_line = std::string(2000, 'x') + "\n";
 	struct {
 		const char *text, *err_suffix;
 	} bad[] = {
@@ -158,7 +159,7 @@ TEST(Config, IniFile)
 		{ "[daemon]\n", ":1: unknown section [daemon] (only [ixdpd])" },
 		{ "interface\n", ":1: expected 'key = value'" },
 		{ "flow-groups =\n", ":1: flow-groups: '' is not a number in 1..4096" },
-		{ (std::string(2000, 'x') + "\n").c_str(), ":1: line too long" },
+		{ long_line.c_str(), ":1: line too long" },
 	};
 	for (auto &b : bad) {
 		Cfg c2;

@@ -225,6 +225,13 @@ protected:
 			}
 			delete c;
 		}
+		// pcbs the test handed to lwIP (closed: TIME_WAIT, or still closing) go with the copy.
+		for (struct tcp_pcb **list : { cli.lw.ops.tcp_active_pcbs, cli.lw.ops.tcp_tw_pcbs })
+			while (*list) {
+				cli.lw.ops.tcp_arg(*list, nullptr);
+				cli.lw.ops.tcp_err(*list, nullptr);
+				cli.lw.ops.tcp_abort(*list);
+			}
 		stack_close(srv);
 		cli.lw.ops.netif_remove(&cli.nif);
 		lwcopy_close(&cli.lw);
