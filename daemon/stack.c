@@ -1796,6 +1796,17 @@ const struct stack_stats *stack_stats(const struct stack *s)
 	return &s->st;
 }
 
+/**
+ * stack_lwcopy - the stack's lwIP copy, for tests that watch its calls.
+ * @s: stack
+ *
+ * Return: the copy, whose function table the stack calls through.
+ */
+struct lwcopy *stack_lwcopy(struct stack *s)
+{
+	return &s->lw;
+}
+
 static void stk_conn_info(const struct stack *s, const struct tcp_pcb *pcb,
 			  struct stack_conn_info *o)
 {

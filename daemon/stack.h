@@ -126,6 +126,8 @@ void stack_flush(struct stack *s);
 void stack_poll(struct stack *s, __u64 now_ns);
 __u64 stack_next_due(const struct stack *s);
 const struct stack_stats *stack_stats(const struct stack *s);
+struct lwcopy;
+struct lwcopy *stack_lwcopy(struct stack *s);
 unsigned int stack_conns(struct stack *s, struct stack_conn_info *out, unsigned int max);
 const char *stack_how(const struct stack *s);
 

@@ -131,5 +131,5 @@ streams "$NEW4" 7000 "$NEW4 added back, built-in echo"
 streams "$NEW4" 7001 "$NEW4 added back, ix-echo"
 
 ixdpd_stop || fail "ixdpd exit status $?"
-grep -E "segfault|ERROR|assert" "$tmp_dir/ixdpd.log" && fail "ixdpd logged errors"
+log_clean "$tmp_dir/ixdpd.log" || fail "ixdpd logged errors"
 ok "ixdpd stopped cleanly"

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.." || exit 1
 dest=$(mktemp -d /tmp/ixdp-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 
-make --no-print-directory -s install BUILD="$BUILD" DESTDIR="$dest" PREFIX=/opt/ixdp >/dev/null ||
+make --no-print-directory -s install BUILD="$BUILD" SANITIZE="${SANITIZE:-0}" DESTDIR="$dest" PREFIX=/opt/ixdp >/dev/null ||
 	{ echo "FAIL: make install"; exit 1; }
 for f in sbin/ixdpd bin/ixdpctl lib/ixdp/ixdp_steer.bpf.o share/doc/ixdp/README.md \
 	share/doc/ixdp/configuration.md share/doc/ixdp/ixdpctl.md lib/libix.so.1 lib/libix.so \
@@ -24,7 +24,10 @@ printf '%s\n' '#include <errno.h>' '#include <stdio.h>' '#include <string.h>' '#
 	'	printf("%s\n", strerror(-ret));' '	return ret == -ENOENT ? 0 : 1;' '}' >"$dest/app.c"
 pc=$dest/opt/ixdp/lib/pkgconfig
 sed -i "s|^prefix=.*|prefix=$dest/opt/ixdp|" "$pc/libix.pc"
-cc "$dest/app.c" -o "$dest/app" $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs libix) ||
+# A sanitized libix (SANITIZE=1) needs the sanitizer runtime in the app that loads it.
+san=
+[ "${SANITIZE:-0}" = 1 ] && san="-fsanitize=address,undefined"
+cc $san "$dest/app.c" -o "$dest/app" $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs libix) ||
 	{ echo "FAIL: an app does not build with pkg-config libix"; exit 1; }
 LD_LIBRARY_PATH=$dest/opt/ixdp/lib "$dest/app" >/dev/null ||
 	{ echo "FAIL: the app linked to the installed libix.so did not get ENOENT"; exit 1; }

@@ -72,8 +72,16 @@ out=$(gw_echo 5) || fail "from $CLIENT_IP through the gateway $PEER_IP: $out"
 ok "from $CLIENT_IP through the gateway $PEER_IP (a mirrored route): $out"
 in_dut ip route del 198.19.1.0/24 via "$PEER_IP" dev dut0
 sleep 0.5
+tcp_sum() { stats_json | jq "[.workers[].tcp.$1] | add"; }
+segs0=$(tcp_sum segs_in) drop0=$(tcp_sum dropped)
 out=$(gw_echo 3) && fail "the route is gone but ixdpd still answered $CLIENT_IP: $out"
-ok "route deleted: no answer to $CLIENT_IP ($out)"
+# No answer for the right reason: the SYNs reached ixdpd, and its answers had nowhere to go.
+echo "$out" | grep -q "timed out" || fail "route deleted: expected no answer (a timeout), got: $out"
+kill -0 "$IXDPD_PID" || fail "ixdpd died"
+segs=$(($(tcp_sum segs_in) - segs0)) drops=$(($(tcp_sum dropped) - drop0))
+[ "$segs" -ge 1 ] || fail "route deleted: the SYNs never reached ixdpd, so this proves nothing"
+[ "$drops" -ge 1 ] || fail "route deleted: $segs segments in, but no answer counted as unroutable"
+ok "route deleted: no answer to $CLIENT_IP ($out): $segs SYNs in, $drops answers without a route"
 in_dut ip route add 198.19.1.0/24 via "$PEER_IP" dev dut0
 out=$(gw_echo 5) || fail "the route is back but ixdpd does not answer $CLIENT_IP: $out"
 ok "route added again: $out"

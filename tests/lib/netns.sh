@@ -66,6 +66,11 @@ ok() {
 	echo "ok: $*"
 }
 
+# log_clean FILE: no error line from ixdpd, no crash or sanitizer report, no failed assertion.
+log_clean() {
+	! grep -E "^ixdpd: error:|Segmentation fault|AddressSanitizer|LeakSanitizer|runtime error:|Assertion .* failed" "$1" >&2
+}
+
 in_dut() { ip netns exec "$ns_dut" "$@"; }
 in_peer() { ip netns exec "$ns_peer" "$@"; }
 
