@@ -423,6 +423,34 @@ static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid, st
 	return -EOPNOTSUPP;
 }
 
+/* Say where apps that are not root may listen, and warn of ports the kernel's range takes. */
+static void ixdpd_log_app_ports(const struct ixdpd *d)
+{
+	const struct ports_set *p = &d->cfg.app_ports;
+	unsigned int i, lo, hi;
+	char text[PORTS_RANGES_MAX * 12 + 1] = "";
+	size_t n = 0;
+
+	if (!d->apps.group_set)
+		return;
+	for (i = 0; i < p->n; i++)
+		n += snprintf(text + n, sizeof(text) - n, p->r[i].lo == p->r[i].hi ? "%s%u" :
+			      "%s%u-%u", i ? "," : "", p->r[i].lo, p->r[i].hi);
+	if (!p->n) {
+		pr_info("app-group members may attach but not listen: app-ports is empty");
+		return;
+	}
+	pr_info("app-group members may listen on app-ports %s (never where the kernel listens)",
+		text);
+	if (ports_local_range(PORTS_LOCAL_RANGE, &lo, &hi))
+		return;
+	for (i = 0; i < p->n; i++)
+		if (p->r[i].lo <= hi && p->r[i].hi >= lo)
+			pr_warn("app-ports: %u-%u overlaps the kernel's ephemeral range %u-%u "
+				"(net.ipv4.ip_local_port_range): listens there are refused",
+				p->r[i].lo, p->r[i].hi, lo, hi);
+}
+
 static int ixdpd_setup_loop(struct ixdpd *d)
 {
 	struct itimerspec its = {
@@ -555,6 +583,8 @@ int ixdpd_start(struct ixdpd *d)
 		return ret;
 	d->apps.reserved[0] = c->echo_tcp;
 	d->apps.reserved[1] = c->sink_tcp;
+	d->apps.app_ports = c->app_ports;
+	ixdpd_log_app_ports(d);
 	d->apps_open = true;
 	ctl_set_attach(&d->ctl, ixdpd_attach, d->apps.group_set ? d->apps.group : (gid_t)-1);
 
