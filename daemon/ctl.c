@@ -206,8 +206,10 @@ int ctl_open(struct ctl *c, const char *path, int epfd, ctl_handler_t handler, v
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
-	if (!slash || !slash[1])
+	if (!slash || !slash[1]) {
+		pr_err("control: %s is not an absolute path to a file", path);
 		return -EINVAL;
+	}
 	name = path + (slash - dir) + 1;
 	if (slash == dir) {
 		dir[1] = '\0'; /* the root directory */
