@@ -183,7 +183,8 @@ $(BUILD)/fuzz/parse_fuzz: daemon/reflect.c
 $(BUILD)/fuzz/config_fuzz: daemon/config.c daemon/log.c
 $(BUILD)/fuzz/kv_fuzz: apps/kv/proto.c apps/kv/store.c
 $(BUILD)/fuzz/chan_fuzz: daemon/chan.c daemon/log.c
-$(BUILD)/fuzz/attach_fuzz: daemon/ctl.c daemon/app.c daemon/netif.c daemon/rtnl.c daemon/log.c
+$(BUILD)/fuzz/attach_fuzz: daemon/ctl.c daemon/app.c daemon/netif.c daemon/ports.c daemon/rtnl.c \
+			   daemon/log.c
 $(BUILD)/fuzz/attach_fuzz: FUZZ_LIBS := -lmnl
 
 $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(HDRS) | $(BUILD)/fuzz

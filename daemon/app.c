@@ -57,6 +57,7 @@ int apps_init(struct apps *a, struct worker *workers, unsigned int nr_workers, s
 	a->nif = nif;
 	a->epfd = epfd;
 	a->next_id = 1;
+	a->local_range = PORTS_LOCAL_RANGE;
 	pthread_mutex_init(&a->lock, NULL);
 	if (group && *group) {
 		struct group *g = getgrnam(group);
@@ -546,6 +547,44 @@ int apps_set_addr(struct apps *a, const struct ixdp_addr_key *ad, __u8 prefix_le
 	return ret;
 }
 
+/*
+ * May @ctx, not root, listen on (@family, @addr, @port)?  Only on app-ports, never inside the
+ * kernel's ephemeral range, never where the kernel listens: the XDP program would take those
+ * clients (or replies) from the kernel.  Asked afresh on every claim, as the kernel's listeners
+ * and range change; a question the kernel does not answer refuses the listen.
+ */
+static int app_listen_rule(struct apps *a, const struct app_ctx *ctx, int family,
+			   const __u32 addr[4], __u16 port)
+{
+	struct ports_listener kl[PORTS_LISTENERS_MAX];
+	unsigned int lo = 1, hi = 0;
+	int n = 0, ret;
+
+	ret = ports_app_rule(&a->app_ports, lo, hi, NULL, 0, family, addr, port);
+	if (!ret) {
+		ret = ports_local_range(a->local_range, &lo, &hi);
+		if (ret) {
+			pr_warn("app %u (pid %d, uid %u): port %u refused: cannot read %s: %s",
+				ctx->id, ctx->pid, ctx->uid, port, a->local_range, strerror(-ret));
+			return ret;
+		}
+		n = ports_kernel_listeners(port, kl, PORTS_LISTENERS_MAX);
+		if (n < 0) {
+			pr_warn("app %u (pid %d, uid %u): port %u refused: cannot ask the kernel for "
+				"its listeners: %s", ctx->id, ctx->pid, ctx->uid, port, strerror(-n));
+			return n;
+		}
+		if (n > PORTS_LISTENERS_MAX)
+			ret = -PORTS_EKERNEL; /* more than we looked at: some listen there */
+		else
+			ret = ports_app_rule(&a->app_ports, lo, hi, kl, n, family, addr, port);
+	}
+	if (ret)
+		pr_warn("app %u (pid %d, uid %u): port %u: %s", ctx->id, ctx->pid, ctx->uid, port,
+			ports_refusal(ret));
+	return ret;
+}
+
 /**
  * apps_claim - a (context, worker) listens on (@family, @addr, @port): first claim fills the
  * XDP program's service table.  Several contexts may share a port only within one process.
@@ -557,8 +596,12 @@ int apps_set_addr(struct apps *a, const struct ixdp_addr_key *ad, __u8 prefix_le
  *
  * Worker threads call this (rarely: listens); it takes the registry lock.
  *
- * Return: 0, -EADDRINUSE (another process, or a diagnostic service), -EACCES (port < 1024 and
- * not root), -ENOSPC, -EADDRNOTAVAIL (not one of the interface's addresses), or the map's error.
+ * An app that is not root passes app_listen_rule() first; root listens anywhere.
+ *
+ * Return: 0, -EADDRINUSE (another process, or a diagnostic service), for an app that is not
+ * root -EACCES (below 1024 or not in app-ports), -ERANGE (inside the kernel's ephemeral range),
+ * -EBUSY (the kernel listens there) or the error of asking the kernel; -ENOSPC,
+ * -EADDRNOTAVAIL (not one of the interface's addresses), or the map's error.
  */
 int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u32 addr[4],
 	       __u16 port)
@@ -567,8 +610,11 @@ int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u3
 	unsigned int i;
 	int ret = 0;
 
-	if (port < 1024 && ctx->uid != 0)
-		return -EACCES;
+	if (ctx->uid != 0) {
+		ret = app_listen_rule(a, ctx, family, addr, port);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < sizeof(a->reserved) / sizeof(a->reserved[0]); i++)
 		if (a->reserved[i] == port)
 			return -EADDRINUSE;

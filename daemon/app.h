@@ -14,6 +14,7 @@
 #include "ixdp/app.h"
 #include "ixdp/ctl.h"
 #include "ixdp/steer.h"
+#include "ports.h"
 
 #define APP_CTX_MAX 64		/* attached contexts */
 #define APP_LISTEN_MAX 64	/* distinct (family, address, port) listened on */
@@ -58,6 +59,8 @@ struct apps {
 	gid_t group;			/* besides root, members of this group may attach */
 	bool group_set;
 	__u16 reserved[4];		/* ports of the diagnostic services */
+	struct ports_set app_ports;	/* where apps that are not root may listen */
+	const char *local_range;	/* the kernel's ephemeral range: PORTS_LOCAL_RANGE */
 	int epfd;
 	struct app_ctx *ctx[APP_CTX_MAX];
 	unsigned int next_id;

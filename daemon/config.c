@@ -25,6 +25,7 @@ enum cfg_type {
 	CFG_CPUS,
 	CFG_RANGE,
 	CFG_LOGLEVEL,
+	CFG_PORTS,
 };
 
 struct cfg_key {
@@ -59,6 +60,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "control socket (default " CFG_DEFAULT_CONTROL "); apps attach here too" },
 	{ "app-group", CFG_STR, OFF(app_group), SZ(app_group), 0, 0, NULL, "GROUP",
 	  "besides root, members of GROUP may attach apps (default: root only)" },
+	{ "app-ports", CFG_PORTS, OFF(app_ports), 0, 0, 0, NULL, "LIST|none",
+	  "ports where apps that are not root may listen, e.g. 11211,8000-8099 (default none)" },
 	{ "reflect-udp", CFG_UINT, OFF(reflect_udp), 0, 0, 65535, NULL, "PORT",
 	  "diagnostic UDP reflector port (default 0: off)" },
 	{ "echo-tcp", CFG_UINT, OFF(echo_tcp), 0, 0, 65535, NULL, "PORT",
@@ -147,6 +150,18 @@ const char *cfg_xdp_mode_name(enum cfg_xdp_mode m)
 	return xdp_mode_names[m];
 }
 
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
 /* A whole-string decimal number in [min, max]. */
 static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
@@ -214,6 +229,46 @@ static int parse_range(const char *s, struct ixdp_config *c, char *err, size_t l
 	return 0;
 }
 
+/*
+ * "11211, 8000-8099": ports and LO-HI ranges, comma separated, blanks around items allowed;
+ * "none" for the empty list.  At most PORTS_RANGES_MAX items, no empty item.
+ */
+static int parse_ports(const char *s, struct ports_set *set, char *err, size_t len)
+{
+	char buf[512], *item, *rest;
+	struct ports_set p = { 0 };
+
+	if (!strcmp(s, "none")) {
+		*set = p;
+		return 0;
+	}
+	if (strlen(s) >= sizeof(buf))
+		return cfg_err(err, len, "list too long");
+	snprintf(buf, sizeof(buf), "%s", s);
+	rest = buf;
+	while ((item = strsep(&rest, ","))) {
+		unsigned long lo, hi;
+		char *dash;
+
+		item = trim(item);
+		dash = strchr(item, '-');
+		if (dash)
+			*dash = '\0';
+		if (parse_ulong(trim(item), 1, 65535, &lo) ||
+		    parse_ulong(dash ? trim(dash + 1) : item, 1, 65535, &hi) || hi < lo)
+			return cfg_err(err, len,
+				       "'%s' is not a list of ports 1-65535 and ranges LO-HI (e.g. "
+				       "11211, 8000-8099) or none", s);
+		if (p.n == PORTS_RANGES_MAX)
+			return cfg_err(err, len, "more than %d ports and ranges", PORTS_RANGES_MAX);
+		p.r[p.n].lo = lo;
+		p.r[p.n].hi = hi;
+		p.n++;
+	}
+	*set = p;
+	return 0;
+}
+
 static const struct cfg_key *cfg_find(const char *name)
 {
 	size_t i;
@@ -276,6 +331,10 @@ int cfg_set(struct ixdp_config *c, const char *key, const char *value, char *err
 		if (parse_range(value, c, why, sizeof(why)))
 			return cfg_err(err, errlen, "%s: %s", key, why);
 		return 0;
+	case CFG_PORTS:
+		if (parse_ports(value, (struct ports_set *)field, why, sizeof(why)))
+			return cfg_err(err, errlen, "%s: %s", key, why);
+		return 0;
 	case CFG_LOGLEVEL:
 		if (log_level_parse(value, (enum log_level *)field))
 			return cfg_err(err, errlen,
@@ -284,18 +343,6 @@ int cfg_set(struct ixdp_config *c, const char *key, const char *value, char *err
 		return 0;
 	}
 	return cfg_err(err, errlen, "%s: bad key type", key);
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
 }
 
 /**
@@ -464,6 +511,8 @@ static bool is_pow2(unsigned int v)
  */
 int cfg_validate(const struct ixdp_config *c, char *err, size_t errlen)
 {
+	unsigned int i;
+
 	if (!c->interface[0])
 		return cfg_err(err, errlen, "interface: required (e.g. --interface eth1)");
 	if (!is_pow2(c->flow_groups))
@@ -495,6 +544,17 @@ int cfg_validate(const struct ixdp_config *c, char *err, size_t errlen)
 			       c->sink_tcp, c->eph_lo, c->eph_hi);
 	if (c->echo_tcp && c->echo_tcp == c->sink_tcp)
 		return cfg_err(err, errlen, "sink-tcp: port %u is the echo-tcp port", c->sink_tcp);
+	for (i = 0; i < c->app_ports.n; i++) {
+		unsigned int lo = c->app_ports.r[i].lo, hi = c->app_ports.r[i].hi;
+
+		if (lo < 1024)
+			return cfg_err(err, errlen, "app-ports: %u is below 1024 (those stay root's)",
+				       lo);
+		if (c->eph_lo <= c->eph_hi && lo <= c->eph_hi && hi >= c->eph_lo)
+			return cfg_err(err, errlen,
+				       "app-ports: %u-%u overlaps ephemeral-ports %u-%u", lo, hi,
+				       c->eph_lo, c->eph_hi);
+	}
 	if (c->control[0] != '/')
 		return cfg_err(err, errlen, "control: '%s' is not an absolute path", c->control);
 	return 0;

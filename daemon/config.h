@@ -11,6 +11,7 @@
 
 #include "ixdp/steer.h"
 #include "log.h"
+#include "ports.h"
 
 #define CFG_DEFAULT_CONTROL "/run/ixdp/ixdpd.sock"
 
@@ -35,6 +36,7 @@ struct ixdp_config {
 	enum cfg_xdp_mode xdp_mode;
 	char control[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char app_group[64];		/* "": root only */
+	struct ports_set app_ports;	/* where apps that are not root may listen; empty: nowhere */
 	unsigned int reflect_udp;	/* 0: off */
 	unsigned int echo_tcp;		/* 0: off */
 	unsigned int sink_tcp;		/* 0: off */

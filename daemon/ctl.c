@@ -4,6 +4,7 @@
  * time-bounded client call used by ixdpctl.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -96,22 +97,103 @@ static int ctl_in_use(const char *path)
 	return 1;
 }
 
+/*
+ * The socket's directory: opened without following a symbolic link in its last component, and
+ * refused unless nobody but root or ixdpd's own user can change what is in it.  A directory
+ * others may write to lets them swap the socket for a symbolic link or their own socket between
+ * our checks and our bind or chmod; the sticky bit (as on /tmp) stops them removing or renaming
+ * entries that are not theirs, so such a directory is accepted.
+ *
+ * Return: an O_PATH descriptor of the directory, or a negative errno (logged).
+ */
+static int ctl_open_dir(const char *dir)
+{
+	struct stat st;
+	int fd, ret;
+
+	fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		if (errno == ELOOP || errno == ENOTDIR)
+			pr_err("control: %s is not a directory (a symbolic link is not followed)",
+			       dir);
+		else
+			pr_err("control: %s: %s", dir, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		goto err;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		pr_err("control: %s belongs to uid %u, not to root or ixdpd's user", dir,
+		       (unsigned int)st.st_uid);
+		ret = -EPERM;
+		goto err;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		pr_err("control: %s is writable by group or others (mode %04o) and not sticky: "
+		       "another user could replace the socket", dir, st.st_mode & 07777);
+		ret = -EPERM;
+		goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return ret;
+}
+
+/*
+ * What is at the socket's name in @dirfd now: nothing, or a socket nobody answers on (a stale
+ * one, removed here).  A symbolic link or any other file is never removed or followed.
+ */
+static int ctl_clear_name(int dirfd, const char *name, const char *path)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISLNK(st.st_mode)) {
+		pr_err("control: %s is a symbolic link: not replaced", path);
+		return -ELOOP;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		pr_err("control: %s exists and is not a socket: not replaced", path);
+		return -EEXIST;
+	}
+	if (ctl_in_use(path)) {
+		pr_err("control: another ixdpd answers on %s", path);
+		return -EADDRINUSE;
+	}
+	if (unlinkat(dirfd, name, 0) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 /**
  * ctl_open - listen on @path (its directory is created if missing).
  * @c:       server state
- * @path:    socket path
+ * @path:    socket path (absolute)
  * @epfd:    epoll instance of the control thread
  * @handler: called for every complete request
  * @ctx:     handler argument
  *
- * Return: 0, -EADDRINUSE if another ixdpd answers on @path, or another negative errno.
+ * The directory must be owned by root or ixdpd's user and not writable by group or others
+ * unless sticky; a symbolic link, as the directory or at @path, is not followed, and nothing
+ * but a stale socket at @path is replaced (docs/security.md).
+ *
+ * Return: 0, -EADDRINUSE if another ixdpd answers on @path, -EPERM (the directory's owner or
+ * mode), -ELOOP (a symbolic link at @path), -ENOTDIR, -EEXIST (another kind of file at @path),
+ * or another negative errno.
  */
 int ctl_open(struct ctl *c, const char *path, int epfd, ctl_handler_t handler, void *ctx)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
 	char dir[sizeof(c->path)], *slash;
-	int i, ret;
+	const char *name;
+	struct stat st;
+	int i, ret, dirfd;
 
 	memset(c, 0, sizeof(*c));
 	c->listen_fd = -1;
@@ -124,7 +206,14 @@ int ctl_open(struct ctl *c, const char *path, int epfd, ctl_handler_t handler, v
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
+	if (!slash || !slash[1]) {
+		pr_err("control: %s is not an absolute path to a file", path);
+		return -EINVAL;
+	}
+	name = path + (slash - dir) + 1;
+	if (slash == dir) {
+		dir[1] = '\0'; /* the root directory */
+	} else {
 		*slash = '\0';
 		if (mkdir(dir, 0755) && errno != EEXIST) {
 			ret = -errno;
@@ -132,20 +221,35 @@ int ctl_open(struct ctl *c, const char *path, int epfd, ctl_handler_t handler, v
 			return ret;
 		}
 	}
-	if (ctl_in_use(path)) {
-		pr_err("control: another ixdpd answers on %s", path);
-		return -EADDRINUSE;
-	}
-	unlink(path);
+	dirfd = ctl_open_dir(dir);
+	if (dirfd < 0)
+		return dirfd;
+	ret = ctl_clear_name(dirfd, name, path);
+	if (ret)
+		goto err_dir;
 
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->listen_fd < 0)
-		return -errno;
+	if (c->listen_fd < 0) {
+		ret = -errno;
+		goto err_dir;
+	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (bind(c->listen_fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(path, 0660) ||
-	    listen(c->listen_fd, CTL_CLIENTS_MAX)) {
+	if (bind(c->listen_fd, (struct sockaddr *)&sun, sizeof(sun))) {
 		ret = -errno;
 		pr_err("control: %s: %s", path, strerror(errno));
+		close(c->listen_fd);
+		c->listen_fd = -1;
+		goto err_dir;
+	}
+	/* Ours now, in a directory nobody else can change: chmod cannot be led elsewhere. */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		ret = -errno;
+	else if (!S_ISSOCK(st.st_mode))
+		ret = -EIO;
+	else if (fchmodat(dirfd, name, 0660, 0) || listen(c->listen_fd, CTL_CLIENTS_MAX))
+		ret = -errno;
+	if (ret) {
+		pr_err("control: %s: %s", path, strerror(-ret));
 		goto err;
 	}
 	ev.data.fd = c->listen_fd;
@@ -153,11 +257,14 @@ int ctl_open(struct ctl *c, const char *path, int epfd, ctl_handler_t handler, v
 		ret = -errno;
 		goto err;
 	}
+	close(dirfd);
 	return 0;
 err:
 	close(c->listen_fd);
 	c->listen_fd = -1;
-	unlink(path);
+	unlinkat(dirfd, name, 0);
+err_dir:
+	close(dirfd);
 	return ret;
 }
 
@@ -262,7 +369,8 @@ static int ctl_flush(struct ctl_client *cl)
 void ctl_set_attach(struct ctl *c, ctl_attach_t attach, gid_t group)
 {
 	c->attach = attach;
-	if (group != (gid_t)-1 && chown(c->path, (uid_t)-1, group))
+	if (group != (gid_t)-1 &&
+	    fchownat(AT_FDCWD, c->path, (uid_t)-1, group, AT_SYMLINK_NOFOLLOW))
 		pr_warn("control: cannot give %s to group %u: %s", c->path, group, strerror(errno));
 }
 

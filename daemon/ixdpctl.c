@@ -6,7 +6,7 @@
  *   ixdpctl [--control PATH] stats [--json]      every counter, flow groups included
  *   ixdpctl [--control PATH] fg list             flow groups: owner, packets, bytes, conns
  *   ixdpctl [--control PATH] conns [--json]      TCP connections: addresses, state, worker
- *   ixdpctl [--control PATH] fg move GROUP WORKER
+ *   ixdpctl [--control PATH] fg move [--force] GROUP WORKER
  *
  * Exit status: 0 success, 1 the daemon refused or could not be reached, 2 usage error.
  */
@@ -47,7 +47,9 @@ static void usage(FILE *out)
 		"  stats [--json]          status plus every flow group\n"
 		"  fg list                 flow groups with owner, packets, bytes, connections\n"
 		"  conns [--json]          TCP connections: local, remote, state, worker, group\n"
-		"  fg move GROUP WORKER    steer flow group GROUP to worker WORKER\n\n"
+		"  fg move [--force] GROUP WORKER\n"
+		"                          steer flow group GROUP to worker WORKER; a group with\n"
+		"                          TCP connections only with --force, which resets them\n\n"
 		"  --control PATH          control socket (default %s)\n",
 		CFG_DEFAULT_CONTROL);
 }
@@ -463,10 +465,26 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		ret = 0;
-	} else if (!strcmp(cmd, "fg") && optind + 3 == argc && !strcmp(argv[optind], "move")) {
+	} else if (!strcmp(cmd, "fg") && optind < argc && !strcmp(argv[optind], "move")) {
+		const char *pos[2];
+		int i, npos = 0;
+
+		for (i = optind + 1; i < argc; i++) {
+			if (!strcmp(argv[i], "--force")) {
+				req.arg[2] |= IXDP_CTL_FG_FORCE;
+			} else if (npos == 2) {
+				usage(stderr);
+				return 2;
+			} else {
+				pos[npos++] = argv[i];
+			}
+		}
+		if (npos != 2) {
+			usage(stderr);
+			return 2;
+		}
 		req.op = IXDP_CTL_FG_MOVE;
-		if (parse_u32(argv[optind + 1], &req.arg[0]) ||
-		    parse_u32(argv[optind + 2], &req.arg[1])) {
+		if (parse_u32(pos[0], &req.arg[0]) || parse_u32(pos[1], &req.arg[1])) {
 			fprintf(stderr, "ixdpctl: fg move: GROUP and WORKER are numbers\n");
 			return 2;
 		}

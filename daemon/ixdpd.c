@@ -396,10 +396,76 @@ nomem:
 	return -ENOMEM;
 }
 
+/* TCP connections of flow group @g on every worker (their counters: a moment's view). */
+static __u32 ixdpd_fg_conns(const struct ixdpd *d, __u32 g)
+{
+	__u32 n = 0;
+	unsigned int w;
+
+	for (w = 0; w < d->nr_workers_init; w++)
+		if (d->workers[w].stack)
+			n += STAT_READ(stack_stats(d->workers[w].stack)->fg_conns[g]);
+	return n;
+}
+
+/*
+ * IXDP_CTL_FG_MOVE.  Connection state does not move with a group yet: its new owner would have
+ * no pcb for the group's connections and answer their next segment with a reset, while the old
+ * owner kept them until their timers gave up.  So a group holding connections moves only when
+ * asked with IXDP_CTL_FG_FORCE, and then every other worker resets the group's connections at
+ * once.  Without it, the count is read just before the move: a connection opening in that
+ * instant is not seen (it breaks as described).
+ */
+static int ixdpd_fg_move(struct ixdpd *d, const struct ixdp_ctl_req *req, struct ctl_buf *reply)
+{
+	__u32 g = req->arg[0], to = req->arg[1], flags = req->arg[2], conns, reset = 0;
+	unsigned int w;
+	int ret;
+
+	if (flags & ~IXDP_CTL_FG_FLAGS) {
+		ctl_buf_printf(reply, "unknown flags %#x", flags & ~IXDP_CTL_FG_FLAGS);
+		return -EINVAL;
+	}
+	if (g >= d->fg.nr || to >= d->cfg.workers) {
+		ctl_buf_printf(reply, "no flow group %u or worker %u (groups 0-%u, workers 0-%u)",
+			       g, to, d->fg.nr - 1, d->cfg.workers - 1);
+		return -ERANGE;
+	}
+	conns = fg_owner(&d->fg, g) == to ? 0 : ixdpd_fg_conns(d, g);
+	if (conns && !(flags & IXDP_CTL_FG_FORCE)) {
+		ctl_buf_printf(reply, "flow group %u has %u TCP connection%s: moving it would reset "
+			       "them (connection state does not move yet); --force moves it anyway",
+			       g, conns, conns == 1 ? "" : "s");
+		return -EBUSY;
+	}
+	ret = fg_move(&d->fg, &d->steer, g, to);
+	if (ret || !(flags & IXDP_CTL_FG_FORCE))
+		return ret;
+	/*
+	 * Moved first, so no new connection of the group starts where it is reset; the new
+	 * owner's own connections of the group are new ones and stay.
+	 */
+	for (w = 0; w < d->nr_workers_init; w++) {
+		struct worker_cmd cmd = { .op = WORKER_OP_FG_RESET, .fg = g };
+
+		if (w == to || !d->workers[w].stack)
+			continue;
+		ret = worker_call(&d->workers[w], &cmd, 1000);
+		if (ret < 0) {
+			ctl_buf_printf(reply, "flow group %u moved, but worker %u did not reset its "
+				       "connections: %s", g, w, strerror(-ret));
+			return ret;
+		}
+		reset += ret;
+	}
+	if (reset)
+		pr_warn("flow group %u moved by force: %u TCP connections reset", g, reset);
+	return 0;
+}
+
 static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid, struct ctl_buf *reply)
 {
 	struct ixdpd *d = ctx;
-	int ret;
 
 	switch (req->op) {
 	case IXDP_CTL_STATS:
@@ -411,16 +477,38 @@ static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid, st
 			ctl_buf_printf(reply, "permission denied: moving flow groups needs root");
 			return -EPERM;
 		}
-		ret = fg_move(&d->fg, &d->steer, req->arg[0], req->arg[1]);
-		if (ret == -ERANGE)
-			ctl_buf_printf(reply,
-				       "no flow group %u or worker %u (groups 0-%u, workers "
-				       "0-%u)",
-				       req->arg[0], req->arg[1], d->fg.nr - 1, d->cfg.workers - 1);
-		return ret;
+		return ixdpd_fg_move(d, req, reply);
 	}
 	ctl_buf_printf(reply, "unknown request %u", req->op);
 	return -EOPNOTSUPP;
+}
+
+/* Say where apps that are not root may listen, and warn of ports the kernel's range takes. */
+static void ixdpd_log_app_ports(const struct ixdpd *d)
+{
+	const struct ports_set *p = &d->cfg.app_ports;
+	unsigned int i, lo, hi;
+	char text[PORTS_RANGES_MAX * 12 + 1] = "";
+	size_t n = 0;
+
+	if (!d->apps.group_set)
+		return;
+	for (i = 0; i < p->n; i++)
+		n += snprintf(text + n, sizeof(text) - n, p->r[i].lo == p->r[i].hi ? "%s%u" :
+			      "%s%u-%u", i ? "," : "", p->r[i].lo, p->r[i].hi);
+	if (!p->n) {
+		pr_info("app-group members may attach but not listen: app-ports is empty");
+		return;
+	}
+	pr_info("app-group members may listen on app-ports %s (never where the kernel listens)",
+		text);
+	if (ports_local_range(PORTS_LOCAL_RANGE, &lo, &hi))
+		return;
+	for (i = 0; i < p->n; i++)
+		if (p->r[i].lo <= hi && p->r[i].hi >= lo)
+			pr_warn("app-ports: %u-%u overlaps the kernel's ephemeral range %u-%u "
+				"(net.ipv4.ip_local_port_range): listens there are refused",
+				p->r[i].lo, p->r[i].hi, lo, hi);
 }
 
 static int ixdpd_setup_loop(struct ixdpd *d)
@@ -555,6 +643,8 @@ int ixdpd_start(struct ixdpd *d)
 		return ret;
 	d->apps.reserved[0] = c->echo_tcp;
 	d->apps.reserved[1] = c->sink_tcp;
+	d->apps.app_ports = c->app_ports;
+	ixdpd_log_app_ports(d);
 	d->apps_open = true;
 	ctl_set_attach(&d->ctl, ixdpd_attach, d->apps.group_set ? d->apps.group : (gid_t)-1);
 

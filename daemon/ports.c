@@ -1,21 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ports.c - keep the kernel off the dataplane's ephemeral ports.
+ * ports.c - ports and the kernel: keep the kernel off the dataplane's ephemeral ports, and ask
+ * it what an app's listen would take from it.
  *
  * The XDP program claims replies to the reserved range on the dataplane's addresses, so a kernel
  * socket bound to such a port would never see its traffic.  While ixdpd runs, the range is added
  * to ip_local_reserved_ports (the kernel then never picks those ports itself).  The old value is
  * written to a state file first: if ixdpd dies without restoring it, the next start finds the
  * file and restores the operator's value before reserving again.
+ *
+ * The other way round, an app that is not root must not take a port from the kernel: once it
+ * listens, the XDP program steers the port on the matching addresses away from the kernel, so a
+ * kernel service there would lose its clients to the app.  ports_kernel_listeners() asks the
+ * kernel (sock_diag, NETLINK_SOCK_DIAG) for its TCP listeners on a port, ports_local_range()
+ * reads its ephemeral range (its own outgoing connections' replies would be stolen too), and
+ * ports_app_rule() decides.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 
+#include <libmnl/libmnl.h>
+
+#include "ixdp/steer.h"
 #include "log.h"
 #include "ports.h"
+
+#define PORTS_DIAG_TIMEOUT_MS 1000	/* bound on the kernel's answer to one dump */
+#define PORTS_TCP_LISTEN 10		/* TCP_LISTEN of the kernel's enum (include/net/tcp_states.h) */
 
 static int read_text(const char *path, char *buf, size_t len)
 {
@@ -136,4 +157,208 @@ void ports_release(struct ports *p)
 	else
 		unlink(p->state);
 	p->reserved = 0;
+}
+
+/**
+ * ports_local_range - the kernel's ephemeral port range, net.ipv4.ip_local_port_range (it
+ * applies to IPv6 too), in the caller's network namespace.
+ * @path: normally PORTS_LOCAL_RANGE
+ * @lo:   first port
+ * @hi:   last port
+ *
+ * Return: 0, -errno if the file cannot be read, -EINVAL if it does not hold "LO HI".
+ */
+int ports_local_range(const char *path, unsigned int *lo, unsigned int *hi)
+{
+	char buf[64];
+	int ret = read_text(path, buf, sizeof(buf)), n = 0;
+
+	if (ret)
+		return ret;
+	if (sscanf(buf, "%u %u %n", lo, hi, &n) != 2 || buf[n] || *lo > *hi || *hi > 65535)
+		return -EINVAL;
+	return 0;
+}
+
+struct ports_dump {
+	__u16 port;
+	struct ports_listener *out;
+	unsigned int max, n;
+};
+
+static int ports_diag_attr(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_get_type(a) == INET_DIAG_SKV6ONLY && !mnl_attr_validate(a, MNL_TYPE_U8))
+		tb[INET_DIAG_SKV6ONLY] = a;
+	return MNL_CB_OK;
+}
+
+/* One socket of the dump: keep it if it listens on the port. */
+static int ports_diag_msg(const struct nlmsghdr *nlh, void *data)
+{
+	static const __u32 v4mapped[3] = { 0, 0, __builtin_bswap32(0xffff) };
+	const struct nlattr *tb[INET_DIAG_MAX + 1] = { 0 };
+	struct ports_dump *d = data;
+	const struct inet_diag_msg *m;
+	struct ports_listener *l;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_OK;
+	m = mnl_nlmsg_get_payload(nlh);
+	if (m->idiag_state != PORTS_TCP_LISTEN || __builtin_bswap16(m->id.idiag_sport) != d->port)
+		return MNL_CB_OK;
+	if (d->n++ >= d->max)
+		return MNL_CB_OK; /* counted: the caller sees n > max */
+	l = &d->out[d->n - 1];
+	memset(l, 0, sizeof(*l));
+	l->port = d->port;
+	if (m->idiag_family == AF_INET) {
+		l->family = IXDP_FAMILY_INET;
+		l->addr[0] = m->id.idiag_src[0];
+	} else if (!memcmp(m->id.idiag_src, v4mapped, sizeof(v4mapped))) {
+		l->family = IXDP_FAMILY_INET; /* ::ffff:a.b.c.d takes IPv4 a.b.c.d */
+		l->addr[0] = m->id.idiag_src[3];
+	} else {
+		memcpy(l->addr, m->id.idiag_src, sizeof(l->addr));
+		l->family = IXDP_FAMILY_INET6;
+		mnl_attr_parse(nlh, sizeof(*m), ports_diag_attr, tb);
+		/* A dual-stack wildcard ([::] without IPV6_V6ONLY) takes IPv4 too. */
+		if (!(l->addr[0] | l->addr[1] | l->addr[2] | l->addr[3]) &&
+		    !(tb[INET_DIAG_SKV6ONLY] && mnl_attr_get_u8(tb[INET_DIAG_SKV6ONLY])))
+			l->family = 0;
+	}
+	return MNL_CB_OK;
+}
+
+static int ports_diag_dump(struct mnl_socket *sk, __u8 family, struct ports_dump *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	unsigned int portid = mnl_socket_get_portid(sk);
+	struct inet_diag_req_v2 *req;
+	__u32 seq = (__u32)time(NULL);
+	int ret;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = 1u << PORTS_TCP_LISTEN;
+	if (mnl_socket_sendto(sk, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ret = mnl_socket_recvfrom(sk, buf, sizeof(buf));
+		if (ret < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		ret = mnl_cb_run(buf, ret, seq, portid, ports_diag_msg, d);
+		if (ret < 0)
+			/* A kernel without IPv6 has no AF_INET6 table: nothing listens there. */
+			return errno == ENOENT && family == AF_INET6 ? 0 : -errno;
+		if (ret == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+/**
+ * ports_kernel_listeners - the kernel's TCP sockets in LISTEN on @port, IPv4 and IPv6, in the
+ * caller's network namespace (sock_diag).
+ * @port: host order
+ * @out:  receives up to @max of them
+ * @max:  room in @out
+ *
+ * Each answer is bounded by PORTS_DIAG_TIMEOUT_MS.
+ *
+ * Return: how many listen there (may exceed @max: only @max are in @out), or a negative errno
+ * (-ETIMEDOUT, or the socket's: -EPERM, -ENOMEM, ...).
+ */
+int ports_kernel_listeners(__u16 port, struct ports_listener *out, unsigned int max)
+{
+	struct timeval tv = { PORTS_DIAG_TIMEOUT_MS / 1000, (PORTS_DIAG_TIMEOUT_MS % 1000) * 1000 };
+	struct ports_dump d = { .port = port, .out = out, .max = max };
+	struct mnl_socket *sk;
+	int ret;
+
+	sk = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+	if (!sk)
+		return -errno;
+	if (setsockopt(mnl_socket_get_fd(sk), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    mnl_socket_bind(sk, 0, MNL_SOCKET_AUTOPID)) {
+		ret = -errno;
+		goto out;
+	}
+	ret = ports_diag_dump(sk, AF_INET, &d);
+	if (!ret)
+		ret = ports_diag_dump(sk, AF_INET6, &d);
+	if (!ret)
+		ret = (int)d.n;
+out:
+	mnl_socket_close(sk);
+	return ret;
+}
+
+/* Would a listen on (@family, @addr) take traffic kernel listener @l serves? */
+static bool ports_covers(const struct ports_listener *l, int family, const __u32 addr[4])
+{
+	static const __u32 zero[4];
+
+	if (l->family && family && l->family != family)
+		return false;
+	return !memcmp(l->addr, zero, 16) || !memcmp(addr, zero, 16) ||
+	       !memcmp(l->addr, addr, 16);
+}
+
+/**
+ * ports_app_rule - may an app that is not root listen on (@family, @addr, @port)?
+ * @allowed: the configured app-ports
+ * @eph_lo:  the kernel's ephemeral range (ports_local_range())
+ * @eph_hi:  its end
+ * @kl:      the kernel's listeners on @port (ports_kernel_listeners())
+ * @nkl:     how many
+ * @family:  IXDP_FAMILY_INET/INET6, 0 for both
+ * @addr:    zero for any address of the family
+ * @port:    host order
+ *
+ * A kernel listener counts when the families meet and either side is a wildcard or the
+ * addresses are equal: the XDP program would steer its clients to the app.
+ *
+ * Return: 0, -PORTS_ENOTALLOWED (below 1024 or not in @allowed), -PORTS_EEPHEMERAL,
+ * -PORTS_EKERNEL; ports_refusal() says which in words.
+ */
+int ports_app_rule(const struct ports_set *allowed, unsigned int eph_lo, unsigned int eph_hi,
+		   const struct ports_listener *kl, unsigned int nkl, int family,
+		   const __u32 addr[4], __u16 port)
+{
+	unsigned int i;
+
+	if (port < 1024 || !ports_set_has(allowed, port))
+		return -PORTS_ENOTALLOWED;
+	if (port >= eph_lo && port <= eph_hi)
+		return -PORTS_EEPHEMERAL;
+	for (i = 0; i < nkl; i++)
+		if (kl[i].port == port && ports_covers(&kl[i], family, addr))
+			return -PORTS_EKERNEL;
+	return 0;
+}
+
+/**
+ * ports_refusal - the rule behind a refusal of ports_app_rule(), in words.
+ * @err: its return value
+ *
+ * Return: a static string ("" for anything else).
+ */
+const char *ports_refusal(int err)
+{
+	switch (-err) {
+	case PORTS_ENOTALLOWED:
+		return "not in ixdpd's app-ports (only root listens elsewhere)";
+	case PORTS_EEPHEMERAL:
+		return "inside the kernel's ephemeral range (net.ipv4.ip_local_port_range)";
+	case PORTS_EKERNEL:
+		return "the kernel has a listener on it";
+	}
+	return "";
 }

@@ -1493,6 +1493,36 @@ int stack_addr_del(struct stack *s, const struct ixdp_addr_key *a)
 }
 
 /**
+ * stack_fg_reset - reset every connection of flow group @fg (the peers see an RST, apps a DEAD
+ * event with -ECONNABORTED): the group was moved away by force, and its state does not move.
+ * @s:  stack
+ * @fg: flow group
+ *
+ * Return: the number of active connections reset (TIME_WAIT ones are freed, not counted).
+ */
+int stack_fg_reset(struct stack *s, __u32 fg)
+{
+	int n = 0;
+	__u32 j;
+
+	stk_cur = s;
+	for (j = 0; j <= s->mask; j++) {
+		struct stk_slot *e = &s->slots[j];
+		struct tcp_pcb *pcb = e->pcb;
+
+		if (!pcb || pcb == STK_TOMBSTONE || stk_fg(s, &e->key) != fg)
+			continue;
+		n += !e->tw;
+		stk_present(s, e);
+		s->abort_errno = -ECONNABORTED;
+		LW(s)->tcp_abort(pcb); /* active: RST and the err callback; TIME_WAIT: freed */
+		s->abort_errno = 0;
+		stk_leave(s, pcb, e);
+	}
+	return n;
+}
+
+/**
  * stack_open - a new stack: its own lwIP copy with netifs for @cfg's addresses.
  * @sp:  receives the stack
  * @cfg: MAC, MTU, addresses (copied)

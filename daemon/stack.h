@@ -121,6 +121,7 @@ void stack_close(struct stack *s);
 int stack_listen(struct stack *s, __u16 port, enum stack_service_kind kind);
 int stack_addr_add(struct stack *s, const struct stack_addr *a);
 int stack_addr_del(struct stack *s, const struct ixdp_addr_key *a);
+int stack_fg_reset(struct stack *s, __u32 fg);
 int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt);
 void stack_flush(struct stack *s);
 void stack_poll(struct stack *s, __u64 now_ns);

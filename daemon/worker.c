@@ -279,6 +279,10 @@ static void worker_control(struct worker *w)
 		w->cur_q = 0; /* the resets go out with this iteration's TX on queue 0 */
 		c->result = w->stack ? stack_addr_del(w->stack, &c->addr.a) : 0;
 		break;
+	case WORKER_OP_FG_RESET:
+		w->cur_q = 0; /* as for ADDR_DEL */
+		c->result = w->stack ? stack_fg_reset(w->stack, c->fg) : 0;
+		break;
 	default:
 		c->result = -EOPNOTSUPP;
 	}
@@ -311,6 +315,7 @@ int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_m
 	w->cmd.max_conns = cmd->max_conns;
 	w->cmd.arg = cmd->arg;
 	w->cmd.addr = cmd->addr;
+	w->cmd.fg = cmd->fg;
 	w->cmd.result = 0;
 	__atomic_store_n(&w->cmd.done, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->cmd.op, cmd->op, __ATOMIC_RELEASE);

@@ -31,6 +31,7 @@ enum worker_op {
 	WORKER_OP_APP_DETACH,	/* arg: struct app_ctx, reset its connections and forget it */
 	WORKER_OP_ADDR_ADD,	/* addr: serve it from now on */
 	WORKER_OP_ADDR_DEL,	/* addr: reset its connections, stop serving it */
+	WORKER_OP_FG_RESET,	/* fg: reset its connections (the group moved away by force) */
 };
 
 struct worker_cmd {
@@ -41,6 +42,7 @@ struct worker_cmd {
 	unsigned int max_conns;
 	void *arg;
 	struct stack_addr addr;
+	__u32 fg;
 };
 
 

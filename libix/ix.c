@@ -1554,6 +1554,20 @@ static int ix_sync(struct ix_ctx *ctx, const struct ixdp_app_cmd *tmpl, uint64_t
 	return ctx->dead ? -ECONNRESET : 0;
 }
 
+/* The rule behind a refused listen, for the log: ixdpd answers each with its own errno. */
+static const char *ix_listen_why(int err)
+{
+	switch (err) {
+	case -EACCES:
+		return " (a user's app listens only on ixdpd's app-ports, never below 1024)";
+	case -ERANGE:
+		return " (the port is inside the kernel's ephemeral range)";
+	case -EBUSY:
+		return " (the kernel has a listener on it)";
+	}
+	return "";
+}
+
 /**
  * ix_listen - accept connections to @port on @addr through every worker.
  * @ctx:    the context
@@ -1563,8 +1577,8 @@ static int ix_sync(struct ix_ctx *ctx, const struct ixdp_app_cmd *tmpl, uint64_t
  *
  * Waits for every worker's answer; if one fails, the others are made to stop listening again.
  *
- * Return: 0, the first worker's error (-EADDRINUSE, -EACCES, -EINVAL, -ENOSPC, ...),
- * -ETIMEDOUT, -ECONNRESET.
+ * Return: 0, the first worker's error (-EADDRINUSE, -EACCES, -ERANGE, -EBUSY, -EINVAL,
+ * -ENOSPC, ...), -ETIMEDOUT, -ECONNRESET.
  */
 IX_API int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port,
 		     uint64_t cookie)
@@ -1599,8 +1613,8 @@ IX_API int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t po
 	}
 	if (!err)
 		return 0;
-	ix_logf(IX_LOG_WARN, "libix: listening on port %u failed on worker %u: %s", port, bad,
-		strerror(-err));
+	ix_logf(IX_LOG_WARN, "libix: listening on port %u failed on worker %u: %s%s", port, bad,
+		strerror(-err), ix_listen_why(err));
 	tmpl.op = IXDP_APP_UNLISTEN;
 	tmpl.cookie = 0;
 	if (undo && ix_sync(ctx, &tmpl, undo))

@@ -150,6 +150,31 @@ static void app_wait_for_stop(const sigset_t *sigs, struct app_thread *threads, 
 }
 
 /**
+ * app_listen_why - the reason behind an ix_listen()/ixev_listen() error, in words: ixdpd
+ * refuses each of its listen rules with its own errno (docs/security.md).
+ * @err: the negative errno
+ *
+ * Return: a static string.
+ */
+const char *app_listen_why(int err)
+{
+	switch (err) {
+	case -EACCES:
+		return "an app that is not root listens only on ixdpd's app-ports, never below 1024";
+	case -ERANGE:
+		return "the port is inside the kernel's ephemeral range, "
+		       "net.ipv4.ip_local_port_range";
+	case -EBUSY:
+		return "the kernel has a listener on it";
+	case -EADDRINUSE:
+		return "another app or a built-in service of ixdpd listens there";
+	case -EADDRNOTAVAIL:
+		return "not an address of ixdpd's interface";
+	}
+	return "see docs/libix.md, ix_listen";
+}
+
+/**
  * app_serve - run the server until SIGINT/SIGTERM or a loop fails.
  * @srv: what to serve, on which port, with how many threads
  *
@@ -199,9 +224,8 @@ int app_serve(const struct app_server *srv)
 		}
 		ret = ixev_listen(t->loop, NULL, srv->port);
 		if (ret) {
-			fprintf(stderr, "%s: cannot listen on port %lu: %s%s\n", srv->name,
-				srv->port, strerror(-ret),
-				ret == -EACCES ? " (ports below 1024 need root)" : "");
+			fprintf(stderr, "%s: cannot listen on port %lu: %s (%s)\n", srv->name,
+				srv->port, strerror(-ret), app_listen_why(ret));
 			goto destroy_loops;
 		}
 	}

@@ -41,5 +41,6 @@ int app_options(struct app_server *srv, int argc, char **argv, const char *extra
 		int (*extra)(int opt, const char *arg, void *ctx), void *ctx,
 		void (*usage)(FILE *f));
 int app_serve(const struct app_server *srv);
+const char *app_listen_why(int err);
 
 #endif /* APPS_SERVER_H */

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/server.h"
 #include "ix/ix.h"
 
 #define RR_EVS 64
@@ -274,7 +275,8 @@ static void *rr_server_thread(void *arg)
 	}
 	ret = ix_listen(s.ix, NULL, a->port, 0);
 	if (ret) {
-		fprintf(stderr, "ix-rr: listen on port %u: %s\n", a->port, strerror(-ret));
+		fprintf(stderr, "ix-rr: listen on port %u: %s (%s)\n", a->port, strerror(-ret),
+			app_listen_why(ret));
 		a->status = 1;
 		goto out;
 	}

@@ -130,9 +130,10 @@ int ix_fd(const struct ix_ctx *ctx);
  *
  * Return: 0; -EADDRINUSE (another process listens there, or a diagnostic service does, or this
  * context already does, or this process does on another address of the port),
- * -EACCES (port below 1024 and the app is not root), -EADDRNOTAVAIL (@addr is not one of the
- * daemon's), -EINVAL, -ENOSPC (too many listeners), -EAGAIN (a full ring), -ENOMEM,
- * -ETIMEDOUT, -ECONNRESET.
+ * and, for an app that is not root: -EACCES (the port is below 1024 or not in the daemon's
+ * app-ports), -ERANGE (inside the kernel's ephemeral range), -EBUSY (the kernel has a listener
+ * on it); -EADDRNOTAVAIL (@addr is not one of the daemon's), -EINVAL, -ENOSPC (too many
+ * listeners), -EAGAIN (a full ring), -ENOMEM, -ETIMEDOUT, -ECONNRESET.
  */
 int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port, uint64_t cookie);
 

@@ -33,7 +33,7 @@
 
 enum ixdp_ctl_op {
 	IXDP_CTL_STATS = 1,	/* no arguments */
-	IXDP_CTL_FG_MOVE = 2,	/* arg[0] = flow group, arg[1] = worker */
+	IXDP_CTL_FG_MOVE = 2,	/* arg[0] = flow group, arg[1] = worker, arg[2] = IXDP_CTL_FG_* */
 	IXDP_CTL_CONNS = 3,	/* no arguments */
 	/*
 	 * arg[0] = IXDP_APP_MAGIC, arg[1] = IXDP_APP_VERSION (include/ixdp/app.h).  The reply's
@@ -42,6 +42,14 @@ enum ixdp_ctl_op {
 	 */
 	IXDP_CTL_APP_ATTACH = 4,
 };
+
+/*
+ * IXDP_CTL_FG_MOVE flags (arg[2]; 0 from clients that predate them).  Without FORCE a group
+ * holding TCP connections is not moved (-EBUSY): connection state does not move with it yet, so
+ * they would break.
+ */
+#define IXDP_CTL_FG_FORCE 0x1u	/* move it anyway: its connections are reset */
+#define IXDP_CTL_FG_FLAGS IXDP_CTL_FG_FORCE
 
 /* TCP states, numbered as RFC 793 lists them (and as lwIP's enum tcp_state). */
 enum ixdp_tcp_state {

@@ -38,8 +38,11 @@ if ! getent group ixdptest >/dev/null; then
 fi
 
 netns_up 2
-chmod 0755 "$tmp_dir" # the control socket must be reachable by the group test's user
-ixdpd_start --workers 2 --echo-tcp 7000 --app-group ixdptest ||
+# nobody runs a copy of ix-echo (the checkout may sit where other users cannot enter), and
+# reaches the control socket in $tmp_dir (made 0755); app-ports lets the member listen on 7003.
+user_copy "$ECHO"
+UECHO=$tmp_dir/u/bin/ix-echo
+ixdpd_start --workers 2 --echo-tcp 7000 --app-group ixdptest --app-ports 7003 ||
 	fail "ixdpd did not start"
 
 pool_full
@@ -190,19 +193,19 @@ pool_full
 out=$("$HOSTILE" "$CONTROL" --version 999) || fail "ABI version 999 was accepted: $out"
 echo "$out" | grep -q "ABI version 999" || fail "version refusal without a clear message: $out"
 ok "ABI version 999 refused: $out"
-out=$(setpriv --reuid nobody --regid nogroup --clear-groups "$ECHO" -p 7003 -t 1 2>&1) &&
+out=$(setpriv --reuid nobody --regid nogroup --clear-groups "$UECHO" -p 7003 -t 1 2>&1) &&
 	fail "nobody was let in: $out"
 echo "$out" | grep -qiE 'permission|denied|EACCES' || fail "no clear refusal: $out"
 ok "a user outside the app group refused by the socket's mode: $(echo "$out" | head -1)"
 chmod 0666 "$CONTROL" # now only ixdpd's own check stands in the way
 refused=$(stats_json | jq .apps.refused)
-out=$(setpriv --reuid nobody --regid nogroup --clear-groups "$ECHO" -p 7003 -t 1 2>&1) &&
+out=$(setpriv --reuid nobody --regid nogroup --clear-groups "$UECHO" -p 7003 -t 1 2>&1) &&
 	fail "nobody was let in: $out"
 echo "$out" | grep -q "not root and not in ixdpd's app-group" || fail "no clear refusal: $out"
 [ "$(stats_json | jq .apps.refused)" -gt "$refused" ] || fail "the refusal was not counted"
 chmod 0660 "$CONTROL"
 ok "... and by ixdpd's credential check: $(echo "$out" | head -1)"
-setpriv --reuid nobody --regid ixdptest --clear-groups "$ECHO" -p 7003 -t 1 \
+setpriv --reuid nobody --regid ixdptest --clear-groups "$UECHO" -p 7003 -t 1 \
 	>"$tmp_dir/member.log" 2>&1 &
 member=$!
 _pids+=("$member")

@@ -49,6 +49,11 @@ bad ephemeral-ports --interface dut0 --ephemeral-ports 5-1
 bad zerocopy --interface dut0 --zerocopy maybe
 bad log-level --interface dut0 --log-level loud
 bad control --interface dut0 --control relative.sock
+bad app-ports --interface dut0 --app-ports "8000;8001"
+bad app-ports --interface dut0 --app-ports 8099-8000
+bad app-ports --interface dut0 --app-ports 0
+bad app-ports --interface dut0 --app-ports 80
+bad app-ports --interface dut0 --app-ports 60000-62000
 bad "unknown option" --interface dut0 --no-such-option 1
 bad "unexpected argument" --interface dut0 extra
 

@@ -1,13 +1,15 @@
 #!/bin/bash
 # fg_move.sh - `ixdpctl fg move` at runtime: later frames of the moved group land on the new
-# worker, nothing is lost, and bad moves are refused with a clear message.
+# worker, nothing is lost, and bad moves are refused with a clear message.  Under 32 live echo
+# connections, moving a group that holds some is refused (the count named) and they keep
+# echoing; `--force` moves it and resets exactly that group's connections, the others go on.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
 need_root
 
 netns_up 2
-ixdpd_start --workers 2 --reflect-udp 9000
+ixdpd_start --workers 2 --reflect-udp 9000 --echo-tcp 7000
 
 # The same 64 flows (fixed source ports) twice, with a move in between.
 send() {
@@ -45,5 +47,84 @@ echo "$out" | grep -q "worker 2" || fail "unclear error: $out"
 "$IXDPCTL" --control "$CONTROL" fg move x 1 >/dev/null 2>&1
 [ $? -eq 2 ] || fail "a non-numeric group is not a usage error"
 ok "bad moves refused: $out"
+
+# Live TCP: 32 echo connections, one round trip on each every 50 ms, until $tmp_dir/stop.
+# holder.out gets "open", then one line per round: "round R broken B" (B: connections that
+# failed so far; a failed one is not used again).
+in_peer timeout 120 python3 - "$DUT_IP" "$tmp_dir/stop" >"$tmp_dir/holder.out" 2>&1 <<'PY' &
+import os, socket, sys, time
+conns = [socket.create_connection((sys.argv[1], 7000), timeout=5) for _ in range(32)]
+print("open", flush=True)
+alive, r = list(conns), 0
+while not os.path.exists(sys.argv[2]):
+    r += 1
+    for c in list(alive):
+        msg = b"r%06d\n" % r
+        try:
+            c.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                b = c.recv(len(msg) - len(got))
+                if not b:
+                    raise OSError("closed")
+                got += b
+            assert got == msg, got
+        except (OSError, AssertionError) as e:
+            alive.remove(c)
+            print("broken:", e, flush=True)
+    print("round %d broken %d" % (r, len(conns) - len(alive)), flush=True)
+    time.sleep(0.05)
+PY
+holder=$!
+_pids+=("$holder")
+rounds() { grep '^round' "$tmp_dir/holder.out" | tail -1 | awk '{ print $2 }'; }
+broken() { grep '^round' "$tmp_dir/holder.out" | tail -1 | awk '{ print $4 }'; }
+for _ in $(seq 100); do
+	[ -n "$(rounds)" ] && break
+	sleep 0.1
+done
+[ -n "$(rounds)" ] || fail "echo connections did not start: $(cat "$tmp_dir/holder.out")"
+json=$(stats_json)
+g=$(echo "$json" | jq '[.flow_groups[] | select(.conns > 0)][0].id')
+n=$(echo "$json" | jq ".flow_groups[$g].conns")
+from=$(echo "$json" | jq ".flow_groups[$g].owner")
+to=$((1 - from))
+out=$("$IXDPCTL" --control "$CONTROL" fg move "$g" "$to" 2>&1) &&
+	fail "group $g moved under $n live connections: $out"
+echo "$out" | grep -q "flow group $g has $n TCP connection" || fail "unclear refusal: $out"
+[ "$(stats_json | jq ".flow_groups[$g].owner")" -eq "$from" ] || fail "owner changed"
+r0=$(rounds)
+sleep 1
+[ "$(rounds)" -gt $((r0 + 5)) ] && [ "$(broken)" -eq 0 ] ||
+	fail "the connections stopped echoing: $(tail -3 "$tmp_dir/holder.out")"
+ok "group $g with $n live connections not moved: '$out'; all 32 keep echoing" \
+	"($(rounds) rounds)"
+
+out=$("$IXDPCTL" --control "$CONTROL" fg move --force "$g" "$to" 2>&1) ||
+	fail "fg move --force: $out"
+[ "$(stats_json | jq ".flow_groups[$g].owner")" -eq "$to" ] || fail "owner not updated"
+for _ in $(seq 100); do
+	[ "$(broken)" -ge "$n" ] && break
+	sleep 0.1
+done
+[ "$(broken)" -eq "$n" ] ||
+	fail "after the forced move $(broken) connections broke, not the group's $n"
+r0=$(rounds)
+sleep 1
+[ "$(rounds)" -gt $((r0 + 5)) ] && [ "$(broken)" -eq "$n" ] ||
+	fail "the other connections stopped echoing: $(tail -3 "$tmp_dir/holder.out")"
+for _ in $(seq 40); do
+	[ "$(stats_json | jq ".flow_groups[$g].conns")" -eq 0 ] && break
+	sleep 0.1
+done
+[ "$(stats_json | jq ".flow_groups[$g].conns")" -eq 0 ] ||
+	fail "group $g still holds connections after the forced move:" \
+		"$(stats_json | jq -c ".flow_groups[$g]") $(tail -3 "$tmp_dir/ixdpd.log")"
+grep -q "flow group $g moved by force: $n TCP connections reset" "$tmp_dir/ixdpd.log" ||
+	fail "the forced move was not logged"
+ok "--force: group $g moved, its $n connections reset at once ($(grep -m1 broken: \
+	"$tmp_dir/holder.out")), the other $((32 - n)) keep echoing"
+touch "$tmp_dir/stop"
+wait "$holder" || fail "echo client: $(tail -3 "$tmp_dir/holder.out")"
 
 ixdpd_stop || fail "ixdpd exit status $?"

@@ -13,8 +13,10 @@
  * one), send it a request template or raw bytes at any split, half-close or close it, read its
  * replies, arm a worker failure or timeout, let a worker catch up, claim or release listens as a
  * worker would, attach many apps at once, run an action short of file descriptors, fail a
- * service table update.  After each action the control thread's loop runs as ixdpd_run() does
- * (epoll_wait(0), ctl_event/apps_event), bounded.
+ * service table update.  A user's listens meet app-ports 1024-1100 and 8080 and an ephemeral
+ * range of 1080-1090 read from a memfd; the kernel's listeners are asked for real.  After each
+ * action the control thread's loop runs as ixdpd_run() does (epoll_wait(0),
+ * ctl_event/apps_event), bounded.
  *
  * Checked, besides sanitizer reports:
  *  - every reply has the protocol's magic and version, answers the request it follows (op and
@@ -92,6 +94,12 @@ static bool group_set, attach_set;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char sock_dir[sizeof(sock_path)];
 static struct rlimit nofile;
+static char range_path[64];	/* the kernel's ephemeral range as app.c reads it: a memfd */
+
+/* app-ports of the model: a user's listens elsewhere are refused with EACCES. */
+static const struct ports_set model_app_ports = { 2, { { 1024, 1100 }, { 8080, 8080 } } };
+#define MODEL_EPH_LO 1080	/* in range_path: refused with ERANGE */
+#define MODEL_EPH_HI 1090
 
 /* Two IPv4 addresses and one IPv6 address on the interface. */
 static struct netif nif = {
@@ -1142,6 +1150,10 @@ static void do_listen(unsigned int w, unsigned int k, unsigned int f, unsigned i
 	ret = apps_claim(&apps, l.c, l.family, l.addr, l.port);
 	if (l.port < 1024 && l.c->uid != 0)
 		check(ret == -EACCES, "a port below 1024 claimed by a user");
+	if (!ports_set_has(&model_app_ports, l.port) && l.c->uid != 0)
+		check(ret == -EACCES, "a port outside app-ports claimed by a user");
+	else if (l.port >= MODEL_EPH_LO && l.port <= MODEL_EPH_HI && l.c->uid != 0)
+		check(ret == -ERANGE, "a port in the kernel's ephemeral range claimed by a user");
 	if (l.port == apps.reserved[0] || l.port == apps.reserved[1])
 		check(ret != 0, "a diagnostic service's port claimed");
 	if ((f % 8) >= 6)
@@ -1312,6 +1324,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	getrlimit(RLIMIT_NOFILE, &nofile);
 	snprintf(sock_dir, sizeof(sock_dir), "/tmp/ixdp-attach-fuzz.%d", (int)getpid());
 	snprintf(sock_path, sizeof(sock_path), "%s/ctl.sock", sock_dir);
+	i = memfd_create("ip_local_port_range", MFD_CLOEXEC);
+	check((int)i >= 0 && dprintf(i, "%u\t%u\n", MODEL_EPH_LO, MODEL_EPH_HI) > 0, "range file");
+	snprintf(range_path, sizeof(range_path), "/proc/self/fd/%u", i);
 	for (i = 0; i < MANY_GROUPS; i++)
 		many_groups[i] = 5000 + i;
 	many_groups[MANY_GROUPS - 1] = 0;
@@ -1350,6 +1365,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      "apps_init");
 	apps.reserved[0] = 7;
 	apps.reserved[1] = 9;
+	apps.app_ports = model_app_ports;
+	apps.local_range = range_path;
 	check(ctl_open(&ctl, sock_path, epfd, handler, &apps) == 0, "ctl_open");
 	if (attach_set)
 		ctl_set_attach(&ctl, on_attach, group_set ? apps.group : (gid_t)-1);

@@ -38,6 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(c.nr_cpus <= IXDP_WORKERS_MAX);
 		assert(memchr(c.interface, '\0', sizeof(c.interface)));
 		assert(memchr(c.control, '\0', sizeof(c.control)));
+		assert(c.app_ports.n <= PORTS_RANGES_MAX);
+		for (unsigned int i = 0; i < c.app_ports.n; i++)
+			assert(c.app_ports.r[i].lo >= 1 && c.app_ports.r[i].lo <= c.app_ports.r[i].hi);
+		if (!ret)
+			for (unsigned int i = 0; i < c.app_ports.n; i++)
+				assert(c.app_ports.r[i].lo >= 1024);
 	}
 	close(fd);
 	return 0;

@@ -199,6 +199,20 @@ conns_zero() {
 	return 1
 }
 
+# user_copy BIN...: copies of BIN (apps built with rpath $ORIGIN/../lib) and libix.so.1 under
+# $tmp_dir/u/{bin,lib}, which any user can read and run: the checkout itself may sit in a
+# directory other users cannot enter (a clone under /root).  Prints nothing; fails the test.
+user_copy() {
+	local b
+	mkdir -p "$tmp_dir/u/bin" "$tmp_dir/u/lib" || fail "mkdir $tmp_dir/u"
+	cp "$BUILD/lib/libix.so.1" "$tmp_dir/u/lib/" || fail "copy libix.so.1"
+	for b; do
+		cp "$b" "$tmp_dir/u/bin/" || fail "copy $b"
+	done
+	chmod 0755 "$tmp_dir" "$tmp_dir/u" "$tmp_dir/u/bin" "$tmp_dir/u/lib" "$tmp_dir"/u/bin/* \
+		"$tmp_dir/u/lib/libix.so.1"
+}
+
 # xdp_attached: is any XDP program on dut0?
 xdp_attached() {
 	ip -n "$ns_dut" -d link show dev dut0 | grep -q 'prog/xdp'

@@ -121,6 +121,9 @@ TEST(Config, CrossKeyRules)
 		{ { { "sink-tcp", "61000" } }, "sink-tcp: port 61000 is inside" },
 		{ { { "echo-tcp", "7" }, { "sink-tcp", "7" } }, "sink-tcp: port 7 is the echo-tcp port" },
 		{ { { "control", "ixdpd.sock" } }, "control: 'ixdpd.sock' is not an absolute path" },
+		{ { { "app-ports", "8000, 80" } }, "app-ports: 80 is below 1024 (those stay root's)" },
+		{ { { "app-ports", "60000-61000" } },
+		  "app-ports: 60000-61000 overlaps ephemeral-ports 61000-65535" },
 	};
 	for (auto &tc : cases) {
 		Cfg c;
@@ -135,6 +138,49 @@ TEST(Config, CrossKeyRules)
 	ok.set("reflect-udp", "61234");
 	ok.set("ephemeral-ports", "none");
 	EXPECT_EQ(ok.validate(), 0) << ok.err;
+	ok.set("app-ports", "60000-65535"); // no ephemeral-ports: nothing to overlap
+	EXPECT_EQ(ok.validate(), 0) << ok.err;
+}
+
+TEST(Config, AppPorts)
+{
+	Cfg c;
+	EXPECT_EQ(c.c.app_ports.n, 0u); // default: none, only root listens
+	EXPECT_FALSE(ports_set_has(&c.c.app_ports, 11211));
+	ASSERT_EQ(c.set("app-ports", "11211, 8000-8099"), 0) << c.err;
+	ASSERT_EQ(c.c.app_ports.n, 2u);
+	EXPECT_EQ(c.c.app_ports.r[0].lo, 11211);
+	EXPECT_EQ(c.c.app_ports.r[0].hi, 11211);
+	EXPECT_EQ(c.c.app_ports.r[1].lo, 8000);
+	EXPECT_EQ(c.c.app_ports.r[1].hi, 8099);
+	for (unsigned int p : { 11211u, 8000u, 8050u, 8099u })
+		EXPECT_TRUE(ports_set_has(&c.c.app_ports, p)) << p;
+	for (unsigned int p : { 11210u, 11212u, 7999u, 8100u, 0u, 65535u })
+		EXPECT_FALSE(ports_set_has(&c.c.app_ports, p)) << p;
+	ASSERT_EQ(c.set("app-ports", " 9000 - 9001 ,1024"), 0) << c.err;
+	EXPECT_EQ(c.c.app_ports.n, 2u);
+	EXPECT_TRUE(ports_set_has(&c.c.app_ports, 9001));
+	ASSERT_EQ(c.set("app-ports", "65535"), 0) << c.err;
+
+	for (const char *bad : { "", ",", "8000,", ",8000", "8000,,8001", "0", "65536", "8000-",
+				 "-8000", "8099-8000", "a", "80a", "8000-8099-9000", "0x50",
+				 "1-70000", "none,8000", "8000 8001" }) {
+		EXPECT_EQ(c.set("app-ports", bad), -EINVAL) << bad;
+		EXPECT_EQ(std::string(c.err).rfind("app-ports: ", 0), 0u) << c.err;
+		EXPECT_EQ(std::string(c.err).find('\n'), std::string::npos) << c.err;
+	}
+	EXPECT_EQ(c.c.app_ports.n, 1u); // a failed set changes nothing
+	std::string many;
+	for (int i = 0; i < PORTS_RANGES_MAX + 1; i++)
+		many += (i ? "," : "") + std::to_string(2000 + i);
+	EXPECT_EQ(c.set("app-ports", many.c_str()), -EINVAL);
+	EXPECT_STREQ(c.err, "app-ports: more than 32 ports and ranges");
+	ASSERT_EQ(c.set("app-ports", "none"), 0);
+	EXPECT_EQ(c.c.app_ports.n, 0u);
+	ASSERT_EQ(c.args({ "--app-ports", "8000-8001", "--interface", "eth1" }), 0) << c.err;
+	EXPECT_TRUE(ports_set_has(&c.c.app_ports, 8001));
+	EXPECT_EQ(c.args({ "--app-ports", "8000;8001" }), -EINVAL);
+	EXPECT_EQ(std::string(c.err).rfind("--app-ports: ", 0), 0u) << c.err;
 }
 
 TEST(Config, IniFile)

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 // ctl_test.cc - the control protocol, both ends: a server on a real Unix socket driven by an
-// epoll loop on a thread, against ixdpctl's client call and against misbehaving clients.
+// epoll loop on a thread, against ixdpctl's client call and against misbehaving clients; and
+// where the server agrees to put its socket (the directory's owner and mode, symbolic links).
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <string>
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 extern "C" {
@@ -218,4 +222,114 @@ TEST(CtlClient, NoDaemon)
 {
 	EXPECT_EQ(ctl_connect("/nonexistent/ixdpd.sock", 1000), -ENOENT);
 	EXPECT_EQ(ctl_connect(std::string(200, 'x').c_str(), 1000), -ENAMETOOLONG);
+}
+
+// ctl_open() on @path in a fresh server; returns its result and closes it again.
+static int open_close(const std::string &path)
+{
+	struct ctl c;
+	int ep = epoll_create1(0), ret = ctl_open(&c, path.c_str(), ep, handler, nullptr);
+
+	ctl_close(&c);
+	close(ep);
+	return ret;
+}
+
+class CtlPath : public ::testing::Test {
+protected:
+	std::string top, dir, path;
+	void SetUp() override
+	{
+		char t[] = "/tmp/ixdp-ctlpath.XXXXXX";
+		ASSERT_NE(mkdtemp(t), nullptr);
+		top = t;
+		dir = top + "/run";
+		path = dir + "/ixdpd.sock";
+		ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+	}
+	void TearDown() override
+	{
+		unlink(path.c_str());
+		chmod(dir.c_str(), 0755);
+		rmdir(dir.c_str());
+		unlink((top + "/link").c_str());
+		unlink((top + "/target").c_str());
+		rmdir(top.c_str());
+	}
+};
+
+TEST_F(CtlPath, DirectoryWritableByOthersIsRefusedUnlessSticky)
+{
+	for (mode_t m : { 0777, 0775, 0757, 0770 }) {
+		ASSERT_EQ(chmod(dir.c_str(), m), 0);
+		EXPECT_EQ(open_close(path), -EPERM) << std::oct << m;
+		EXPECT_NE(access(path.c_str(), F_OK), 0) << "a socket was made in a refused directory";
+	}
+	for (mode_t m : { 01777, 01770, 0755, 0700, 0750 }) {
+		ASSERT_EQ(chmod(dir.c_str(), m), 0);
+		EXPECT_EQ(open_close(path), 0) << std::oct << m;
+	}
+}
+
+TEST_F(CtlPath, DirectoryOfAnotherUserIsRefused)
+{
+	if (geteuid() != 0)
+		GTEST_SKIP() << "needs root to give the directory away";
+	ASSERT_EQ(chown(dir.c_str(), 65534, (gid_t)-1), 0);
+	EXPECT_EQ(open_close(path), -EPERM);
+	ASSERT_EQ(chown(dir.c_str(), 0, (gid_t)-1), 0);
+	EXPECT_EQ(open_close(path), 0);
+}
+
+TEST_F(CtlPath, SymlinkedDirectoryIsNotFollowed)
+{
+	std::string link = top + "/link";
+	ASSERT_EQ(symlink(dir.c_str(), link.c_str()), 0);
+	int ret = open_close(link + "/ixdpd.sock");
+	EXPECT_TRUE(ret == -ELOOP || ret == -ENOTDIR) << ret;
+	EXPECT_NE(access(path.c_str(), F_OK), 0) << "a socket was made through the link";
+}
+
+TEST_F(CtlPath, SymlinkAtTheSocketPathIsNotReplaced)
+{
+	std::string target = top + "/target";
+	int fd = open(target.c_str(), O_CREAT | O_WRONLY, 0600);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(write(fd, "keep", 4), 4);
+	close(fd);
+	ASSERT_EQ(symlink(target.c_str(), path.c_str()), 0);
+	EXPECT_EQ(open_close(path), -ELOOP);
+	char buf[256] = "";
+	ASSERT_GT(readlink(path.c_str(), buf, sizeof(buf) - 1), 0) << "the link was removed";
+	EXPECT_EQ(std::string(buf), target);
+	struct stat st;
+	ASSERT_EQ(stat(target.c_str(), &st), 0);
+	EXPECT_TRUE(S_ISREG(st.st_mode) && st.st_size == 4 && (st.st_mode & 07777) == 0600);
+
+	ASSERT_EQ(unlink(path.c_str()), 0); // a dangling one: bind would not follow it, still refused
+	ASSERT_EQ(symlink((top + "/nowhere").c_str(), path.c_str()), 0);
+	EXPECT_EQ(open_close(path), -ELOOP);
+	EXPECT_NE(access((top + "/nowhere").c_str(), F_OK), 0);
+}
+
+TEST_F(CtlPath, OtherFilesAreNotReplacedAStaleSocketIs)
+{
+	int fd = open(path.c_str(), O_CREAT | O_WRONLY, 0644);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	EXPECT_EQ(open_close(path), -EEXIST);
+	struct stat st;
+	ASSERT_EQ(lstat(path.c_str(), &st), 0);
+	EXPECT_TRUE(S_ISREG(st.st_mode)) << "the file was replaced";
+	ASSERT_EQ(unlink(path.c_str()), 0);
+
+	// A socket nobody answers on (a daemon killed with SIGKILL left it): replaced.
+	struct sockaddr_un sun = {};
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_EQ(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	EXPECT_EQ(open_close(path), 0);
+	EXPECT_NE(access(path.c_str(), F_OK), 0) << "ctl_close left the socket";
 }
