@@ -31,25 +31,25 @@ wait_apps() { # N: until N contexts are attached (bounded); logs of the apps on 
 	fail "expected $1 app contexts, have $(stats_json | jq .apps.attached_now)"
 }
 
-# The app group: made for the test if the machine has none, and removed after it.
-if ! getent group ixdptest >/dev/null; then
-	groupadd --system ixdptest || fail "groupadd ixdptest"
-	cleanup_extra() { groupdel ixdptest 2>/dev/null; }
-fi
+# The app group: made for this run (its own name, so runs side by side never share one) and
+# removed after it.
+GROUP=ixdpt$$
+groupadd --system "$GROUP" || fail "groupadd $GROUP"
+cleanup_extra() { groupdel "$GROUP" 2>/dev/null; }
 
 netns_up 2
 # nobody runs a copy of ix-echo (the checkout may sit where other users cannot enter), and
 # reaches the control socket in $tmp_dir (made 0755); app-ports lets the member listen on 7003.
 user_copy "$ECHO"
 UECHO=$tmp_dir/u/bin/ix-echo
-ixdpd_start --workers 2 --echo-tcp 7000 --app-group ixdptest --app-ports 7003 ||
+ixdpd_start --workers 2 --echo-tcp 7000 --app-group "$GROUP" --app-ports 7003 ||
 	fail "ixdpd did not start"
 
 pool_full
 
 # Two apps at once: echo (2 threads = 2 contexts) and the KV server (2 contexts).
 app_start echo "$ECHO" -p 7001 -t 2
-app_start kv "$KV" -p 11211 -t 2
+app_start kv "$KV" -p 11211 -t 2 -m 512 # no eviction in 5 s of memcaslap: every get must hit
 wait_apps 4
 out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7001 64 -n 1 -m 1048576 -r 1) ||
 	fail "ix-echo: $out"
@@ -59,7 +59,8 @@ out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7000 16 -n 1 -m 65536 -r 2) ||
 ok "the built-in echo still serves next to them"
 out=$(in_peer timeout 120 memccapable -h "$DUT_IP" -p 11211 -a 2>&1) || fail "memccapable: $out"
 ok "memccapable (ascii) against ix-kv: $(echo "$out" | grep -c pass) passed"
-# --verify: memcaslap checks the value of a tenth of its gets against what it set.
+# --verify: memcaslap checks the value of a tenth of its gets against what it set; with nothing
+# evicted, a verified get that misses is an error too.
 out=$(in_peer timeout 60 memcaslap -s "$DUT_IP:11211" -t 5s -T 2 -c 16 --verify=0.1 2>&1) ||
 	fail "memcaslap: $out"
 mc() { echo "$out" | awk -v k="$1:" '$1 == k { print $2 }'; }
@@ -205,7 +206,7 @@ echo "$out" | grep -q "not root and not in ixdpd's app-group" || fail "no clear 
 [ "$(stats_json | jq .apps.refused)" -gt "$refused" ] || fail "the refusal was not counted"
 chmod 0660 "$CONTROL"
 ok "... and by ixdpd's credential check: $(echo "$out" | head -1)"
-setpriv --reuid nobody --regid ixdptest --clear-groups "$UECHO" -p 7003 -t 1 \
+setpriv --reuid nobody --regid "$GROUP" --clear-groups "$UECHO" -p 7003 -t 1 \
 	>"$tmp_dir/member.log" 2>&1 &
 member=$!
 _pids+=("$member")

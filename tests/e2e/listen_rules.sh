@@ -10,12 +10,10 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
 need_root
 export IXDP_CONTROL=$CONTROL
-GROUP=ixdprules
+GROUP=ixdpr$$ # this run's own group, removed after it
 
-if ! getent group "$GROUP" >/dev/null; then
-	groupadd --system "$GROUP" || fail "groupadd $GROUP"
-	cleanup_extra() { groupdel "$GROUP" 2>/dev/null; }
-fi
+groupadd --system "$GROUP" || fail "groupadd $GROUP"
+cleanup_extra() { groupdel "$GROUP" 2>/dev/null; }
 
 netns_up 1
 ipv6_up

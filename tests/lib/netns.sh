@@ -35,6 +35,11 @@ need_root() {
 	fi
 }
 
+# How long (tenths of a second) a process gets to exit on SIGTERM.  A sanitized one checks for
+# leaks on its way out, and a SIGKILL in the middle of that leaves LeakSanitizer's tracer behind.
+STOP_TENTHS=100
+[ "${SANITIZE:-0}" = 1 ] && STOP_TENTHS=600
+
 cleanup() {
 	local p
 	for p in "${_pids[@]}"; do
@@ -42,10 +47,12 @@ cleanup() {
 	done
 	for p in "${_pids[@]}"; do
 		# bounded wait, then force
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq "$STOP_TENTHS"); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	# Anything still naming this test's control socket (a tracer left by a forced kill).
+	pkill -9 -f -- "$CONTROL" 2>/dev/null
 	ip netns del "$ns_dut" 2>/dev/null
 	ip netns del "$ns_peer" 2>/dev/null
 	ip netns del "$ns_relay" 2>/dev/null
@@ -165,7 +172,7 @@ ixdpd_start() {
 ixdpd_stop() {
 	local rc
 	kill -TERM "$IXDPD_PID" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$IXDPD_PID" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq "$STOP_TENTHS"); do kill -0 "$IXDPD_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$IXDPD_PID" 2>/dev/null && { kill -9 "$IXDPD_PID"; fail "ixdpd ignored SIGTERM"; }
 	wait "$IXDPD_PID"
 	rc=$?
