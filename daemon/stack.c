@@ -381,30 +381,40 @@ static bool seq_lt(__u32 a, __u32 b)
 }
 
 
+/*
+ * Headers are copied out, never cast in place: behind a 14-byte Ethernet header an IP header is
+ * only 2-byte aligned (UBSan in tcp_fuzz flagged the casts).
+ */
 static void stk_parse_out(const __u8 *ip, __u32 len, int family, struct stk_seg *g)
 {
-	const struct tcphdr *th;
+	struct tcphdr tcp, *th = &tcp;
 	__u32 hlen;
 
 	memset(g, 0, sizeof(*g));
 	if (family == IXDP_FAMILY_INET) {
-		const struct iphdr *iph = (const void *)ip;
+		struct iphdr iph;
 
-		hlen = iph->ihl * 4;
-		if (iph->protocol != IPPROTO_TCP || len < hlen + sizeof(*th))
+		if (len < sizeof(iph))
 			return;
-		g->key.saddr[0] = iph->daddr;
-		g->key.daddr[0] = iph->saddr;
+		memcpy(&iph, ip, sizeof(iph));
+		hlen = iph.ihl * 4;
+		if (iph.protocol != IPPROTO_TCP || len < hlen + sizeof(*th))
+			return;
+		g->key.saddr[0] = iph.daddr;
+		g->key.daddr[0] = iph.saddr;
 	} else {
-		const struct ipv6hdr *ip6 = (const void *)ip;
+		struct ipv6hdr ip6;
 
-		hlen = sizeof(*ip6);
-		if (ip6->nexthdr != IPPROTO_TCP || len < hlen + sizeof(*th))
+		if (len < sizeof(ip6))
 			return;
-		memcpy(g->key.saddr, &ip6->daddr, 16);
-		memcpy(g->key.daddr, &ip6->saddr, 16);
+		memcpy(&ip6, ip, sizeof(ip6));
+		hlen = sizeof(ip6);
+		if (ip6.nexthdr != IPPROTO_TCP || len < hlen + sizeof(*th))
+			return;
+		memcpy(g->key.saddr, &ip6.daddr, 16);
+		memcpy(g->key.daddr, &ip6.saddr, 16);
 	}
-	th = (const void *)(ip + hlen);
+	memcpy(&tcp, ip + hlen, sizeof(tcp));
 	g->tcp = true;
 	g->key.family = family;
 	g->key.proto = IPPROTO_TCP;
@@ -1153,6 +1163,12 @@ int stack_app_connect(struct stack *s, int family, const __u32 laddr[4], __u16 l
 	err_t err;
 
 	stk_cur = s;
+	/*
+	 * lwIP's own check (tcp_bind, tcp_connect) walks lists the stack keeps empty: a second pcb
+	 * for a 4-tuple in the hash would take the first one's slot, and the first would leak.
+	 */
+	if (stack_app_flow_busy(s, family, laddr, lport, raddr, rport))
+		return -EADDRINUSE;
 	stk_ip(family, laddr, &lip);
 	stk_ip(family, raddr, &rip);
 	c = calloc(1, sizeof(*c));
@@ -1689,9 +1705,10 @@ static bool stk_is_local(const struct stack *s, const struct ixdp_flow *f)
  */
 static bool stk_tw_reuse(struct stack *s, struct stk_slot *slot, const __u8 *l4)
 {
-	const struct tcphdr *th = (const void *)l4;
+	struct tcphdr tcp, *th = &tcp;
 	struct tcp_pcb *pcb = slot->pcb;
 
+	memcpy(&tcp, l4, sizeof(tcp)); /* 2-byte aligned behind Ethernet: no cast */
 	if (!th->syn || th->ack || th->rst || !seq_lt(pcb->rcv_nxt, __builtin_bswap32(th->seq)))
 		return false;
 	stk_remove(s, slot);
@@ -1781,9 +1798,10 @@ static struct stk_service *stk_listener_for(struct stack *s, const struct ixdp_f
  */
 static bool stk_syn_refused(struct stack *s, const struct ixdp_pkt *pkt, const __u8 *l4)
 {
-	const struct tcphdr *th = (const void *)l4;
+	struct tcphdr tcp, *th = &tcp;
 	struct stk_service *svc;
 
+	memcpy(&tcp, l4, sizeof(tcp)); /* 2-byte aligned behind Ethernet: no cast */
 	if (!th->syn || th->ack || th->rst)
 		return false;
 	if (s->cfg.half_open_max && s->st.half_open >= s->cfg.half_open_max)
