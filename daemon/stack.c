@@ -329,6 +329,30 @@ static int stk_grow(struct stack *s)
 	return 0;
 }
 
+/*
+ * A pcb of a connection the app layer still holds went to TIME_WAIT (the app shut down its
+ * side, then the peer's FIN came).  lwIP frees a TIME_WAIT pcb without a callback (2 MSL later,
+ * or at once when a new SYN takes the 4-tuple over: stk_tw_reuse), so the connection lets go of
+ * it now: both directions are closed, received bytes stay readable.  tcp_fuzz found the use
+ * after free this prevents.
+ */
+static void stk_conn_free(struct stack_conn *c);
+
+static void stk_orphan(struct tcp_pcb *pcb)
+{
+	struct stack_conn *c = pcb->callback_arg;
+
+	pcb->callback_arg = NULL;
+	pcb->sent = NULL;
+	pcb->errf = NULL;
+	if (c->kind != STACK_APP) {
+		stk_conn_free(c); /* services close before TIME_WAIT; never keep one here */
+		return;
+	}
+	c->pcb = NULL;
+	c->peer_closed = true;
+}
+
 /* Put the pcbs of one of lwIP's lists into the hash (active, or TIME_WAIT); true if @pcb is on it. */
 static bool stk_take_list(struct stack *s, struct tcp_pcb *list, struct tcp_pcb *pcb, bool tw)
 {
@@ -338,6 +362,8 @@ static bool stk_take_list(struct stack *s, struct tcp_pcb *list, struct tcp_pcb 
 
 	for (q = list; q; q = q->next) {
 		found |= q == pcb;
+		if (tw && q->callback_arg)
+			stk_orphan(q);
 		stk_pcb_key(q, &k);
 		if (!stk_insert(s, &k, q, tw))
 			pr_warn("stack: no memory for the connection table");
@@ -1269,7 +1295,13 @@ static void stk_recved(struct stack *s, struct stack_conn *c, __u32 len)
  */
 void stack_conn_recvd(struct stack *s, struct stack_conn *c, __u32 len)
 {
-	struct stk_slot *slot = stk_enter(s, c->pcb);
+	struct stk_slot *slot;
+
+	if (!c->pcb) { /* in TIME_WAIT, let go of (stk_orphan): no window to give back */
+		c->unrecved -= len < c->unrecved ? len : c->unrecved;
+		return;
+	}
+	slot = stk_enter(s, c->pcb);
 
 	stk_recved(s, c, len);
 	stk_leave(s, c->pcb, slot);
@@ -1293,7 +1325,7 @@ int stack_conn_send(struct stack *s, struct stack_conn *c, const void *buf, __u3
 	__u32 done = 0;
 	err_t err = ERR_OK;
 
-	if (c->connecting)
+	if (c->connecting || !pcb)
 		return -ENOTCONN;
 	slot = stk_enter(s, pcb);
 	while (done < len) {
@@ -1333,7 +1365,7 @@ int stack_conn_shutdown(struct stack *s, struct stack_conn *c)
 	struct stk_slot *slot;
 	err_t err;
 
-	if (c->connecting)
+	if (c->connecting || !c->pcb)
 		return -ENOTCONN;
 	slot = stk_enter(s, c->pcb);
 	err = LW(s)->tcp_shutdown(c->pcb, 0, 1);
@@ -1352,7 +1384,13 @@ int stack_conn_shutdown(struct stack *s, struct stack_conn *c)
 void stack_conn_close(struct stack *s, struct stack_conn *c, bool reset)
 {
 	struct tcp_pcb *pcb = c->pcb;
-	struct stk_slot *slot = stk_enter(s, pcb);
+	struct stk_slot *slot;
+
+	if (!pcb) { /* in TIME_WAIT, let go of (stk_orphan): lwIP finishes it alone */
+		stk_conn_free(c);
+		return;
+	}
+	slot = stk_enter(s, pcb);
 
 	LW(s)->tcp_arg(pcb, NULL);
 	LW(s)->tcp_recv(pcb, stk_recv); /* a NULL arg: bytes still coming are dropped */

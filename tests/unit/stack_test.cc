@@ -991,3 +991,62 @@ TEST(StackSeeds, DemuxSeedIsDrawnPerStack)
 }
 
 } // namespace
+
+namespace {
+
+// An app shuts its side down, then the peer closes: the server's pcb goes to TIME_WAIT while the
+// app still holds the connection.  lwIP frees a TIME_WAIT pcb without a callback (here at once:
+// a new SYN from the same port takes the 4-tuple over), so the stack must have let go of it:
+// closing the old connection afterwards must not touch the new one (which, freed memory being
+// reused, would otherwise be the very pcb the old connection still named).
+TEST_F(StackTest, AppConnectionInTimeWaitOutlivesItsPcb)
+{
+	static const struct stack_app_ops ops = { app_knock, app_readable, app_sent, app_connected,
+						  app_dead };
+	const __u32 any[4] = {};
+	const uint16_t kApp = 8000, kPort = 40001;
+	AppSide app;
+	int lst;
+
+	stack_set_app(srv, &ops, &app);
+	ASSERT_EQ(stack_app_listen(srv, IXDP_FAMILY_INET, any, kApp, &lst), 0);
+	Conn *c = connect(kApp, kPort);
+	pump();
+	ASSERT_TRUE(c->connected);
+	ASSERT_EQ(app.conns.size(), 1u);
+	struct stack_conn *old = app.conns[0];
+	ASSERT_EQ(stack_conn_shutdown(srv, old), 0);
+	pump();
+	ASSERT_TRUE(c->closed_by_peer);
+	cli.lw.ops.tcp_close(c->pcb);
+	c->pcb = nullptr;
+	pump();
+	EXPECT_EQ(stack_stats(srv)->time_wait, 1u) << "the server's side is not in TIME_WAIT";
+	bool eof = false;
+	EXPECT_FALSE(stack_conn_pending(old, &eof));
+	EXPECT_TRUE(eof);
+	EXPECT_EQ(stack_conn_send(srv, old, "x", 1), -ENOTCONN);
+	EXPECT_EQ(stack_conn_shutdown(srv, old), -ENOTCONN);
+	stack_conn_recvd(srv, old, 10);
+
+	tick(8); // the client's next ISN lies past the old connection's sequence space
+	Conn *again = connect(kApp, kPort);
+	pump();
+	ASSERT_TRUE(again->connected);
+	EXPECT_EQ(stack_stats(srv)->tw_reused, 1u);
+	ASSERT_EQ(app.conns.size(), 2u);
+	stack_conn_close(srv, old, false); // the app is done with the old connection at last
+	pump();
+	EXPECT_FALSE(again->closed_by_peer) << "closing the old connection closed the new one";
+	EXPECT_FALSE(again->reset) << "closing the old connection reset the new one";
+	send(again, "still here");
+	pump();
+	char buf[32] = {};
+	EXPECT_EQ(stack_conn_read(srv, app.conns[1], buf, sizeof(buf)), 10u);
+	EXPECT_STREQ(buf, "still here");
+	EXPECT_EQ(stack_stats(srv)->conns, 1u);
+	stack_conn_close(srv, app.conns[1], true);
+	pump();
+}
+
+} // namespace
