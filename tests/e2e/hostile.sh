@@ -141,9 +141,13 @@ held=$(echo "$echo_half $app_half" | jq -s 'map(add) | add')
 	fail "half-open on the echo port per worker: $echo_half, not $HALF_OPEN_LST each"
 [ "$app_half" = "[$((HALF_OPEN - HALF_OPEN_LST)),$((HALF_OPEN - HALF_OPEN_LST))]" ] ||
 	fail "half-open on the app port per worker: $app_half, not $((HALF_OPEN - HALF_OPEN_LST)) each"
-[ $((dropped + held)) -eq "$FLOOD" ] ||
-	fail "$dropped SYNs dropped and $held half-open: not the $FLOOD sent"
-ok "half-open per worker: echo $echo_half (tcp-half-open-listener $HALF_OPEN_LST), app $app_half (tcp-half-open $HALF_OPEN); the other $dropped SYNs dropped and counted (tcp.syn_dropped)"
+# Each SYN made a half-open connection or was dropped and counted; only frames the kernel could
+# not put in a full RX ring (xsk_rx_dropped; none on an idle machine) may be missing.
+xsk=$(($(echo "$flood" | jq '[.workers[].xsk_rx_dropped] | add') - \
+	$(echo "$mid" | jq '[.workers[].xsk_rx_dropped] | add')))
+[ $((dropped + held)) -le "$FLOOD" ] && [ $((dropped + held + xsk)) -ge "$FLOOD" ] ||
+	fail "$dropped SYNs dropped and $held half-open ($xsk frames lost in full RX rings): not the $FLOOD sent"
+ok "half-open per worker: echo $echo_half (tcp-half-open-listener $HALF_OPEN_LST), app $app_half (tcp-half-open $HALF_OPEN); the other $dropped SYNs dropped and counted (tcp.syn_dropped; $xsk lost in full RX rings)"
 
 for port in "$ECHO_PORT" "$APP_PORT"; do
 	eval "pid=\$streams_${port}_pid"
@@ -165,9 +169,12 @@ echo "$before $after" | jq -s -e '
 	 ($a.rx_invalid - $b.rx_invalid) + ($a.rx_unhandled - $b.rx_unhandled) +
 	 ($a.tcp.segs_in - $b.tcp.segs_in) + ($a.tcp.syn_dropped - $b.tcp.syn_dropped)] | all' \
 	>/dev/null || fail "worker counters do not add up: $(echo "$after" | jq -c '[.workers[] | {rx_packets, rx_invalid, rx_unhandled, segs_in: .tcp.segs_in, syn_dropped: .tcp.syn_dropped}]')"
-echo "$before $after" | jq -s -e '([.[1].workers[].rx_packets] | add) - ([.[0].workers[].rx_packets] | add) ==
+# What XDP redirected, the workers took, but for what the kernel dropped at a full RX ring.
+echo "$before $after" | jq -s -e '
+	([.[1].workers[].rx_packets] | add) - ([.[0].workers[].rx_packets] | add) +
+	([.[1].workers[].xsk_rx_dropped] | add) - ([.[0].workers[].xsk_rx_dropped] | add) ==
 	.[1].xdp.redirected - .[0].xdp.redirected' >/dev/null ||
-	fail "XDP redirected $(echo "$before $after" | jq -s '.[1].xdp.redirected - .[0].xdp.redirected') frames, the workers took a different number"
+	fail "XDP redirected $(echo "$before $after" | jq -s '.[1].xdp.redirected - .[0].xdp.redirected') frames, the workers took (or the kernel dropped for them) a different number"
 ok "every frame accounted for: peer sent $tx, XDP $(echo "$after" | jq -c '.xdp | del(.mode, .attach, .prog_id)'); per worker rx = invalid + unhandled + segs_in + syn_dropped"
 
 # After the flood: the half-open connections expire (lwIP: 20 s), then new ones get in at once.
