@@ -1910,6 +1910,15 @@ static void stk_tmr(struct stack *s)
 		if (!e->pcb || e->pcb == STK_TOMBSTONE)
 			continue;
 		pcb = e->pcb;
+		/*
+		 * lwIP 2.1.3 can leave the persist timer running with nothing left to send (a peer's
+		 * ACKs around a zero window: seed regression_persist_timer_empty_send_buffer), and
+		 * tcp_slowtmr() then fails LWIP_ASSERT, which aborts the process: a remote host could
+		 * stop ixdpd (found by tcp_fuzz).  With nothing unsent there is nothing to probe for;
+		 * tcp_output() starts the timer again when data waits on a closed window.
+		 */
+		if (!e->tw && pcb->persist_backoff && !pcb->unsent)
+			pcb->persist_backoff = 0;
 		pcb->next = e->tw ? tw : active;
 		if (e->tw)
 			tw = pcb;
