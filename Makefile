@@ -186,6 +186,9 @@ $(BUILD)/fuzz/chan_fuzz: daemon/chan.c daemon/log.c
 $(BUILD)/fuzz/attach_fuzz: daemon/ctl.c daemon/app.c daemon/netif.c daemon/ports.c daemon/rtnl.c \
 			   daemon/log.c
 $(BUILD)/fuzz/attach_fuzz: FUZZ_LIBS := -lmnl
+$(BUILD)/fuzz/tcp_fuzz: daemon/stack.c daemon/lwcopy.c daemon/log.c
+$(BUILD)/fuzz/tcp_fuzz: FUZZ_CFLAGS += $(LWIP_CFLAGS)
+$(BUILD)/fuzz/tcp_fuzz: FUZZ_LIBS := -ldl -lpthread $(LWIP_HOOKS)
 
 $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(HDRS) | $(BUILD)/fuzz
 	$(call msg,FUZZ,$@)

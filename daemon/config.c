@@ -26,6 +26,7 @@ enum cfg_type {
 	CFG_RANGE,
 	CFG_LOGLEVEL,
 	CFG_PORTS,
+	CFG_SEED,
 };
 
 struct cfg_key {
@@ -88,8 +89,12 @@ static const struct cfg_key cfg_keys[] = {
 	  "microseconds an idle worker polls before it sleeps (default 200)" },
 	{ "ephemeral-ports", CFG_RANGE, OFF(eph_lo), 0, 0, 0, NULL, "LO-HI|none",
 	  "ports reserved for the dataplane's outgoing connections (default 61000-65535)" },
-	{ "flow-hash-seed", CFG_UINT, OFF(hash_seed), 0, 0, UINT_MAX, NULL, "N",
-	  "seed of the flow hash (default 0)" },
+	{ "flow-hash-seed", CFG_SEED, OFF(hash_seed), 0, 0, UINT_MAX, NULL, "N|random",
+	  "seed of the flow hash (default random: drawn at every start)" },
+	{ "tcp-half-open", CFG_UINT, OFF(half_open), 0, 1, 1000000, NULL, "N",
+	  "half-open TCP connections per worker; SYNs beyond are dropped (default 4096)" },
+	{ "tcp-half-open-listener", CFG_UINT, OFF(half_open_listener), 0, 1, 1000000, NULL, "N",
+	  "half-open TCP connections per listener and worker (default 1024)" },
 	{ "log-level", CFG_LOGLEVEL, OFF(log_level), 0, 0, 0, NULL, "LEVEL",
 	  "error, warning, info or debug (default info)" },
 };
@@ -137,6 +142,9 @@ void cfg_defaults(struct ixdp_config *c)
 	c->eph_lo = 61000;
 	c->eph_hi = 65535;
 	c->log_level = LOG_LVL_INFO;
+	c->hash_seed_random = true;
+	c->half_open = 4096;
+	c->half_open_listener = 1024;
 }
 
 /**
@@ -340,6 +348,17 @@ int cfg_set(struct ixdp_config *c, const char *key, const char *value, char *err
 			return cfg_err(err, errlen,
 				       "%s: '%s' is not one of error, warning, info, debug", key,
 				       value);
+		return 0;
+	case CFG_SEED:
+		if (!strcmp(value, "random")) {
+			c->hash_seed_random = true;
+			return 0;
+		}
+		if (parse_ulong(value, k->min, k->max, &v))
+			return cfg_err(err, errlen, "%s: '%s' is not random or a number in %lu..%lu",
+				       key, value, k->min, k->max);
+		*(unsigned int *)field = v;
+		c->hash_seed_random = false;
 		return 0;
 	}
 	return cfg_err(err, errlen, "%s: bad key type", key);

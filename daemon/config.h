@@ -52,6 +52,9 @@ struct ixdp_config {
 	unsigned int eph_lo;		/* eph_lo > eph_hi: no reserved range */
 	unsigned int eph_hi;
 	unsigned int hash_seed;
+	bool hash_seed_random;		/* flow-hash-seed = random: drawn at start */
+	unsigned int half_open;		/* tcp-half-open: SYN_RCVD per worker */
+	unsigned int half_open_listener; /* tcp-half-open-listener: SYN_RCVD per listener, worker */
 	bool foreground;
 	enum log_level log_level;
 };

@@ -141,7 +141,12 @@ static void print_status(const struct stats_view *v)
 	       (unsigned long long)s->umem_bytes >> 20, s->hugepages ? "hugepages" : "4 KiB pages",
 	       (unsigned long long)s->pool_frames, s->frame_size, (unsigned long long)s->pool_free,
 	       (unsigned long long)s->pool_kernel);
-	printf("flow groups %u\n", s->nr_fg);
+	printf("flow groups %u, hash seed ", s->nr_fg);
+	if (s->hash_seed_shown)
+		printf("%#x", s->hash_seed);
+	else
+		printf("(root only)");
+	printf(" (%s)\n", s->hash_seed_random ? "drawn at start" : "configured");
 	if (s->reflect_udp)
 		printf("reflector   UDP port %u\n", s->reflect_udp);
 	if (s->echo_tcp)
@@ -237,7 +242,13 @@ static void print_json(const struct stats_view *v, int with_fg)
 	JU64("detached", s->apps_detached);
 	putchar(',');
 	JU64("refused", s->apps_refused);
-	printf("},\"reflect_udp\":%u,\"echo_tcp\":%u,\"sink_tcp\":%u,\"workers\":[",
+	printf("},\"flow_hash\":{\"seed\":");
+	if (s->hash_seed_shown)
+		printf("%u", s->hash_seed);
+	else
+		printf("null");
+	printf(",\"random\":%s}", s->hash_seed_random ? "true" : "false");
+	printf(",\"reflect_udp\":%u,\"echo_tcp\":%u,\"sink_tcp\":%u,\"workers\":[",
 	       s->reflect_udp, s->echo_tcp, s->sink_tcp);
 	for (i = 0; i < s->nr_workers; i++) {
 		const struct ixdp_ctl_worker *w = &v->w[i];
@@ -287,6 +298,8 @@ static void print_json(const struct stats_view *v, int with_fg)
 		JU64("acks_coalesced", w->tcp_acks_coalesced);
 		putchar(',');
 		JU64("tw_reused", w->tcp_tw_reused);
+		putchar(',');
+		JU64("syn_dropped", w->tcp_syn_dropped);
 		putchar(',');
 		JU64("dropped", w->tcp_dropped);
 		putchar(',');

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -247,6 +248,8 @@ static void ixdpd_stack_cfg(const struct ixdpd *d, struct stack_cfg *sc, char *t
 	sc->mtu = d->nif.mtu;
 	sc->hash_seed = d->cfg.hash_seed;
 	sc->fg_mask = d->cfg.flow_groups - 1;
+	sc->half_open_max = d->cfg.half_open;
+	sc->half_open_listener_max = d->cfg.half_open_listener;
 	for (i = 0; i < d->nif.nr_addrs && sc->nr_addrs < STACK_ADDRS_MAX; i++) {
 		sc->addrs[sc->nr_addrs].a = d->nif.addrs[i];
 		sc->addrs[sc->nr_addrs].prefix_len = d->nif.prefix_len[i];
@@ -468,8 +471,19 @@ static int ixdpd_handle(void *ctx, const struct ixdp_ctl_req *req, uid_t uid, st
 	struct ixdpd *d = ctx;
 
 	switch (req->op) {
-	case IXDP_CTL_STATS:
-		return ixdpd_stats(d, reply);
+	case IXDP_CTL_STATS: {
+		size_t start = reply->len;
+		int ret = ixdpd_stats(d, reply);
+
+		if (!ret && uid != 0 && uid != geteuid()) {
+			/* Who knows the seed can aim flows at one flow group: root's alone. */
+			struct ixdp_ctl_stats *s = (struct ixdp_ctl_stats *)(reply->data + start);
+
+			s->hash_seed = 0;
+			s->hash_seed_shown = 0;
+		}
+		return ret;
+	}
 	case IXDP_CTL_CONNS:
 		return ixdpd_conns(d, reply);
 	case IXDP_CTL_FG_MOVE:
@@ -552,6 +566,25 @@ static void ixdpd_attach(void *ctx, int fd, const struct ixdp_ctl_req *req)
 	apps_attach(&d->apps, fd, req);
 }
 
+/*
+ * The flow hash's seed, unless configured: drawn at every start, so a remote host cannot know
+ * ahead which flows share a flow group (and so a worker).
+ */
+static void ixdpd_draw_seed(struct ixdp_config *c)
+{
+	__u32 seed;
+
+	if (!c->hash_seed_random)
+		return;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
+		/* Too early in boot for the entropy pool: still different per start. */
+		pr_warn("getrandom: %s; flow hash seed taken from the clocks", strerror(errno));
+		seed = ixdp_hash_final((__u32)clock_now_ns() ^ (__u32)time(NULL) ^
+				       (__u32)getpid() << 16);
+	}
+	c->hash_seed = seed;
+}
+
 /**
  * ixdpd_start - bring the dataplane up: control socket, reserved ports, XDP program, sockets,
  * workers, and last the steering switch.
@@ -590,6 +623,8 @@ int ixdpd_start(struct ixdpd *d)
 	int ret;
 
 	d->start_ns = clock_now_ns();
+	ixdpd_draw_seed(c);
+	scfg.hash_seed = c->hash_seed;
 	ret = ixdpd_setup_loop(d);
 	if (ret)
 		return ret;

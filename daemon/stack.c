@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "log.h"
 #include "lwcopy.h"
@@ -19,6 +21,8 @@
 
 #define STK_HASH_MIN 1024
 #define STK_TOMBSTONE ((struct tcp_pcb *)1)
+#define STK_NOT_HALF (-1)		/* stk_slot.half_svc: not half-open */
+#define STK_NO_SVC STACK_SERVICES_MAX	/* half-open, its listener gone */
 #define STK_PENDING_MAX 64
 #define STK_PENDING_NS 3000000000ull	/* how long a frame waits for its neighbour */
 #define STK_RETRY_NS 1000000ull		/* how often waiting frames ask again */
@@ -46,6 +50,7 @@ struct stk_slot {
 	__u32 snd_max;		/* highest sequence number sent + 1: later, lower ones are retransmits */
 	__u32 gen;		/* timer generation that last saw the pcb */
 	__u32 held;		/* 1 + index of its pure ACK in stack->acks, or 0 */
+	__s16 half_svc;		/* SYN_RCVD: its listener's index in services[] (STK_NO_SVC: none) */
 	bool delack;		/* on stack->delacks */
 	bool tw;		/* in TIME_WAIT (lwIP's tw list, virtualised like the active one) */
 };
@@ -110,6 +115,7 @@ struct stk_service {
 	enum stack_service_kind kind;
 	struct tcp_pcb *lpcb;
 	void *arg;		/* STACK_APP: the app layer's listener */
+	__u32 half_open;	/* its connections in SYN_RCVD */
 };
 
 struct stack {
@@ -121,6 +127,7 @@ struct stack {
 	struct stk_slot *slots;
 	__u32 mask;
 	__u32 used;		/* live + tombstones */
+	__u32 demux_seed;	/* of the hash: a remote host cannot aim flows at one chain */
 	__u32 gen;
 	struct stk_pending pending[STK_PENDING_MAX];
 	unsigned int nr_pending;
@@ -171,7 +178,7 @@ static __u32 stk_fg(const struct stack *s, const struct ixdp_flow *k)
 
 static struct stk_slot *stk_find(struct stack *s, const struct ixdp_flow *k)
 {
-	__u32 i = ixdp_flow_hash(k, 0) & s->mask;
+	__u32 i = ixdp_flow_hash(k, s->demux_seed) & s->mask;
 
 	for (;; i = (i + 1) & s->mask) {
 		struct stk_slot *e = &s->slots[i];
@@ -196,6 +203,42 @@ static void stk_count(struct stack *s, const struct stk_slot *e, int n)
 	}
 }
 
+/* The index in services[] of listening pcb @lpcb, or STK_NO_SVC. */
+static int stk_svc_index(const struct stack *s, const void *lpcb)
+{
+	unsigned int i;
+
+	for (i = 0; lpcb && i < s->nr_services; i++)
+		if (s->services[i].lpcb == lpcb)
+			return i;
+	return STK_NO_SVC;
+}
+
+/*
+ * Keep the half-open counts (per stack, per listener) in step with @e's pcb: called whenever the
+ * pcb was seen on a list after lwIP ran (stk_insert) and when it leaves the hash (@gone).
+ */
+static void stk_half_open(struct stack *s, struct stk_slot *e, bool gone)
+{
+	int svc = STK_NOT_HALF;
+
+	if (!gone && !e->tw && e->pcb->state == SYN_RCVD)
+		svc = stk_svc_index(s, e->pcb->listener);
+	if (svc == e->half_svc)
+		return;
+	if (e->half_svc != STK_NOT_HALF) {
+		s->st.half_open--;
+		if (e->half_svc != STK_NO_SVC)
+			s->services[e->half_svc].half_open--;
+	}
+	if (svc != STK_NOT_HALF) {
+		s->st.half_open++;
+		if (svc != STK_NO_SVC)
+			s->services[svc].half_open++;
+	}
+	e->half_svc = svc;
+}
+
 static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 				   struct tcp_pcb *pcb, bool tw)
 {
@@ -210,11 +253,12 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 			e->tw = tw;
 			stk_count(s, e, 1);
 		}
+		stk_half_open(s, e, false);
 		return e;
 	}
 	if ((s->used + 1) * 4 > (s->mask + 1) * 3 && stk_grow(s))
 		return NULL;
-	for (i = ixdp_flow_hash(k, 0) & s->mask;; i = (i + 1) & s->mask) {
+	for (i = ixdp_flow_hash(k, s->demux_seed) & s->mask;; i = (i + 1) & s->mask) {
 		e = &s->slots[i];
 		if (!e->pcb || e->pcb == STK_TOMBSTONE)
 			break;
@@ -228,7 +272,9 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 	e->delack = false;
 	e->tw = tw;
 	e->gen = s->gen;
+	e->half_svc = STK_NOT_HALF;
 	stk_count(s, e, 1);
+	stk_half_open(s, e, false);
 	return e;
 }
 
@@ -250,6 +296,7 @@ static void stk_remove(struct stack *s, struct stk_slot *e)
 		a->frame = NULL;
 		e->held = 0;
 	}
+	stk_half_open(s, e, true);
 	e->pcb = STK_TOMBSTONE;
 	stk_count(s, e, -1);
 }
@@ -272,7 +319,7 @@ static int stk_grow(struct stack *s)
 	for (i = 0; i < n; i++) {
 		if (!old[i].pcb || old[i].pcb == STK_TOMBSTONE)
 			continue;
-		for (j = ixdp_flow_hash(&old[i].key, 0) & s->mask; slots[j].pcb;
+		for (j = ixdp_flow_hash(&old[i].key, s->demux_seed) & s->mask; slots[j].pcb;
 		     j = (j + 1) & s->mask)
 			;
 		slots[j] = old[i];
@@ -280,6 +327,30 @@ static int stk_grow(struct stack *s)
 	}
 	free(old);
 	return 0;
+}
+
+/*
+ * A pcb of a connection the app layer still holds went to TIME_WAIT (the app shut down its
+ * side, then the peer's FIN came).  lwIP frees a TIME_WAIT pcb without a callback (2 MSL later,
+ * or at once when a new SYN takes the 4-tuple over: stk_tw_reuse), so the connection lets go of
+ * it now: both directions are closed, received bytes stay readable.  tcp_fuzz found the use
+ * after free this prevents.
+ */
+static void stk_conn_free(struct stack_conn *c);
+
+static void stk_orphan(struct tcp_pcb *pcb)
+{
+	struct stack_conn *c = pcb->callback_arg;
+
+	pcb->callback_arg = NULL;
+	pcb->sent = NULL;
+	pcb->errf = NULL;
+	if (c->kind != STACK_APP) {
+		stk_conn_free(c); /* services close before TIME_WAIT; never keep one here */
+		return;
+	}
+	c->pcb = NULL;
+	c->peer_closed = true;
 }
 
 /* Put the pcbs of one of lwIP's lists into the hash (active, or TIME_WAIT); true if @pcb is on it. */
@@ -291,6 +362,8 @@ static bool stk_take_list(struct stack *s, struct tcp_pcb *list, struct tcp_pcb 
 
 	for (q = list; q; q = q->next) {
 		found |= q == pcb;
+		if (tw && q->callback_arg)
+			stk_orphan(q);
 		stk_pcb_key(q, &k);
 		if (!stk_insert(s, &k, q, tw))
 			pr_warn("stack: no memory for the connection table");
@@ -334,30 +407,40 @@ static bool seq_lt(__u32 a, __u32 b)
 }
 
 
+/*
+ * Headers are copied out, never cast in place: behind a 14-byte Ethernet header an IP header is
+ * only 2-byte aligned (UBSan in tcp_fuzz flagged the casts).
+ */
 static void stk_parse_out(const __u8 *ip, __u32 len, int family, struct stk_seg *g)
 {
-	const ixdp_tcp_t *th;
+	struct tcphdr tcp, *th = &tcp;
 	__u32 hlen;
 
 	memset(g, 0, sizeof(*g));
 	if (family == IXDP_FAMILY_INET) {
-		const ixdp_ip4_t *iph = (const void *)ip;
+		struct iphdr iph;
 
-		hlen = iph->ihl * 4;
-		if (iph->protocol != IPPROTO_TCP || len < hlen + sizeof(*th))
+		if (len < sizeof(iph))
 			return;
-		g->key.saddr[0] = iph->daddr;
-		g->key.daddr[0] = iph->saddr;
+		memcpy(&iph, ip, sizeof(iph));
+		hlen = iph.ihl * 4;
+		if (iph.protocol != IPPROTO_TCP || len < hlen + sizeof(*th))
+			return;
+		g->key.saddr[0] = iph.daddr;
+		g->key.daddr[0] = iph.saddr;
 	} else {
-		const ixdp_ip6_t *ip6 = (const void *)ip;
+		struct ipv6hdr ip6;
 
-		hlen = sizeof(*ip6);
-		if (ip6->nexthdr != IPPROTO_TCP || len < hlen + sizeof(*th))
+		if (len < sizeof(ip6))
 			return;
-		memcpy(g->key.saddr, &ip6->daddr, 16);
-		memcpy(g->key.daddr, &ip6->saddr, 16);
+		memcpy(&ip6, ip, sizeof(ip6));
+		hlen = sizeof(ip6);
+		if (ip6.nexthdr != IPPROTO_TCP || len < hlen + sizeof(*th))
+			return;
+		memcpy(g->key.saddr, &ip6.daddr, 16);
+		memcpy(g->key.daddr, &ip6.saddr, 16);
 	}
-	th = (const void *)(ip + hlen);
+	memcpy(&tcp, ip + hlen, sizeof(tcp));
 	g->tcp = true;
 	g->key.family = family;
 	g->key.proto = IPPROTO_TCP;
@@ -974,6 +1057,30 @@ int stack_app_listen(struct stack *s, int family, const __u32 addr[4], __u16 por
 	return 0;
 }
 
+/*
+ * lwIP clears pcb->listener of the connections still naming a listener that closes, but only on
+ * its own lists, which the stack keeps empty: without this a half-open connection of a closed
+ * listener would call its freed accept callback when the handshake's ACK comes (lwIP resets a
+ * SYN_RCVD connection whose listener is NULL instead).
+ */
+static void stk_forget_listener(struct stack *s, unsigned int idx)
+{
+	struct tcp_pcb_listen *lpcb = (struct tcp_pcb_listen *)s->services[idx].lpcb;
+	__u32 j;
+
+	for (j = 0; j <= s->mask; j++) {
+		struct stk_slot *e = &s->slots[j];
+
+		if (!e->pcb || e->pcb == STK_TOMBSTONE || e->tw || e->pcb->listener != lpcb)
+			continue;
+		e->pcb->listener = NULL;
+		if (e->half_svc == (int)idx) {
+			s->services[idx].half_open--;
+			e->half_svc = STK_NO_SVC;
+		}
+	}
+}
+
 /**
  * stack_app_unlisten - stop the listener stack_app_listen() made with @arg.
  * @s:   stack
@@ -990,6 +1097,7 @@ int stack_app_unlisten(struct stack *s, void *arg)
 		struct stk_service *svc = &s->services[i];
 
 		if (svc->lpcb && svc->kind == STACK_APP && svc->arg == arg) {
+			stk_forget_listener(s, i);
 			LW(s)->tcp_close(svc->lpcb);
 			memset(svc, 0, sizeof(*svc));
 			return 0;
@@ -1081,6 +1189,12 @@ int stack_app_connect(struct stack *s, int family, const __u32 laddr[4], __u16 l
 	err_t err;
 
 	stk_cur = s;
+	/*
+	 * lwIP's own check (tcp_bind, tcp_connect) walks lists the stack keeps empty: a second pcb
+	 * for a 4-tuple in the hash would take the first one's slot, and the first would leak.
+	 */
+	if (stack_app_flow_busy(s, family, laddr, lport, raddr, rport))
+		return -EADDRINUSE;
 	stk_ip(family, laddr, &lip);
 	stk_ip(family, raddr, &rip);
 	c = calloc(1, sizeof(*c));
@@ -1181,7 +1295,13 @@ static void stk_recved(struct stack *s, struct stack_conn *c, __u32 len)
  */
 void stack_conn_recvd(struct stack *s, struct stack_conn *c, __u32 len)
 {
-	struct stk_slot *slot = stk_enter(s, c->pcb);
+	struct stk_slot *slot;
+
+	if (!c->pcb) { /* in TIME_WAIT, let go of (stk_orphan): no window to give back */
+		c->unrecved -= len < c->unrecved ? len : c->unrecved;
+		return;
+	}
+	slot = stk_enter(s, c->pcb);
 
 	stk_recved(s, c, len);
 	stk_leave(s, c->pcb, slot);
@@ -1205,7 +1325,7 @@ int stack_conn_send(struct stack *s, struct stack_conn *c, const void *buf, __u3
 	__u32 done = 0;
 	err_t err = ERR_OK;
 
-	if (c->connecting)
+	if (c->connecting || !pcb)
 		return -ENOTCONN;
 	slot = stk_enter(s, pcb);
 	while (done < len) {
@@ -1245,7 +1365,7 @@ int stack_conn_shutdown(struct stack *s, struct stack_conn *c)
 	struct stk_slot *slot;
 	err_t err;
 
-	if (c->connecting)
+	if (c->connecting || !c->pcb)
 		return -ENOTCONN;
 	slot = stk_enter(s, c->pcb);
 	err = LW(s)->tcp_shutdown(c->pcb, 0, 1);
@@ -1264,7 +1384,13 @@ int stack_conn_shutdown(struct stack *s, struct stack_conn *c)
 void stack_conn_close(struct stack *s, struct stack_conn *c, bool reset)
 {
 	struct tcp_pcb *pcb = c->pcb;
-	struct stk_slot *slot = stk_enter(s, pcb);
+	struct stk_slot *slot;
+
+	if (!pcb) { /* in TIME_WAIT, let go of (stk_orphan): lwIP finishes it alone */
+		stk_conn_free(c);
+		return;
+	}
+	slot = stk_enter(s, pcb);
 
 	LW(s)->tcp_arg(pcb, NULL);
 	LW(s)->tcp_recv(pcb, stk_recv); /* a NULL arg: bytes still coming are dropped */
@@ -1550,6 +1676,14 @@ int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stac
 		goto err_slots;
 	}
 	s->mask = STK_HASH_MIN - 1;
+	s->demux_seed = cfg->demux_seed;
+	if (!s->demux_seed && getrandom(&s->demux_seed, sizeof(s->demux_seed), GRND_NONBLOCK) !=
+				      sizeof(s->demux_seed)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts); /* too early in boot: still per start */
+		s->demux_seed = ixdp_hash_final(ts.tv_nsec ^ ts.tv_sec ^ (__u32)(uintptr_t)s);
+	}
 	ret = lwcopy_open(&s->lw, cfg->tmpdir);
 	if (ret)
 		goto err_slots;
@@ -1639,9 +1773,10 @@ static bool stk_is_local(const struct stack *s, const struct ixdp_flow *f)
  */
 static bool stk_tw_reuse(struct stack *s, struct stk_slot *slot, const __u8 *l4)
 {
-	const ixdp_tcp_t *th = (const void *)l4;
+	struct tcphdr tcp, *th = &tcp;
 	struct tcp_pcb *pcb = slot->pcb;
 
+	memcpy(&tcp, l4, sizeof(tcp)); /* 2-byte aligned behind Ethernet: no cast */
 	if (!th->syn || th->ack || th->rst || !seq_lt(pcb->rcv_nxt, __builtin_bswap32(th->seq)))
 		return false;
 	stk_remove(s, slot);
@@ -1690,6 +1825,61 @@ static void stk_delacks(struct stack *s, __u64 now)
 	}
 }
 
+/*
+ * The listener lwIP would give a SYN for @f to: one bound to the exact address first, then one
+ * bound to any address of the family or of both (tcp_input()'s order).
+ */
+static struct stk_service *stk_listener_for(struct stack *s, const struct ixdp_flow *f)
+{
+	struct stk_service *any = NULL;
+	unsigned int i;
+
+	for (i = 0; i < s->nr_services; i++) {
+		struct stk_service *svc = &s->services[i];
+		const ip_addr_t *ip;
+
+		if (!svc->lpcb || svc->lpcb->local_port != f->dport)
+			continue;
+		ip = &svc->lpcb->local_ip;
+		if (IP_IS_ANY_TYPE_VAL(*ip)) {
+			any = any ?: svc;
+		} else if (f->family == IXDP_FAMILY_INET && IP_IS_V4_VAL(*ip)) {
+			if (ip_2_ip4(ip)->addr == f->daddr[0])
+				return svc;
+			if (ip4_addr_isany_val(*ip_2_ip4(ip)))
+				any = any ?: svc;
+		} else if (f->family == IXDP_FAMILY_INET6 && IP_IS_V6_VAL(*ip)) {
+			if (!memcmp(ip_2_ip6(ip)->addr, f->daddr, 16))
+				return svc;
+			if (ip6_addr_isany_val(*ip_2_ip6(ip)))
+				any = any ?: svc;
+		}
+	}
+	return any;
+}
+
+/*
+ * A SYN that would open a new half-open connection beyond the stack's or its listener's limit:
+ * dropped unanswered (lwIP 2.1 as Debian builds it enforces no listen backlog, and each
+ * SYN_RCVD pcb lives 20 s: TCP_SYN_RCVD_TIMEOUT).  Connections already in the hash, and
+ * segments without a bare SYN, always go on.
+ */
+static bool stk_syn_refused(struct stack *s, const struct ixdp_pkt *pkt, const __u8 *l4)
+{
+	struct tcphdr tcp, *th = &tcp;
+	struct stk_service *svc;
+
+	memcpy(&tcp, l4, sizeof(tcp)); /* 2-byte aligned behind Ethernet: no cast */
+	if (!th->syn || th->ack || th->rst)
+		return false;
+	if (s->cfg.half_open_max && s->st.half_open >= s->cfg.half_open_max)
+		return true;
+	if (!s->cfg.half_open_listener_max)
+		return false;
+	svc = stk_listener_for(s, &pkt->flow);
+	return svc && svc->half_open >= s->cfg.half_open_listener_max;
+}
+
 /**
  * stack_input - one TCP segment for this stack.
  * @s:     stack
@@ -1699,7 +1889,8 @@ static void stk_delacks(struct stack *s, __u64 now)
  * The segment is copied; @frame can be reused as soon as this returns.  Replies, if any, have
  * gone to tx_alloc/tx_commit by then.
  *
- * Return: 0, -EINVAL (not to one of our addresses) or -ENOMEM (dropped, counted).
+ * Return: 0, -EINVAL (not to one of our addresses), -ENOBUFS (a SYN beyond the half-open
+ * limits) or -ENOMEM (dropped, counted).
  */
 int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt)
 {
@@ -1712,6 +1903,11 @@ int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt)
 		s->st.rx_not_local++; /* lwIP would route it (IP_FORWARD): never */
 		return -EINVAL;
 	}
+	slot = stk_find(s, &pkt->flow);
+	if ((!slot || slot->tw) && stk_syn_refused(s, pkt, (const __u8 *)frame + pkt->l4_off)) {
+		s->st.syn_dropped++;
+		return -ENOBUFS;
+	}
 	p = LW(s)->pbuf_alloc(PBUF_RAW, pkt->l3_len, PBUF_RAM);
 	if (!p) {
 		s->st.rx_nomem++;
@@ -1720,7 +1916,6 @@ int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt)
 	LW(s)->pbuf_take(p, (const __u8 *)frame + pkt->l3_off, pkt->l3_len);
 	s->st.segs_in++;
 
-	slot = stk_find(s, &pkt->flow);
 	if (slot && slot->tw && stk_tw_reuse(s, slot, (const __u8 *)frame + pkt->l4_off))
 		slot = NULL;
 	if (slot) {
@@ -1745,6 +1940,15 @@ static void stk_tmr(struct stack *s)
 		if (!e->pcb || e->pcb == STK_TOMBSTONE)
 			continue;
 		pcb = e->pcb;
+		/*
+		 * lwIP 2.1.3 can leave the persist timer running with nothing left to send (a peer's
+		 * ACKs around a zero window: seed regression_persist_timer_empty_send_buffer), and
+		 * tcp_slowtmr() then fails LWIP_ASSERT, which aborts the process: a remote host could
+		 * stop ixdpd (found by tcp_fuzz).  With nothing unsent there is nothing to probe for;
+		 * tcp_output() starts the timer again when data waits on a closed window.
+		 */
+		if (!e->tw && pcb->persist_backoff && !pcb->unsent)
+			pcb->persist_backoff = 0;
 		pcb->next = e->tw ? tw : active;
 		if (e->tw)
 			tw = pcb;
@@ -1876,6 +2080,17 @@ unsigned int stack_conns(struct stack *s, struct stack_conn_info *out, unsigned 
 		n++;
 	}
 	return n;
+}
+
+/**
+ * stack_demux_seed - the seed of the stack's connection hash (cfg->demux_seed, or drawn).
+ * @s: stack
+ *
+ * Return: the seed.
+ */
+__u32 stack_demux_seed(const struct stack *s)
+{
+	return s->demux_seed;
 }
 
 /**

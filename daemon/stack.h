@@ -78,7 +78,15 @@ struct stack_cfg {
 	__u8 mac[6];
 	__u16 mtu;
 	__u32 hash_seed;	/* the flow hash, to count connections per flow group */
+	__u32 demux_seed;	/* of the connection hash; 0: drawn by stack_open() */
 	__u32 fg_mask;
+	/*
+	 * Half-open connections (SYN_RCVD) the stack holds at most, in all and per listener; a new
+	 * SYN beyond either is dropped unanswered and counted (syn_dropped).  0: no limit.  lwIP's
+	 * own listen backlog is compiled out of Debian's build (TCP_LISTEN_BACKLOG 0).
+	 */
+	__u32 half_open_max;
+	__u32 half_open_listener_max;
 	unsigned int nr_addrs;
 	struct stack_addr addrs[STACK_ADDRS_MAX];
 	const char *tmpdir;	/* for lwcopy's O_TMPFILE fallback */
@@ -100,6 +108,8 @@ struct stack_stats {
 	__u64 bytes_out;	/* payload bytes queued by the services */
 	__u64 tw_reused;	/* SYNs that replaced a connection of ours in TIME_WAIT */
 	__u64 addr_resets;	/* connections reset because their address was removed */
+	__u64 syn_dropped;	/* SYNs dropped unanswered: half_open_max or the listener's limit */
+	__u32 half_open;	/* connections in SYN_RCVD */
 	__u32 conns;		/* in the demux hash (active) */
 	__u32 time_wait;	/* on lwIP's TIME_WAIT list, counted each timer tick */
 	__u32 *fg_conns;	/* [IXDP_FG_MAX]: active connections per flow group */
@@ -131,6 +141,7 @@ struct lwcopy;
 struct lwcopy *stack_lwcopy(struct stack *s);
 unsigned int stack_conns(struct stack *s, struct stack_conn_info *out, unsigned int max);
 const char *stack_how(const struct stack *s);
+__u32 stack_demux_seed(const struct stack *s);
 
 void stack_set_app(struct stack *s, const struct stack_app_ops *ops, void *ctx);
 int stack_app_listen(struct stack *s, int family, const __u32 addr[4], __u16 port, void *arg);

@@ -61,6 +61,7 @@ static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_work
 		o->tcp_bytes_in = STAT_READ(t->bytes_in);
 		o->tcp_bytes_out = STAT_READ(t->bytes_out);
 		o->tcp_tw_reused = STAT_READ(t->tw_reused);
+		o->tcp_syn_dropped = STAT_READ(t->syn_dropped);
 	}
 	if (w->chan) {
 		const struct chan_stats *a = chan_stats(w->chan);
@@ -154,6 +155,9 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 	s->echo_tcp = d->cfg.echo_tcp;
 	s->sink_tcp = d->cfg.sink_tcp;
 	s->tcp = d->tcp;
+	s->hash_seed = d->cfg.hash_seed;
+	s->hash_seed_random = d->cfg.hash_seed_random;
+	s->hash_seed_shown = 1;
 	s->frame_size = d->xq.frame_size;
 	s->xdp_prog_id = d->steer.prog_id;
 	s->uptime_ns = clock_now_ns() - d->start_ns;

@@ -104,7 +104,11 @@ struct ixdp_ctl_stats {
 	__u16 echo_tcp;
 	__u16 sink_tcp;
 	__u8 tcp;		/* workers run TCP stacks */
-	__u8 pad[11];
+	__u8 pad[3];
+	__u32 hash_seed;	/* the flow hash's seed (flow-hash-seed, or drawn at start) */
+	__u8 hash_seed_random;	/* 1: drawn at start, not configured */
+	__u8 hash_seed_shown;	/* 0: hash_seed withheld (the client is not root) */
+	__u8 pad3[2];
 	__u64 uptime_ns;
 	__u64 umem_bytes;
 	__u64 pool_frames;	/* frames in the umem */
@@ -152,7 +156,7 @@ struct ixdp_ctl_worker {
 	__u64 rx_bursts;	/* RX bursts that found frames: rx_packets / rx_bursts = mean batch */
 	__u64 tcp_acks_coalesced; /* pure ACKs not sent: a later one in the batch covered them */
 	__u64 tcp_tw_reused;	/* SYNs that replaced a connection of ours in TIME_WAIT */
-	__u64 reserved;
+	__u64 tcp_syn_dropped;	/* SYNs dropped unanswered: half-open limits (tcp-half-open*) */
 	/* app channels */
 	__u64 app_cmds;		/* commands taken */
 	__u64 app_cmds_bad;	/* answered with an error: bad handle, offset, length, field */

@@ -25,7 +25,17 @@
  *       duplicates and reorders frames with the given probabilities (per million); prints what
  *       it did when the time is up or on SIGTERM.  (netem is not built into every kernel.)
  *   garbage IFNAME DST_MAC DST_IP PORT [-n ROUNDS] [-r SEED]
- *       AF_PACKET: malformed and hostile frames; prints "sent N invalid_to_service M"
+ *       AF_PACKET: malformed and hostile frames; prints "sent N to_service_bad M
+ *       to_service_good G replies_ok R replies_bad B": the reflector's answers as they arrived
+ *       here (addresses, ports, payload and both checksums checked), counted by this receiver.
+ *   tcp-garbage IFNAME DST_MAC DST_IP PORT [-6 DST_IP6] [-n ROUNDS] [-r SEED]
+ *       AF_PACKET, from this host's address and ports 30000-39999: SYNs with garbage options,
+ *       bad data offsets, truncated TCP headers, bad checksums, VLAN-tagged SYNs, stray ACK/RST/
+ *       FIN, flag soup, and the same over IPv6 with -6; prints "sent N"
+ *   syn-flood IFNAME DST_MAC DST_IP PORT COUNT [-p PORT2] [-t MS]
+ *       COUNT SYNs, each from its own address and port in 198.19.0.0/16 (no route back: their
+ *       SYN-ACKs go nowhere), spread over MS milliseconds (default 2000); with -p the second
+ *       half goes to PORT2.  Prints "sent N"
  *
  * Every wait is bounded; a test that hangs is a test that fails.
  */
@@ -781,12 +791,53 @@ static size_t build_udp4(unsigned char *f, const unsigned char *dmac, uint32_t d
 	return sizeof(*eth) + sizeof(*ip) + sizeof(*uh) + payload;
 }
 
+/*
+ * The reflector's answers to the valid datagrams, as they arrive on @rx within a second of the
+ * last one (bounded): UDP from @dip:@port to 198.18.0.2, ports 40000.., with the payload the
+ * datagram carried and valid IPv4 and UDP checksums.  Anything else from @dip:@port is bad.
+ */
+static void count_replies(int rx, uint32_t dip, int port, int rounds, long *ok, long *bad)
+{
+	uint64_t end = clock_now_ms() + 1000;
+	unsigned char b[2048], want[64];
+
+	while (clock_now_ms() < end) {
+		struct pollfd p = { .fd = rx, .events = POLLIN };
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		struct iphdr *ip = (struct iphdr *)(b + 14);
+		struct udphdr *uh = (struct udphdr *)(b + 34);
+		ssize_t n;
+		int sport;
+
+		if (poll(&p, 1, (int)(end - clock_now_ms())) <= 0)
+			break;
+		while ((n = recvfrom(rx, b, sizeof(b), 0, (struct sockaddr *)&from, &fl)) > 0) {
+			if (from.sll_pkttype == PACKET_OUTGOING || n < 42 || b[12] != 0x08 ||
+			    b[13] != 0 || ip->protocol != IPPROTO_UDP || ip->saddr != dip ||
+			    ntohs(uh->source) != port)
+				continue;
+			sport = ntohs(uh->dest);
+			fill_payload(want, 18, sport, port);
+			if (ip->ihl == 5 && ntohs(ip->tot_len) == 20 + 8 + 18 && n >= 14 + 46 &&
+			    ip->daddr == htonl(0xc6120002) && sport >= 40000 && sport < 40000 + rounds &&
+			    ntohs(uh->len) == 8 + 18 && !memcmp(uh + 1, want, 18) &&
+			    csum_fold(csum_partial(ip, 20, 0)) == 0xffff &&
+			    csum_fold(csum_partial(uh, 26, csum_pseudo_v4(&ip->saddr, &ip->daddr,
+									    IPPROTO_UDP, 26))) == 0xffff)
+				(*ok)++;
+			else
+				(*bad)++;
+		}
+	}
+}
+
 static int garbage(int argc, char **argv)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
 	unsigned char f[1514], dmac[6];
-	long sent = 0, to_service_bad = 0, to_service_good = 0;
-	int fd, opt, rounds = 20, port, round, k;
+	long sent = 0, to_service_bad = 0, to_service_good = 0, replies_ok = 0, replies_bad = 0;
+	int fd, rx, rx_ifindex, opt, rounds = 20, port, round, k;
 	uint32_t dip;
 
 	if (argc < 6)
@@ -812,6 +863,9 @@ static int garbage(int argc, char **argv)
 		perror("AF_PACKET");
 		return 1;
 	}
+	rx = packet_socket(argv[2], &rx_ifindex); /* before the first send: no answer is missed */
+	if (rx < 0)
+		return 1;
 
 #define SEND(len)                                                                            \
 	do {                                                                                 \
@@ -894,9 +948,308 @@ static int garbage(int argc, char **argv)
 		SEND(1514);
 		to_service_good++;
 	}
-	printf("sent %ld to_service_bad %ld to_service_good %ld\n", sent, to_service_bad,
-	       to_service_good);
+	count_replies(rx, dip, port, rounds, &replies_ok, &replies_bad);
+	printf("sent %ld to_service_bad %ld to_service_good %ld replies_ok %ld replies_bad %ld\n",
+	       sent, to_service_bad, to_service_good, replies_ok, replies_bad);
 	return 0;
+}
+
+/* --- hostile TCP ----------------------------------------------------------------------- */
+
+struct tcp_frame {
+	int v6;
+	int vlan;		/* 802.1Q tag (VID 5) */
+	uint32_t saddr[4], daddr[4];
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t win;
+	const uint8_t *opts;
+	int optlen;		/* padded to 4 with EOL */
+	int doff;		/* 0: the right one */
+	int plen;
+	int cut;		/* bytes cut off the TCP segment (IP lengths follow the cut) */
+	int bad_csum;
+};
+
+static size_t build_tcp(unsigned char *f, const unsigned char *dmac, const struct tcp_frame *t)
+{
+	size_t l2 = t->vlan ? 18 : 14, l3 = t->v6 ? 40 : 20, opt = (t->optlen + 3) & ~3;
+	size_t l4 = 20 + opt + t->plen - t->cut;
+	unsigned char *ip = f + l2, *th = ip + l3;
+	uint32_t u;
+	uint16_t c;
+	int i;
+
+	memset(f, 0, l2 + l3 + 20 + opt + t->plen);
+	memcpy(f, dmac, 6);
+	memcpy(f + 6, "\x02\x00\xc6\x12\x00\x02", 6);
+	if (t->vlan) {
+		f[12] = 0x81;
+		f[15] = 5;
+	}
+	f[l2 - 2] = t->v6 ? 0x86 : 0x08;
+	f[l2 - 1] = t->v6 ? 0xdd : 0x00;
+	if (t->v6) {
+		ip[0] = 0x60;
+		ip[4] = l4 >> 8;
+		ip[5] = l4;
+		ip[6] = IPPROTO_TCP;
+		ip[7] = 64;
+		memcpy(ip + 8, t->saddr, 16);
+		memcpy(ip + 24, t->daddr, 16);
+	} else {
+		ip[0] = 0x45;
+		ip[2] = (20 + l4) >> 8;
+		ip[3] = 20 + l4;
+		ip[8] = 64;
+		ip[9] = IPPROTO_TCP;
+		memcpy(ip + 12, t->saddr, 4);
+		memcpy(ip + 16, t->daddr, 4);
+		c = ~csum_fold(csum_partial(ip, 20, 0));
+		memcpy(ip + 10, &c, 2);
+	}
+	th[0] = t->sport >> 8;
+	th[1] = t->sport;
+	th[2] = t->dport >> 8;
+	th[3] = t->dport;
+	u = htonl(t->seq);
+	memcpy(th + 4, &u, 4);
+	u = htonl(t->ack);
+	memcpy(th + 8, &u, 4);
+	th[12] = (t->doff ? t->doff : (int)(20 + opt) / 4) << 4;
+	th[13] = t->flags;
+	th[14] = t->win >> 8;
+	th[15] = t->win;
+	if (t->optlen)
+		memcpy(th + 20, t->opts, t->optlen);
+	for (i = 0; i < t->plen; i++)
+		th[20 + opt + i] = (uint8_t)(t->seq + i);
+	if (l4 >= 18) {
+		c = ~csum_fold(csum_partial(th, l4, t->v6 ? csum_pseudo_v6(ip + 8, ip + 24, IPPROTO_TCP, l4)
+							   : csum_pseudo_v4(ip + 12, ip + 16,
+									    IPPROTO_TCP, l4)));
+		if (t->bad_csum)
+			c ^= 0x0101;
+		memcpy(th + 16, &c, 2);
+	}
+	return l2 + l3 + l4;
+}
+
+static int mac_of(const char *s, unsigned char mac[6])
+{
+	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
+		      &mac[4], &mac[5]) == 6 ? 0 : -1;
+}
+
+/* sendto() on AF_PACKET, waiting out a full device queue (ENOBUFS) a bounded while. */
+static int raw_send(int fd, const void *f, size_t n, const struct sockaddr_ll *sll)
+{
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		if (sendto(fd, f, n, 0, (const struct sockaddr *)sll, sizeof(*sll)) == (ssize_t)n)
+			return 0;
+		if (errno != ENOBUFS && errno != EAGAIN)
+			break;
+		usleep(100);
+	}
+	fprintf(stderr, "send %zu bytes: %s\n", n, strerror(errno));
+	return -1;
+}
+
+static int raw_sender(const char *ifname, const unsigned char *dmac, struct sockaddr_ll *sll)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+
+	memset(sll, 0, sizeof(*sll));
+	sll->sll_family = AF_PACKET;
+	sll->sll_halen = 6;
+	sll->sll_ifindex = if_nametoindex(ifname);
+	memcpy(sll->sll_addr, dmac, 6);
+	if (fd < 0 || !sll->sll_ifindex) {
+		perror("AF_PACKET");
+		return -1;
+	}
+	return fd;
+}
+
+static int tcp_garbage(int argc, char **argv)
+{
+	static const uint8_t good_opts[] = { 2, 4, 0x05, 0xb4, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 1,
+					     0, 0, 0, 0, 1, 1 };
+	static const uint8_t bad_opts[][8] = {
+		{ 2, 0 },		/* MSS of length 0 */
+		{ 2, 4, 0, 0 },		/* MSS 0 */
+		{ 3, 3, 200 },		/* window scale 200 */
+		{ 3, 1, 1, 1 },		/* window scale of length 1 */
+		{ 8, 40 },		/* timestamps longer than the options */
+		{ 0xff, 1, 2, 3 },	/* unknown kind, length 1 */
+		{ 4, 0 },		/* SACK permitted of length 0 */
+		{ 5, 2, 1, 1 },		/* a SACK block of nothing */
+	};
+	struct sockaddr_ll sll;
+	unsigned char f[1600], dmac[6];
+	uint8_t opts[40];
+	uint32_t d6[4] = { 0 }, s6[4] = { 0 };
+	long sent = 0;
+	int fd, opt, rounds = 10, round, k, v6 = 0;
+	struct tcp_frame t;
+
+	optind = 6;
+	while ((opt = getopt(argc, argv, "6:n:r:")) != -1) {
+		if (opt == '6') {
+			if (inet_pton(AF_INET6, optarg, d6) != 1)
+				return 2;
+			v6 = 1;
+		} else if (opt == 'n') {
+			rounds = atoi(optarg);
+		} else if (opt == 'r') {
+			rnd_state = strtoul(optarg, NULL, 0) | 1;
+		} else {
+			return 2;
+		}
+	}
+	if (mac_of(argv[3], dmac))
+		return 2;
+	memset(&t, 0, sizeof(t));
+	if (inet_pton(AF_INET, argv[4], &t.daddr[0]) != 1)
+		return 2;
+	inet_pton(AF_INET6, "2001:db8::2", s6);
+	fd = raw_sender(argv[2], dmac, &sll);
+	if (fd < 0)
+		return 1;
+#define TSEND()                                                                             \
+	do {                                                                                \
+		size_t n_ = build_tcp(f, dmac, &t);                                         \
+		if (!raw_send(fd, f, n_, &sll))                                             \
+			sent++;                                                             \
+	} while (0)
+
+	for (round = 0; round < rounds; round++) {
+		int fam;
+
+		for (fam = 0; fam <= v6; fam++) {
+			struct tcp_frame base = { .v6 = fam, .dport = atoi(argv[5]), .win = 65535,
+						  .flags = 0x02 };
+
+			if (fam) {
+				memcpy(base.saddr, s6, 16);
+				memcpy(base.daddr, d6, 16);
+			} else {
+				base.saddr[0] = htonl(0xc6120002);
+				base.daddr[0] = t.daddr[0];
+			}
+#define NEXT() (t = base, t.sport = 30000 + rnd() % 10000, t.seq = rnd())
+			/* Well-formed options, then each garbage option, then random option bytes. */
+			NEXT();
+			t.opts = good_opts;
+			t.optlen = sizeof(good_opts);
+			TSEND();
+			for (k = 0; k < (int)(sizeof(bad_opts) / sizeof(bad_opts[0])); k++) {
+				NEXT();
+				t.opts = bad_opts[k];
+				t.optlen = sizeof(bad_opts[k]); /* the rest: EOL */
+				TSEND();
+			}
+			for (k = 0; k < 4; k++) {
+				int j;
+
+				NEXT();
+				t.optlen = rnd() % 41;
+				for (j = 0; j < t.optlen; j++)
+					opts[j] = rnd();
+				t.opts = opts;
+				TSEND();
+			}
+			/* Data offsets below 5, beyond the segment, and just right with no room. */
+			for (k = 0; k < 16; k++) {
+				NEXT();
+				t.doff = k ? k : 1;
+				TSEND();
+			}
+			/* The TCP header cut at every length short of 20 bytes (IP lengths agree). */
+			for (k = 1; k <= 20; k++) {
+				NEXT();
+				t.cut = k;
+				TSEND();
+			}
+			/* Bad checksum, VLAN-tagged (valid), stray segments, every flag at once. */
+			NEXT();
+			t.bad_csum = 1;
+			TSEND();
+			NEXT();
+			t.vlan = 1;
+			TSEND();
+			NEXT();
+			t.vlan = 1;
+			t.opts = bad_opts[2];
+			t.optlen = 4;
+			TSEND();
+			{
+				static const uint8_t stray[] = { 0x10, 0x04, 0x14, 0x01, 0x11, 0x18,
+								 0x3f, 0x00, 0x12, 0x06, 0x03 };
+
+				for (k = 0; k < (int)sizeof(stray); k++) {
+					NEXT();
+					t.flags = stray[k];
+					t.ack = rnd();
+					t.plen = k * 10;
+					TSEND();
+				}
+			}
+#undef NEXT
+		}
+	}
+	printf("sent %ld\n", sent);
+	return 0;
+}
+
+static int syn_flood(int argc, char **argv)
+{
+	struct sockaddr_ll sll;
+	unsigned char f[128], dmac[6];
+	struct tcp_frame t = { .win = 65535, .flags = 0x02 };
+	long count, sent = 0, i;
+	int fd, opt, ms = 2000, port, port2 = 0, bursts = 20, b;
+
+	optind = 7;
+	while ((opt = getopt(argc, argv, "p:t:")) != -1) {
+		if (opt == 'p')
+			port2 = atoi(optarg);
+		else if (opt == 't')
+			ms = atoi(optarg);
+		else
+			return 2;
+	}
+	port = atoi(argv[5]);
+	count = atol(argv[6]);
+	if (mac_of(argv[3], dmac) || inet_pton(AF_INET, argv[4], &t.daddr[0]) != 1 || count < 1 ||
+	    count > 1000000 || ms < 0 || ms > 60000)
+		return 2;
+	fd = raw_sender(argv[2], dmac, &sll);
+	if (fd < 0)
+		return 1;
+	for (b = 0, i = 0; b < bursts; b++) {
+		uint64_t due = clock_now_ms() + ms / bursts;
+
+		for (; i < count * (b + 1) / bursts; i++) {
+			size_t n;
+
+			/* 198.19.0.0/16: address i / 4, port 10000 + (i % 4) * 1000 + i % 997. */
+			t.saddr[0] = htonl(0xc6130000u + (uint32_t)(i / 4));
+			t.sport = 10000 + (i % 4) * 1000 + i % 997;
+			t.dport = port2 && i >= count / 2 ? port2 : port;
+			t.seq = (uint32_t)i * 2654435761u;
+			n = build_tcp(f, dmac, &t);
+			if (!raw_send(fd, f, n, &sll))
+				sent++;
+		}
+		while (clock_now_ms() < due)
+			usleep(1000);
+	}
+	printf("sent %ld\n", sent);
+	return sent == count ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -915,6 +1268,8 @@ int main(int argc, char **argv)
 		{ "tcp-reconnect", tcp_reconnect, 6 },
 		{ "impair", impair, 5 },
 		{ "garbage", garbage, 6 },
+		{ "tcp-garbage", tcp_garbage, 6 },
+		{ "syn-flood", syn_flood, 7 },
 	};
 	size_t i;
 

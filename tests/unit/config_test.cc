@@ -70,6 +70,30 @@ TEST(Config, Numbers)
 	EXPECT_EQ(c.c.hash_seed, 4294967295u);
 }
 
+// The flow hash seed is drawn at start unless a number is configured; "random" asks for that.
+TEST(Config, HashSeedAndHalfOpenLimits)
+{
+	Cfg c;
+	EXPECT_TRUE(c.c.hash_seed_random);
+	EXPECT_EQ(c.set("flow-hash-seed", "0"), 0);
+	EXPECT_FALSE(c.c.hash_seed_random);
+	EXPECT_EQ(c.c.hash_seed, 0u);
+	EXPECT_EQ(c.set("flow-hash-seed", "random"), 0);
+	EXPECT_TRUE(c.c.hash_seed_random);
+	EXPECT_EQ(c.set("flow-hash-seed", "4294967296"), -EINVAL);
+	EXPECT_STREQ(c.err, "flow-hash-seed: '4294967296' is not random or a number in 0..4294967295");
+	EXPECT_TRUE(c.c.hash_seed_random) << "a failed set changed the seed mode";
+
+	EXPECT_EQ(c.c.half_open, 4096u);
+	EXPECT_EQ(c.c.half_open_listener, 1024u);
+	EXPECT_EQ(c.set("tcp-half-open", "10"), 0);
+	EXPECT_EQ(c.c.half_open, 10u);
+	EXPECT_EQ(c.set("tcp-half-open-listener", "0"), -EINVAL);
+	EXPECT_EQ(c.set("tcp-half-open-listener", "1000001"), -EINVAL);
+	EXPECT_EQ(c.set("tcp-half-open-listener", "3"), 0);
+	EXPECT_EQ(c.c.half_open_listener, 3u);
+}
+
 TEST(Config, EnumsStringsAndLists)
 {
 	Cfg c;

@@ -16,6 +16,7 @@
 #include <vector>
 
 extern "C" {
+#include "csum.h"
 #include "ixdp/ctl.h"
 #include "lwcopy.h"
 #include "stack.h"
@@ -48,6 +49,9 @@ struct Wire {
 	bool neigh_known = true;
 	int dropped_acks = 0;
 	int resolves = 0;
+	bool only_cli = false;	// drop frames to addresses other than the client's (spoofed peers)
+	uint32_t cli_ip = 0;
+	int to_others = 0;
 };
 
 // --- the server: the stack under test, with io callbacks onto the wire ----------------------
@@ -67,6 +71,10 @@ void srv_tx_commit(void *ctx, void *buf, __u32 len)
 	w->frames_out--;
 	if (w->cli_gone)
 		return;
+	if (w->only_cli && len >= 34 && memcmp((uint8_t *)buf + 30, &w->cli_ip, 4)) {
+		w->to_others++;
+		return;
+	}
 	if (w->drop_to_cli == 0) {
 		w->drop_to_cli = -1;
 		return;
@@ -186,9 +194,14 @@ protected:
 	Client cli;
 	uint64_t now = 1000000000ull;
 
+	// A test fixture may set limits before the stack opens.
+	virtual void tune(struct stack_cfg &) {}
+
 	void SetUp() override
 	{
 		struct stack_cfg cfg = {};
+		w.cli_ip = ip4(kCliIp);
+		tune(cfg);
 		memcpy(cfg.mac, kSrvMac, 6);
 		cfg.mtu = 1500;
 		cfg.nr_addrs = 1;
@@ -820,6 +833,262 @@ TEST_F(StackTest, ManyConnectionsReportPerSegmentCost)
 		for (Conn *c : conns)
 			c->got.clear();
 	}
+}
+
+} // namespace
+
+namespace {
+
+// A bare SYN from (saddr, sport) to the server's port @dport, checksums valid.
+Frame syn_frame(uint32_t saddr, uint16_t sport, uint16_t dport, uint32_t seq)
+{
+	Frame f(14 + 20 + 20);
+	memcpy(&f[0], kSrvMac, 6);
+	memcpy(&f[6], kCliMac, 6);
+	f[12] = 0x08;
+	uint8_t *ip = &f[14], *th = ip + 20;
+	uint32_t daddr = ip4(kSrvIp);
+	ip[0] = 0x45;
+	ip[3] = 40;
+	ip[8] = 64;
+	ip[9] = IPPROTO_TCP;
+	memcpy(ip + 12, &saddr, 4);
+	memcpy(ip + 16, &daddr, 4);
+	uint16_t c = ~csum_fold(csum_partial(ip, 20, 0));
+	memcpy(ip + 10, &c, 2);
+	uint16_t sp = htons(sport), dp = htons(dport), win = htons(8192);
+	uint32_t sq = htonl(seq);
+	memcpy(th, &sp, 2);
+	memcpy(th + 2, &dp, 2);
+	memcpy(th + 4, &sq, 4);
+	th[12] = 5 << 4;
+	th[13] = 0x02; // SYN
+	memcpy(th + 14, &win, 2);
+	c = ~csum_fold(csum_partial(th, 20, csum_pseudo_v4(&saddr, &daddr, IPPROTO_TCP, 20)));
+	memcpy(th + 16, &c, 2);
+	return f;
+}
+
+int input(struct stack *srv, Frame f)
+{
+	struct ixdp_pkt pkt;
+	if (ixdp_parse(f.data(), f.data() + f.size(), &pkt) != IXDP_PARSE_L4)
+		return -EBADMSG;
+	return stack_input(srv, f.data(), &pkt);
+}
+
+// Spoofed sources: 198.19.0.0/16, outside the server's /24.
+uint32_t spoofed(unsigned i)
+{
+	return htonl(0xc6130000u + i / 50);
+}
+
+// Debian's lwIP 2.1.3 is built with TCP_LISTEN_BACKLOG 0: the backlog given to
+// tcp_listen_with_backlog() (255 here) bounds nothing.  Without the stack's own limits (0 in
+// this fixture) every SYN makes a half-open connection.
+TEST_F(StackTest, LwipEnforcesNoListenBacklog)
+{
+	w.only_cli = true;
+	for (unsigned i = 0; i < 600; i++)
+		ASSERT_EQ(input(srv, syn_frame(spoofed(i), 10000 + i % 50, kEcho, i * 7919)), 0);
+	stack_flush(srv);
+	EXPECT_EQ(stack_stats(srv)->half_open, 600u) << "lwIP enforced a backlog after all";
+	EXPECT_EQ(stack_stats(srv)->conns, 600u);
+	EXPECT_EQ(stack_stats(srv)->syn_dropped, 0u);
+	EXPECT_EQ(w.to_others, 600) << "one SYN-ACK each";
+	tick(4 * 21); // TCP_SYN_RCVD_TIMEOUT: 20 s
+	EXPECT_EQ(stack_stats(srv)->half_open, 0u);
+	EXPECT_EQ(stack_stats(srv)->conns, 0u);
+}
+
+class StackFloodTest : public StackTest {
+protected:
+	static constexpr unsigned kWorkerMax = 500, kListenerMax = 300;
+	void tune(struct stack_cfg &cfg) override
+	{
+		cfg.half_open_max = kWorkerMax;
+		cfg.half_open_listener_max = kListenerMax;
+	}
+};
+
+// A SYN flood beyond the limits: the SYNs beyond them are dropped unanswered and counted, per
+// listener and per stack; an established connection goes on echoing throughout; once the
+// half-open connections expired, a new connection gets in at once.
+TEST_F(StackFloodTest, SynFloodBeyondTheLimits)
+{
+	w.only_cli = true;
+	Conn *est = connect(kEcho);
+	pump();
+	ASSERT_TRUE(est->connected);
+	send(est, "before");
+	pump();
+	ASSERT_EQ(est->got, "before");
+
+	// 1000 SYNs to the echo listener: 300 get in (its limit), 700 dropped.
+	for (unsigned i = 0; i < 1000; i++) {
+		int ret = input(srv, syn_frame(spoofed(i), 10000 + i % 50, kEcho, i));
+		ASSERT_EQ(ret, i < kListenerMax ? 0 : -ENOBUFS) << i;
+	}
+	EXPECT_EQ(stack_stats(srv)->half_open, kListenerMax);
+	EXPECT_EQ(stack_stats(srv)->syn_dropped, 1000u - kListenerMax);
+	// A retransmitted SYN of a half-open connection is no new one: it goes on to lwIP.
+	EXPECT_EQ(input(srv, syn_frame(spoofed(0), 10000, kEcho, 0)), 0);
+	EXPECT_EQ(stack_stats(srv)->half_open, kListenerMax);
+
+	// The established connection echoes in the middle of the flood.
+	send(est, " during");
+	pump();
+	EXPECT_EQ(est->got, "before during");
+
+	// 1000 to the sink listener: the stack's limit (500) lets 200 more in.
+	for (unsigned i = 1000; i < 2000; i++)
+		input(srv, syn_frame(spoofed(i), 10000 + i % 50, kSink, i));
+	EXPECT_EQ(stack_stats(srv)->half_open, kWorkerMax);
+	EXPECT_EQ(stack_stats(srv)->syn_dropped, 2000u - kWorkerMax);
+	EXPECT_EQ(w.to_others, (int)kWorkerMax + 1) << "SYN-ACKs: one per half-open, one resent";
+
+	// A legitimate connection now: its SYN is dropped too.  Its retries are dropped as long as
+	// the half-open connections live (lwIP: 20 s, TCP_SYN_RCVD_TIMEOUT), which outlasts an lwIP
+	// client's six SYN retries (a Linux client's span 127 s).
+	uint64_t dropped = stack_stats(srv)->syn_dropped;
+	Conn *during = connect(kEcho);
+	pump();
+	EXPECT_FALSE(during->connected);
+	EXPECT_EQ(stack_stats(srv)->syn_dropped, dropped + 1);
+	for (int i = 0; i < 4 * 22; i++)
+		tick();
+	EXPECT_EQ(stack_stats(srv)->half_open, 0u) << "half-open connections outlived 20 s";
+	EXPECT_GT(stack_stats(srv)->syn_dropped, dropped + 1) << "the client's SYN retries";
+	EXPECT_EQ(stack_stats(srv)->conns, 1u);
+
+	// After the flood: a new connection gets in at once and echoes.
+	Conn *late = connect(kEcho);
+	pump();
+	ASSERT_TRUE(late->connected) << "a connection after the flood did not get in at once";
+	send(late, "after");
+	pump();
+	EXPECT_EQ(late->got, "after");
+	send(est, " after");
+	pump();
+	EXPECT_EQ(est->got, "before during after");
+	EXPECT_EQ(stack_stats(srv)->conns, 2u);
+}
+
+// An app stops listening while a connection to it is half-open: the handshake's last ACK must
+// not reach the closed listener (lwIP clears pcb->listener only on its own lists, which the
+// stack keeps empty; a stale one is a use after free): the connection is reset instead.
+TEST_F(StackTest, UnlistenWithAHalfOpenConnection)
+{
+	static const struct stack_app_ops ops = { app_knock, app_readable, app_sent, app_connected,
+						  app_dead };
+	const __u32 any[4] = {};
+	const uint16_t kApp = 8000;
+	AppSide app;
+	int lst;
+
+	stack_set_app(srv, &ops, &app);
+	ASSERT_EQ(stack_app_listen(srv, IXDP_FAMILY_INET, any, kApp, &lst), 0);
+	Conn *c = connect(kApp);
+	server_batch(srv, w.to_srv); // the SYN
+	stack_flush(srv);
+	EXPECT_EQ(stack_stats(srv)->half_open, 1u);
+	ASSERT_EQ(w.to_cli.size(), 1u); // the SYN-ACK
+	{
+		Frame f = std::move(w.to_cli.front());
+		w.to_cli.pop_front();
+		struct pbuf *p = cli.lw.ops.pbuf_alloc(PBUF_RAW, f.size() - 14, PBUF_RAM);
+		cli.lw.ops.pbuf_take(p, &f[14], f.size() - 14);
+		cli.lw.ops.ip_input(p, &cli.nif);
+	}
+	ASSERT_TRUE(c->connected);
+	ASSERT_EQ(w.to_srv.size(), 1u); // the client's ACK, held back
+	ASSERT_EQ(stack_app_unlisten(srv, &lst), 0);
+	EXPECT_EQ(stack_stats(srv)->half_open, 1u) << "still half-open, its listener gone";
+	pump();
+	EXPECT_TRUE(app.conns.empty()) << "the closed listener's accept callback ran";
+	EXPECT_TRUE(c->reset) << "the connection was not reset";
+	EXPECT_EQ(stack_stats(srv)->half_open, 0u);
+	EXPECT_EQ(stack_stats(srv)->conns, 0u);
+}
+
+// The connection hash's seed is drawn per stack unless given: a remote host cannot aim flows at
+// one hash chain.
+TEST(StackSeeds, DemuxSeedIsDrawnPerStack)
+{
+	Wire w1;
+	struct stack_cfg cfg = {};
+	cfg.mtu = 1500;
+	struct stack_io io = { &w1, srv_tx_alloc, srv_tx_commit, srv_tx_drop, srv_resolve };
+	struct stack *a, *b, *c;
+	ASSERT_EQ(stack_open(&a, &cfg, &io), 0);
+	ASSERT_EQ(stack_open(&b, &cfg, &io), 0);
+	cfg.demux_seed = 0x5eed;
+	ASSERT_EQ(stack_open(&c, &cfg, &io), 0);
+	EXPECT_NE(stack_demux_seed(a), stack_demux_seed(b));
+	EXPECT_NE(stack_demux_seed(a), 0u);
+	EXPECT_EQ(stack_demux_seed(c), 0x5eedu);
+	stack_close(a);
+	stack_close(b);
+	stack_close(c);
+}
+
+} // namespace
+
+namespace {
+
+// An app shuts its side down, then the peer closes: the server's pcb goes to TIME_WAIT while the
+// app still holds the connection.  lwIP frees a TIME_WAIT pcb without a callback (here at once:
+// a new SYN from the same port takes the 4-tuple over), so the stack must have let go of it:
+// closing the old connection afterwards must not touch the new one (which, freed memory being
+// reused, would otherwise be the very pcb the old connection still named).
+TEST_F(StackTest, AppConnectionInTimeWaitOutlivesItsPcb)
+{
+	static const struct stack_app_ops ops = { app_knock, app_readable, app_sent, app_connected,
+						  app_dead };
+	const __u32 any[4] = {};
+	const uint16_t kApp = 8000, kPort = 40001;
+	AppSide app;
+	int lst;
+
+	stack_set_app(srv, &ops, &app);
+	ASSERT_EQ(stack_app_listen(srv, IXDP_FAMILY_INET, any, kApp, &lst), 0);
+	Conn *c = connect(kApp, kPort);
+	pump();
+	ASSERT_TRUE(c->connected);
+	ASSERT_EQ(app.conns.size(), 1u);
+	struct stack_conn *old = app.conns[0];
+	ASSERT_EQ(stack_conn_shutdown(srv, old), 0);
+	pump();
+	ASSERT_TRUE(c->closed_by_peer);
+	cli.lw.ops.tcp_close(c->pcb);
+	c->pcb = nullptr;
+	pump();
+	EXPECT_EQ(stack_stats(srv)->time_wait, 1u) << "the server's side is not in TIME_WAIT";
+	bool eof = false;
+	EXPECT_FALSE(stack_conn_pending(old, &eof));
+	EXPECT_TRUE(eof);
+	EXPECT_EQ(stack_conn_send(srv, old, "x", 1), -ENOTCONN);
+	EXPECT_EQ(stack_conn_shutdown(srv, old), -ENOTCONN);
+	stack_conn_recvd(srv, old, 10);
+
+	tick(8); // the client's next ISN lies past the old connection's sequence space
+	Conn *again = connect(kApp, kPort);
+	pump();
+	ASSERT_TRUE(again->connected);
+	EXPECT_EQ(stack_stats(srv)->tw_reused, 1u);
+	ASSERT_EQ(app.conns.size(), 2u);
+	stack_conn_close(srv, old, false); // the app is done with the old connection at last
+	pump();
+	EXPECT_FALSE(again->closed_by_peer) << "closing the old connection closed the new one";
+	EXPECT_FALSE(again->reset) << "closing the old connection reset the new one";
+	send(again, "still here");
+	pump();
+	char buf[32] = {};
+	EXPECT_EQ(stack_conn_read(srv, app.conns[1], buf, sizeof(buf)), 10u);
+	EXPECT_STREQ(buf, "still here");
+	EXPECT_EQ(stack_stats(srv)->conns, 1u);
+	stack_conn_close(srv, app.conns[1], true);
+	pump();
 }
 
 } // namespace
