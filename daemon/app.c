@@ -7,7 +7,9 @@
  * (include/ixdp/app.h), wakeup sockets made, every worker told (worker_call), and the reply
  * sent with the fds.  The connection then stays open: EOF, an error, or any byte from the app
  * ends the context, and every worker resets its connections and forgets it before the memory
- * goes.
+ * goes.  A worker that does not answer the detach in time (or is still busy with an earlier
+ * request) leaves the context dying: the detach is retried from the control thread's tick
+ * (apps_tick) until every worker has let go, then the context is freed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -204,7 +206,7 @@ static int app_map(struct apps *a, struct app_ctx *c)
 
 /**
  * app_ctx_free - close and unmap what a context holds, and free it; a zombie (a worker may still
- * look at it) is left alone.
+ * look at it, at shutdown) is left alone.
  * @c: context, off every worker
  */
 void app_ctx_free(struct app_ctx *c)
@@ -227,20 +229,94 @@ void app_ctx_free(struct app_ctx *c)
 	free(c);
 }
 
-/* Tell workers [0, n) to forget @c (they reset its connections). */
-static void app_workers_detach(struct apps *a, struct app_ctx *c, unsigned int n)
+/*
+ * Tell the workers in @c->held to forget @c (they reset its connections); clear the bit of each
+ * that did.  A worker busy with an earlier request (-EBUSY) keeps its bit and is asked again
+ * later; one that does not answer in @timeout_ms keeps its bit with the request posted, and is
+ * checked for its answer later (a detach is never dropped and never posted twice).
+ *
+ * Return: true when no worker holds @c any more.
+ */
+static bool app_workers_detach(struct apps *a, struct app_ctx *c, unsigned int timeout_ms)
 {
 	unsigned int w;
 
-	for (w = 0; w < n; w++) {
+	for (w = 0; w < a->nr_workers; w++) {
 		struct worker_cmd cmd = { .op = WORKER_OP_APP_DETACH, .arg = c };
-		int ret = worker_call(&a->workers[w], &cmd, APP_CALL_MS);
+		__u64 bit = 1ull << w;
+		int ret;
 
-		if (ret == -ETIMEDOUT || ret == -EBUSY) {
-			pr_err("app %u: worker %u did not let go of it: its memory stays", c->id, w);
-			c->zombie = true;
+		if (!(c->held & bit))
+			continue;
+		if (c->posted & bit) {
+			if (worker_answered(&a->workers[w], c->detach_seq[w]))
+				c->held &= ~bit;
+			continue;
 		}
+		ret = worker_call(&a->workers[w], &cmd, timeout_ms);
+		if (ret == -EBUSY)
+			continue;
+		if (ret == -ETIMEDOUT) {
+			c->posted |= bit;
+			c->detach_seq[w] = worker_posted(&a->workers[w]);
+			continue;
+		}
+		c->held &= ~bit;
 	}
+	return !c->held;
+}
+
+/*
+ * @c has ended (or never finished attaching): the app gets no more from it.  Workers that
+ * let go in time free it now; otherwise it stays in @slot, dying, until apps_tick() has seen
+ * every worker let go.  Its port, connections and memory stay claimed until then.
+ */
+static void app_end(struct apps *a, struct app_ctx *c, struct app_ctx **slot, __u64 held)
+{
+	unsigned int w;
+
+	/* Its control connection goes now: an fd number reused by a new client is not this. */
+	if (c->sock >= 0)
+		close(c->sock);
+	c->sock = -1;
+	c->held = held;
+	c->posted = 0;
+	if (app_workers_detach(a, c, APP_CALL_MS)) {
+		*slot = NULL;
+		app_ctx_free(c);
+		return;
+	}
+	for (w = 0; w < a->nr_workers; w++)
+		if (c->held & 1ull << w)
+			pr_warn("app %u: worker %u has not let go of it yet: retried", c->id, w);
+	c->dying = true;
+	*slot = c;
+}
+
+/**
+ * apps_tick - retry the detaches workers have not carried out yet; free the contexts every
+ * worker has let go of (the control thread's periodic tick).
+ * @a: state
+ */
+void apps_tick(struct apps *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < APP_CTX_MAX; i++) {
+		struct app_ctx *c = a->ctx[i];
+
+		if (!c || !c->dying || !app_workers_detach(a, c, APP_RETRY_MS))
+			continue;
+		pr_info("app %u (pid %d): every worker let go: reclaimed", c->id, c->pid);
+		a->ctx[i] = NULL;
+		app_ctx_free(c);
+	}
+}
+
+/* Every worker's bit. */
+static __u64 app_all_workers(const struct apps *a)
+{
+	return a->nr_workers >= 64 ? ~0ull : (1ull << a->nr_workers) - 1;
 }
 
 /* A pair of datagram sockets: @ours stays here, @theirs goes to the app. */
@@ -304,6 +380,7 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 	socklen_t len = sizeof(cred);
 	struct app_ctx *c;
 	unsigned int i, slot, w;
+	__u64 held;
 	int ret;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
@@ -357,10 +434,11 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 
 		ret = worker_call(&a->workers[w], &cmd, APP_CALL_MS);
 		if (ret) {
-			app_workers_detach(a, c, w + (ret == -ETIMEDOUT));
+			/* A timed-out attach may still happen: that worker is told to detach too. */
+			held = (1ull << w) - 1 + (ret == -ETIMEDOUT ? 1ull << w : 0);
 			c->sock = -1;
 			app_refuse(a, fd, ret, "worker %u: %s", w, strerror(-ret));
-			goto err_free;
+			goto err_end;
 		}
 	}
 	fds[0] = c->memfd;
@@ -372,8 +450,8 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 		ret = -errno;
 	if (ret) {
 		pr_warn("app %u (pid %d): attach reply: %s", c->id, c->pid, strerror(-ret));
-		app_workers_detach(a, c, a->nr_workers);
-		goto err_free;
+		held = app_all_workers(a);
+		goto err_end;
 	}
 	for (i = 0; i <= a->nr_workers; i++)
 		close(theirs[i]);
@@ -383,6 +461,12 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 		c->shm_size >> 10);
 	return;
 
+err_end:
+	for (i = 0; i <= a->nr_workers; i++)
+		if (theirs[i] >= 0)
+			close(theirs[i]);
+	app_end(a, c, &a->ctx[slot], held);
+	return;
 err_free:
 	for (i = 0; i <= a->nr_workers; i++)
 		if (theirs[i] >= 0)
@@ -417,11 +501,9 @@ static void app_detach(struct apps *a, struct app_ctx **slot)
 	struct app_ctx *c = *slot;
 
 	epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->sock, NULL);
-	app_workers_detach(a, c, a->nr_workers);
 	pr_info("app %u (pid %d) detached", c->id, c->pid);
-	*slot = NULL;
 	a->detached++;
-	app_ctx_free(c);
+	app_end(a, c, slot, app_all_workers(a));
 }
 
 /**
@@ -446,14 +528,25 @@ void apps_close(struct apps *a)
 {
 	unsigned int i;
 
-	for (i = 0; i < APP_CTX_MAX; i++)
-		if (a->ctx[i])
+	for (i = 0; i < APP_CTX_MAX; i++) {
+		struct app_ctx *c = a->ctx[i];
+
+		if (c && !c->dying)
 			app_detach(a, &a->ctx[i]);
+		c = a->ctx[i];
+		if (c && c->dying && !app_workers_detach(a, c, APP_CALL_MS)) {
+			pr_warn("app %u: still held by a worker at shutdown", c->id);
+			c->zombie = true; /* the workers stop next and drop it themselves */
+		}
+		if (c)
+			app_ctx_free(c);
+		a->ctx[i] = NULL;
+	}
 	pthread_mutex_destroy(&a->lock);
 }
 
 /**
- * apps_count - attached contexts.
+ * apps_count - attached contexts (not the dying ones a worker still holds).
  * @a: state
  *
  * Return: the count.
@@ -463,7 +556,7 @@ unsigned int apps_count(const struct apps *a)
 	unsigned int i, n = 0;
 
 	for (i = 0; i < APP_CTX_MAX; i++)
-		n += a->ctx[i] != NULL;
+		n += a->ctx[i] && !a->ctx[i]->dying;
 	return n;
 }
 

@@ -595,6 +595,8 @@ static void ixdpd_tick(struct ixdpd *d)
 		worker_sample(&d->workers[w], now);
 	ixdpd_check_rings(d, now);
 	ctl_expire(&d->ctl);
+	if (d->apps_open)
+		apps_tick(&d->apps); /* detaches a worker has not carried out yet */
 }
 
 /**

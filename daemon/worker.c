@@ -358,6 +358,31 @@ int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_m
 	return cmd->result;
 }
 
+/**
+ * worker_posted - the sequence number of the request posted last (control thread).
+ * @w: worker
+ *
+ * After worker_call() returned -ETIMEDOUT, this names that request for worker_answered().
+ *
+ * Return: the number.
+ */
+__u32 worker_posted(const struct worker *w)
+{
+	return w->cmd.seq;
+}
+
+/**
+ * worker_answered - has the worker answered request @seq (or a later one)?
+ * @w:   worker
+ * @seq: from worker_posted()
+ *
+ * Return: true once it has carried it out.
+ */
+bool worker_answered(const struct worker *w, __u32 seq)
+{
+	return (__s32)(__atomic_load_n(&w->cmd.answered, __ATOMIC_ACQUIRE) - seq) >= 0;
+}
+
 static unsigned int worker_reap(struct worker *w)
 {
 	unsigned int q, n = 0;
