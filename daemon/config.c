@@ -85,6 +85,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "microseconds an idle worker polls before it sleeps (default 200)" },
 	{ "ephemeral-ports", CFG_RANGE, OFF(eph_lo), 0, 0, 0, NULL, "LO-HI|none",
 	  "ports reserved for the dataplane's outgoing connections (default 61000-65535)" },
+	{ "app-ctx-conns", CFG_UINT, OFF(app_ctx_conns), 0, 1, 1u << 24, NULL, "N",
+	  "connections one app context may hold on each worker (default 16384)" },
 	{ "flow-hash-seed", CFG_UINT, OFF(hash_seed), 0, 0, UINT_MAX, NULL, "N",
 	  "seed of the flow hash (default 0)" },
 	{ "log-level", CFG_LOGLEVEL, OFF(log_level), 0, 0, 0, NULL, "LEVEL",
@@ -133,6 +135,7 @@ void cfg_defaults(struct ixdp_config *c)
 	c->idle_spin_us = 200;
 	c->eph_lo = 61000;
 	c->eph_hi = 65535;
+	c->app_ctx_conns = 16384; /* CHAN_CTX_CONNS */
 	c->log_level = LOG_LVL_INFO;
 }
 

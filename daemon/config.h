@@ -50,6 +50,7 @@ struct ixdp_config {
 	unsigned int eph_lo;		/* eph_lo > eph_hi: no reserved range */
 	unsigned int eph_hi;
 	unsigned int hash_seed;
+	unsigned int app_ctx_conns;	/* connections per app context per worker */
 	bool foreground;
 	enum log_level log_level;
 };

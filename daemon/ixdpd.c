@@ -271,6 +271,7 @@ static int ixdpd_open_stack(struct ixdpd *d, struct worker *wk, const struct sta
 		.eph_lo = d->cfg.eph_lo,
 		.eph_hi = d->cfg.eph_lo <= d->cfg.eph_hi ? d->cfg.eph_hi : 0,
 		.apps = &d->apps,
+		.ctx_conns = d->cfg.app_ctx_conns,
 	};
 
 	ret = worker_open_stack(wk, sc, &d->neigh, &cc);
