@@ -24,9 +24,10 @@
 #define CHAN_RX_CHUNK 512
 #define CHAN_CMD_BUDGET 64	/* commands taken from one context per loop iteration */
 #define CHAN_DELIVER_BUDGET 256	/* pending connections visited per context per iteration */
-#define CHAN_WAKE_DRAIN 8	/* wakeup datagrams read per context per wakeup */
+#define CHAN_WAKE_BATCH 64	/* wakeup datagrams read by one recvmmsg() */
+#define CHAN_WAKE_DRAIN 16	/* recvmmsg() calls per context per wakeup: 1,024 datagrams */
 #define CHAN_PORT_TRIES 1024	/* source ports tried per CONNECT */
-#define CHAN_PORT_BACKOFF 63	/* CONNECTs refused at once after a scan found no port */
+#define CHAN_PORT_BACKOFF_NS 10000000 /* no scan this long after one found no port */
 #define CHAN_CTX_CONNS 16384	/* default app-ctx-conns: connections per context per worker */
 #define CHAN_CONNS_MAX (1u << 24) /* per worker: the handle's slot field */
 #define CHAN_PAGE_CONNS 4096	/* connection slots are allocated in pages, never moved */

@@ -10,8 +10,8 @@
  * layer already closed; every RECV lies inside the rx area; every handle the daemon hands out
  * names its worker; ring indices published by the daemon never run past the app's; the
  * context never holds more than app-ctx-conns (16 here) connections; with every source port
- * taken, one worker iteration looks at no more than one scan's worth of ports however many
- * CONNECTs it takes (the backoff of chan_source_port()).
+ * taken, one worker iteration looks at no more than two scans' worth of ports however many
+ * CONNECTs it takes (the 10 ms backoff of chan_source_port()).
  */
 #include <errno.h>
 #include <stdint.h>
