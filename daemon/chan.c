@@ -3,7 +3,8 @@
  * chan.c - a worker's side of the app channels: command decoding, app connections, events.
  *
  * Trust: the layout is read once, at attach, before the app has the memory; every command is
- * copied out of the shared ring before it is looked at, and every
+ * copied out of the shared ring (each word read once: chan_cmd_copy) before it is looked at,
+ * and every
  * field is checked (handle: this worker, a live slot, this context, this generation; offsets
  * and lengths: inside the channel's areas).  A bad one gets a RESULT with an error and is
  * counted; nothing an app writes steers the worker's own control flow beyond its own
@@ -753,6 +754,30 @@ static void chan_command(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 		chan_result_k(c, cx, cmd, k, ret, 0);
 }
 
+/* An 8-byte word that may alias anything: the command's words, read from shared memory. */
+typedef __u64 __attribute__((may_alias)) chan_word;
+
+_Static_assert(sizeof(struct ixdp_app_cmd) % sizeof(chan_word) == 0, "command in whole words");
+
+/*
+ * Copy one command out of the app's ring, reading each word of it exactly once.  The app can
+ * rewrite the entry while we look at it, so every check must see the value that is used later.
+ * With a plain memcpy() the compiler may assume the source does not change: it can drop the
+ * copy and read a field from the ring again where it is used (after the check on it), which
+ * would let the app change a handle, offset or length between check and use.  An __atomic
+ * load of each word cannot be repeated or elided, so @dst is one snapshot (words written while
+ * we copy may mix old and new, which is fine: every field of the snapshot is checked).
+ */
+static void chan_cmd_copy(struct ixdp_app_cmd *dst, const struct ixdp_app_cmd *src)
+{
+	const chan_word *s = (const chan_word *)src;
+	chan_word *d = (chan_word *)dst;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(*dst) / sizeof(*d); i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
 static unsigned int chan_ctx_commands(struct chan *c, struct chan_ctx *cx)
 {
 	__u32 prod = __atomic_load_n(&cx->ch->cmd_prod, __ATOMIC_ACQUIRE);
@@ -777,7 +802,7 @@ static unsigned int chan_ctx_commands(struct chan *c, struct chan_ctx *cx)
 	for (n = 0; n < avail; n++) {
 		struct ixdp_app_cmd cmd;
 
-		memcpy(&cmd, &cx->cmds[cx->cmd_cons & (cx->cmd_entries - 1)], sizeof(cmd));
+		chan_cmd_copy(&cmd, &cx->cmds[cx->cmd_cons & (cx->cmd_entries - 1)]);
 		cx->cmd_cons++;
 		chan_command(c, cx, &cmd);
 	}
