@@ -155,7 +155,10 @@ static int app_map(struct apps *a, struct app_ctx *c)
 {
 	size_t cmd = APP_CMD_ENTRIES * sizeof(struct ixdp_app_cmd);
 	size_t ev = APP_EV_ENTRIES * sizeof(struct ixdp_app_ev);
-	size_t chan = APP_PAGE + app_align(cmd) + app_align(ev) + APP_RX_SIZE + APP_TX_SIZE;
+	/* The receive area bounds what an app that never returns space holds (docs/security.md). */
+	size_t rx = a->rx_size >= APP_RX_SIZE_MIN && a->rx_size <= APP_RX_SIZE_MAX ?
+		    a->rx_size & ~(APP_PAGE - 1) : APP_RX_SIZE;
+	size_t chan = APP_PAGE + app_align(cmd) + app_align(ev) + rx + APP_TX_SIZE;
 	struct ixdp_app_shm *h;
 	char name[32];
 	unsigned int w;
@@ -188,7 +191,7 @@ static int app_map(struct apps *a, struct app_ctx *c)
 		.chan_size = chan,
 		.cmd_entries = APP_CMD_ENTRIES,
 		.ev_entries = APP_EV_ENTRIES,
-		.rx_size = APP_RX_SIZE,
+		.rx_size = rx,
 		.tx_size = APP_TX_SIZE,
 		.ctx_id = c->id,
 	};
@@ -199,7 +202,7 @@ static int app_map(struct apps *a, struct app_ctx *c)
 		ch->cmd_off = base + APP_PAGE;
 		ch->ev_off = ch->cmd_off + app_align(cmd);
 		ch->rx_off = ch->ev_off + app_align(ev);
-		ch->tx_off = ch->rx_off + APP_RX_SIZE;
+		ch->tx_off = ch->rx_off + rx;
 	}
 	return 0;
 }

@@ -1094,7 +1094,7 @@ unsigned int chan_pollfds(const struct chan *c, struct pollfd *pfd, unsigned int
  * @c: the worker's channels
  * @a: the context (the control thread set its memory up)
  *
- * Return: 0, -EMFILE or -ENOMEM.
+ * Return: 0, -EMFILE, -ENOMEM or -EINVAL (no receive area).
  */
 int chan_attach(struct chan *c, struct app_ctx *a)
 {
@@ -1122,7 +1122,12 @@ int chan_attach(struct chan *c, struct app_ctx *a)
 	cx->tx_size = shm->tx_size;
 	cx->wake_fd = a->app_wake;
 	cx->poll_fd = a->worker_wake[c->cfg.worker];
-	cx->nr_chunks = APP_RX_SIZE / CHAN_RX_CHUNK;
+	/* The daemon's header (the app has not got the memory yet): its rx area, in chunks. */
+	cx->nr_chunks = shm->rx_size / CHAN_RX_CHUNK;
+	if (!cx->nr_chunks || shm->rx_size > APP_RX_SIZE_MAX) {
+		free(cx);
+		return -EINVAL;
+	}
 	cx->chunk_next = calloc(cx->nr_chunks, sizeof(*cx->chunk_next));
 	if (!cx->chunk_next) {
 		free(cx);

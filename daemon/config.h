@@ -51,6 +51,7 @@ struct ixdp_config {
 	unsigned int eph_hi;
 	unsigned int hash_seed;
 	unsigned int app_ctx_conns;	/* connections per app context per worker */
+	unsigned int app_rx_size;	/* receive area per app context per worker, bytes */
 	bool foreground;
 	enum log_level log_level;
 };

@@ -303,7 +303,7 @@ static int wake_flood(const char *path, double seconds)
 static int stall(const char *path, double seconds, unsigned int port, double accept_s)
 {
 	double start = now(), end = start + seconds;
-	unsigned long accepted = 0, recvs = 0;
+	unsigned long accepted = 0, recvs = 0, bytes = 0;
 	struct raw r;
 	unsigned int w;
 
@@ -328,8 +328,10 @@ static int stall(const char *path, double seconds, unsigned int port, double acc
 				struct ixdp_app_cmd c = { .op = IXDP_APP_ACCEPT, .handle = e->handle,
 							  .cookie = 2 };
 
-				if (e->type == IXDP_APP_EV_RECV)
+				if (e->type == IXDP_APP_EV_RECV) {
 					recvs++; /* and never RECV_DONE: the rx area fills */
+					bytes += e->len;
+				}
 				if (e->type != IXDP_APP_EV_KNOCK)
 					continue;
 				if (!raw_cmd(&r, w, &c))
@@ -343,8 +345,8 @@ static int stall(const char *path, double seconds, unsigned int port, double acc
 		if (!any)
 			usleep(200);
 	}
-	printf("stall: %lu connections accepted, %lu RECV events never returned; now deaf\n",
-	       accepted, recvs);
+	printf("stall: %lu connections accepted, %lu RECV events (%lu bytes) never returned; "
+	       "now deaf\n", accepted, recvs, bytes);
 	fflush(stdout);
 	while (now() < end)
 		usleep(100000); /* holding everything, reading nothing */
