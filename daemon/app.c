@@ -437,7 +437,7 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 
 		ret = worker_call(&a->workers[w], &cmd, APP_CALL_MS);
 		if (ret) {
-			/* A timed-out attach may still happen: that worker is told to detach too. */
+			/* A timed-out attach may still happen: that worker detaches too. */
 			held = (1ull << w) - 1 + (ret == -ETIMEDOUT ? 1ull << w : 0);
 			c->sock = -1;
 			app_refuse(a, fd, ret, "worker %u: %s", w, strerror(-ret));

@@ -19,12 +19,12 @@
 #define APP_LISTEN_MAX 64	/* distinct (family, address, port) listened on */
 #define APP_CMD_ENTRIES 256	/* per channel */
 #define APP_EV_ENTRIES 1024	/* per channel: events can outnumber commands */
-#define APP_RX_SIZE (8u << 20)	/* per channel, default (app-rx-size): 16,384 chunks (chan.h) */
+#define APP_RX_SIZE (8u << 20)	/* per channel, default app-rx-size: 16,384 chunks */
 #define APP_RX_SIZE_MIN (64u << 10)
 #define APP_RX_SIZE_MAX (256u << 20)
 #define APP_TX_SIZE (4u << 20)	/* per channel */
 #define APP_CALL_MS 2000	/* bound on a worker's answer to attach/detach */
-#define APP_RETRY_MS 20		/* bound on a retried detach's answer (control thread's tick) */
+#define APP_RETRY_MS 20		/* bound on a retried detach's answer (the tick) */
 
 struct worker;
 struct steer;
@@ -65,7 +65,7 @@ struct apps {
 	gid_t group;			/* besides root, members of this group may attach */
 	bool group_set;
 	__u16 reserved[4];		/* ports of the diagnostic services */
-	size_t rx_size;			/* app-rx-size, set after apps_init(); 0: APP_RX_SIZE */
+	size_t rx_size;			/* app-rx-size, set after apps_init() */
 	int epfd;
 	struct app_ctx *ctx[APP_CTX_MAX];	/* attached, or dying (held by a worker) */
 	unsigned int next_id;

@@ -120,7 +120,7 @@ struct chan {
 	__u32 free_head;
 	__u32 nr_slots;
 	__u32 port_cursor;
-	__u64 port_retry_ns;	/* after a scan found no port: CONNECTs fail at once until then */
+	__u64 port_retry_ns;	/* a scan found no port: CONNECTs fail at once until then */
 	struct chan_lst lst[STACK_SERVICES_MAX];
 	struct chan_stats st;
 };

@@ -57,7 +57,7 @@ struct chan_cfg {
 	__u16 eph_lo;		/* the reserved ephemeral range: source ports of connects */
 	__u16 eph_hi;
 	struct apps *apps;	/* listen registry */
-	unsigned int ctx_conns;	/* connections one context may hold on this worker; 0: default */
+	unsigned int ctx_conns;	/* connections a context may hold on this worker; 0: default */
 };
 
 int chan_open(struct chan **cp, const struct chan_cfg *cfg, struct stack *s);

@@ -62,8 +62,8 @@ int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *
 	env = getenv("IXDP_DEBUG_DETACH_DELAY_MS");
 	if (env && *env) {
 		w->detach_delay_ms = strtoul(env, NULL, 10);
-		pr_warn("worker %u: debug: every app detach waits %u ms (IXDP_DEBUG_DETACH_DELAY_MS)",
-			id, w->detach_delay_ms);
+		pr_warn("worker %u: debug: every app detach waits %u ms "
+			"(IXDP_DEBUG_DETACH_DELAY_MS)", id, w->detach_delay_ms);
 	}
 	return 0;
 }

@@ -341,7 +341,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* a scan after the backoff, and one before it at most */
 			check(busy_calls <= 2 * EPH_N, "CONNECTs scanned the taken range each");
 			chan_deliver(c);
-			check(chan_stats(c)->conns <= CTX_CONNS, "more connections than app-ctx-conns");
+			check(chan_stats(c)->conns <= CTX_CONNS, "more connections than the cap");
 			break;
 		case 8: /* the app drains its events */
 			app_consume(&seen);

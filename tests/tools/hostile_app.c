@@ -321,12 +321,13 @@ static int stall(const char *path, double seconds, unsigned int port, double acc
 
 		for (w = 0; w < r.nw; w++) {
 			struct ixdp_app_chan *ch = r.ch[w];
-			__u32 prod = __atomic_load_n(&ch->ev_prod, __ATOMIC_ACQUIRE), cons = ch->ev_cons;
+			__u32 prod = __atomic_load_n(&ch->ev_prod, __ATOMIC_ACQUIRE);
+			__u32 cons = ch->ev_cons;
 
 			for (; cons != prod; cons++) {
 				const struct ixdp_app_ev *e = &r.evs[w][cons & (r.ev_n - 1)];
-				struct ixdp_app_cmd c = { .op = IXDP_APP_ACCEPT, .handle = e->handle,
-							  .cookie = 2 };
+				struct ixdp_app_cmd c = { .op = IXDP_APP_ACCEPT, .cookie = 2,
+							  .handle = e->handle };
 
 				if (e->type == IXDP_APP_EV_RECV) {
 					recvs++; /* and never RECV_DONE: the rx area fills */
@@ -370,7 +371,8 @@ static int connect_storm(const char *path, double seconds, const char *addr, uns
 	while (now() < end) {
 		for (w = 0; w < r.nw; w++) {
 			struct ixdp_app_chan *ch = r.ch[w];
-			__u32 prod = __atomic_load_n(&ch->ev_prod, __ATOMIC_ACQUIRE), cons = ch->ev_cons;
+			__u32 prod = __atomic_load_n(&ch->ev_prod, __ATOMIC_ACQUIRE);
+			__u32 cons = ch->ev_cons;
 
 			for (; cons != prod; cons++) {
 				const struct ixdp_app_ev *e = &r.evs[w][cons & (r.ev_n - 1)];
@@ -394,7 +396,9 @@ int main(int argc, char **argv)
 	struct att t;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s CONTROL SECONDS [SEED] | CONTROL --version N\n", argv[0]);
+		fprintf(stderr, "usage: %s CONTROL SECONDS [SEED] | CONTROL --version N\n"
+			"  | CONTROL --wake-flood SECONDS | CONTROL --stall SECONDS PORT ACCEPT_SECONDS\n"
+			"  | CONTROL --connect-storm SECONDS ADDR PORT\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[2], "--wake-flood") && argc == 4)
