@@ -332,10 +332,12 @@ static int ixdpd_start_workers(struct ixdpd *d)
 }
 
 #define IXDPD_CONNS_PER_WORKER 65536	/* listed per worker by `ixdpctl conns`, at most */
+#define IXDPD_CONNS_MS 250		/* bound on one CONNS request, all workers together */
 
 /* The connection table of every worker, each copied by its own worker between two batches. */
 static int ixdpd_conns(struct ixdpd *d, struct ctl_buf *reply)
 {
+	__u64 deadline = clock_now_ns() + IXDPD_CONNS_MS * 1000000ull, now;
 	struct ixdp_ctl_conns *hdr;
 	unsigned int w, i, n, kept;
 	size_t start = reply->len;
@@ -358,7 +360,14 @@ static int ixdpd_conns(struct ixdpd *d, struct ctl_buf *reply)
 				goto nomem;
 		}
 		cmd.conns = wk->conns_buf;
-		ret = worker_call(wk, &cmd, 1000);
+		/*
+		 * One deadline for the whole request: the control thread serves every other
+		 * client and app meanwhile, so a slow worker must not hold it for a second each.
+		 * A worker that answers late writes into its own conns_buf, and the next request
+		 * finds its mailbox busy (-EBUSY) until then.
+		 */
+		now = clock_now_ns();
+		ret = worker_call(wk, &cmd, now < deadline ? (deadline - now) / 1000000 + 1 : 1);
 		if (ret < 0) {
 			reply->len = start;
 			ctl_buf_printf(reply, "worker %u did not answer: %s", w, strerror(-ret));

@@ -22,6 +22,31 @@
 /* Single writer: a plain add published with a relaxed store, so readers never see a tear. */
 #define STAT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
 
+/* Debug: hold a request this long (tests of a worker that answers late), at most 10 s. */
+static void worker_debug_delay(unsigned int ms)
+{
+	struct timespec ts;
+
+	if (ms > 10000)
+		ms = 10000;
+	ts = (struct timespec){ ms / 1000, (long)(ms % 1000) * 1000000 };
+	if (ms)
+		nanosleep(&ts, NULL);
+}
+
+/* Debug knobs from the environment, logged when set. */
+static unsigned int worker_debug_knob(unsigned int id, const char *name, const char *what)
+{
+	const char *env = getenv(name);
+	unsigned int ms;
+
+	if (!env || !*env)
+		return 0;
+	ms = strtoul(env, NULL, 10);
+	pr_warn("worker %u: debug: every %s waits %u ms (%s)", id, what, ms, name);
+	return ms;
+}
+
 /**
  * worker_init - prepare worker @id for @cpu over the sockets of column @id of @xq.
  * @w:   worker, zeroed by the caller except for the knobs set after this call
@@ -35,8 +60,6 @@
 int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *xq,
 		const struct fg_table *fg)
 {
-	const char *env;
-
 	w->id = id;
 	w->cpu = cpu;
 	w->xq = xq;
@@ -59,12 +82,8 @@ int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *
 	}
 	xq_cache_init(&w->cache, &xq->pool);
 	w->burst = WORKER_BURST_MIN;
-	env = getenv("IXDP_DEBUG_DETACH_DELAY_MS");
-	if (env && *env) {
-		w->detach_delay_ms = strtoul(env, NULL, 10);
-		pr_warn("worker %u: debug: every app detach waits %u ms "
-			"(IXDP_DEBUG_DETACH_DELAY_MS)", id, w->detach_delay_ms);
-	}
+	w->detach_delay_ms = worker_debug_knob(id, "IXDP_DEBUG_DETACH_DELAY_MS", "app detach");
+	w->conns_delay_ms = worker_debug_knob(id, "IXDP_DEBUG_CONNS_DELAY_MS", "CONNS request");
 	return 0;
 }
 
@@ -258,16 +277,6 @@ int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neig
 	return ret;
 }
 
-/* Debug: hold a DETACH this long (tests of a worker that answers late), at most 10 s. */
-static void worker_detach_delay(struct worker *w)
-{
-	unsigned int ms = w->detach_delay_ms < 10000 ? w->detach_delay_ms : 10000;
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	if (ms)
-		nanosleep(&ts, NULL);
-}
-
 /**
  * worker_control - stage 0: carry out the control thread's request, if one is posted; the one
  * place control requests touch the worker's state.
@@ -285,13 +294,14 @@ void worker_control(struct worker *w)
 		return; /* nothing new; answered is ours alone */
 	switch (c->op) {
 	case WORKER_OP_CONNS:
+		worker_debug_delay(w->conns_delay_ms);
 		c->result = w->stack ? (int)stack_conns(w->stack, c->conns, c->max_conns) : 0;
 		break;
 	case WORKER_OP_APP_ATTACH:
 		c->result = w->chan ? chan_attach(w->chan, c->arg) : -EOPNOTSUPP;
 		break;
 	case WORKER_OP_APP_DETACH:
-		worker_detach_delay(w);
+		worker_debug_delay(w->detach_delay_ms);
 		/* Resets go out with this iteration's TX on queue 0. */
 		w->cur_q = 0;
 		if (w->chan)

@@ -94,6 +94,7 @@ struct worker {
 	/* Tests only (NULL in the daemon): called between reading the mailbox and acting on it. */
 	void (*control_hook)(struct worker *w);
 	unsigned int detach_delay_ms; /* debug: IXDP_DEBUG_DETACH_DELAY_MS, 0 in normal runs */
+	unsigned int conns_delay_ms;  /* debug: IXDP_DEBUG_CONNS_DELAY_MS, 0 in normal runs */
 	struct stack_conn_info *conns_buf; /* the control thread's copy target for cmd */
 	int wake_fd;		/* eventfd: stop and (later) control commands */
 	bool stop;
