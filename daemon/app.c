@@ -366,6 +366,17 @@ static int app_reply(struct apps *a, struct app_ctx *c, const int *fds, unsigned
 	return n == (ssize_t)sizeof(r) ? 0 : -EIO;
 }
 
+/* Is @uid (not root) at uid-contexts?  Dying contexts count: they still hold memory and ports. */
+static bool app_uid_full(const struct apps *a, uid_t uid, unsigned int *n)
+{
+	unsigned int i;
+
+	*n = 0;
+	for (i = 0; i < APP_CTX_MAX; i++)
+		*n += a->ctx[i] && a->ctx[i]->uid == uid;
+	return uid != 0 && a->uid_contexts && *n >= a->uid_contexts;
+}
+
 /**
  * apps_attach - serve an IXDP_CTL_APP_ATTACH request; the connection @fd is ours from here.
  * @a:   state
@@ -405,6 +416,10 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 		;
 	if (slot == APP_CTX_MAX) {
 		app_refuse(a, fd, -EMFILE, "too many app contexts (%u)", APP_CTX_MAX);
+		return;
+	}
+	if (app_uid_full(a, cred.uid, &i)) {
+		app_refuse(a, fd, -EMFILE, "uid %u holds %u app contexts (uid-contexts)", cred.uid, i);
 		return;
 	}
 	c = calloc(1, sizeof(*c));

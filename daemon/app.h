@@ -66,6 +66,7 @@ struct apps {
 	bool group_set;
 	__u16 reserved[4];		/* ports of the diagnostic services */
 	size_t rx_size;			/* app-rx-size, set after apps_init() */
+	unsigned int uid_contexts;	/* uid-contexts, set after apps_init(); 0: no limit */
 	int epfd;
 	struct app_ctx *ctx[APP_CTX_MAX];	/* attached, or dying (held by a worker) */
 	unsigned int next_id;

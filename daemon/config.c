@@ -89,6 +89,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "connections one app context may hold on each worker (default 16384)" },
 	{ "app-rx-size", CFG_UINT, OFF(app_rx_size), 0, 64u << 10, 256u << 20, NULL, "BYTES",
 	  "receive area of an app context on each worker (default 8388608)" },
+	{ "uid-contexts", CFG_UINT, OFF(uid_contexts), 0, 1, 64, NULL, "N",
+	  "app contexts one non-root user may hold at once (default 32)" },
 	{ "flow-hash-seed", CFG_UINT, OFF(hash_seed), 0, 0, UINT_MAX, NULL, "N",
 	  "seed of the flow hash (default 0)" },
 	{ "log-level", CFG_LOGLEVEL, OFF(log_level), 0, 0, 0, NULL, "LEVEL",
@@ -139,6 +141,7 @@ void cfg_defaults(struct ixdp_config *c)
 	c->eph_hi = 65535;
 	c->app_ctx_conns = 16384; /* CHAN_CTX_CONNS */
 	c->app_rx_size = 8u << 20; /* APP_RX_SIZE */
+	c->uid_contexts = 32; /* half of APP_CTX_MAX */
 	c->log_level = LOG_LVL_INFO;
 }
 

@@ -52,6 +52,7 @@ struct ixdp_config {
 	unsigned int hash_seed;
 	unsigned int app_ctx_conns;	/* connections per app context per worker */
 	unsigned int app_rx_size;	/* receive area per app context per worker, bytes */
+	unsigned int uid_contexts;	/* app contexts per non-root uid */
 	bool foreground;
 	enum log_level log_level;
 };

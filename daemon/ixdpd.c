@@ -566,6 +566,7 @@ int ixdpd_start(struct ixdpd *d)
 	d->apps.reserved[0] = c->echo_tcp;
 	d->apps.reserved[1] = c->sink_tcp;
 	d->apps.rx_size = c->app_rx_size;
+	d->apps.uid_contexts = c->uid_contexts;
 	d->apps_open = true;
 	ctl_set_attach(&d->ctl, ixdpd_attach, d->apps.group_set ? d->apps.group : (gid_t)-1);
 

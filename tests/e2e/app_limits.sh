@@ -3,7 +3,8 @@
 # with app-ctx-conns 100 and app-rx-size 64 KiB, an app that accepts every knock and never
 # returns receive space (ixdp-hostile-app --stall) holds at most 100 connections (the 50 more
 # the peer opens are reset) and is handed at most 64 KiB of their 100 MiB; the rest waits in
-# the stack with the window closed.  Everything is reclaimed when it exits.
+# the stack with the window closed.  Everything is reclaimed when it exits.  With uid-contexts 2
+# a user of the app group gets two contexts and a third is refused with a message; root gets in.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
@@ -12,8 +13,16 @@ need_root
 HOSTILE=$BUILD/bin/ixdp-hostile-app
 app_conns() { stats_json | jq '[.workers[].app.conns] | add'; }
 
+# The app group: made for the test if the machine has none, and removed after it.
+if ! getent group ixdptest >/dev/null; then
+	groupadd --system ixdptest || fail "groupadd ixdptest"
+	cleanup_extra() { groupdel ixdptest 2>/dev/null; }
+fi
+
 netns_up 1
-ixdpd_start --workers 1 --app-ctx-conns 100 --app-rx-size 65536
+chmod 0755 "$tmp_dir" # the control socket must be reachable by the group's user
+ixdpd_start --workers 1 --app-ctx-conns 100 --app-rx-size 65536 --app-group ixdptest \
+	--uid-contexts 2
 "$HOSTILE" "$CONTROL" --stall 40 7100 15 >"$tmp_dir/stall.out" 2>&1 &
 stall=$!
 _pids+=("$stall")
@@ -61,4 +70,22 @@ done
 [ "$(app_conns)" -eq 0 ] || fail "the app's connections were not reclaimed"
 conns_zero || fail "TCP connections left"
 ok "its connections reclaimed when it exits"
+
+# uid-contexts 2: nobody (in the app group) gets two contexts, not a third; root still gets one.
+as_nobody() { setpriv --reuid nobody --regid ixdptest --clear-groups "$@"; }
+for i in 1 2; do
+	as_nobody "$HOSTILE" "$CONTROL" --stall 15 $((7200 + i)) 15 >"$tmp_dir/u$i.out" 2>&1 &
+	_pids+=($!)
+done
+for _ in $(seq 50); do
+	[ "$(stats_json | jq .apps.attached_now)" -eq 2 ] && break
+	sleep 0.1
+done
+[ "$(stats_json | jq .apps.attached_now)" -eq 2 ] ||
+	fail "nobody's two contexts: $(cat "$tmp_dir"/u?.out)"
+out=$(as_nobody "$HOSTILE" "$CONTROL" --stall 1 7203 1 2>&1) && fail "a third context for nobody: $out"
+echo "$out" | grep -q 'uid-contexts' || fail "the third context refused without the reason: $out"
+ok "uid-contexts 2: a third context for nobody refused: $out"
+out=$("$HOSTILE" "$CONTROL" --stall 1 7204 1 2>&1) || fail "root refused: $out"
+ok "root still gets a context"
 ixdpd_stop || fail "ixdpd exited with $?"

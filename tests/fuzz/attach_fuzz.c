@@ -31,6 +31,7 @@
  *    a dying context is held by a worker whose mailbox is still busy (else the tick's retry
  *    would have freed it); attached - detached = live;
  *  - once every worker has caught up, one tick frees every dying context;
+ *  - no user but root holds more than uid-contexts (3 here) contexts;
  *  - after apps_close() and ctl_close(): no context, no worker holding one, no listen claimed,
  *    the service table empty (every add deleted), no file descriptor leaked, no socket file.
  *
@@ -977,6 +978,22 @@ static struct app_ctx *live_ctx(unsigned int id)
 	return NULL;
 }
 
+#define UID_CONTEXTS 3	/* uid-contexts under test */
+
+/* No user but root holds more than uid-contexts contexts (dying ones included). */
+static void check_uid_contexts(void)
+{
+	unsigned int i, j, n;
+
+	for (i = 0; i < APP_CTX_MAX; i++) {
+		if (!apps.ctx[i] || !apps.ctx[i]->uid)
+			continue;
+		for (j = n = 0; j < APP_CTX_MAX; j++)
+			n += apps.ctx[j] && apps.ctx[j]->uid == apps.ctx[i]->uid;
+		check(n <= UID_CONTEXTS, "a user holds more contexts than uid-contexts");
+	}
+}
+
 /* A dying context waits for a worker that has not answered yet; none other stays. */
 static void check_dying(void)
 {
@@ -1074,6 +1091,7 @@ static void check_idle(void)
 			check(found, "a worker holds a context the daemon let go");
 		}
 	check_dying();
+	check_uid_contexts();
 }
 
 /* --- the script ----------------------------------------------------------------------------- */
@@ -1355,6 +1373,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      "apps_init");
 	apps.reserved[0] = 7;
 	apps.reserved[1] = 9;
+	apps.uid_contexts = UID_CONTEXTS;
 	check(ctl_open(&ctl, sock_path, epfd, handler, &apps) == 0, "ctl_open");
 	if (attach_set)
 		ctl_set_attach(&ctl, on_attach, group_set ? apps.group : (gid_t)-1);
