@@ -7,7 +7,9 @@
  * (include/ixdp/app.h), wakeup sockets made, every worker told (worker_call), and the reply
  * sent with the fds.  The connection then stays open: EOF, an error, or any byte from the app
  * ends the context, and every worker resets its connections and forgets it before the memory
- * goes.
+ * goes.  A worker that does not answer the detach in time (or is still busy with an earlier
+ * request) leaves the context dying: the detach is retried from the control thread's tick
+ * (apps_tick) until every worker has let go, then the context is freed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -154,7 +156,10 @@ static int app_map(struct apps *a, struct app_ctx *c)
 {
 	size_t cmd = APP_CMD_ENTRIES * sizeof(struct ixdp_app_cmd);
 	size_t ev = APP_EV_ENTRIES * sizeof(struct ixdp_app_ev);
-	size_t chan = APP_PAGE + app_align(cmd) + app_align(ev) + APP_RX_SIZE + APP_TX_SIZE;
+	/* The receive area bounds what an app that never returns space holds (docs/security.md). */
+	size_t rx = a->rx_size >= APP_RX_SIZE_MIN && a->rx_size <= APP_RX_SIZE_MAX ?
+		    a->rx_size & ~(APP_PAGE - 1) : APP_RX_SIZE;
+	size_t chan = APP_PAGE + app_align(cmd) + app_align(ev) + rx + APP_TX_SIZE;
 	struct ixdp_app_shm *h;
 	char name[32];
 	unsigned int w;
@@ -187,7 +192,7 @@ static int app_map(struct apps *a, struct app_ctx *c)
 		.chan_size = chan,
 		.cmd_entries = APP_CMD_ENTRIES,
 		.ev_entries = APP_EV_ENTRIES,
-		.rx_size = APP_RX_SIZE,
+		.rx_size = rx,
 		.tx_size = APP_TX_SIZE,
 		.ctx_id = c->id,
 	};
@@ -198,14 +203,14 @@ static int app_map(struct apps *a, struct app_ctx *c)
 		ch->cmd_off = base + APP_PAGE;
 		ch->ev_off = ch->cmd_off + app_align(cmd);
 		ch->rx_off = ch->ev_off + app_align(ev);
-		ch->tx_off = ch->rx_off + APP_RX_SIZE;
+		ch->tx_off = ch->rx_off + rx;
 	}
 	return 0;
 }
 
 /**
  * app_ctx_free - close and unmap what a context holds, and free it; a zombie (a worker may still
- * look at it) is left alone.
+ * look at it, at shutdown) is left alone.
  * @c: context, off every worker
  */
 void app_ctx_free(struct app_ctx *c)
@@ -228,20 +233,94 @@ void app_ctx_free(struct app_ctx *c)
 	free(c);
 }
 
-/* Tell workers [0, n) to forget @c (they reset its connections). */
-static void app_workers_detach(struct apps *a, struct app_ctx *c, unsigned int n)
+/*
+ * Tell the workers in @c->held to forget @c (they reset its connections); clear the bit of each
+ * that did.  A worker busy with an earlier request (-EBUSY) keeps its bit and is asked again
+ * later; one that does not answer in @timeout_ms keeps its bit with the request posted, and is
+ * checked for its answer later (a detach is never dropped and never posted twice).
+ *
+ * Return: true when no worker holds @c any more.
+ */
+static bool app_workers_detach(struct apps *a, struct app_ctx *c, unsigned int timeout_ms)
 {
 	unsigned int w;
 
-	for (w = 0; w < n; w++) {
+	for (w = 0; w < a->nr_workers; w++) {
 		struct worker_cmd cmd = { .op = WORKER_OP_APP_DETACH, .arg = c };
-		int ret = worker_call(&a->workers[w], &cmd, APP_CALL_MS);
+		__u64 bit = 1ull << w;
+		int ret;
 
-		if (ret == -ETIMEDOUT || ret == -EBUSY) {
-			pr_err("app %u: worker %u did not let go of it: its memory stays", c->id, w);
-			c->zombie = true;
+		if (!(c->held & bit))
+			continue;
+		if (c->posted & bit) {
+			if (worker_answered(&a->workers[w], c->detach_seq[w]))
+				c->held &= ~bit;
+			continue;
 		}
+		ret = worker_call(&a->workers[w], &cmd, timeout_ms);
+		if (ret == -EBUSY)
+			continue;
+		if (ret == -ETIMEDOUT) {
+			c->posted |= bit;
+			c->detach_seq[w] = worker_posted(&a->workers[w]);
+			continue;
+		}
+		c->held &= ~bit;
 	}
+	return !c->held;
+}
+
+/*
+ * @c has ended (or never finished attaching): the app gets no more from it.  Workers that
+ * let go in time free it now; otherwise it stays in @slot, dying, until apps_tick() has seen
+ * every worker let go.  Its port, connections and memory stay claimed until then.
+ */
+static void app_end(struct apps *a, struct app_ctx *c, struct app_ctx **slot, __u64 held)
+{
+	unsigned int w;
+
+	/* Its control connection goes now: an fd number reused by a new client is not this. */
+	if (c->sock >= 0)
+		close(c->sock);
+	c->sock = -1;
+	c->held = held;
+	c->posted = 0;
+	if (app_workers_detach(a, c, APP_CALL_MS)) {
+		*slot = NULL;
+		app_ctx_free(c);
+		return;
+	}
+	for (w = 0; w < a->nr_workers; w++)
+		if (c->held & 1ull << w)
+			pr_warn("app %u: worker %u has not let go of it yet: retried", c->id, w);
+	c->dying = true;
+	*slot = c;
+}
+
+/**
+ * apps_tick - retry the detaches workers have not carried out yet; free the contexts every
+ * worker has let go of (the control thread's periodic tick).
+ * @a: state
+ */
+void apps_tick(struct apps *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < APP_CTX_MAX; i++) {
+		struct app_ctx *c = a->ctx[i];
+
+		if (!c || !c->dying || !app_workers_detach(a, c, APP_RETRY_MS))
+			continue;
+		pr_info("app %u (pid %d): every worker let go: reclaimed", c->id, c->pid);
+		a->ctx[i] = NULL;
+		app_ctx_free(c);
+	}
+}
+
+/* Every worker's bit. */
+static __u64 app_all_workers(const struct apps *a)
+{
+	return a->nr_workers >= 64 ? ~0ull : (1ull << a->nr_workers) - 1;
 }
 
 /* A pair of datagram sockets: @ours stays here, @theirs goes to the app. */
@@ -288,6 +367,17 @@ static int app_reply(struct apps *a, struct app_ctx *c, const int *fds, unsigned
 	return n == (ssize_t)sizeof(r) ? 0 : -EIO;
 }
 
+/* Is @uid (not root) at uid-contexts?  Dying contexts count: they still hold memory and ports. */
+static bool app_uid_full(const struct apps *a, uid_t uid, unsigned int *n)
+{
+	unsigned int i;
+
+	*n = 0;
+	for (i = 0; i < APP_CTX_MAX; i++)
+		*n += a->ctx[i] && a->ctx[i]->uid == uid;
+	return uid != 0 && a->uid_contexts && *n >= a->uid_contexts;
+}
+
 /**
  * apps_attach - serve an IXDP_CTL_APP_ATTACH request; the connection @fd is ours from here.
  * @a:   state
@@ -305,6 +395,7 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 	socklen_t len = sizeof(cred);
 	struct app_ctx *c;
 	unsigned int i, slot, w;
+	__u64 held;
 	int ret;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
@@ -326,6 +417,10 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 		;
 	if (slot == APP_CTX_MAX) {
 		app_refuse(a, fd, -EMFILE, "too many app contexts (%u)", APP_CTX_MAX);
+		return;
+	}
+	if (app_uid_full(a, cred.uid, &i)) {
+		app_refuse(a, fd, -EMFILE, "uid %u holds %u app contexts (uid-contexts)", cred.uid, i);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -358,10 +453,11 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 
 		ret = worker_call(&a->workers[w], &cmd, APP_CALL_MS);
 		if (ret) {
-			app_workers_detach(a, c, w + (ret == -ETIMEDOUT));
+			/* A timed-out attach may still happen: that worker detaches too. */
+			held = (1ull << w) - 1 + (ret == -ETIMEDOUT ? 1ull << w : 0);
 			c->sock = -1;
 			app_refuse(a, fd, ret, "worker %u: %s", w, strerror(-ret));
-			goto err_free;
+			goto err_end;
 		}
 	}
 	fds[0] = c->memfd;
@@ -373,8 +469,8 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 		ret = -errno;
 	if (ret) {
 		pr_warn("app %u (pid %d): attach reply: %s", c->id, c->pid, strerror(-ret));
-		app_workers_detach(a, c, a->nr_workers);
-		goto err_free;
+		held = app_all_workers(a);
+		goto err_end;
 	}
 	for (i = 0; i <= a->nr_workers; i++)
 		close(theirs[i]);
@@ -384,6 +480,12 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 		c->shm_size >> 10);
 	return;
 
+err_end:
+	for (i = 0; i <= a->nr_workers; i++)
+		if (theirs[i] >= 0)
+			close(theirs[i]);
+	app_end(a, c, &a->ctx[slot], held);
+	return;
 err_free:
 	for (i = 0; i <= a->nr_workers; i++)
 		if (theirs[i] >= 0)
@@ -418,11 +520,9 @@ static void app_detach(struct apps *a, struct app_ctx **slot)
 	struct app_ctx *c = *slot;
 
 	epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->sock, NULL);
-	app_workers_detach(a, c, a->nr_workers);
 	pr_info("app %u (pid %d) detached", c->id, c->pid);
-	*slot = NULL;
 	a->detached++;
-	app_ctx_free(c);
+	app_end(a, c, slot, app_all_workers(a));
 }
 
 /**
@@ -447,14 +547,25 @@ void apps_close(struct apps *a)
 {
 	unsigned int i;
 
-	for (i = 0; i < APP_CTX_MAX; i++)
-		if (a->ctx[i])
+	for (i = 0; i < APP_CTX_MAX; i++) {
+		struct app_ctx *c = a->ctx[i];
+
+		if (c && !c->dying)
 			app_detach(a, &a->ctx[i]);
+		c = a->ctx[i];
+		if (c && c->dying && !app_workers_detach(a, c, APP_CALL_MS)) {
+			pr_warn("app %u: still held by a worker at shutdown", c->id);
+			c->zombie = true; /* the workers stop next and drop it themselves */
+		}
+		if (c)
+			app_ctx_free(c);
+		a->ctx[i] = NULL;
+	}
 	pthread_mutex_destroy(&a->lock);
 }
 
 /**
- * apps_count - attached contexts.
+ * apps_count - attached contexts (not the dying ones a worker still holds).
  * @a: state
  *
  * Return: the count.
@@ -464,7 +575,7 @@ unsigned int apps_count(const struct apps *a)
 	unsigned int i, n = 0;
 
 	for (i = 0; i < APP_CTX_MAX; i++)
-		n += a->ctx[i] != NULL;
+		n += a->ctx[i] && !a->ctx[i]->dying;
 	return n;
 }
 

@@ -20,9 +20,12 @@
 #define APP_LISTEN_MAX 64	/* distinct (family, address, port) listened on */
 #define APP_CMD_ENTRIES 256	/* per channel */
 #define APP_EV_ENTRIES 1024	/* per channel: events can outnumber commands */
-#define APP_RX_SIZE (8u << 20)	/* per channel: 16,384 chunks (chan.h) */
+#define APP_RX_SIZE (8u << 20)	/* per channel, default app-rx-size: 16,384 chunks */
+#define APP_RX_SIZE_MIN (64u << 10)
+#define APP_RX_SIZE_MAX (256u << 20)
 #define APP_TX_SIZE (4u << 20)	/* per channel */
 #define APP_CALL_MS 2000	/* bound on a worker's answer to attach/detach */
+#define APP_RETRY_MS 20		/* bound on a retried detach's answer (the tick) */
 
 struct worker;
 struct steer;
@@ -39,7 +42,11 @@ struct app_ctx {
 	size_t shm_size;
 	int app_wake;			/* our end of the app's wakeup socket */
 	int worker_wake[IXDP_WORKERS_MAX]; /* our ends: worker w polls worker_wake[w] */
-	bool zombie;			/* a worker did not answer the detach: never freed */
+	bool dying;			/* ended; kept until every worker has let go of it */
+	__u64 held;			/* dying: workers that may still hold it (bit w) */
+	__u64 posted;			/* ... of those, the ones whose detach is posted */
+	__u32 detach_seq[IXDP_WORKERS_MAX]; /* that detach's request (worker_posted()) */
+	bool zombie;			/* still held at shutdown: left to the process's exit */
 };
 
 /* One listened (family, address, port): who owns it, how many (context, worker) hold it. */
@@ -61,8 +68,10 @@ struct apps {
 	__u16 reserved[4];		/* ports of the diagnostic services */
 	struct ports_set app_ports;	/* where apps that are not root may listen */
 	const char *local_range;	/* the kernel's ephemeral range: PORTS_LOCAL_RANGE */
+	size_t rx_size;			/* app-rx-size, set after apps_init() */
+	unsigned int uid_contexts;	/* uid-contexts, set after apps_init(); 0: no limit */
 	int epfd;
-	struct app_ctx *ctx[APP_CTX_MAX];
+	struct app_ctx *ctx[APP_CTX_MAX];	/* attached, or dying (held by a worker) */
 	unsigned int next_id;
 	pthread_mutex_t lock;		/* the listen registry: workers call apps_claim/release */
 	struct app_listen listens[APP_LISTEN_MAX];
@@ -79,6 +88,7 @@ void apps_close(struct apps *a);
 void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req);
 bool apps_owns(const struct apps *a, int fd);
 void apps_event(struct apps *a, int fd);
+void apps_tick(struct apps *a);
 unsigned int apps_count(const struct apps *a);
 int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u32 addr[4],
 	       __u16 port);

@@ -3,7 +3,8 @@
  * chan.c - a worker's side of the app channels: command decoding, app connections, events.
  *
  * Trust: the layout is read once, at attach, before the app has the memory; every command is
- * copied out of the shared ring before it is looked at, and every
+ * copied out of the shared ring (each word read once: chan_cmd_copy) before it is looked at,
+ * and every
  * field is checked (handle: this worker, a live slot, this context, this generation; offsets
  * and lengths: inside the channel's areas).  A bad one gets a RESULT with an error and is
  * counted; nothing an app writes steers the worker's own control flow beyond its own
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "chan.h"
+#include "clock.h"
 #include "log.h"
 
 #define CHAN_NONE 0u	/* list and chunk links are index + 1 */
@@ -58,6 +60,8 @@ struct chan_conn {
 	int err;
 	__u32 sent;		/* bytes of send space to report */
 	__u32 next;		/* pending list or free list */
+	__u32 prev;		/* pending list */
+	__u32 idx;		/* its own slot */
 	/* bytes in the rx area, delivered and not yet RECV_DONE: a chain of chunks */
 	__u32 rx_head;		/* chunk + 1 */
 	__u32 rx_tail;
@@ -116,6 +120,7 @@ struct chan {
 	__u32 free_head;
 	__u32 nr_slots;
 	__u32 port_cursor;
+	__u64 port_retry_ns;	/* a scan found no port: CONNECTs fail at once until then */
 	struct chan_lst lst[STACK_SERVICES_MAX];
 	struct chan_stats st;
 };
@@ -131,12 +136,7 @@ static struct chan_conn *chan_slot(struct chan *c, __u32 i)
 
 static __u32 chan_idx(struct chan *c, const struct chan_conn *k)
 {
-	__u32 p;
-
-	for (p = 0; p < c->nr_pages; p++)
-		if (k >= c->pages[p] && k < c->pages[p] + CHAN_PAGE_CONNS)
-			return p * CHAN_PAGE_CONNS + (__u32)(k - c->pages[p]);
-	return ~0u; /* not reached */
+	return k->idx;
 }
 
 static __u64 chan_handle(struct chan *c, __u32 i)
@@ -144,11 +144,18 @@ static __u64 chan_handle(struct chan *c, __u32 i)
 	return (__u64)chan_slot(c, i)->gen << 32 | (__u64)c->cfg.worker << 24 | i;
 }
 
-static struct chan_conn *chan_alloc(struct chan *c, struct chan_ctx *cx, __u32 *idx)
+/* A connection slot for @cx; NULL with -EMFILE (@cx holds its cap) or -ENOMEM in @err. */
+static struct chan_conn *chan_alloc(struct chan *c, struct chan_ctx *cx, __u32 *idx, int *err)
 {
 	struct chan_conn *k;
 	__u32 i;
 
+	*err = -EMFILE;
+	if (cx->nr_conns >= c->cfg.ctx_conns) {
+		c->st.conns_capped++;
+		return NULL;
+	}
+	*err = -ENOMEM;
 	if (!c->free_head) {
 		struct chan_conn **pages, *page;
 
@@ -165,6 +172,7 @@ static struct chan_conn *chan_alloc(struct chan *c, struct chan_ctx *cx, __u32 *
 		for (i = CHAN_PAGE_CONNS; i-- > 0;) {
 			page[i].next = c->free_head;
 			page[i].gen = 1;
+			page[i].idx = c->nr_slots + i;
 			c->free_head = c->nr_slots + i + 1;
 		}
 		c->nr_slots += CHAN_PAGE_CONNS;
@@ -285,36 +293,45 @@ static void chan_result(struct chan *c, struct chan_ctx *cx, const struct ixdp_a
 	chan_result_k(c, cx, cmd, NULL, err, len);
 }
 
+/* Pending list: doubly linked through slot indices + 1, so taking a connection off is O(1). */
 static void chan_queue(struct chan_ctx *cx, struct chan *c, struct chan_conn *k, __u8 what)
 {
+	__u32 me = chan_idx(c, k) + 1;
+
 	k->pend |= what;
 	if (k->queued)
 		return;
 	k->queued = true;
 	k->next = CHAN_NONE;
+	k->prev = cx->pend_tail;
 	if (cx->pend_tail)
-		chan_slot(c, cx->pend_tail - 1)->next = chan_idx(c, k) + 1;
+		chan_slot(c, cx->pend_tail - 1)->next = me;
 	else
-		cx->pend_head = chan_idx(c, k) + 1;
-	cx->pend_tail = chan_idx(c, k) + 1;
+		cx->pend_head = me;
+	cx->pend_tail = me;
+}
+
+/* Take @k off its context's pending list; its flags stay. */
+static void chan_unlink(struct chan *c, struct chan_ctx *cx, struct chan_conn *k)
+{
+	if (!k->queued)
+		return;
+	if (k->prev)
+		chan_slot(c, k->prev - 1)->next = k->next;
+	else
+		cx->pend_head = k->next;
+	if (k->next)
+		chan_slot(c, k->next - 1)->prev = k->prev;
+	else
+		cx->pend_tail = k->prev;
+	k->next = k->prev = CHAN_NONE;
+	k->queued = false;
 }
 
 /* Take @k off its context's pending list (it is being freed). */
 static void chan_unqueue(struct chan *c, struct chan_ctx *cx, struct chan_conn *k)
 {
-	__u32 me = chan_idx(c, k) + 1, prev = CHAN_NONE, i;
-
-	if (!k->queued)
-		return;
-	for (i = cx->pend_head; i && i != me; i = chan_slot(c, i - 1)->next)
-		prev = i;
-	if (prev)
-		chan_slot(c, prev - 1)->next = k->next;
-	else
-		cx->pend_head = k->next;
-	if (cx->pend_tail == me)
-		cx->pend_tail = prev;
-	k->queued = false;
+	chan_unlink(c, cx, k);
 	k->pend = 0;
 }
 
@@ -330,6 +347,7 @@ static void chan_free(struct chan *c, struct chan_conn *k)
 	cx->nr_conns--;
 	c->st.conns--;
 	memset(k, 0, sizeof(*k));
+	k->idx = i;
 	k->gen = gen ?: 1; /* a stale handle never matches again (until 2^32 reuses) */
 	k->next = c->free_head;
 	c->free_head = i + 1;
@@ -354,8 +372,11 @@ static void *chan_knock(void *ctx, void *lst, struct stack_conn *sc,
 	/* Spread knocks over the listening contexts; skip ones already full of connections. */
 	for (tries = 0; tries < l->n; tries++) {
 		unsigned int j = l->rr++ % l->n;
+		int err;
 
-		k = chan_alloc(c, l->cx[j], &i);
+		k = chan_alloc(c, l->cx[j], &i, &err);
+		if (!k && err == -EMFILE)
+			continue;
 		if (!k)
 			break;
 		k->sc = sc;
@@ -541,13 +562,26 @@ static int chan_unlisten(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 	return -ENOENT;
 }
 
-/* A source port in the reserved range whose replies hash to a flow group this worker owns. */
+/*
+ * A source port in the reserved range whose replies hash to a flow group this worker owns.
+ * At most CHAN_PORT_TRIES ports are looked at (with W workers a free port is one in W of them:
+ * 1,024 tries miss one that exists with probability (1 - 1/W)^1024, under 1e-7 for W = 64).
+ * When none is found the range is taken: CONNECTs are refused at once for the next 10 ms
+ * (CHAN_PORT_BACKOFF_NS), so a storm of CONNECTs costs one scan per 10 ms, not one each
+ * (measured: one scan of 512 ports per iteration added 40 us to another app's round trip).
+ */
 static int chan_source_port(struct chan *c, int family, const __u32 laddr[4],
 			    const __u32 raddr[4], __u16 rport, __u16 *lport)
 {
 	__u32 n = c->cfg.eph_hi >= c->cfg.eph_lo ? c->cfg.eph_hi - c->cfg.eph_lo + 1 : 0, t;
+	__u32 tries = n < CHAN_PORT_TRIES ? n : CHAN_PORT_TRIES;
 
-	for (t = 0; t < n; t++) {
+	if (c->port_retry_ns && clock_now_ns() < c->port_retry_ns) {
+		c->st.ports_none++;
+		return -EADDRNOTAVAIL;
+	}
+	c->port_retry_ns = 0;
+	for (t = 0; t < tries; t++) {
 		__u16 p = c->cfg.eph_lo + (c->port_cursor++ % n);
 		struct ixdp_flow k = { .family = family, .proto = IPPROTO_TCP, .sport = rport,
 				       .dport = p };
@@ -563,6 +597,8 @@ static int chan_source_port(struct chan *c, int family, const __u32 laddr[4],
 		*lport = p;
 		return 0;
 	}
+	c->port_retry_ns = clock_now_ns() + CHAN_PORT_BACKOFF_NS;
+	c->st.ports_none++;
 	return -EADDRNOTAVAIL;
 }
 
@@ -590,9 +626,9 @@ static void chan_connect(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 		chan_connect_failed(c, cx, cmd, -EINVAL);
 		return;
 	}
-	k = chan_alloc(c, cx, &i);
+	k = chan_alloc(c, cx, &i, &ret);
 	if (!k) {
-		chan_connect_failed(c, cx, cmd, -ENOMEM);
+		chan_connect_failed(c, cx, cmd, ret);
 		return;
 	}
 	k->state = CS_CONNECTING;
@@ -718,6 +754,30 @@ static void chan_command(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 		chan_result_k(c, cx, cmd, k, ret, 0);
 }
 
+/* An 8-byte word that may alias anything: the command's words, read from shared memory. */
+typedef __u64 __attribute__((may_alias)) chan_word;
+
+_Static_assert(sizeof(struct ixdp_app_cmd) % sizeof(chan_word) == 0, "command in whole words");
+
+/*
+ * Copy one command out of the app's ring, reading each word of it exactly once.  The app can
+ * rewrite the entry while we look at it, so every check must see the value that is used later.
+ * With a plain memcpy() the compiler may assume the source does not change: it can drop the
+ * copy and read a field from the ring again where it is used (after the check on it), which
+ * would let the app change a handle, offset or length between check and use.  An __atomic
+ * load of each word cannot be repeated or elided, so @dst is one snapshot (words written while
+ * we copy may mix old and new, which is fine: every field of the snapshot is checked).
+ */
+static void chan_cmd_copy(struct ixdp_app_cmd *dst, const struct ixdp_app_cmd *src)
+{
+	const chan_word *s = (const chan_word *)src;
+	chan_word *d = (chan_word *)dst;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(*dst) / sizeof(*d); i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
 static unsigned int chan_ctx_commands(struct chan *c, struct chan_ctx *cx)
 {
 	__u32 prod = __atomic_load_n(&cx->ch->cmd_prod, __ATOMIC_ACQUIRE);
@@ -742,7 +802,7 @@ static unsigned int chan_ctx_commands(struct chan *c, struct chan_ctx *cx)
 	for (n = 0; n < avail; n++) {
 		struct ixdp_app_cmd cmd;
 
-		memcpy(&cmd, &cx->cmds[cx->cmd_cons & (cx->cmd_entries - 1)], sizeof(cmd));
+		chan_cmd_copy(&cmd, &cx->cmds[cx->cmd_cons & (cx->cmd_entries - 1)]);
 		cx->cmd_cons++;
 		chan_command(c, cx, &cmd);
 	}
@@ -881,44 +941,39 @@ static bool chan_deliver_conn(struct chan *c, struct chan_ctx *cx, struct chan_c
 	return !k->pend;
 }
 
-/* Walk @cx's pending list once; connections that could not finish stay on it, in order. */
+/*
+ * Deliver from the front of @cx's pending list while the event ring has room, visiting at
+ * most CHAN_DELIVER_BUDGET connections: a connection that could not finish goes to the back
+ * (round robin), and the walk stops when it comes round to the first one sent back.  A full
+ * ring costs nothing, and a context with thousands of connections waiting (for its rx area,
+ * for room) costs a bounded walk per iteration, not one over all of them.
+ */
 static unsigned int chan_deliver_ctx(struct chan *c, struct chan_ctx *cx)
 {
-	__u32 room = chan_ev_room(c, cx), i = cx->pend_head, keep_head = CHAN_NONE;
-	__u32 keep_tail = CHAN_NONE, before = cx->ev_prod;
+	__u32 room, before = cx->ev_prod, first_back = CHAN_NONE, visits;
 
-	if (!i)
+	if (!cx->pend_head)
 		return 0;
-	if (!room)
+	room = chan_ev_room(c, cx);
+	if (!room) {
 		c->st.ev_full++;
-	cx->pend_head = cx->pend_tail = CHAN_NONE;
-	while (i) {
+		return 0;
+	}
+	for (visits = 0; visits < CHAN_DELIVER_BUDGET && room && cx->pend_head; visits++) {
+		__u32 i = cx->pend_head;
 		struct chan_conn *k = chan_slot(c, i - 1);
-		__u32 next = k->next;
 
-		k->queued = false;
-		if (!room || !chan_deliver_conn(c, cx, k, &room)) {
-			if (k->state == CS_FREE)
-				goto next; /* freed while delivering */
-			k->queued = true;
-			k->next = CHAN_NONE;
-			if (keep_tail)
-				chan_slot(c, keep_tail - 1)->next = i;
-			else
-				keep_head = i;
-			keep_tail = i;
-		}
-next:
-		i = next;
+		if (i == first_back)
+			break; /* round once: the rest waits for room or data */
+		chan_unlink(c, cx, k);
+		if (chan_deliver_conn(c, cx, k, &room) || k->state == CS_FREE)
+			continue; /* done, or freed while delivering */
+		chan_queue(cx, c, k, 0);
+		if (!first_back)
+			first_back = i;
 	}
-	/* Anything queued while delivering went to the (emptied) list: keep it after. */
-	if (keep_head) {
-		if (cx->pend_head)
-			chan_slot(c, keep_tail - 1)->next = cx->pend_head;
-		else
-			cx->pend_tail = keep_tail;
-		cx->pend_head = keep_head;
-	}
+	if (!room && cx->pend_head)
+		c->st.ev_full++;
 	return cx->ev_prod - before;
 }
 
@@ -989,13 +1044,29 @@ bool chan_sleep_begin(struct chan *c, bool *blocked)
  */
 void chan_sleep_end(struct chan *c)
 {
-	unsigned int i;
-	char buf[64];
+	char buf[CHAN_WAKE_BATCH];
+	struct mmsghdr m[CHAN_WAKE_BATCH];
+	struct iovec iov[CHAN_WAKE_BATCH];
+	unsigned int i, j, n;
+	int got;
 
+	for (j = 0; j < CHAN_WAKE_BATCH; j++) {
+		iov[j] = (struct iovec){ .iov_base = &buf[j], .iov_len = 1 };
+		m[j] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[j], .msg_iovlen = 1 } };
+	}
+	/*
+	 * Empty each wakeup socket, so the next sleep sleeps, but in bounded batches: an app can
+	 * send wakeups as fast as we read them.  What is left keeps the socket readable (the next
+	 * poll() returns at once), never a loop here.  The kernel's queue (net.unix.max_dgram_qlen)
+	 * is normally emptied by the first batches.
+	 */
 	for (i = 0; i < c->nr_ctx; i++) {
 		__atomic_store_n(&c->ctx[i]->ch->worker_sleeping, 0, __ATOMIC_RELAXED);
-		while (recv(c->ctx[i]->poll_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-			;
+		for (n = 0; n < CHAN_WAKE_DRAIN; n++) {
+			got = recvmmsg(c->ctx[i]->poll_fd, m, CHAN_WAKE_BATCH, MSG_DONTWAIT, NULL);
+			if (got < CHAN_WAKE_BATCH)
+				break;
+		}
 	}
 }
 
@@ -1023,7 +1094,7 @@ unsigned int chan_pollfds(const struct chan *c, struct pollfd *pfd, unsigned int
  * @c: the worker's channels
  * @a: the context (the control thread set its memory up)
  *
- * Return: 0, -EMFILE or -ENOMEM.
+ * Return: 0, -EMFILE, -ENOMEM or -EINVAL (no receive area).
  */
 int chan_attach(struct chan *c, struct app_ctx *a)
 {
@@ -1051,7 +1122,12 @@ int chan_attach(struct chan *c, struct app_ctx *a)
 	cx->tx_size = shm->tx_size;
 	cx->wake_fd = a->app_wake;
 	cx->poll_fd = a->worker_wake[c->cfg.worker];
-	cx->nr_chunks = APP_RX_SIZE / CHAN_RX_CHUNK;
+	/* The daemon's header (the app has not got the memory yet): its rx area, in chunks. */
+	cx->nr_chunks = shm->rx_size / CHAN_RX_CHUNK;
+	if (!cx->nr_chunks || shm->rx_size > APP_RX_SIZE_MAX) {
+		free(cx);
+		return -EINVAL;
+	}
 	cx->chunk_next = calloc(cx->nr_chunks, sizeof(*cx->chunk_next));
 	if (!cx->chunk_next) {
 		free(cx);
@@ -1113,6 +1189,8 @@ int chan_open(struct chan **cp, const struct chan_cfg *cfg, struct stack *s)
 	if (!c)
 		return -ENOMEM;
 	c->cfg = *cfg;
+	if (!c->cfg.ctx_conns || c->cfg.ctx_conns > CHAN_CONNS_MAX)
+		c->cfg.ctx_conns = CHAN_CTX_CONNS;
 	c->s = s;
 	c->port_cursor = (cfg->worker * 7919u) % 65536;
 	stack_set_app(s, &chan_stack_ops, c);

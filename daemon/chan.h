@@ -23,6 +23,12 @@
  */
 #define CHAN_RX_CHUNK 512
 #define CHAN_CMD_BUDGET 64	/* commands taken from one context per loop iteration */
+#define CHAN_DELIVER_BUDGET 256	/* pending connections visited per context per iteration */
+#define CHAN_WAKE_BATCH 64	/* wakeup datagrams read by one recvmmsg() */
+#define CHAN_WAKE_DRAIN 16	/* recvmmsg() calls per context per wakeup: 1,024 datagrams */
+#define CHAN_PORT_TRIES 1024	/* source ports tried per CONNECT */
+#define CHAN_PORT_BACKOFF_NS 10000000 /* no scan this long after one found no port */
+#define CHAN_CTX_CONNS 16384	/* default app-ctx-conns: connections per context per worker */
 #define CHAN_CONNS_MAX (1u << 24) /* per worker: the handle's slot field */
 #define CHAN_PAGE_CONNS 4096	/* connection slots are allocated in pages, never moved */
 
@@ -37,6 +43,8 @@ struct chan_stats {
 	__u64 rx_full;		/* times a context's rx area was full */
 	__u64 wakeups;		/* apps woken */
 	__u64 knocks_refused;	/* new connections reset: no listener context could take them */
+	__u64 conns_capped;	/* knocks or CONNECTs refused: the context holds app-ctx-conns */
+	__u64 ports_none;	/* CONNECTs refused: no source port left (or backing off) */
 	__u32 conns;		/* app connections (every state) */
 	__u32 contexts;
 };
@@ -49,6 +57,7 @@ struct chan_cfg {
 	__u16 eph_lo;		/* the reserved ephemeral range: source ports of connects */
 	__u16 eph_hi;
 	struct apps *apps;	/* listen registry */
+	unsigned int ctx_conns;	/* connections a context may hold on this worker; 0: default */
 };
 
 int chan_open(struct chan **cp, const struct chan_cfg *cfg, struct stack *s);

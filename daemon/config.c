@@ -89,6 +89,12 @@ static const struct cfg_key cfg_keys[] = {
 	  "microseconds an idle worker polls before it sleeps (default 200)" },
 	{ "ephemeral-ports", CFG_RANGE, OFF(eph_lo), 0, 0, 0, NULL, "LO-HI|none",
 	  "ports reserved for the dataplane's outgoing connections (default 61000-65535)" },
+	{ "app-ctx-conns", CFG_UINT, OFF(app_ctx_conns), 0, 1, 1u << 24, NULL, "N",
+	  "connections one app context may hold on each worker (default 16384)" },
+	{ "app-rx-size", CFG_UINT, OFF(app_rx_size), 0, 64u << 10, 256u << 20, NULL, "BYTES",
+	  "receive area of an app context on each worker (default 8388608)" },
+	{ "uid-contexts", CFG_UINT, OFF(uid_contexts), 0, 1, 64, NULL, "N",
+	  "app contexts one non-root user may hold at once (default 32)" },
 	{ "flow-hash-seed", CFG_SEED, OFF(hash_seed), 0, 0, UINT_MAX, NULL, "N|random",
 	  "seed of the flow hash (default random: drawn at every start)" },
 	{ "tcp-half-open", CFG_UINT, OFF(half_open), 0, 1, 1000000, NULL, "N",
@@ -141,6 +147,9 @@ void cfg_defaults(struct ixdp_config *c)
 	c->idle_spin_us = 200;
 	c->eph_lo = 61000;
 	c->eph_hi = 65535;
+	c->app_ctx_conns = 16384; /* CHAN_CTX_CONNS */
+	c->app_rx_size = 8u << 20; /* APP_RX_SIZE */
+	c->uid_contexts = 32; /* half of APP_CTX_MAX */
 	c->log_level = LOG_LVL_INFO;
 	c->hash_seed_random = true;
 	c->half_open = 4096;

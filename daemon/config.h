@@ -55,6 +55,9 @@ struct ixdp_config {
 	bool hash_seed_random;		/* flow-hash-seed = random: drawn at start */
 	unsigned int half_open;		/* tcp-half-open: SYN_RCVD per worker */
 	unsigned int half_open_listener; /* tcp-half-open-listener: SYN_RCVD per listener, worker */
+	unsigned int app_ctx_conns;	/* connections per app context per worker */
+	unsigned int app_rx_size;	/* receive area per app context per worker, bytes */
+	unsigned int uid_contexts;	/* app contexts per non-root uid */
 	bool foreground;
 	enum log_level log_level;
 };

@@ -274,6 +274,7 @@ static int ixdpd_open_stack(struct ixdpd *d, struct worker *wk, const struct sta
 		.eph_lo = d->cfg.eph_lo,
 		.eph_hi = d->cfg.eph_lo <= d->cfg.eph_hi ? d->cfg.eph_hi : 0,
 		.apps = &d->apps,
+		.ctx_conns = d->cfg.app_ctx_conns,
 	};
 
 	ret = worker_open_stack(wk, sc, &d->neigh, &cc);
@@ -334,10 +335,12 @@ static int ixdpd_start_workers(struct ixdpd *d)
 }
 
 #define IXDPD_CONNS_PER_WORKER 65536	/* listed per worker by `ixdpctl conns`, at most */
+#define IXDPD_CONNS_MS 250		/* bound on one CONNS request, all workers together */
 
 /* The connection table of every worker, each copied by its own worker between two batches. */
 static int ixdpd_conns(struct ixdpd *d, struct ctl_buf *reply)
 {
+	__u64 deadline = clock_now_ns() + IXDPD_CONNS_MS * 1000000ull, now;
 	struct ixdp_ctl_conns *hdr;
 	unsigned int w, i, n, kept;
 	size_t start = reply->len;
@@ -360,7 +363,14 @@ static int ixdpd_conns(struct ixdpd *d, struct ctl_buf *reply)
 				goto nomem;
 		}
 		cmd.conns = wk->conns_buf;
-		ret = worker_call(wk, &cmd, 1000);
+		/*
+		 * One deadline for the whole request: the control thread serves every other
+		 * client and app meanwhile, so a slow worker must not hold it for a second each.
+		 * A worker that answers late writes into its own conns_buf, and the next request
+		 * finds its mailbox busy (-EBUSY) until then.
+		 */
+		now = clock_now_ns();
+		ret = worker_call(wk, &cmd, now < deadline ? (deadline - now) / 1000000 + 1 : 1);
 		if (ret < 0) {
 			reply->len = start;
 			ctl_buf_printf(reply, "worker %u did not answer: %s", w, strerror(-ret));
@@ -680,6 +690,8 @@ int ixdpd_start(struct ixdpd *d)
 	d->apps.reserved[1] = c->sink_tcp;
 	d->apps.app_ports = c->app_ports;
 	ixdpd_log_app_ports(d);
+	d->apps.rx_size = c->app_rx_size;
+	d->apps.uid_contexts = c->uid_contexts;
 	d->apps_open = true;
 	ctl_set_attach(&d->ctl, ixdpd_attach, d->apps.group_set ? d->apps.group : (gid_t)-1);
 
@@ -720,6 +732,8 @@ static void ixdpd_tick(struct ixdpd *d)
 		worker_sample(&d->workers[w], now);
 	ixdpd_check_rings(d, now);
 	ctl_expire(&d->ctl);
+	if (d->apps_open)
+		apps_tick(&d->apps); /* detaches a worker has not carried out yet */
 }
 
 /**

@@ -22,6 +22,31 @@
 /* Single writer: a plain add published with a relaxed store, so readers never see a tear. */
 #define STAT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
 
+/* Debug: hold a request this long (tests of a worker that answers late), at most 10 s. */
+static void worker_debug_delay(unsigned int ms)
+{
+	struct timespec ts;
+
+	if (ms > 10000)
+		ms = 10000;
+	ts = (struct timespec){ ms / 1000, (long)(ms % 1000) * 1000000 };
+	if (ms)
+		nanosleep(&ts, NULL);
+}
+
+/* Debug knobs from the environment, logged when set. */
+static unsigned int worker_debug_knob(unsigned int id, const char *name, const char *what)
+{
+	const char *env = getenv(name);
+	unsigned int ms;
+
+	if (!env || !*env)
+		return 0;
+	ms = strtoul(env, NULL, 10);
+	pr_warn("worker %u: debug: every %s waits %u ms (%s)", id, what, ms, name);
+	return ms;
+}
+
 /**
  * worker_init - prepare worker @id for @cpu over the sockets of column @id of @xq.
  * @w:   worker, zeroed by the caller except for the knobs set after this call
@@ -57,6 +82,8 @@ int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *
 	}
 	xq_cache_init(&w->cache, &xq->pool);
 	w->burst = WORKER_BURST_MIN;
+	w->detach_delay_ms = worker_debug_knob(id, "IXDP_DEBUG_DETACH_DELAY_MS", "app detach");
+	w->conns_delay_ms = worker_debug_knob(id, "IXDP_DEBUG_CONNS_DELAY_MS", "CONNS request");
 	return 0;
 }
 
@@ -250,22 +277,31 @@ int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neig
 	return ret;
 }
 
-/* Stage 0: the one place control requests touch the worker's state. */
-static void worker_control(struct worker *w)
+/**
+ * worker_control - stage 0: carry out the control thread's request, if one is posted; the one
+ * place control requests touch the worker's state.
+ * @w: the worker (its own thread, or a test playing it)
+ */
+void worker_control(struct worker *w)
 {
 	struct worker_cmd *c = &w->cmd;
-	int op = __atomic_load_n(&c->op, __ATOMIC_ACQUIRE);
+	/* Pairs with worker_call()'s release of seq: the arguments are written before it. */
+	__u32 seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
 
-	if (op == WORKER_OP_NONE || __atomic_load_n(&c->done, __ATOMIC_RELAXED))
-		return;
-	switch (op) {
+	if (w->control_hook)
+		w->control_hook(w);
+	if (seq == c->answered)
+		return; /* nothing new; answered is ours alone */
+	switch (c->op) {
 	case WORKER_OP_CONNS:
+		worker_debug_delay(w->conns_delay_ms);
 		c->result = w->stack ? (int)stack_conns(w->stack, c->conns, c->max_conns) : 0;
 		break;
 	case WORKER_OP_APP_ATTACH:
 		c->result = w->chan ? chan_attach(w->chan, c->arg) : -EOPNOTSUPP;
 		break;
 	case WORKER_OP_APP_DETACH:
+		worker_debug_delay(w->detach_delay_ms);
 		/* Resets go out with this iteration's TX on queue 0. */
 		w->cur_q = 0;
 		if (w->chan)
@@ -286,7 +322,8 @@ static void worker_control(struct worker *w)
 	default:
 		c->result = -EOPNOTSUPP;
 	}
-	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	/* After result, and after the last read of the arguments: the mailbox is free again. */
+	__atomic_store_n(&c->answered, seq, __ATOMIC_RELEASE);
 }
 
 /**
@@ -295,43 +332,70 @@ static void worker_control(struct worker *w)
  * @cmd:        request (op and arguments); result on return
  * @timeout_ms: bound on the wait
  *
- * Control thread only; one request at a time per worker.
+ * Control thread only; one request at a time per worker.  The request gets the next sequence
+ * number and only the worker's answer to that number ends the wait.
  *
- * Return: the request's result, or -ETIMEDOUT (the request is withdrawn only once the worker
- * has seen it, so its buffers must stay valid until then: the caller keeps them for the
- * daemon's life).
+ * Return: the request's result; -EBUSY (an earlier request timed out and the worker has not
+ * answered it yet: nothing posted); or -ETIMEDOUT (the request stays posted: the worker may
+ * still carry it out, so its buffers and arguments must stay valid until a later call gets
+ * past -EBUSY; the caller keeps them for the daemon's life or retries).
  */
 int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_ms)
 {
 	__u64 deadline = clock_now_ns() + (__u64)timeout_ms * 1000000, one = 1;
-	int ret;
+	struct worker_cmd *c = &w->cmd;
+	__u32 seq;
 
 	if (!w->running)
 		return -ESRCH;
-	if (__atomic_load_n(&w->cmd.op, __ATOMIC_ACQUIRE) != WORKER_OP_NONE &&
-	    !__atomic_load_n(&w->cmd.done, __ATOMIC_ACQUIRE))
-		return -EBUSY; /* an earlier request timed out and is still pending */
-	w->cmd.conns = cmd->conns;
-	w->cmd.max_conns = cmd->max_conns;
-	w->cmd.arg = cmd->arg;
-	w->cmd.addr = cmd->addr;
-	w->cmd.fg = cmd->fg;
-	w->cmd.result = 0;
-	__atomic_store_n(&w->cmd.done, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->cmd.op, cmd->op, __ATOMIC_RELEASE);
+	/* Pairs with the worker's release of answered: it has read the last arguments. */
+	if (__atomic_load_n(&c->answered, __ATOMIC_ACQUIRE) != c->seq)
+		return -EBUSY;
+	c->op = cmd->op;
+	c->conns = cmd->conns;
+	c->max_conns = cmd->max_conns;
+	c->arg = cmd->arg;
+	c->addr = cmd->addr;
+	c->fg = cmd->fg;
+	c->result = 0;
+	seq = c->seq + 1;
+	__atomic_store_n(&c->seq, seq, __ATOMIC_RELEASE);
 	if (write(w->wake_fd, &one, sizeof(one)) < 0)
 		pr_warn("worker %u: wakeup: %s", w->id, strerror(errno));
-	while (!__atomic_load_n(&w->cmd.done, __ATOMIC_ACQUIRE)) {
+	while (__atomic_load_n(&c->answered, __ATOMIC_ACQUIRE) != seq) {
 		struct timespec ts = { 0, 100000 };
 
 		if (clock_now_ns() > deadline)
 			return -ETIMEDOUT;
 		nanosleep(&ts, NULL);
 	}
-	ret = w->cmd.result;
-	__atomic_store_n(&w->cmd.op, WORKER_OP_NONE, __ATOMIC_RELEASE);
-	cmd->result = ret;
-	return ret;
+	cmd->result = c->result;
+	return cmd->result;
+}
+
+/**
+ * worker_posted - the sequence number of the request posted last (control thread).
+ * @w: worker
+ *
+ * After worker_call() returned -ETIMEDOUT, this names that request for worker_answered().
+ *
+ * Return: the number.
+ */
+__u32 worker_posted(const struct worker *w)
+{
+	return w->cmd.seq;
+}
+
+/**
+ * worker_answered - has the worker answered request @seq (or a later one)?
+ * @w:   worker
+ * @seq: from worker_posted()
+ *
+ * Return: true once it has carried it out.
+ */
+bool worker_answered(const struct worker *w, __u32 seq)
+{
+	return (__s32)(__atomic_load_n(&w->cmd.answered, __ATOMIC_ACQUIRE) - seq) >= 0;
 }
 
 static unsigned int worker_reap(struct worker *w)

@@ -34,15 +34,24 @@ enum worker_op {
 	WORKER_OP_FG_RESET,	/* fg: reset its connections (the group moved away by force) */
 };
 
+/*
+ * The control thread's mailbox.  One request at a time, named by a sequence number: the control
+ * thread writes the arguments, then publishes seq (release); the worker acts when seq differs
+ * from answered, then publishes answered = seq (release) after result.  The control thread
+ * writes the arguments only while seq == answered (the worker is done reading them), and a
+ * call waits for answered == its own seq, so a late answer is never taken for a later call and
+ * a later call's arguments are never run under an earlier op.
+ */
 struct worker_cmd {
-	int op;			/* enum worker_op; WORKER_OP_NONE: the mailbox is free */
-	int done;		/* set by the worker (release) when result is valid */
+	int op;			/* enum worker_op */
 	int result;
 	struct stack_conn_info *conns;
 	unsigned int max_conns;
 	void *arg;
 	struct stack_addr addr;
 	__u32 fg;
+	__u32 seq;		/* control thread: the request posted last */
+	__u32 answered;		/* worker: the request answered last */
 };
 
 
@@ -84,6 +93,10 @@ struct worker {
 	__u64 now;		/* CLOCK_MONOTONIC at the start of the iteration */
 	__u32 burst;		/* adaptive RX burst limit, WORKER_BURST_MIN..MAX */
 	struct worker_cmd cmd;	/* the control thread's mailbox */
+	/* Tests only (NULL in the daemon): called between reading the mailbox and acting on it. */
+	void (*control_hook)(struct worker *w);
+	unsigned int detach_delay_ms; /* debug: IXDP_DEBUG_DETACH_DELAY_MS, 0 in normal runs */
+	unsigned int conns_delay_ms;  /* debug: IXDP_DEBUG_CONNS_DELAY_MS, 0 in normal runs */
 	struct stack_conn_info *conns_buf; /* the control thread's copy target for cmd */
 	int wake_fd;		/* eventfd: stop and (later) control commands */
 	bool stop;
@@ -110,6 +123,9 @@ void worker_stop(struct worker *w);
 void worker_destroy(struct worker *w);
 __u64 worker_cpu_ns(const struct worker *w);
 int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_ms);
+void worker_control(struct worker *w);
+__u32 worker_posted(const struct worker *w);
+bool worker_answered(const struct worker *w, __u32 seq);
 void worker_sample(struct worker *w, __u64 now);
 
 #define STAT_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)

@@ -7,18 +7,21 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
 need_root
 
-if ! getent group ixdptest >/dev/null; then
-	groupadd --system ixdptest || fail "groupadd ixdptest"
-	cleanup_extra() { groupdel ixdptest 2>/dev/null; }
-fi
+# The app group: this run's own, removed after it.
+GROUP=ixdps$$
+groupadd --system "$GROUP" || fail "groupadd $GROUP"
+cleanup_extra() { groupdel "$GROUP" 2>/dev/null; }
 netns_up 2
-chmod 0755 "$tmp_dir" # the control socket must be reachable by the group's member
+# The member runs a copy of ixdpctl it can read (the checkout may be closed to it), and reaches
+# the control socket in $tmp_dir (user_copy makes it 0755).
+user_copy "$IXDPCTL"
+UIXDPCTL=$tmp_dir/u/bin/$(basename "$IXDPCTL")
 
 # run ARGS...: start ixdpd, 64 UDP flows x 10 through the reflector, check the steering; sets
 # $seed, $random and $groups (packets per flow group, as a JSON array), then stops.
 run() {
 	local out json
-	ixdpd_start --workers 2 --reflect-udp 9000 --app-group ixdptest "$@"
+	ixdpd_start --workers 2 --reflect-udp 9000 --app-group "$GROUP" "$@"
 	out=$(in_peer "$NETTOOL" udp-flows "$DUT_IP" 9000 64 10 -b 20000) || fail "udp-flows: $out"
 	json=$(stats_json) || fail "stats"
 	echo "$json" | jq -e '
@@ -32,7 +35,7 @@ run() {
 	random=$(echo "$json" | jq .flow_hash.random)
 	groups=$(echo "$json" | jq -c '[.flow_groups[].packets]')
 	# Who is not root (here a member of app-group) does not learn the seed.
-	out=$(setpriv --reuid nobody --regid ixdptest --clear-groups "$IXDPCTL" --control "$CONTROL" \
+	out=$(setpriv --reuid nobody --regid "$GROUP" --clear-groups "$UIXDPCTL" --control "$CONTROL" \
 		stats --json) || fail "stats as a member of app-group: $out"
 	[ "$(echo "$out" | jq -c .flow_hash)" = "{\"seed\":null,\"random\":$random}" ] ||
 		fail "a user who is not root was shown $(echo "$out" | jq -c .flow_hash)"

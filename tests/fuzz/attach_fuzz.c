@@ -29,7 +29,11 @@
  *  - a worker is only given a context whose memory is laid out (it reads it, as chan_attach());
  *  - once the loop is idle: every request answered; an app that hung up, half-closed or wrote is
  *    detached and its connection closed, a quiet one stays; workers hold exactly the live
- *    contexts (and the zombies app.c keeps on purpose); attached - detached = live;
+ *    contexts (and the dying ones app.c keeps while a worker has not answered their detach);
+ *    a dying context is held by a worker whose mailbox is still busy (else the tick's retry
+ *    would have freed it); attached - detached = live;
+ *  - once every worker has caught up, one tick frees every dying context;
+ *  - no user but root holds more than uid-contexts (3 here) contexts;
  *  - after apps_close() and ctl_close(): no context, no worker holding one, no listen claimed,
  *    the service table empty (every add deleted), no file descriptor leaked, no socket file.
  *
@@ -203,6 +207,8 @@ struct mworker {
 	int arm_call;		/* -ETIMEDOUT: the next call is not answered in time */
 	int arm_attach;		/* the next attach fails with this (chan_attach's errors) */
 	bool pending;		/* a timed-out request the worker has not carried out yet */
+	__u32 seq;		/* the mailbox's numbers, as worker.c */
+	__u32 answered;
 	int pend_op;
 	struct app_ctx *pend_arg;
 	struct mlisten lst[MW_LISTENS];
@@ -210,10 +216,7 @@ struct mworker {
 };
 
 static struct mworker mw[NW_MAX];
-static struct app_ctx *zombies[2 * APP_CTX_MAX + 8];
-static unsigned int nr_zombies;
 static unsigned char attached_mask[IDS_MAX];	/* per context id: workers that took it */
-static bool zombie_id[IDS_MAX];
 
 static bool mw_has(const struct mworker *m, const struct app_ctx *c)
 {
@@ -289,19 +292,6 @@ static int mw_perform(unsigned int w, int op, struct app_ctx *c)
 	return 0;
 }
 
-static void zombie_add(struct app_ctx *c)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr_zombies; i++)
-		if (zombies[i] == c)
-			return;
-	check(nr_zombies < sizeof(zombies) / sizeof(zombies[0]), "zombies");
-	zombies[nr_zombies++] = c;
-	if (c->id < IDS_MAX)
-		zombie_id[c->id] = true;
-}
-
 int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_ms)
 {
 	unsigned int i = (unsigned int)(w - workers);
@@ -316,16 +306,15 @@ int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_m
 		ret = -EBUSY; /* the timed-out request is still in the mailbox */
 	} else if (m->arm_call) {
 		m->arm_call = 0;
+		m->seq++;
 		m->pending = true;
 		m->pend_op = cmd->op;
 		m->pend_arg = cmd->arg;
 		ret = -ETIMEDOUT;
 	} else {
 		ret = mw_perform(i, cmd->op, cmd->arg);
+		m->answered = ++m->seq;
 	}
-	/* app_workers_detach() keeps a context a worker may still see: a zombie, never freed. */
-	if (cmd->op == WORKER_OP_APP_DETACH && (ret == -ETIMEDOUT || ret == -EBUSY))
-		zombie_add(cmd->arg);
 	cmd->result = ret;
 	return ret;
 }
@@ -338,6 +327,24 @@ static void mw_catch_up(unsigned int w)
 		return;
 	m->pending = false;
 	mw_perform(w, m->pend_op, m->pend_arg);
+	m->answered = m->seq;
+}
+
+__u32 worker_posted(const struct worker *w)
+{
+	unsigned int i = (unsigned int)(w - workers);
+
+	check(w >= workers && i < nw, "worker_posted on no worker");
+	return mw[i].seq;
+}
+
+bool worker_answered(const struct worker *w, __u32 seq)
+{
+	unsigned int i = (unsigned int)(w - workers);
+
+	check(w >= workers && i < nw, "worker_answered on no worker");
+	check((__s32)(mw[i].seq - seq) >= 0, "asked about a request never posted");
+	return (__s32)(mw[i].answered - seq) >= 0;
 }
 
 /* --- the XDP service table ------------------------------------------------------------------ */
@@ -934,6 +941,7 @@ static void pump(void)
 				check(0, "epoll reports an fd nobody owns");
 		}
 	}
+	apps_tick(&apps); /* as ixdpd's timer does, here every round */
 }
 
 /* Idle: no event pending, every client has read what it was sent (big replies take rounds). */
@@ -973,19 +981,43 @@ static struct app_ctx *live_ctx(unsigned int id)
 	unsigned int i;
 
 	for (i = 0; i < APP_CTX_MAX; i++)
-		if (apps.ctx[i] && apps.ctx[i]->id == id)
+		if (apps.ctx[i] && !apps.ctx[i]->dying && apps.ctx[i]->id == id)
 			return apps.ctx[i];
 	return NULL;
 }
 
-static bool is_zombie(const struct app_ctx *c)
-{
-	unsigned int i;
+#define UID_CONTEXTS 3	/* uid-contexts under test */
 
-	for (i = 0; i < nr_zombies; i++)
-		if (zombies[i] == c)
-			return true;
-	return false;
+/* No user but root holds more than uid-contexts contexts (dying ones included). */
+static void check_uid_contexts(void)
+{
+	unsigned int i, j, n;
+
+	for (i = 0; i < APP_CTX_MAX; i++) {
+		if (!apps.ctx[i] || !apps.ctx[i]->uid)
+			continue;
+		for (j = n = 0; j < APP_CTX_MAX; j++)
+			n += apps.ctx[j] && apps.ctx[j]->uid == apps.ctx[i]->uid;
+		check(n <= UID_CONTEXTS, "a user holds more contexts than uid-contexts");
+	}
+}
+
+/* A dying context waits for a worker that has not answered yet; none other stays. */
+static void check_dying(void)
+{
+	unsigned int i, w;
+
+	for (i = 0; i < APP_CTX_MAX; i++) {
+		const struct app_ctx *c = apps.ctx[i];
+		bool waits = false;
+
+		if (!c || !c->dying)
+			continue;
+		check(c->sock < 0, "a dying context keeps its connection");
+		for (w = 0; w < nw; w++)
+			waits |= (c->held >> w & 1) && mw[w].pending;
+		check(waits, "a dying context no worker keeps: never freed");
+	}
 }
 
 /*
@@ -1038,8 +1070,6 @@ static void check_idle(void)
 		if (!cl->attach_replied || cl->attach_status)
 			continue;
 		quiet = !cl->shut_wr && cl->sent_len == (size_t)(h + 1) * 32;
-		if (cl->ctx_id < IDS_MAX && zombie_id[cl->ctx_id])
-			continue;
 		if (quiet) {
 			struct app_ctx *c = live_ctx(cl->ctx_id);
 
@@ -1062,20 +1092,14 @@ static void check_idle(void)
 		for (i = 0; i < mw[w].n_att; i++) {
 			struct app_ctx *c = mw[w].att[i];
 			unsigned int j;
-			bool found = is_zombie(c);
+			bool found = false;
 
 			for (j = 0; j < APP_CTX_MAX && !found; j++)
 				found = apps.ctx[j] == c;
 			check(found, "a worker holds a context the daemon let go");
 		}
-}
-
-/* The contexts app.c leaves behind on purpose (zombies): freed here once the fuzzer knows. */
-static void zombie_free(struct app_ctx *c)
-{
-	check(c->zombie, "a context detached late is not marked a zombie");
-	c->zombie = false;
-	app_ctx_free(c);
+	check_dying();
+	check_uid_contexts();
 }
 
 /* --- the script ----------------------------------------------------------------------------- */
@@ -1348,8 +1372,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	attach_set = !(flags & 8);
 	memset(mw, 0, sizeof(mw));
 	memset(attached_mask, 0, sizeof(attached_mask));
-	memset(zombie_id, 0, sizeof(zombie_id));
-	nr_zombies = nr_keys = steer_adds = steer_dels = steer_fail_in = 0;
+	nr_keys = steer_adds = steer_dels = steer_fail_in = 0;
 	nr_clients = connects_since_pump = 0;
 	squeezed = squeezing = massed = false;
 	memset(workers, 0, sizeof(workers));
@@ -1367,6 +1390,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	apps.reserved[1] = 9;
 	apps.app_ports = model_app_ports;
 	apps.local_range = range_path;
+	apps.uid_contexts = UID_CONTEXTS;
 	check(ctl_open(&ctl, sock_path, epfd, handler, &apps) == 0, "ctl_open");
 	if (attach_set)
 		ctl_set_attach(&ctl, on_attach, group_set ? apps.group : (gid_t)-1);
@@ -1381,14 +1405,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	settle();
 	check_idle();
 
-	/* Shutdown, as ixdpd_stop(): workers first finish what they owe, zombies let go. */
+	/* Every worker catches up: the next tick frees every dying context. */
 	for (w = 0; w < nw; w++) {
 		mw_catch_up(w);
 		mw[w].arm_call = mw[w].arm_attach = 0;
 	}
-	for (i = 0; i < nr_zombies; i++)
-		for (w = 0; w < nw; w++)
-			mw_detach(w, zombies[i]);
+	apps_tick(&apps);
+	for (i = 0; i < APP_CTX_MAX; i++)
+		check(!apps.ctx[i] || !apps.ctx[i]->dying, "a dying context left after the tick");
+	for (w = 0; w < nw; w++)
+		for (i = 0; i < mw[w].n_att; i++)
+			check(live_ctx(mw[w].att[i]->id) == mw[w].att[i],
+			      "a worker holds a context after the tick");
 	apps_close(&apps);
 	check(apps_count(&apps) == 0, "contexts left after apps_close");
 	for (w = 0; w < nw; w++)
@@ -1396,8 +1424,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < APP_LISTEN_MAX; i++)
 		check(apps.listens[i].refs == 0, "a listen left claimed");
 	check(nr_keys == 0 && steer_adds == steer_dels, "service table entries left behind");
-	for (i = 0; i < nr_zombies; i++)
-		zombie_free(zombies[i]);
 	ctl_close(&ctl);
 	check(access(sock_path, F_OK) != 0, "socket file left behind");
 	rmdir(sock_dir); /* ctl_open() made it */

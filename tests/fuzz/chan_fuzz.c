@@ -8,7 +8,10 @@
  * The stack model plays the network: new connections, data, FINs, resets, connects finishing.
  * Checked: no crash or sanitizer report; the model is never called on a connection the chan
  * layer already closed; every RECV lies inside the rx area; every handle the daemon hands out
- * names its worker; ring indices published by the daemon never run past the app's.
+ * names its worker; ring indices published by the daemon never run past the app's; the
+ * context never holds more than app-ctx-conns (16 here) connections; with every source port
+ * taken, one worker iteration looks at no more than two scans' worth of ports however many
+ * CONNECTs it takes (the 10 ms backoff of chan_source_port()).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -21,6 +24,8 @@
 #define W 1			/* the worker under test */
 #define CONNS 64
 #define LSTS 8
+#define CTX_CONNS 16		/* app-ctx-conns under test */
+#define EPH_N 64		/* ports in the range */
 
 /* --- the stack model ------------------------------------------------------------------------ */
 
@@ -97,10 +102,14 @@ int stack_app_source(const struct stack *s, int family, const __u32 raddr[4], __
 	return 0;
 }
 
+static bool ports_taken;	/* every source port busy */
+static unsigned int busy_calls;
+
 bool stack_app_flow_busy(struct stack *s, int family, const __u32 laddr[4], __u16 lport,
 			 const __u32 raddr[4], __u16 rport)
 {
-	return lport & 1;
+	busy_calls++;
+	return ports_taken || (lport & 1);
 }
 
 int stack_app_connect(struct stack *s, int family, const __u32 laddr[4], __u16 lport,
@@ -247,7 +256,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fg_table fg = { .nr = 4, .nr_workers = W + 1, .owner = { 0, 1, 0, 1 } };
 	struct chan_cfg cfg = { .worker = W, .fg = &fg, .hash_seed = 1, .fg_mask = 3,
-				.eph_lo = 40000, .eph_hi = 40063 };
+				.eph_lo = 40000, .eph_hi = 40000 + EPH_N - 1,
+				.ctx_conns = CTX_CONNS };
 	struct ixdp_app_chan *ch;
 	struct ixdp_app_cmd *cmds;
 	struct chan *c;
@@ -258,6 +268,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(conns, 0, sizeof(conns));
 	memset(lsts, 0, sizeof(lsts));
 	claims = 0;
+	ports_taken = false;
 	ch = chan_hdr();
 	cmds = (void *)(shm + ch->cmd_off);
 	if (chan_open(&c, &cfg, the_stack) || chan_attach(c, &actx))
@@ -269,7 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct stack_conn_info info = { .family = IXDP_FAMILY_INET, .rport = 1234,
 						.lport = 80 };
 
-		switch (op % 9) {
+		switch (op % 10) {
 		case 0: /* the app writes a command: the next 64 bytes, verbatim */
 			if (size - i < sizeof(*cmds))
 				goto out;
@@ -325,11 +336,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				ops->sent(ops_ctx, sc->arg, arg * 11);
 			break;
 		case 7: /* one worker iteration */
+			busy_calls = 0;
 			chan_commands(c);
+			/* a scan after the backoff, and one before it at most */
+			check(busy_calls <= 2 * EPH_N, "CONNECTs scanned the taken range each");
 			chan_deliver(c);
+			check(chan_stats(c)->conns <= CTX_CONNS, "more connections than the cap");
 			break;
 		case 8: /* the app drains its events */
 			app_consume(&seen);
+			break;
+		case 9: /* every source port taken, or free again */
+			ports_taken = !ports_taken;
 			break;
 		}
 	}

@@ -7,9 +7,21 @@
  *
  *   ixdp-hostile-app CONTROL SECONDS [SEED]     exit 0 when the daemon is still answering
  *   ixdp-hostile-app CONTROL --version N        attach claiming ABI version N, print the error
+ *
+ * Modes that try to stall a worker for the other apps (tests/e2e/app_flood.sh), each for
+ * SECONDS, printing what it did:
+ *   ixdp-hostile-app CONTROL --wake-flood SECONDS
+ *       wakeup datagrams to every worker's socket as fast as they go
+ *   ixdp-hostile-app CONTROL --stall SECONDS PORT ACCEPT_SECONDS
+ *       listen on PORT, accept every knock for ACCEPT_SECONDS, never return receive space;
+ *       then stop reading events at all, holding the connections, until SECONDS are up
+ *   ixdp-hostile-app CONTROL --connect-storm SECONDS ADDR PORT
+ *       CONNECTs to ADDR:PORT as fast as the command rings take them, never closing one
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,14 +221,192 @@ static int hostile(const char *path, double seconds)
 	return 0;
 }
 
+/* --- the stall modes: the raw channel, used as an app would, but selfishly -------------- */
+
+struct raw {
+	struct att t;
+	void *shm;
+	unsigned int nw;
+	struct ixdp_app_chan *ch[IXDP_WORKERS_MAX];
+	struct ixdp_app_cmd *cmds[IXDP_WORKERS_MAX];
+	struct ixdp_app_ev *evs[IXDP_WORKERS_MAX];
+	__u32 cmd_n, ev_n;
+};
+
+static int raw_attach(const char *path, struct raw *r)
+{
+	struct ixdp_app_shm *h;
+	unsigned int w;
+
+	if (attach(path, IXDP_APP_VERSION, &r->t) || r->t.status) {
+		fprintf(stderr, "hostile: attach failed: %s\n",
+			r->t.status ? r->t.msg : strerror(errno));
+		return -1;
+	}
+	r->shm = mmap(NULL, r->t.a.shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->t.fds[0], 0);
+	if (r->shm == MAP_FAILED) {
+		perror("hostile: mmap");
+		return -1;
+	}
+	h = r->shm;
+	r->nw = h->nr_workers < IXDP_WORKERS_MAX ? h->nr_workers : IXDP_WORKERS_MAX;
+	r->cmd_n = h->cmd_entries;
+	r->ev_n = h->ev_entries;
+	for (w = 0; w < r->nw; w++) {
+		r->ch[w] = (void *)((char *)r->shm + h->chan_off + h->chan_size * w);
+		r->cmds[w] = (void *)((char *)r->shm + r->ch[w]->cmd_off);
+		r->evs[w] = (void *)((char *)r->shm + r->ch[w]->ev_off);
+	}
+	return 0;
+}
+
+/* Queue @c on worker @w if there is room (published by raw_flush). */
+static bool raw_cmd(struct raw *r, unsigned int w, const struct ixdp_app_cmd *c)
+{
+	struct ixdp_app_chan *ch = r->ch[w];
+	__u32 prod = ch->cmd_prod;
+
+	if (prod - __atomic_load_n(&ch->cmd_cons, __ATOMIC_ACQUIRE) >= r->cmd_n)
+		return false;
+	r->cmds[w][prod & (r->cmd_n - 1)] = *c;
+	__atomic_store_n(&ch->cmd_prod, prod + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* Tell sleeping workers about new commands. */
+static void raw_flush(struct raw *r)
+{
+	unsigned int w;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (w = 0; w < r->nw; w++)
+		if (__atomic_load_n(&r->ch[w]->worker_sleeping, __ATOMIC_RELAXED))
+			send(r->t.fds[2 + w], "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static int wake_flood(const char *path, double seconds)
+{
+	double end = now() + seconds;
+	unsigned long sent = 0, tries = 0;
+	struct raw r;
+	unsigned int w;
+
+	if (raw_attach(path, &r))
+		return 1;
+	while (now() < end)
+		for (w = 0; w < r.nw; w++, tries++)
+			sent += send(r.t.fds[2 + w], "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+	printf("wake-flood: %lu wakeups sent (%lu tries) in %.0f s\n", sent, tries, seconds);
+	return 0;
+}
+
+static int stall(const char *path, double seconds, unsigned int port, double accept_s)
+{
+	double start = now(), end = start + seconds;
+	unsigned long accepted = 0, recvs = 0, bytes = 0;
+	struct raw r;
+	unsigned int w;
+
+	if (raw_attach(path, &r))
+		return 1;
+	for (w = 0; w < r.nw; w++) {
+		struct ixdp_app_cmd c = { .op = IXDP_APP_LISTEN, .port = port, .cookie = 1 };
+
+		if (!raw_cmd(&r, w, &c))
+			return 1;
+	}
+	raw_flush(&r);
+	while (now() < start + accept_s) {
+		bool any = false;
+
+		for (w = 0; w < r.nw; w++) {
+			struct ixdp_app_chan *ch = r.ch[w];
+			__u32 prod = __atomic_load_n(&ch->ev_prod, __ATOMIC_ACQUIRE);
+			__u32 cons = ch->ev_cons;
+
+			for (; cons != prod; cons++) {
+				const struct ixdp_app_ev *e = &r.evs[w][cons & (r.ev_n - 1)];
+				struct ixdp_app_cmd c = { .op = IXDP_APP_ACCEPT, .cookie = 2,
+							  .handle = e->handle };
+
+				if (e->type == IXDP_APP_EV_RECV) {
+					recvs++; /* and never RECV_DONE: the rx area fills */
+					bytes += e->len;
+				}
+				if (e->type != IXDP_APP_EV_KNOCK)
+					continue;
+				if (!raw_cmd(&r, w, &c))
+					break; /* the rest next round */
+				accepted++;
+			}
+			any |= cons != ch->ev_cons;
+			__atomic_store_n(&ch->ev_cons, cons, __ATOMIC_RELEASE);
+		}
+		raw_flush(&r);
+		if (!any)
+			usleep(200);
+	}
+	printf("stall: %lu connections accepted, %lu RECV events (%lu bytes) never returned; "
+	       "now deaf\n", accepted, recvs, bytes);
+	fflush(stdout);
+	while (now() < end)
+		usleep(100000); /* holding everything, reading nothing */
+	return 0;
+}
+
+static int connect_storm(const char *path, double seconds, const char *addr, unsigned int port)
+{
+	double end = now() + seconds;
+	unsigned long sent = 0, ok = 0, failed = 0;
+	struct ixdp_app_cmd c = { .op = IXDP_APP_CONNECT, .family = 4, .port = port };
+	struct raw r;
+	unsigned int w;
+
+	if (inet_pton(AF_INET, addr, &c.addr[0]) != 1) {
+		fprintf(stderr, "hostile: bad address %s\n", addr);
+		return 2;
+	}
+	if (raw_attach(path, &r))
+		return 1;
+	while (now() < end) {
+		for (w = 0; w < r.nw; w++) {
+			struct ixdp_app_chan *ch = r.ch[w];
+			__u32 prod = __atomic_load_n(&ch->ev_prod, __ATOMIC_ACQUIRE);
+			__u32 cons = ch->ev_cons;
+
+			for (; cons != prod; cons++) {
+				const struct ixdp_app_ev *e = &r.evs[w][cons & (r.ev_n - 1)];
+
+				if (e->type == IXDP_APP_EV_CONNECTED)
+					e->err ? failed++ : ok++;
+			}
+			__atomic_store_n(&ch->ev_cons, cons, __ATOMIC_RELEASE);
+			while (raw_cmd(&r, w, &c))
+				sent++;
+		}
+		raw_flush(&r);
+		usleep(50);
+	}
+	printf("connect-storm: %lu CONNECTs, %lu connected, %lu refused\n", sent, ok, failed);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct att t;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s CONTROL SECONDS [SEED] | CONTROL --version N\n", argv[0]);
+		fprintf(stderr, "usage: %s CONTROL SECONDS [SEED] | CONTROL --version N\n"
+			"  | CONTROL --wake-flood SECONDS | CONTROL --stall SECONDS PORT ACCEPT_SECONDS\n"
+			"  | CONTROL --connect-storm SECONDS ADDR PORT\n", argv[0]);
 		return 2;
 	}
+	if (!strcmp(argv[2], "--wake-flood") && argc == 4)
+		return wake_flood(argv[1], atof(argv[3]));
+	if (!strcmp(argv[2], "--stall") && argc == 6)
+		return stall(argv[1], atof(argv[3]), atoi(argv[4]), atof(argv[5]));
+	if (!strcmp(argv[2], "--connect-storm") && argc == 6)
+		return connect_storm(argv[1], atof(argv[3]), argv[4], atoi(argv[5]));
 	rnd_state = argc > 3 ? strtoull(argv[3], NULL, 0) : 0x9e3779b97f4a7c15ull;
 	if (!rnd_state)
 		rnd_state = 1;

@@ -1,0 +1,93 @@
+#!/bin/bash
+# app_limits.sh - what remote hosts can make the daemon hold for an app that does not keep up:
+# with app-ctx-conns 100 and app-rx-size 64 KiB, an app that accepts every knock and never
+# returns receive space (ixdp-hostile-app --stall) holds at most 100 connections (the 50 more
+# the peer opens are reset) and is handed at most 64 KiB of their 100 MiB; the rest waits in
+# the stack with the window closed.  Everything is reclaimed when it exits.  With uid-contexts 2
+# a user of the app group gets two contexts and a third is refused with a message; root gets in.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/netns.sh
+need_root
+
+HOSTILE=$BUILD/bin/ixdp-hostile-app
+app_conns() { stats_json | jq '[.workers[].app.conns] | add'; }
+
+# The app group: this run's own, removed after it.
+GROUP=ixdpl$$
+groupadd --system "$GROUP" || fail "groupadd $GROUP"
+cleanup_extra() { groupdel "$GROUP" 2>/dev/null; }
+
+netns_up 1
+chmod 0755 "$tmp_dir" # the control socket must be reachable by the group's user
+ixdpd_start --workers 1 --app-ctx-conns 100 --app-rx-size 65536 --app-group "$GROUP" \
+	--uid-contexts 2 --app-ports 7200-7210
+"$HOSTILE" "$CONTROL" --stall 40 7100 15 >"$tmp_dir/stall.out" 2>&1 &
+stall=$!
+_pids+=("$stall")
+sleep 0.5
+in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7100 100 -n 1048576 -m 1048576 -t 35 \
+	>"$tmp_dir/peer1.out" 2>&1 &
+_pids+=($!)
+for _ in $(seq 100); do
+	[ "$(app_conns)" -ge 100 ] && break
+	sleep 0.2
+done
+[ "$(app_conns)" -eq 100 ] || fail "expected the app to hold 100 connections, has $(app_conns)"
+in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7100 50 -n 1 -m 1 -H 20 -t 30 >"$tmp_dir/peer2.out" 2>&1 &
+peer2=$!
+_pids+=("$peer2")
+max=0
+for _ in $(seq 25); do
+	n=$(app_conns)
+	[ "$n" -gt "$max" ] && max=$n
+	sleep 0.2
+done
+[ "$max" -le 100 ] || fail "the app held $max connections, app-ctx-conns is 100"
+if wait "$peer2"; then
+	fail "the 50 connections over the cap were served: $(tail -2 "$tmp_dir/peer2.out")"
+fi
+ok "app-ctx-conns 100: the app held at most $max connections, the 50 more were refused"
+
+for _ in $(seq 100); do
+	grep -q deaf "$tmp_dir/stall.out" && break
+	sleep 0.2
+done
+line=$(grep deaf "$tmp_dir/stall.out") || fail "the stalling app said nothing: $(cat "$tmp_dir/stall.out")"
+bytes=$(echo "$line" | sed -n 's/.*(\([0-9]*\) bytes).*/\1/p')
+echo "    $line"
+[ -n "$bytes" ] && [ "$bytes" -gt 0 ] || fail "no data reached the app"
+[ "$bytes" -le 65536 ] || fail "the app was handed $bytes bytes it never returned: app-rx-size is 65536"
+ok "app-rx-size 64 KiB: the app was handed $bytes bytes of 100 MiB and never returned them"
+
+kill "$stall"
+wait "$stall" 2>/dev/null
+for _ in $(seq 100); do
+	[ "$(app_conns)" -eq 0 ] && break
+	sleep 0.2
+done
+[ "$(app_conns)" -eq 0 ] || fail "the app's connections were not reclaimed"
+conns_zero || fail "TCP connections left"
+ok "its connections reclaimed when it exits"
+
+# uid-contexts 2: nobody (in the app group) gets two contexts, not a third; root still gets one.
+# nobody runs a copy it can read: the checkout may sit in a directory nobody cannot enter.
+user_copy "$HOSTILE"
+UHOSTILE=$tmp_dir/u/bin/$(basename "$HOSTILE")
+as_nobody() { setpriv --reuid nobody --regid "$GROUP" --clear-groups "$@"; }
+for i in 1 2; do
+	as_nobody "$UHOSTILE" "$CONTROL" --stall 15 $((7200 + i)) 15 >"$tmp_dir/u$i.out" 2>&1 &
+	_pids+=($!)
+done
+for _ in $(seq 50); do
+	[ "$(stats_json | jq .apps.attached_now)" -eq 2 ] && break
+	sleep 0.1
+done
+[ "$(stats_json | jq .apps.attached_now)" -eq 2 ] ||
+	fail "nobody's two contexts: $(cat "$tmp_dir"/u?.out)"
+out=$(as_nobody "$UHOSTILE" "$CONTROL" --stall 1 7203 1 2>&1) && fail "a third context for nobody: $out"
+echo "$out" | grep -q 'uid-contexts' || fail "the third context refused without the reason: $out"
+ok "uid-contexts 2: a third context for nobody refused: $out"
+out=$("$HOSTILE" "$CONTROL" --stall 1 7204 1 2>&1) || fail "root refused: $out"
+ok "root still gets a context"
+ixdpd_stop || fail "ixdpd exited with $?"
