@@ -11,7 +11,10 @@
  * names its worker; ring indices published by the daemon never run past the app's; the
  * context never holds more than app-ctx-conns (16 here) connections; with every source port
  * taken, one worker iteration looks at no more than two scans' worth of ports however many
- * CONNECTs it takes (the 10 ms backoff of chan_source_port()).
+ * CONNECTs it takes (the 10 ms backoff of chan_source_port()).  The rx area is the 64 KiB the
+ * layout says (chan.c sizes its chunk list from the layout, not from the daemon's default), and
+ * the seed rx_area_full fills it: a peer sends 75 KiB the app never returns, and the worker stops
+ * at the full area (rx_full) with the rest left in the stack.
  */
 #include <errno.h>
 #include <stdint.h>
