@@ -555,13 +555,33 @@ void apps_close(struct apps *a)
 		c = a->ctx[i];
 		if (c && c->dying && !app_workers_detach(a, c, APP_CALL_MS)) {
 			pr_warn("app %u: still held by a worker at shutdown", c->id);
-			c->zombie = true; /* the workers stop next and drop it themselves */
+			c->zombie = true; /* freed by apps_free_held() once the workers are gone */
+			continue;
 		}
 		if (c)
 			app_ctx_free(c);
 		a->ctx[i] = NULL;
 	}
 	pthread_mutex_destroy(&a->lock);
+}
+
+/**
+ * apps_free_held - free the contexts apps_close() found still held by a worker.
+ * @a: state, after apps_close(), once every worker has stopped and closed its channels
+ */
+void apps_free_held(struct apps *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < APP_CTX_MAX; i++) {
+		struct app_ctx *c = a->ctx[i];
+
+		if (!c)
+			continue;
+		c->zombie = false; /* no worker is left to look at it */
+		app_ctx_free(c);
+		a->ctx[i] = NULL;
+	}
 }
 
 /**

@@ -46,7 +46,7 @@ struct app_ctx {
 	__u64 held;			/* dying: workers that may still hold it (bit w) */
 	__u64 posted;			/* ... of those, the ones whose detach is posted */
 	__u32 detach_seq[IXDP_WORKERS_MAX]; /* that detach's request (worker_posted()) */
-	bool zombie;			/* still held at shutdown: left to the process's exit */
+	bool zombie;			/* still held at shutdown: apps_free_held() frees it */
 };
 
 /* One listened (family, address, port): who owns it, how many (context, worker) hold it. */
@@ -94,5 +94,6 @@ int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u3
 	       __u16 port);
 void apps_release(struct apps *a, int family, const __u32 addr[4], __u16 port);
 void app_ctx_free(struct app_ctx *c);
+void apps_free_held(struct apps *a);
 
 #endif /* IXDP_APP_SRV_H */

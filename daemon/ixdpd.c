@@ -801,6 +801,7 @@ void ixdpd_stop(struct ixdpd *d)
 		worker_stop(&d->workers[w]);
 	for (w = 0; w < d->nr_workers_init; w++)
 		worker_destroy(&d->workers[w]);
+	apps_free_held(&d->apps); /* what a worker still held at apps_close(), now no one does */
 	free(d->workers);
 	d->workers = NULL;
 	d->nr_workers_init = 0;

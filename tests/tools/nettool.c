@@ -799,7 +799,8 @@ static size_t build_udp4(unsigned char *f, const unsigned char *dmac, uint32_t d
 static void count_replies(int rx, uint32_t dip, int port, int rounds, long *ok, long *bad)
 {
 	uint64_t end = clock_now_ms() + 1000;
-	unsigned char b[2048], want[64];
+	/* Received 2 bytes into an aligned buffer, so the IP and UDP headers are 4-byte aligned. */
+	unsigned char buf[2 + 2048] __attribute__((aligned(8))), *b = buf + 2, want[64];
 
 	while (clock_now_ms() < end) {
 		struct pollfd p = { .fd = rx, .events = POLLIN };
@@ -812,7 +813,7 @@ static void count_replies(int rx, uint32_t dip, int port, int rounds, long *ok, 
 
 		if (poll(&p, 1, (int)(end - clock_now_ms())) <= 0)
 			break;
-		while ((n = recvfrom(rx, b, sizeof(b), 0, (struct sockaddr *)&from, &fl)) > 0) {
+		while ((n = recvfrom(rx, b, 2048, 0, (struct sockaddr *)&from, &fl)) > 0) {
 			if (from.sll_pkttype == PACKET_OUTGOING || n < 42 || b[12] != 0x08 ||
 			    b[13] != 0 || ip->protocol != IPPROTO_UDP || ip->saddr != dip ||
 			    ntohs(uh->source) != port)
