@@ -86,10 +86,10 @@ in_flight() {
 half_open_total() {
 	"$IXDPCTL" --control "$CONTROL" conns --json | jq '[.conns[] | select(.state == "SYN_RCVD")] | length'
 }
-# The streams opened before the storm: held open 1 s (the garbage starts), then 32 MiB each way
+# The streams opened before the storm: held open 1 s (the garbage starts), then 128 MiB each way
 # per connection, every byte checked by the peer, still flowing when the flood ends.
 for port in "$ECHO_PORT" "$APP_PORT"; do
-	in_peer "$NETTOOL" tcp-streams "$DUT_IP" "$port" 8 -n 33554432 -m 33554432 -H 1 -t 120 \
+	in_peer "$NETTOOL" tcp-streams "$DUT_IP" "$port" 8 -n 134217728 -m 134217728 -H 1 -t 120 \
 		>"$tmp_dir/streams-$port.log" 2>&1 &
 	_pids+=($!)
 	eval "streams_${port}_pid=$!"
