@@ -233,6 +233,14 @@ void app_ctx_free(struct app_ctx *c)
 	free(c);
 }
 
+/* Free @c (no worker holds it any more) and let go of its user's slot. */
+static void app_ctx_put(struct app_ctx *c)
+{
+	if (!c->zombie && c->user)
+		c->user->refs--;
+	app_ctx_free(c);
+}
+
 /*
  * Tell the workers in @c->held to forget @c (they reset its connections); clear the bit of each
  * that did.  A worker busy with an earlier request (-EBUSY) keeps its bit and is asked again
@@ -287,7 +295,7 @@ static void app_end(struct apps *a, struct app_ctx *c, struct app_ctx **slot, __
 	c->posted = 0;
 	if (app_workers_detach(a, c, APP_CALL_MS)) {
 		*slot = NULL;
-		app_ctx_free(c);
+		app_ctx_put(c);
 		return;
 	}
 	for (w = 0; w < a->nr_workers; w++)
@@ -313,7 +321,7 @@ void apps_tick(struct apps *a)
 			continue;
 		pr_info("app %u (pid %d): every worker let go: reclaimed", c->id, c->pid);
 		a->ctx[i] = NULL;
-		app_ctx_free(c);
+		app_ctx_put(c);
 	}
 }
 
@@ -365,6 +373,33 @@ static int app_reply(struct apps *a, struct app_ctx *c, const int *fds, unsigned
 	if (n < 0)
 		return n;
 	return n == (ssize_t)sizeof(r) ? 0 : -EIO;
+}
+
+/*
+ * The slot of @uid's user, taken for one more context (a free one if it has none yet: there are
+ * as many slots as contexts).  Workers count the user's connections in it from the attach on.
+ */
+static struct app_uid *app_user_get(struct apps *a, uid_t uid)
+{
+	struct app_uid *u, *free_u = NULL;
+	unsigned int i;
+
+	for (i = 0; i < APP_CTX_MAX; i++) {
+		u = &a->users[i];
+		if (u->refs && u->uid == uid) {
+			u->refs++;
+			return u;
+		}
+		if (!u->refs && !free_u)
+			free_u = u;
+	}
+	if (!free_u)
+		return NULL;
+	free_u->uid = uid;
+	free_u->refs = 1;
+	free_u->conns_max = uid ? a->uid_conns : 0;
+	__atomic_store_n(&free_u->conns, 0, __ATOMIC_RELAXED);
+	return free_u;
 }
 
 /* Is @uid (not root) at uid-contexts?  Dying contexts count: they still hold memory and ports. */
@@ -432,6 +467,7 @@ void apps_attach(struct apps *a, int fd, const struct ixdp_ctl_req *req)
 	c->sock = fd;
 	c->pid = cred.pid;
 	c->uid = cred.uid;
+	c->user = app_user_get(a, cred.uid);
 	c->memfd = c->app_wake = -1;
 	for (w = 0; w < IXDP_WORKERS_MAX; w++)
 		c->worker_wake[w] = -1;
@@ -490,7 +526,7 @@ err_free:
 	for (i = 0; i <= a->nr_workers; i++)
 		if (theirs[i] >= 0)
 			close(theirs[i]);
-	app_ctx_free(c);
+	app_ctx_put(c);
 }
 
 static struct app_ctx **app_find(const struct apps *a, int fd)
@@ -559,7 +595,7 @@ void apps_close(struct apps *a)
 			continue;
 		}
 		if (c)
-			app_ctx_free(c);
+			app_ctx_put(c);
 		a->ctx[i] = NULL;
 	}
 	pthread_mutex_destroy(&a->lock);
@@ -731,7 +767,8 @@ static int app_listen_rule(struct apps *a, const struct app_ctx *ctx, int family
  *
  * Return: 0, -EADDRINUSE (another process, or a diagnostic service), for an app that is not
  * root -EACCES (below 1024 or not in app-ports), -ERANGE (inside the kernel's ephemeral range),
- * -EBUSY (the kernel listens there) or the error of asking the kernel; -ENOSPC,
+ * -EBUSY (the kernel listens there), the error of asking the kernel, or -EMFILE (its user
+ * already holds uid-listens distinct listens, of all its contexts and processes); -ENOSPC,
  * -EADDRNOTAVAIL (not one of the interface's addresses), or the map's error.
  */
 int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u32 addr[4],
@@ -766,11 +803,25 @@ int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u3
 		l->refs++;
 		goto out;
 	}
+	/* A new listen: a user other than root holds at most uid-listens of them. */
+	if (ctx->uid != 0 && a->uid_listens) {
+		unsigned int n = 0;
+
+		for (i = 0; i < APP_LISTEN_MAX; i++)
+			n += a->listens[i].refs && a->listens[i].uid == ctx->uid;
+		if (n >= a->uid_listens) {
+			pr_warn("app %u (pid %d): port %u refused: uid %u holds %u listens "
+				"(uid-listens)", ctx->id, ctx->pid, port, ctx->uid, n);
+			ret = -EMFILE;
+			goto out;
+		}
+	}
 	if (!free_slot) {
 		ret = -ENOSPC;
 		goto out;
 	}
-	*free_slot = (struct app_listen){ .family = family, .port = port, .pid = ctx->pid };
+	*free_slot = (struct app_listen){ .family = family, .port = port, .pid = ctx->pid,
+					  .uid = ctx->uid };
 	memcpy(free_slot->addr, addr, sizeof(free_slot->addr));
 	ret = app_steer(a, free_slot, true);
 	if (ret)

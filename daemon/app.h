@@ -26,10 +26,24 @@
 #define APP_TX_SIZE (4u << 20)	/* per channel */
 #define APP_CALL_MS 2000	/* bound on a worker's answer to attach/detach */
 #define APP_RETRY_MS 20		/* bound on a retried detach's answer (the tick) */
+#define APP_UID_LISTENS 16	/* default uid-listens: of the APP_LISTEN_MAX */
+#define APP_UID_CONNS 65536	/* default uid-conns: on every worker together */
 
 struct worker;
 struct steer;
 struct netif;
+
+/*
+ * One user that holds contexts.  The control thread takes and frees the slot (uid, refs,
+ * conns_max); workers count the user's connections in @conns with __atomic ops, one add when a
+ * connection opens and one subtract when it goes, so uid-conns holds across workers.
+ */
+struct app_uid {
+	uid_t uid;
+	unsigned int refs;		/* contexts (dying ones included) of this user; 0: free */
+	unsigned int conns_max;		/* uid-conns; 0 (root): no limit */
+	__u32 conns;			/* TCP connections on every worker, of every context */
+};
 
 /* One attached context: set up by the control thread, read-only to workers while attached. */
 struct app_ctx {
@@ -37,6 +51,7 @@ struct app_ctx {
 	int sock;			/* the control connection: its end is the app's end */
 	pid_t pid;
 	uid_t uid;
+	struct app_uid *user;		/* its user's slot in struct apps; NULL: not counted */
 	int memfd;
 	void *shm;
 	size_t shm_size;
@@ -55,6 +70,7 @@ struct app_listen {
 	__u32 addr[4];
 	__u16 port;
 	pid_t pid;
+	uid_t uid;			/* of pid: uid-listens counts a user's listens */
 	unsigned int refs;
 };
 
@@ -70,11 +86,14 @@ struct apps {
 	const char *local_range;	/* the kernel's ephemeral range: PORTS_LOCAL_RANGE */
 	size_t rx_size;			/* app-rx-size, set after apps_init() */
 	unsigned int uid_contexts;	/* uid-contexts, set after apps_init(); 0: no limit */
+	unsigned int uid_listens;	/* uid-listens, likewise; 0: no limit */
+	unsigned int uid_conns;		/* uid-conns, likewise; 0: no limit */
 	int epfd;
 	struct app_ctx *ctx[APP_CTX_MAX];	/* attached, or dying (held by a worker) */
 	unsigned int next_id;
 	pthread_mutex_t lock;		/* the listen registry: workers call apps_claim/release */
 	struct app_listen listens[APP_LISTEN_MAX];
+	struct app_uid users[APP_CTX_MAX];	/* control thread; workers touch only .conns */
 	/* counters (control thread; listen ones under lock) */
 	__u64 attached;
 	__u64 detached;

@@ -144,7 +144,34 @@ static __u64 chan_handle(struct chan *c, __u32 i)
 	return (__u64)chan_slot(c, i)->gen << 32 | (__u64)c->cfg.worker << 24 | i;
 }
 
-/* A connection slot for @cx; NULL with -EMFILE (@cx holds its cap) or -ENOMEM in @err. */
+/*
+ * Count one more connection of @cx's user on every worker together; false (nothing counted)
+ * when it holds uid-conns already.  One atomic add per connection, none for root (no limit).
+ */
+static bool chan_user_take(struct chan_ctx *cx)
+{
+	struct app_uid *u = cx->app->user;
+
+	if (!u || !u->conns_max)
+		return true;
+	if (__atomic_add_fetch(&u->conns, 1, __ATOMIC_RELAXED) <= u->conns_max)
+		return true;
+	__atomic_sub_fetch(&u->conns, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+static void chan_user_put(struct chan_ctx *cx)
+{
+	struct app_uid *u = cx->app->user;
+
+	if (u && u->conns_max)
+		__atomic_sub_fetch(&u->conns, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * A connection slot for @cx; NULL with -EMFILE (@cx holds app-ctx-conns, or its user uid-conns)
+ * or -ENOMEM in @err.
+ */
 static struct chan_conn *chan_alloc(struct chan *c, struct chan_ctx *cx, __u32 *idx, int *err)
 {
 	struct chan_conn *k;
@@ -176,6 +203,11 @@ static struct chan_conn *chan_alloc(struct chan *c, struct chan_ctx *cx, __u32 *
 			c->free_head = c->nr_slots + i + 1;
 		}
 		c->nr_slots += CHAN_PAGE_CONNS;
+	}
+	if (!chan_user_take(cx)) {
+		*err = -EMFILE;
+		c->st.conns_capped++;
+		return NULL;
 	}
 	i = c->free_head - 1;
 	k = chan_slot(c, i);
@@ -344,6 +376,7 @@ static void chan_free(struct chan *c, struct chan_conn *k)
 
 	chan_unqueue(c, cx, k);
 	chan_rx_drop(cx, k);
+	chan_user_put(cx);
 	cx->nr_conns--;
 	c->st.conns--;
 	memset(k, 0, sizeof(*k));

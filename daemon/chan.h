@@ -43,7 +43,7 @@ struct chan_stats {
 	__u64 rx_full;		/* times a context's rx area was full */
 	__u64 wakeups;		/* apps woken */
 	__u64 knocks_refused;	/* new connections reset: no listener context could take them */
-	__u64 conns_capped;	/* knocks or CONNECTs refused: the context holds app-ctx-conns */
+	__u64 conns_capped;	/* knocks or CONNECTs refused: app-ctx-conns or uid-conns held */
 	__u64 ports_none;	/* CONNECTs refused: no source port left (or backing off) */
 	__u32 conns;		/* app connections (every state) */
 	__u32 contexts;

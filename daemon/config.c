@@ -95,6 +95,10 @@ static const struct cfg_key cfg_keys[] = {
 	  "receive area of an app context on each worker (default 8388608)" },
 	{ "uid-contexts", CFG_UINT, OFF(uid_contexts), 0, 1, 64, NULL, "N",
 	  "app contexts one non-root user may hold at once (default 32)" },
+	{ "uid-listens", CFG_UINT, OFF(uid_listens), 0, 1, 64, NULL, "N",
+	  "distinct ports/addresses one non-root user may listen on at once (default 16)" },
+	{ "uid-conns", CFG_UINT, OFF(uid_conns), 0, 1, 1u << 24, NULL, "N",
+	  "TCP connections one non-root user's apps may hold on all workers (default 65536)" },
 	{ "flow-hash-seed", CFG_SEED, OFF(hash_seed), 0, 0, UINT_MAX, NULL, "N|random",
 	  "seed of the flow hash (default random: drawn at every start)" },
 	{ "tcp-half-open", CFG_UINT, OFF(half_open), 0, 1, 1000000, NULL, "N",
@@ -150,6 +154,8 @@ void cfg_defaults(struct ixdp_config *c)
 	c->app_ctx_conns = 16384; /* CHAN_CTX_CONNS */
 	c->app_rx_size = 8u << 20; /* APP_RX_SIZE */
 	c->uid_contexts = 32; /* half of APP_CTX_MAX */
+	c->uid_listens = 16; /* APP_UID_LISTENS: a quarter of APP_LISTEN_MAX */
+	c->uid_conns = 65536; /* APP_UID_CONNS */
 	c->log_level = LOG_LVL_INFO;
 	c->hash_seed_random = true;
 	c->half_open = 4096;

@@ -58,6 +58,8 @@ struct ixdp_config {
 	unsigned int app_ctx_conns;	/* connections per app context per worker */
 	unsigned int app_rx_size;	/* receive area per app context per worker, bytes */
 	unsigned int uid_contexts;	/* app contexts per non-root uid */
+	unsigned int uid_listens;	/* distinct listens per non-root uid */
+	unsigned int uid_conns;		/* TCP connections per non-root uid, all workers */
 	bool foreground;
 	enum log_level log_level;
 };

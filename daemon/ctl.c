@@ -317,21 +317,74 @@ int ctl_owns(const struct ctl *c, int fd)
 	return fd == c->listen_fd || ctl_client((struct ctl *)c, fd) != NULL;
 }
 
+/*
+ * Refuse a client over its user's share with one reply (op 0, -EUSERS, a message), sent
+ * without waiting: it is the first thing on a fresh connection, so it fits.  A client that
+ * sends its request first reads it as the answer (ctl_call()); then the connection is closed.
+ */
+static void ctl_refuse(int fd, uid_t uid, unsigned int held, unsigned int free_slots)
+{
+	struct {
+		struct ixdp_ctl_reply rep;
+		char msg[128];
+	} r;
+	size_t n;
+
+	if (held >= CTL_UID_SLOTS)
+		snprintf(r.msg, sizeof(r.msg), "uid %u holds %u of the %u control connections",
+			 uid, held, CTL_CLIENTS_MAX);
+	else
+		snprintf(r.msg, sizeof(r.msg), "control connections busy: the last %u of %u are "
+			 "root's", free_slots, CTL_CLIENTS_MAX);
+	n = strlen(r.msg) + 1;
+	r.rep = (struct ixdp_ctl_reply){ .magic = IXDP_CTL_MAGIC, .version = IXDP_CTL_VERSION,
+					 .status = -EUSERS, .len = n };
+	if (send(fd, &r, sizeof(r.rep) + n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("control: refusal not sent: %s", strerror(errno));
+	pr_warn("control: refusing a client: %s", r.msg);
+	close(fd);
+}
+
+/*
+ * Take a new client.  Slots are shared fairly: a user other than root (and ixdpd's own user)
+ * holds at most CTL_UID_SLOTS at once and never one of the last CTL_ROOT_SLOTS free ones, so
+ * root's ixdpctl gets in however many clients the others hold.  Attached apps have left the
+ * table (ctl_hand_over()): only clients with a request outstanding hold a slot.
+ */
 static void ctl_accept(struct ctl *c)
 {
-	struct ctl_client *cl;
+	struct ctl_client *cl = NULL;
 	struct epoll_event ev = { .events = EPOLLIN };
+	unsigned int held = 0, free_slots = 0;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd;
+	int fd, i;
 
 	fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	cl = ctl_client(c, -1);
-	if (!cl || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-		pr_warn("control: refusing a client (%s)", cl ? strerror(errno) : "too many");
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		pr_warn("control: refusing a client (%s)", strerror(errno));
 		close(fd);
+		return;
+	}
+	for (i = 0; i < CTL_CLIENTS_MAX; i++) {
+		if (c->clients[i].fd < 0) {
+			free_slots++;
+			if (!cl)
+				cl = &c->clients[i];
+		} else {
+			held += c->clients[i].uid == cred.uid;
+		}
+	}
+	if (!cl) {
+		pr_warn("control: refusing a client (too many)");
+		close(fd);
+		return;
+	}
+	if (cred.uid != 0 && cred.uid != geteuid() &&
+	    (held >= CTL_UID_SLOTS || free_slots <= CTL_ROOT_SLOTS)) {
+		ctl_refuse(fd, cred.uid, held, free_slots);
 		return;
 	}
 	ev.data.fd = fd;

@@ -3,8 +3,9 @@
  * ctl.h - the control socket server, run by the control thread's epoll loop.
  *
  * Requests are struct ixdp_ctl_req (include/ixdp/ctl.h); the daemon's handler fills a reply
- * buffer.  Clients are non-blocking and bounded: at most CTL_CLIENTS_MAX at once, a request must
- * arrive within CTL_TIMEOUT_MS, a reply that cannot be written is buffered until EPOLLOUT.
+ * buffer.  Clients are non-blocking and bounded: at most CTL_CLIENTS_MAX at once (CTL_UID_SLOTS
+ * of them per user other than root, the last CTL_ROOT_SLOTS root's), a request must arrive
+ * within CTL_TIMEOUT_MS, a reply that cannot be written is buffered until EPOLLOUT.
  */
 #ifndef IXDP_CTL_SRV_H
 #define IXDP_CTL_SRV_H
@@ -16,6 +17,8 @@
 #include "ixdp/ctl.h"
 
 #define CTL_CLIENTS_MAX 16
+#define CTL_UID_SLOTS (CTL_CLIENTS_MAX / 4) /* held at once by one user other than root */
+#define CTL_ROOT_SLOTS 2	/* the last free slots: root's (and ixdpd's own user's) only */
 #define CTL_TIMEOUT_MS 5000
 
 struct ctl_buf {

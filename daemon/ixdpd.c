@@ -692,6 +692,8 @@ int ixdpd_start(struct ixdpd *d)
 	ixdpd_log_app_ports(d);
 	d->apps.rx_size = c->app_rx_size;
 	d->apps.uid_contexts = c->uid_contexts;
+	d->apps.uid_listens = c->uid_listens;
+	d->apps.uid_conns = c->uid_conns;
 	d->apps_open = true;
 	ctl_set_attach(&d->ctl, ixdpd_attach, d->apps.group_set ? d->apps.group : (gid_t)-1);
 

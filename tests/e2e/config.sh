@@ -54,6 +54,8 @@ bad app-ports --interface dut0 --app-ports 8099-8000
 bad app-ports --interface dut0 --app-ports 0
 bad app-ports --interface dut0 --app-ports 80
 bad app-ports --interface dut0 --app-ports 60000-62000
+bad uid-listens --interface dut0 --uid-listens 0
+bad uid-conns --interface dut0 --uid-conns 16777217
 bad "unknown option" --interface dut0 --no-such-option 1
 bad "unexpected argument" --interface dut0 extra
 

@@ -33,7 +33,10 @@
  *    a dying context is held by a worker whose mailbox is still busy (else the tick's retry
  *    would have freed it); attached - detached = live;
  *  - once every worker has caught up, one tick frees every dying context;
- *  - no user but root holds more than uid-contexts (3 here) contexts;
+ *  - a client is refused at accept with -EUSERS only if it is not root and its user may be over
+ *    its share of the control slots (CTL_UID_SLOTS) or into root's last CTL_ROOT_SLOTS;
+ *  - no user but root holds more than uid-contexts (3 here) contexts, nor more than uid-listens
+ *    (4 here) distinct listens of all its contexts, and EMFILE refuses a listen only at it;
  *  - after apps_close() and ctl_close(): no context, no worker holding one, no listen claimed,
  *    the service table empty (every add deleted), no file descriptor leaked, no socket file.
  *
@@ -576,6 +579,17 @@ static struct client *client_new(unsigned int ident)
 	cl->fd = fd;
 	cl->id = a.id;
 	cl->may_refuse = ctl_occupancy() + connects_since_pump + 1 > CTL_CLIENTS_MAX;
+	/* ctl.c's fair share: a user other than root beyond its slots or into root's last ones
+	 * (counting every connect not yet accepted, of any user: an upper bound). */
+	if (a.id->uid != 0) {
+		unsigned int i, held = 0;
+
+		for (i = 0; i < CTL_CLIENTS_MAX; i++)
+			held += ctl.clients[i].fd >= 0 && ctl.clients[i].uid == a.id->uid;
+		cl->may_refuse |= held + connects_since_pump + 1 > CTL_UID_SLOTS ||
+				  ctl_occupancy() + connects_since_pump + 1 >
+					  CTL_CLIENTS_MAX - CTL_ROOT_SLOTS;
+	}
 	connects_since_pump++;
 	return cl;
 }
@@ -791,6 +805,12 @@ static void client_reply(struct client *cl)
 	if (k < sizeof(cl->reply_end) / sizeof(cl->reply_end[0]))
 		cl->reply_end[k] = cl->got_bytes;
 	check(!cl->attach_replied, "bytes after the attach reply");
+	if (k == 0 && rep->op == 0 && rep->status == -EUSERS) {
+		/* Refused at accept, before any request: only a user over its share. */
+		check(cl->id->uid != 0 && cl->may_refuse,
+		      "a client refused its share of the control slots");
+		return;
+	}
 	check((k + 1) * 32 <= cl->sent_len || cl->sent_overflow, "a reply nobody asked for");
 	if ((k + 1) * 32 > cl->sent_len)
 		return;
@@ -987,6 +1007,7 @@ static struct app_ctx *live_ctx(unsigned int id)
 }
 
 #define UID_CONTEXTS 3	/* uid-contexts under test */
+#define UID_CONNS 5	/* uid-conns under test: set in each user's slot */
 
 /* No user but root holds more than uid-contexts contexts (dying ones included). */
 static void check_uid_contexts(void)
@@ -999,7 +1020,39 @@ static void check_uid_contexts(void)
 		for (j = n = 0; j < APP_CTX_MAX; j++)
 			n += apps.ctx[j] && apps.ctx[j]->uid == apps.ctx[i]->uid;
 		check(n <= UID_CONTEXTS, "a user holds more contexts than uid-contexts");
+		/* uid-conns: every context counts its connections in its user's one slot. */
+		check(apps.ctx[i]->user && apps.ctx[i]->user->uid == apps.ctx[i]->uid &&
+		      apps.ctx[i]->user->refs == n, "a context's user slot is not its user's");
+		check(apps.ctx[i]->user->conns_max == UID_CONNS, "a user's uid-conns is not set");
 	}
+	for (i = n = 0; i < APP_CTX_MAX; i++)
+		n += apps.users[i].refs;
+	for (j = 0; j < APP_CTX_MAX; j++)
+		n -= apps.ctx[j] != NULL;
+	check(n == 0, "user slots held by no context");
+}
+
+#define UID_LISTENS 4	/* uid-listens under test */
+
+/* The distinct listens user @uid holds in the registry. */
+static unsigned int uid_listens(uid_t uid)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < APP_LISTEN_MAX; i++)
+		n += apps.listens[i].refs && apps.listens[i].uid == uid;
+	return n;
+}
+
+/* No user but root holds more than uid-listens listens, of all its contexts together. */
+static void check_uid_listens(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < APP_LISTEN_MAX; i++)
+		if (apps.listens[i].refs && apps.listens[i].uid)
+			check(uid_listens(apps.listens[i].uid) <= UID_LISTENS,
+			      "a user holds more listens than uid-listens");
 }
 
 /* A dying context waits for a worker that has not answered yet; none other stays. */
@@ -1100,6 +1153,7 @@ static void check_idle(void)
 		}
 	check_dying();
 	check_uid_contexts();
+	check_uid_listens();
 }
 
 /* --- the script ----------------------------------------------------------------------------- */
@@ -1154,7 +1208,7 @@ static void do_listen(unsigned int w, unsigned int k, unsigned int f, unsigned i
 	const __u16 ports[4] = { 80, 8080, apps.reserved[p >> 2 & 1], 1024 + (p >> 2) };
 	struct mworker *m;
 	struct mlisten l = { 0 };
-	unsigned int i;
+	unsigned int i, held;
 	int ret;
 
 	if (w >= nw || !mw[w].n_att)
@@ -1171,7 +1225,11 @@ static void do_listen(unsigned int w, unsigned int k, unsigned int f, unsigned i
 			return;
 	if (m->n_lst == MW_LISTENS)
 		return;
+	held = uid_listens(l.c->uid);
 	ret = apps_claim(&apps, l.c, l.family, l.addr, l.port);
+	/* Short of descriptors, asking the kernel for its listeners fails with EMFILE too. */
+	if (ret == -EMFILE && !squeezing)
+		check(l.c->uid && held >= UID_LISTENS, "a listen refused EMFILE below uid-listens");
 	if (l.port < 1024 && l.c->uid != 0)
 		check(ret == -EACCES, "a port below 1024 claimed by a user");
 	if (!ports_set_has(&model_app_ports, l.port) && l.c->uid != 0)
@@ -1391,6 +1449,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	apps.app_ports = model_app_ports;
 	apps.local_range = range_path;
 	apps.uid_contexts = UID_CONTEXTS;
+	apps.uid_listens = UID_LISTENS;
+	apps.uid_conns = UID_CONNS;
 	check(ctl_open(&ctl, sock_path, epfd, handler, &apps) == 0, "ctl_open");
 	if (attach_set)
 		ctl_set_attach(&ctl, on_attach, group_set ? apps.group : (gid_t)-1);

@@ -9,7 +9,9 @@
  * Checked: no crash or sanitizer report; the model is never called on a connection the chan
  * layer already closed; every RECV lies inside the rx area; every handle the daemon hands out
  * names its worker; ring indices published by the daemon never run past the app's; the
- * context never holds more than app-ctx-conns (16 here) connections; with every source port
+ * context never holds more than app-ctx-conns (16 here) connections, nor its user more than
+ * uid-conns (12 here, 0-3 of them held on other workers), and the user's shared count is exactly
+ * what its connections are (none left when the context goes); with every source port
  * taken, one worker iteration looks at no more than two scans' worth of ports however many
  * CONNECTs it takes (the 10 ms backoff of chan_source_port()).  The rx area is the 64 KiB the
  * layout says (chan.c sizes its chunk list from the layout, not from the daemon's default), and
@@ -28,6 +30,7 @@
 #define CONNS 64
 #define LSTS 8
 #define CTX_CONNS 16		/* app-ctx-conns under test */
+#define UID_CONNS 12		/* uid-conns under test: below it, with other workers' share */
 #define EPH_N 64		/* ports in the range */
 
 /* --- the stack model ------------------------------------------------------------------------ */
@@ -201,6 +204,8 @@ void apps_release(struct apps *a, int family, const __u32 addr[4], __u16 port)
 #define CHAN_SZ (4096 + CMD_N * 64 + EV_N * 64 + RX + TX)
 
 static struct app_ctx actx;
+static struct app_uid user;	/* the context's user; other workers hold @others of its conns */
+static __u32 others;
 static __u8 *shm;
 
 static struct ixdp_app_chan *chan_hdr(void)
@@ -231,7 +236,9 @@ static void shm_reset(void)
 		ch->rx_off = ch->ev_off + EV_N * 64;
 		ch->tx_off = ch->rx_off + RX;
 	}
-	actx = (struct app_ctx){ .id = 1, .pid = 42, .uid = 1000, .shm = shm, .app_wake = -1 };
+	user = (struct app_uid){ .uid = 1000, .refs = 1, .conns_max = UID_CONNS, .conns = others };
+	actx = (struct app_ctx){ .id = 1, .pid = 42, .uid = 1000, .user = &user, .shm = shm,
+				 .app_wake = -1 };
 	for (w = 0; w < IXDP_WORKERS_MAX; w++)
 		actx.worker_wake[w] = -1;
 }
@@ -267,6 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	__u32 seen = 0;
 	size_t i = 0;
 
+	others = size % 4; /* not from the bytes: the corpus keeps its meaning */
 	shm_reset();
 	memset(conns, 0, sizeof(conns));
 	memset(lsts, 0, sizeof(lsts));
@@ -345,6 +353,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(busy_calls <= 2 * EPH_N, "CONNECTs scanned the taken range each");
 			chan_deliver(c);
 			check(chan_stats(c)->conns <= CTX_CONNS, "more connections than the cap");
+			check(user.conns == others + chan_stats(c)->conns,
+			      "the user's connection count is off");
+			check(user.conns <= UID_CONNS, "the user holds more connections than uid-conns");
 			break;
 		case 8: /* the app drains its events */
 			app_consume(&seen);
@@ -360,6 +371,7 @@ out:
 	app_consume(&seen);
 	chan_close(c);
 	check(claims == 0, "listens left claimed after the context went");
+	check(user.conns == others, "the context's connections still counted for its user");
 	for (i = 0; i < CONNS; i++)
 		check(!conns[i].used || !conns[i].arg, "connection left open after the context went");
 	return 0;

@@ -17,6 +17,11 @@
  *       then stop reading events at all, holding the connections, until SECONDS are up
  *   ixdp-hostile-app CONTROL --connect-storm SECONDS ADDR PORT
  *       CONNECTs to ADDR:PORT as fast as the command rings take them, never closing one
+ *
+ * Per-user limits (tests/e2e/app_limits.sh):
+ *   ixdp-hostile-app CONTROL --listens SECONDS PORT...
+ *       listen on every PORT (on every worker), print "listen PORT: ok" or "listen PORT: error
+ *       -E (text)" as worker 0 answers each (at most 5 s), then hold them until SECONDS are up
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -391,6 +396,56 @@ static int connect_storm(const char *path, double seconds, const char *addr, uns
 	return 0;
 }
 
+static int listens(const char *path, double seconds, char **ports, int n)
+{
+	double start = now(), end = start + seconds;
+	int done = 0, i;
+	struct raw r;
+	unsigned int w;
+
+	if (raw_attach(path, &r))
+		return 1;
+	for (i = 0; i < n; i++) {
+		struct ixdp_app_cmd c = { .op = IXDP_APP_LISTEN, .port = atoi(ports[i]),
+					  .seq = i, .cookie = 1 };
+
+		for (w = 0; w < r.nw; w++)
+			if (!raw_cmd(&r, w, &c))
+				return 1;
+	}
+	raw_flush(&r);
+	while (done < n && now() < start + 5) {
+		for (w = 0; w < r.nw; w++) {
+			struct ixdp_app_chan *ch = r.ch[w];
+			__u32 prod = __atomic_load_n(&ch->ev_prod, __ATOMIC_ACQUIRE);
+			__u32 cons = ch->ev_cons;
+
+			for (; cons != prod; cons++) {
+				const struct ixdp_app_ev *e = &r.evs[w][cons & (r.ev_n - 1)];
+
+				if (w || e->type != IXDP_APP_EV_RESULT || e->op != IXDP_APP_LISTEN ||
+				    e->seq >= (__u32)n)
+					continue;
+				if (e->err)
+					printf("listen %s: error %d (%s)\n", ports[e->seq], e->err,
+					       strerror(-e->err));
+				else
+					printf("listen %s: ok\n", ports[e->seq]);
+				done++;
+			}
+			__atomic_store_n(&ch->ev_cons, cons, __ATOMIC_RELEASE);
+		}
+		fflush(stdout);
+		usleep(1000);
+	}
+	if (done < n)
+		printf("listens: %d of %d answered\n", done, n);
+	fflush(stdout);
+	while (now() < end)
+		usleep(100000);
+	return done < n;
+}
+
 int main(int argc, char **argv)
 {
 	struct att t;
@@ -398,13 +453,16 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s CONTROL SECONDS [SEED] | CONTROL --version N\n"
 			"  | CONTROL --wake-flood SECONDS | CONTROL --stall SECONDS PORT ACCEPT_SECONDS\n"
-			"  | CONTROL --connect-storm SECONDS ADDR PORT\n", argv[0]);
+			"  | CONTROL --connect-storm SECONDS ADDR PORT\n"
+			"  | CONTROL --listens SECONDS PORT...\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[2], "--wake-flood") && argc == 4)
 		return wake_flood(argv[1], atof(argv[3]));
 	if (!strcmp(argv[2], "--stall") && argc == 6)
 		return stall(argv[1], atof(argv[3]), atoi(argv[4]), atof(argv[5]));
+	if (!strcmp(argv[2], "--listens") && argc >= 5)
+		return listens(argv[1], atof(argv[3]), argv + 4, argc - 4);
 	if (!strcmp(argv[2], "--connect-storm") && argc == 6)
 		return connect_storm(argv[1], atof(argv[3]), argv[4], atoi(argv[5]));
 	rnd_state = argc > 3 ? strtoull(argv[3], NULL, 0) : 0x9e3779b97f4a7c15ull;

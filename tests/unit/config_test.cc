@@ -92,6 +92,17 @@ TEST(Config, HashSeedAndHalfOpenLimits)
 	EXPECT_EQ(c.set("tcp-half-open-listener", "1000001"), -EINVAL);
 	EXPECT_EQ(c.set("tcp-half-open-listener", "3"), 0);
 	EXPECT_EQ(c.c.half_open_listener, 3u);
+
+	EXPECT_EQ(c.c.uid_listens, 16u);
+	EXPECT_EQ(c.c.uid_conns, 65536u);
+	EXPECT_EQ(c.set("uid-listens", "0"), -EINVAL);
+	EXPECT_EQ(c.set("uid-listens", "65"), -EINVAL);
+	EXPECT_EQ(c.set("uid-listens", "3"), 0);
+	EXPECT_EQ(c.c.uid_listens, 3u);
+	EXPECT_EQ(c.set("uid-conns", "0"), -EINVAL);
+	EXPECT_EQ(c.set("uid-conns", "16777217"), -EINVAL);
+	EXPECT_EQ(c.set("uid-conns", "30"), 0);
+	EXPECT_EQ(c.c.uid_conns, 30u);
 }
 
 TEST(Config, EnumsStringsAndLists)

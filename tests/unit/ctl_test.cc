@@ -7,12 +7,14 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern "C" {
@@ -205,6 +207,95 @@ TEST_F(Ctl, SilentAndSurplusClientsAreDropped)
 	void *payload;
 	ASSERT_EQ(call(OP_ECHO, 1, &rep, &payload), 0); // room again for a well-behaved client
 	free(payload);
+}
+
+// A child as user @uid opens @n silent clients; it writes how many the server kept and whether
+// every refused one read an -EUSERS reply with a message, then holds them until @hold closes.
+static pid_t foreign_clients(const std::string &path, uid_t uid, int n, int report,
+			     const int hold[2])
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	alarm(30); // bounded, whatever the parent does
+	close(hold[1]);
+	if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		_exit(2);
+	std::vector<int> fds;
+	for (int i = 0; i < n; i++)
+		fds.push_back(ctl_connect(path.c_str(), 1000));
+	usleep(200000);
+	unsigned char kept = 0, replied = 1;
+	for (int fd : fds) {
+		struct ixdp_ctl_reply rep;
+		char msg[256];
+		ssize_t got = recv(fd, &rep, sizeof(rep), MSG_DONTWAIT);
+
+		if (got < 0 && errno == EAGAIN) {
+			kept++;
+			continue;
+		}
+		got = got == (ssize_t)sizeof(rep) && rep.len < sizeof(msg) ?
+			recv(fd, msg, rep.len, MSG_DONTWAIT) : -1;
+		if (got != (ssize_t)rep.len || rep.status != -EUSERS || rep.magic != IXDP_CTL_MAGIC ||
+		    !memchr(msg, 0, rep.len))
+			replied = 0;
+	}
+	unsigned char out[2] = { kept, replied };
+	if (write(report, out, 2) != 2)
+		_exit(3);
+	char c;
+	while (read(hold[0], &c, 1) > 0) // until the parent closes it
+		;
+	_exit(0);
+}
+
+TEST_F(Ctl, UsersHoldAFairShareOfTheSlotsAndRootAlwaysGetsIn)
+{
+	if (geteuid() != 0)
+		GTEST_SKIP() << "needs root to play other users";
+	// The socket's directories must let the other users in (the test's umask made them 0700).
+	std::string dir = path.substr(0, path.rfind('/'));
+	chmod(dir.c_str(), 0755);
+	chmod(dir.substr(0, dir.rfind('/')).c_str(), 0755);
+	chmod(path.c_str(), 0666);
+	int report[2], hold[2];
+	ASSERT_EQ(pipe(report), 0);
+	ASSERT_EQ(pipe(hold), 0);
+	// Users one after another, each trying for more than the whole table.
+	const unsigned int want[4] = { CTL_UID_SLOTS, CTL_UID_SLOTS, CTL_UID_SLOTS,
+				       CTL_CLIENTS_MAX - 3 * CTL_UID_SLOTS - CTL_ROOT_SLOTS };
+	pid_t kids[4];
+	for (int k = 0; k < 4; k++) {
+		unsigned char got[2] = { 0, 0 };
+
+		kids[k] = foreign_clients(path, 60000 + k, CTL_CLIENTS_MAX + 2, report[1], hold);
+		ASSERT_GT(kids[k], 0);
+		ASSERT_EQ(read(report[0], got, 2), 2) << "user " << k << " reported nothing";
+		EXPECT_EQ(got[0], want[k]) << "control slots kept for uid " << 60000 + k;
+		EXPECT_EQ(got[1], 1) << "a refused client of uid " << 60000 + k
+				     << " had no -EUSERS reply";
+	}
+	// Every slot but root's is taken: root still gets in, twice at once.
+	struct ixdp_ctl_reply rep;
+	void *payload;
+	int extra = ctl_connect(path.c_str(), 1000);
+	ASSERT_GE(extra, 0);
+	EXPECT_EQ(call(OP_ECHO, 7, &rep, &payload), 0) << "root shut out of the control socket";
+	EXPECT_EQ(rep.status, 0);
+	free(payload);
+	close(extra);
+	close(hold[1]);
+	for (pid_t k : kids) {
+		int st = -1;
+
+		waitpid(k, &st, 0);
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "child status " << st;
+	}
+	close(hold[0]);
+	close(report[0]);
+	close(report[1]);
 }
 
 TEST_F(Ctl, SecondServerOnTheSamePathIsRefused)
