@@ -806,9 +806,13 @@ static void client_reply(struct client *cl)
 		cl->reply_end[k] = cl->got_bytes;
 	check(!cl->attach_replied, "bytes after the attach reply");
 	if (k == 0 && rep->op == 0 && rep->status == -EUSERS) {
-		/* Refused at accept, before any request: only a user over its share. */
-		check(cl->id->uid != 0 && cl->may_refuse,
-		      "a client refused its share of the control slots");
+		/*
+		 * Refused at accept, before any request: never root.  Whether a user other than
+		 * root was over its share depends on what ctl.c had accepted when this client got
+		 * to the head of the backlog, which the model cannot follow exactly (ctl_test
+		 * checks the shares themselves).
+		 */
+		check(cl->id->uid != 0, "root refused a control slot");
 		return;
 	}
 	check((k + 1) * 32 <= cl->sent_len || cl->sent_overflow, "a reply nobody asked for");
