@@ -687,6 +687,34 @@ static err_t stk_conn_close(struct stack_conn *c)
 	return ret;
 }
 
+/*
+ * tcp_write(), minus two of lwIP's assertions (Debian's build aborts on one): the room it kept
+ * at the end of the last unsent segment (unsent_oversize) must fit what that segment may still
+ * grow by, and the segment must fit the usable MSS (tcp_out.c, "inconsistent oversize vs. space"
+ * and "mss_local is too small").  tcp_fuzz found a peer that makes the first false.  Forgetting
+ * the kept room is always safe (the next write starts a new pbuf); a segment that no longer fits
+ * takes nothing more until it is sent, and the caller keeps its bytes (ERR_MEM).
+ */
+static err_t stk_write(struct stack *s, struct tcp_pcb *pcb, const void *data, u16_t len,
+		       u8_t flags)
+{
+	if (pcb->unsent) {
+		struct tcp_seg *last = pcb->unsent;
+		u16_t mss = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
+		u32_t used;
+
+		while (last->next)
+			last = last->next;
+		mss = mss ? mss : pcb->mss;
+		used = (u32_t)last->len + LWIP_TCP_OPT_LENGTH(last->flags);
+		if (mss < used)
+			return ERR_MEM;
+		if (pcb->unsent_oversize > mss - used)
+			pcb->unsent_oversize = 0;
+	}
+	return LW(s)->tcp_write(pcb, data, len, flags);
+}
+
 /* Echo what is held, as far as the send buffer takes it, and reopen the receive window. */
 static void stk_echo_flush(struct stack_conn *c)
 {
@@ -695,7 +723,7 @@ static void stk_echo_flush(struct stack_conn *c)
 
 	if (n > room)
 		n = room;
-	if (!n || LW(s)->tcp_write(c->pcb, c->held, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+	if (!n || stk_write(s, c->pcb, c->held, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
 		return;
 	memmove(c->held, c->held + n, c->held_len - n);
 	c->held_len -= n;
@@ -738,7 +766,7 @@ static err_t stk_echo_recv(struct stack_conn *c, struct pbuf *p)
 
 	for (q = p; q && !c->held_len; q = q->next) {
 		if (q->len > tcp_sndbuf(c->pcb) ||
-		    LW(s)->tcp_write(c->pcb, q->payload, q->len, TCP_WRITE_FLAG_COPY) != ERR_OK)
+		    stk_write(s, c->pcb, q->payload, q->len, TCP_WRITE_FLAG_COPY) != ERR_OK)
 			break;
 		done += q->len;
 	}
@@ -1337,8 +1365,8 @@ int stack_conn_send(struct stack *s, struct stack_conn *c, const void *buf, __u3
 			n = 0xffff;
 		if (!n)
 			break;
-		err = LW(s)->tcp_write(pcb, (const __u8 *)buf + done, n,
-				       TCP_WRITE_FLAG_COPY | (done + n < len ? TCP_WRITE_FLAG_MORE : 0));
+		err = stk_write(s, pcb, (const __u8 *)buf + done, n,
+				TCP_WRITE_FLAG_COPY | (done + n < len ? TCP_WRITE_FLAG_MORE : 0));
 		if (err != ERR_OK)
 			break;
 		done += n;
