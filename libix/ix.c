@@ -148,6 +148,7 @@ struct ix_ctx {
 	uint32_t rx_size;
 	uint32_t tx_size;
 	uint32_t seq;
+	uint64_t spin_ns;	/* how long a wait spins before it sleeps: IX_SPIN_US or $IXDP_SPIN_US */
 	int dead;
 	int armed;		/* app_sleeping left set by an ix_poll() that returned 0 */
 	int kicked;		/* self_fd holds a count */
@@ -587,14 +588,39 @@ close_self:
 	return ret;
 }
 
+/*
+ * How long a wait spins before it sleeps: IX_SPIN_US, or $IXDP_SPIN_US (0-1000000 µs; 0 sleeps at
+ * once, for an app that shares its core with other work or whose CPU time is being measured).
+ * A value that is not such a number is an error, not a silent default.
+ */
+static int ix_spin_setting(uint64_t *spin_ns)
+{
+	const char *v = getenv("IXDP_SPIN_US");
+	unsigned long us;
+	char *end;
+
+	*spin_ns = IX_SPIN_US * 1000ull;
+	if (!v)
+		return 0;
+	errno = 0;
+	us = strtoul(v, &end, 10);
+	if (!*v || *end || errno || us > 1000000 || *v == '-' || *v == '+' || *v == ' ') {
+		ix_logf(IX_LOG_ERR, "libix: IXDP_SPIN_US=%s: not a number of microseconds 0-1000000",
+			v);
+		return -EINVAL;
+	}
+	*spin_ns = us * 1000ull;
+	return 0;
+}
+
 /**
  * ix_attach - attach a new context to the daemon.
  * @control: control socket path; NULL: $IXDP_CONTROL, else IX_CONTROL_DEFAULT
  * @ctxp:    receives the context
  *
- * Return: 0; -ENOENT or -ECONNREFUSED (no daemon there), -EACCES (refused), -EPROTO (another
- * ABI version, or an inconsistent reply or shared memory), -ETIMEDOUT, -EMFILE, -ENOMEM, or
- * another negative errno from the socket calls.
+ * Return: 0; -EINVAL ($IXDP_SPIN_US is set but not 0-1000000), -ENOENT or -ECONNREFUSED (no
+ * daemon there), -EACCES (refused), -EPROTO (another ABI version, or an inconsistent reply or
+ * shared memory), -ETIMEDOUT, -EMFILE, -ENOMEM, or another negative errno from the socket calls.
  */
 IX_API int ix_attach(const char *control, struct ix_ctx **ctxp)
 {
@@ -610,12 +636,16 @@ IX_API int ix_attach(const char *control, struct ix_ctx **ctxp)
 	struct ixdp_ctl_reply rep;
 	struct ix_ctx *ctx;
 	const char *path;
+	uint64_t spin_ns;
 	unsigned int w;
 	int fd = -1, ret, i;
 
 	if (!ctxp)
 		return -EINVAL;
 	*ctxp = NULL;
+	ret = ix_spin_setting(&spin_ns);
+	if (ret)
+		return ret;
 	path = control ? control : getenv("IXDP_CONTROL");
 	if (!path || !*path)
 		path = IX_CONTROL_DEFAULT;
@@ -672,6 +702,7 @@ IX_API int ix_attach(const char *control, struct ix_ctx **ctxp)
 		goto close_fds;
 	}
 	ctx->nr_workers = att.nr_workers;
+	ctx->spin_ns = spin_ns;
 	ctx->ctl_fd = fd;
 	ctx->app_fd = r.fd[1];
 	ret = ix_map(ctx, &att, r.fd[0]);
@@ -847,7 +878,7 @@ static int ix_ev_pending(const struct ix_ctx *ctx)
 }
 
 /*
- * Wait for an event until @deadline (UINT64_MAX: none): spin IX_SPIN_US, then sleep on the
+ * Wait for an event until @deadline (UINT64_MAX: none): spin ctx->spin_ns, then sleep on the
  * wake socket and the control connection.  Return 0 (look at the rings) or -ECONNRESET.
  */
 static int ix_wait(struct ix_ctx *ctx, uint64_t deadline)
@@ -856,7 +887,7 @@ static int ix_wait(struct ix_ctx *ctx, uint64_t deadline)
 		{ .fd = ctx->app_fd, .events = POLLIN },
 		{ .fd = ctx->ctl_fd, .events = POLLIN },
 	};
-	uint64_t now = ix_now_ns(), spin_end = now + IX_SPIN_US * 1000ull;
+	uint64_t now = ix_now_ns(), spin_end = now + ctx->spin_ns;
 	int n;
 
 	while (now < spin_end && now < deadline) {
@@ -1180,7 +1211,7 @@ static int ix_cmd_room(struct ix_ctx *ctx, struct ix_chan *ch)
 static int ix_cmd_wait(struct ix_ctx *ctx, struct ix_chan *ch)
 {
 	uint64_t start = ix_now_ns(), deadline = start + IX_FULL_WAIT_MS * IX_NS_PER_MS;
-	uint64_t spin_end = start + IX_SPIN_US * 1000ull, now;
+	uint64_t spin_end = start + ctx->spin_ns, now;
 	int ret;
 
 	ix_disarm(ctx, 1);

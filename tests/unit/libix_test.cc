@@ -912,6 +912,44 @@ TEST_F(Libix, PollTimeoutIsHonoured)
 	EXPECT_LT(ms, 5000);
 }
 
+// $IXDP_SPIN_US sets how long a wait spins: a bad value fails the attach before any daemon is
+// asked, 0 sleeps at once, a long spin burns the CPU for the whole wait.
+static long thread_cpu_ms()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+TEST_F(Libix, SpinSettingFromTheEnvironment)
+{
+	std::string missing = h.dir + "/nobody.sock";
+	for (const char *bad : { "", "x", "12us", "-1", "+5", " 5", "1000001", "99999999999999999999" }) {
+		setenv("IXDP_SPIN_US", bad, 1);
+		EXPECT_EQ(ix_attach(missing.c_str(), &ctx), -EINVAL) << "IXDP_SPIN_US='" << bad << "'";
+		EXPECT_EQ(ctx, nullptr);
+	}
+	EXPECT_TRUE(logged("IXDP_SPIN_US"));
+
+	setenv("IXDP_SPIN_US", "1000000", 1);
+	attach_ok();
+	long cpu0 = thread_cpu_ms();
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 100), 0);
+	long spun = thread_cpu_ms() - cpu0;
+	ix_detach(ctx);
+	ctx = nullptr;
+
+	setenv("IXDP_SPIN_US", "0", 1);
+	attach_ok();
+	unsetenv("IXDP_SPIN_US");
+	cpu0 = thread_cpu_ms();
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 100), 0);
+	long slept = thread_cpu_ms() - cpu0;
+	EXPECT_GE(spun, 50) << "a 100 ms wait with a 1 s spin used " << spun << " ms of CPU";
+	EXPECT_LE(slept, 20) << "a 100 ms wait with no spin used " << slept << " ms of CPU";
+}
+
 // --- send area ---------------------------------------------------------------------------
 
 TEST_F(Libix, TxAllocSendsInPlace)
