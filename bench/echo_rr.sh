@@ -8,63 +8,69 @@
 #   IXSYS=ixev: the same with ix-echo, the ixev echo server.  Output echo_rr_ixev.*.
 #   IXSYS=ixdp: the ixdp side is ixdpd's built-in --echo-tcp.  Output echo_rr.*.  With ixapp,
 #     the cost of the app channel.
+#   WORKERS=2: the first thing a user tries on this 2-vCPU machine: a worker on each CPU (and an
+#     app thread per worker), the Linux twin with 2 threads, neither the twin's threads nor the
+#     client pinned, 2 veth queues.  Output *_w2.*.
 #
 #   env: CONNS="1 64 1024 10000" DEPTHS="1 8" RUNS=3 DURATION=5 WARMUP=1 SIZE=64 SRV_CPU=0 CLI_CPU=1
-#        NQ=1 PORT=7000 RETRIES=2 CONTENDED_PCT=10 QUIET_WAIT=0
-#        LAT_CONNS=64 LAT_FRACTION=0.5 LAT_RUNS=3 SWEEP="0.1 0.25 0.5 0.75 1 1.25 1.5 2" SWEEP_DURATION=3
+#        WORKERS=1 NQ=WORKERS PORT=7000 RETRIES=2 CONTENDED_PCT=10 QUIET_WAIT=0 LINUX_SPIN=1
+#        LAT_CONNS=64 LAT_FRACTION=0.5 LAT_RUNS=3 CPU_RUNS=LAT_RUNS
+#        SWEEP="0.1 0.25 0.5 0.75 1 1.25 1.5 2" SWEEP_DURATION=3
 #        CLIENT_SPIN=1 PROFILE=0 PROFILE_CONNS="64 10000" IXDPD_ARGS= LINUX_ARGS=
-#        (LINUX_ARGS=-S: the twin busy-polls)
-#        REPORT_ONLY=1: no runs, the table and plots again from the last $BUILD/bench/echo_rr.csv
+#        REPORT_ONLY=1: no runs, the table and plots again from the last CSV
 #
-# Two services answer 64-byte requests on 198.18.0.1:PORT in the DUT namespace, one at a time,
-# with the same pinning: ixdpd --echo-tcp (one worker) and bench/echo_server (the Linux kernel's
-# TCP behind one epoll thread).  The same client (bench/rr_client, kernel TCP in the peer
-# namespace) drives both.  Three parts:
+# The services answer 64-byte requests on 198.18.0.1:PORT in the DUT namespace, one at a time,
+# with the same pinning: ixdp (see IXSYS) and its Linux twin, bench/echo_server (the kernel's TCP
+# behind epoll threads), in two configurations (shared/BENCH.md: the twin at its best beside its
+# default): "linux" sleeps in epoll_wait as an ordinary server does, "linux-spin" busy-polls
+# (epoll_wait(..., 0)), as ixdp's workers spin (LINUX_SPIN=0 leaves it out).  The same client
+# (bench/rr_client, kernel TCP in the peer namespace) drives all of them.  Four parts:
 #
 #  1. saturation: for every C in CONNS and D in DEPTHS, C connections each keep D requests in
 #     flight (closed loop) for DURATION s after WARMUP s.  The client busy-polls (CLIENT_SPIN=1,
 #     rr_client -S): a client that sleeps pays a ~40 us cross-CPU wakeup per answer on this VM
-#     and saturates its CPU first, measuring itself rather than the server (at 1 x 1 a
-#     sleeping client measured Linux 17 k and ixdp 46 k requests/s, a spinning one 42 k and
-#     143 k; at 64 x 1, 156 k / 205 k against 172 k / 244 k).  RUNS passes over the whole
-#     matrix; a configuration's figure is the median over the passes and its ratio the median
-#     of the per-pass ratios (this VM changes speed by 20-30 % between runs, both systems at
-#     once: see "Noise" in docs/benchmarks.md).  Reported: requests/s, p50/p99/p99.9, server
-#     CPU per request (scheduler runtime of every thread of the server process: echo_server,
-#     or ixdpd with its workers and control thread), whole-VM CPU per request (/proc/stat).
-#     Linux first, then ixdp, back to back, so a ratio compares runs seconds apart.
+#     and saturates its CPU first, measuring itself rather than the server.  RUNS passes over
+#     the whole matrix; a configuration's figure is the median over the passes and a ratio the
+#     median of the per-pass ratios (this VM changes speed by 20-30 % between runs, every system
+#     at once: see "Noise" in docs/benchmarks.md).  Reported: requests/s, p50/p99/p99.9, server
+#     CPU per request (scheduler runtime of every thread of the server process and its app),
+#     whole-VM CPU per request (/proc/stat).  The systems of a pass run back to back, in an
+#     order that alternates from pass to pass (bench/lib.sh pair_order).
 #  2. equal load: LAT_CONNS connections, open loop at LAT_FRACTION of the Linux maximum that
-#     part 1 measured at LAT_CONNS x 1: p50/p99/p99.9 of both at a load both sustain
-#     (shared/BENCH.md: latency is compared there, not at saturation).  LAT_RUNS pairs, Linux
-#     then ixdp; the ratios are the medians of the per-pair ratios (tails move by 2x from one
-#     run to the next here, see docs/benchmarks.md).
-#  3. sweep: the same open loop at SWEEP fractions of that maximum, for a latency-throughput
-#     curve of both (SWEEP_DURATION s each; SWEEP= skips it).
+#     part 1 measured at LAT_CONNS x 1: p50/p99/p99.9 of every system at a load all sustain
+#     (shared/BENCH.md: latency is compared there, not at saturation).  LAT_RUNS rounds.
+#  3. CPU per request without idle polling: the same offered load, CPU_RUNS rounds of "linux"
+#     (sleeping: its CPU is its work and its wakeups) and of ixdp with its idle spinning off
+#     (ixdpd --idle-spin-us 0, the app with IXDP_SPIN_US=0).  A spinning server's runtime is a
+#     whole CPU whatever it serves, so at saturation runtime over rate is only the throughput
+#     ratio again; here it is what a request costs.  (linux-spin is left out: its idle polling
+#     cannot be taken out.)
+#  4. sweep: the open loop at SWEEP fractions of that maximum, for a latency-throughput curve of
+#     every system (SWEEP_DURATION s each; SWEEP= skips it).
 #
-# Pinning: the server on SRV_CPU (0), the client on CLI_CPU (1).  On veth the receiving side's
-# stack work is billed to the sending CPU (shared/notes/afxdp-veth.md §4 and gotcha 9): the
-# client's TCP receive runs inside the server's send on SRV_CPU, and the server's receive
-# (Linux: its TCP input; ixdp: dut0's XDP program and the copy into the umem) runs inside the
-# client's send on CLI_CPU.  So "server CPU" holds some client work, and the reverse; the
-# whole-VM figure is the honest total at saturation.
+# Pinning: the server on SRV_CPU (0), the client on CLI_CPU (1) (with WORKERS > 1, see above).
+# On veth the receiving side's stack work is billed to the sending CPU (shared/notes/
+# afxdp-veth.md §4 and gotcha 9): the client's TCP receive runs inside the server's send on
+# SRV_CPU, and the server's receive (Linux: its TCP input; ixdp: dut0's XDP program and the
+# copy into the umem) inside the client's send on CLI_CPU.  So "server CPU" holds some client
+# work, and the reverse; the whole-VM figure is the honest total at saturation, and PROFILE=1
+# profiles both CPUs.
 #
-# One veth queue (NQ=1): a single worker serves every queue anyway, the client is one thread,
-# and the Linux path does not use queues (veth without XDP hands packets to the sending CPU's
-# backlog).  More queues only add sockets for the one worker to poll (NQ=2 was tried: the same
-# drops at 10,000 connections, see docs/benchmarks.md).
+# One veth queue per worker: a worker serves its queues, the client is one thread, and the
+# Linux path does not use queues (veth without XDP hands packets to the sending CPU's backlog).
 #
-# Contention: each run records the whole-VM busy time that was neither the server's, the
-# client's nor ksoftirqd's (other_cpu_pct); a run where that exceeds CONTENDED_PCT % of one CPU
-# is repeated, at most RETRIES times, and marked * if it stays contended.
+# The drop rule (bench/lib.sh, the same in every benchmark): a run that failed (client error,
+# wrong answer) or was contended (other work took more than CONTENDED_PCT % of a CPU) is
+# repeated, RETRIES times at most; a run never kept is dropped, stays in the CSV marked, and
+# counts in no median and no ratio.  The report says how many were dropped, and why.
 #
-# PROFILE=1 adds unmeasured runs of each system under perf record -e cpu-clock (the server
-# process only): PROFILE_CONNS x 1 (default "LAT_CONNS 10000"), summarised in
-# $BUILD/bench/echo_rr-profile-{$IXSYS,linux}[-CONNS].txt, and equal load, in
-# echo_rr-profile-{$IXSYS,linux}-equal.txt.
+# PROFILE=1 adds unmeasured runs of each system under perf record -a (both CPUs):
+# PROFILE_CONNS x 1 (default "LAT_CONNS 10000") and equal load, summarised in
+# $BUILD/bench/NAME-profile-SYSTEM[-CONNS|-equal].txt.
 #
-# Output: the table on stdout and in $BUILD/bench/echo_rr.txt, every run in
-# $BUILD/bench/echo_rr.csv, plots $BUILD/bench/echo_rr.png (requests/s and server CPU per
-# request per configuration) and echo_rr_latency.png (the sweep), both copied to docs/img/.
+# Output: the table on stdout and in $BUILD/bench/NAME.txt, every try in $BUILD/bench/NAME.csv,
+# plots $BUILD/bench/NAME.png (requests/s and server CPU per request per configuration) and
+# NAME_latency.png (the sweep), both copied to docs/img/.
 # A benchmark reports; it never fails on a number.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -79,10 +85,12 @@ LAT_CONNS=${LAT_CONNS:-64}
 PROFILE_CONNS=${PROFILE_CONNS:-"$LAT_CONNS 10000"}
 LAT_FRACTION=${LAT_FRACTION:-0.5}
 LAT_RUNS=${LAT_RUNS:-3}
+CPU_RUNS=${CPU_RUNS:-$LAT_RUNS}
 SWEEP=${SWEEP-"0.1 0.25 0.5 0.75 1 1.25 1.5 2"}
 SWEEP_DURATION=${SWEEP_DURATION:-3}
 QMAX=64	# open loop: most requests in flight per connection before one counts as overflow
 CLIENT_SPIN=${CLIENT_SPIN:-1}
+LINUX_SPIN=${LINUX_SPIN:-1}
 REPORT_ONLY=${REPORT_ONLY:-0}
 IXSYS=${IXSYS:-ixapp}
 case $IXSYS in
@@ -91,8 +99,9 @@ ixev) ixlabel="ixdp, ixev app (ix-echo)" name=echo_rr_ixev APP=ixev IXSYS=ixapp 
 ixdp) ixlabel="ixdp, built-in echo" name=echo_rr ;;
 *) fail "IXSYS is ixapp, ixev or ixdp" ;;
 esac
+[ "$WORKERS" = 1 ] || name=${name}_w$WORKERS
 export APP
-need_numbers SIZE LAT_CONNS LAT_RUNS SWEEP_DURATION CLIENT_SPIN
+need_numbers SIZE LAT_CONNS LAT_RUNS CPU_RUNS SWEEP_DURATION CLIENT_SPIN LINUX_SPIN
 for v in $CONNS $DEPTHS; do
 	if ! [[ $v =~ ^[0-9]+$ ]] || [ "$v" -lt 1 ]; then
 		fail "CONNS and DEPTHS are lists of numbers >= 1"
@@ -102,6 +111,10 @@ for v in $LAT_FRACTION $SWEEP; do
 	[[ $v =~ ^[0-9]*\.?[0-9]+$ ]] || fail "LAT_FRACTION and SWEEP are fractions (got '$v')"
 done
 [ "$SIZE" -ge 1 ] || fail "SIZE must be >= 1"
+# The systems, in the order of odd passes (even ones reverse it), and the Linux twin's.
+twins=linux
+[ "$LINUX_SPIN" = 1 ] && twins="linux linux-spin"
+systems="$twins $IXSYS"
 
 bench_init "$name"
 spin=
@@ -113,7 +126,7 @@ columns=(date commit phase system conns depth size offered_rps rps p50_us p99_us
 	mean_us max_us errors srv_cpu_pct cli_cpu_pct vm_cpu_pct other_cpu_pct srv_us_per_req
 	vm_us_per_req srv_cpu_idle_pct softirqd_pct contended sent_rps overflow lag_p99_us
 	connect_ms peer_tx_dropped dut_rxq_drops cli_retrans cli_timeouts srv_retrans srv_sleeps
-	srv_mean_batch srv_conns_left client_failed window_s lag_max_us run)
+	srv_mean_batch srv_conns_left client_failed window_s lag_max_us run kept drop try)
 if [ "$REPORT_ONLY" = 1 ]; then
 	[ -s "$csv" ] || fail "REPORT_ONLY=1: no $csv to report"
 	[ "$(head -1 "$csv")" = "$(IFS=,; echo "${columns[*]}")" ] ||
@@ -124,22 +137,22 @@ else
 	(IFS=,; echo "${columns[*]}") >"$csv"
 fi
 
-# record PHASE FILE [RUN]: one CSV row from a run's key=value file.
+# record PHASE RUN FILE: one CSV row from a try's key=value file.
 record() {
-	local f=$2 k run=${3:-1}
+	local f=$3 k run=$2
 	declare -A v
 	for k in system conns depth size rps p50_us p99_us p999_us lat_mean_us lat_max_us errors \
 		srv_cpu_ns cli_cpu_ns vm_busy_ns other_cpu_pct requests window_ns srv_cpu_idle_ns \
 		softirqd_ns contended offered_rps sent_rps overflow lag_p99_us connect_ms \
 		peer_tx_dropped dut_rxq_drops cli_retrans cli_timeouts srv_retrans srv_sleeps \
-		srv_mean_batch srv_conns_left client_failed lag_max_us; do
+		srv_mean_batch srv_conns_left client_failed lag_max_us kept try; do
 		v[$k]=$(kv "$k" "$f")
 		[ -n "${v[$k]}" ] || v[$k]=0
 	done
 	[ "${v[system]}" = 0 ] && v[system]=unknown
-	[ "${v[srv_retrans]}" = 0 ] && [ "${v[system]}" = linux ] && v[srv_retrans]=
-	[ "${v[srv_sleeps]}" = 0 ] && [ "${v[system]}" = linux ] && v[srv_sleeps]=
-	[ "${v[srv_mean_batch]}" = 0 ] && [ "${v[system]}" = linux ] && v[srv_mean_batch]=
+	if [[ ${v[system]} = linux* ]]; then
+		v[srv_retrans]='' v[srv_sleeps]='' v[srv_mean_batch]=''
+	fi
 	awk -v date="$date" -v commit="$commit" -v phase="$1" -v sys="${v[system]}" \
 		-v c="${v[conns]}" -v d="${v[depth]}" -v sz="${v[size]}" -v off="${v[offered_rps]}" \
 		-v rps="${v[rps]}" -v p50="${v[p50_us]}" -v p99="${v[p99_us]}" \
@@ -152,7 +165,8 @@ record() {
 		-v drq="${v[dut_rxq_drops]}" -v crt="${v[cli_retrans]}" -v cto="${v[cli_timeouts]}" \
 		-v srt="${v[srv_retrans]}" -v ssl="${v[srv_sleeps]}" -v smb="${v[srv_mean_batch]}" \
 		-v left="${v[srv_conns_left]}" -v cf="${v[client_failed]}" \
-		-v lagmax="${v[lag_max_us]}" -v run="$run" 'BEGIN {
+		-v lagmax="${v[lag_max_us]}" -v run="$run" -v kept="${v[kept]}" \
+		-v drop="$(kv drop "$f")" -v try="${v[try]}" 'BEGIN {
 		r = n > 0 ? n : 1
 		ww = w > 0 ? w : 1
 		printf "%s,%s,%s,%s,%d,%d,%d,%.0f,%.0f,%.2f,%.2f,%.2f,%.2f,%.2f,%d,", date, commit,
@@ -160,8 +174,9 @@ record() {
 		printf "%.1f,%.1f,%.1f,%.1f,%.3f,%.3f,%.1f,%.1f,%d,", 100 * s / ww, 100 * cl / ww,
 			100 * vm / ww, oth, s / r / 1e3, vm / r / 1e3, 100 * idle / ww, 100 * sq / ww,
 			cont
-		printf "%.0f,%d,%.2f,%.0f,%d,%d,%d,%d,%s,%s,%s,%s,%d,%.3f,%.1f,%d\n", sent, ovf, lag,
-			cms, ptd, drq, crt, cto, srt, ssl, smb, left, cf, w / 1e9, lagmax, run
+		printf "%.0f,%d,%.2f,%.0f,%d,%d,%d,%d,%s,%s,%s,%s,%d,%.3f,%.1f,%d,%d,%s,%d\n", sent,
+			ovf, lag, cms, ptd, drq, crt, cto, srt, ssl, smb, left, cf, w / 1e9, lagmax, run,
+			kept, drop, try
 	}' >>"$csv"
 }
 
@@ -173,11 +188,13 @@ col() {
 	done
 	fail "no column $1"
 }
+C_RUN=$(col run) C_KEPT=$(col kept) C_DROP=$(col drop)
 
-# value PHASE SYSTEM CONNS DEPTH COLUMN: the median over that configuration's runs, or empty.
+# value PHASE SYSTEM CONNS DEPTH COLUMN: the median over that configuration's kept runs, or empty.
 value() {
-	awk -F, -v p="$1" -v s="$2" -v c="$3" -v d="$4" -v k="$(col "$5")" \
-		'NR > 1 && $3 == p && $4 == s && $5 == c && $6 == d { print $k }' "$csv" | median ''
+	awk -F, -v p="$1" -v s="$2" -v c="$3" -v d="$4" -v k="$(col "$5")" -v kc="$C_KEPT" \
+		'NR > 1 && $3 == p && $4 == s && $5 == c && $6 == d && $kc == 1 { print $k }' "$csv" |
+		median ''
 }
 
 if [ "$REPORT_ONLY" != 1 ]; then
@@ -189,47 +206,53 @@ echo "commit $commit, kernel $kernel, $pinning, congestion control $cc, $date"
 for run in $(seq "$RUNS"); do
 	for c in $CONNS; do
 		for d in $DEPTHS; do
-			for sys in linux "$IXSYS"; do
+			for sys in $(pair_order "$run" $systems); do
 				echo "saturation, pass $run: $sys, $c connections x $d in flight"
 				f=$tmp_dir/max.$sys.$c.$d.$run
-				measure_retry "$sys" echo "$f" -c "$c" -D "$d" -s "$SIZE" $spin
-				record max "$f" "$run"
+				keep_run "record max $run" "$f" measure "$sys" echo "$f" -c "$c" -D "$d" \
+					-s "$SIZE" $spin
 			done
 		done
 	done
 done
 
-# --- 2. equal load, 3. sweep -------------------------------------------------------------------
+# --- 2. equal load, 3. CPU per request, 4. sweep -----------------------------------------------
 lin_max=$(value max linux "$LAT_CONNS" 1 rps)
 if [ -z "$lin_max" ] || [ "${lin_max%.*}" -le 0 ]; then
 	echo "equal load: measuring the Linux maximum at $LAT_CONNS x 1 first"
 	f=$tmp_dir/max.linux.$LAT_CONNS.1
-	measure_retry linux echo "$f" -c "$LAT_CONNS" -D 1 -s "$SIZE" $spin
-	record max "$f"
+	keep_run "record max 1" "$f" measure linux echo "$f" -c "$LAT_CONNS" -D 1 -s "$SIZE" $spin
 	lin_max=$(value max linux "$LAT_CONNS" 1 rps)
 fi
-lat_rate=$(awk -v m="$lin_max" -v f="$LAT_FRACTION" 'BEGIN { printf "%.0f", m * f }')
+lat_rate=$(awk -v m="${lin_max:-0}" -v f="$LAT_FRACTION" 'BEGIN { printf "%.0f", m * f }')
 if [ "$lat_rate" -gt 0 ]; then
 	for run in $(seq "$LAT_RUNS"); do
-		for sys in linux "$IXSYS"; do
+		for sys in $(pair_order "$run" $systems); do
 			echo "equal load, run $run: $sys, $LAT_CONNS connections, open loop at" \
 				"$lat_rate requests/s"
 			f=$tmp_dir/equal.$sys.$run
-			measure_retry "$sys" echo "$f" -c "$LAT_CONNS" -R "$lat_rate" -Q "$QMAX" \
-				-s "$SIZE"
-			record equal "$f" "$run"
+			keep_run "record equal $run" "$f" measure "$sys" echo "$f" -c "$LAT_CONNS" \
+				-R "$lat_rate" -Q "$QMAX" -s "$SIZE"
+		done
+	done
+	for run in $(seq "$CPU_RUNS"); do
+		for sys in $(pair_order "$run" linux "$IXSYS"); do
+			echo "CPU per request, run $run: $sys without idle polling, open loop at" \
+				"$lat_rate requests/s"
+			f=$tmp_dir/cpu.$sys.$run
+			IDLE_SPIN_OFF=1 keep_run "record cpu $run" "$f" measure "$sys" echo "$f" \
+				-c "$LAT_CONNS" -R "$lat_rate" -Q "$QMAX" -s "$SIZE"
 		done
 	done
 	sweep_dur=$SWEEP_DURATION
 	for frac in $SWEEP; do
 		rate=$(awk -v m="$lin_max" -v f="$frac" 'BEGIN { printf "%.0f", m * f }')
 		[ "$rate" -ge 1 ] || continue
-		for sys in linux "$IXSYS"; do
+		for sys in $systems; do
 			echo "sweep: $sys, open loop at $rate requests/s ($frac x the Linux maximum)"
 			f=$tmp_dir/sweep.$sys.$frac
-			DURATION=$sweep_dur measure_retry "$sys" echo "$f" -c "$LAT_CONNS" -R "$rate" \
-				-Q "$QMAX" -s "$SIZE"
-			record sweep "$f"
+			DURATION=$sweep_dur keep_run "record sweep 1" "$f" measure "$sys" echo "$f" \
+				-c "$LAT_CONNS" -R "$rate" -Q "$QMAX" -s "$SIZE"
 		done
 	done
 else
@@ -238,43 +261,69 @@ fi
 
 # --- profile -----------------------------------------------------------------------------------
 
-# profile SYS CONNS: one unmeasured CONNS x 1 run of SYS under perf (see rr_profile); the
+# profile SYS CONNS: one unmeasured CONNS x 1 run of SYS under perf, both CPUs (rr_profile); the
 # LAT_CONNS one keeps the plain file name.
 profile() {
-	local name=echo_rr-profile-$1
-	[ "$2" = "$LAT_CONNS" ] || name=$name-$2
-	rr_profile "$out/$name.txt" "$1" echo "$1, $2 x 1" 'rps|p99_us' -c "$2" -D 1 -s "$SIZE" \
+	local pname=$name-profile-$1
+	[ "$2" = "$LAT_CONNS" ] || pname=$pname-$2
+	rr_profile "$out/$pname.txt" "$1" echo "$1, $2 x 1" 'rps|p99_us' -c "$2" -D 1 -s "$SIZE" \
 		$spin
 }
 # profile_equal SYS: the same at equal load (LAT_CONNS, open loop at lat_rate).
 profile_equal() {
-	rr_profile "$out/echo_rr-profile-$1-equal.txt" "$1" echo \
+	rr_profile "$out/$name-profile-$1-equal.txt" "$1" echo \
 		"$1, $LAT_CONNS connections at $lat_rate requests/s" 'rps|p99_us' -c "$LAT_CONNS" \
 		-R "$lat_rate" -Q "$QMAX" -s "$SIZE"
 }
 if [ "$PROFILE" = 1 ]; then
 	for c in $PROFILE_CONNS; do
-		profile "$IXSYS" "$c"
-		profile linux "$c"
+		for sys in $systems; do
+			profile "$sys" "$c"
+		done
 	done
 	if [ "$lat_rate" -gt 0 ]; then
-		profile_equal "$IXSYS"
-		profile_equal linux
+		for sys in $systems; do
+			profile_equal "$sys"
+		done
 	fi
 fi
 fi # REPORT_ONLY
 lat_rate=$(awk -F, 'NR > 1 && $3 == "equal" { print $8; exit }' "$csv")
 lat_rate=${lat_rate:-0}
+twins=$(awk -F, 'NR > 1 && $4 ~ /^linux/ { print $4 }' "$csv" | sort -u | tr '\n' ' ')
+systems="$twins $IXSYS"
 
 # --- report ------------------------------------------------------------------------------------
 
-# pair_median PHASE COLUMN [CONNS DEPTH]: median over runs of ixdp/linux of COLUMN ("-" if no
-# pair); the two halves of a pair ran back to back.
-pair_median() {
-	awk -F, -v p="$1" -v k="$2" -v c="${3:-}" -v d="${4:-}" 'NR > 1 && $3 == p &&
-		(c == "" || ($5 == c && $6 == d)) { r = $40;
-		if ($4 == "linux") l[r] = $k; else x[r] = $k }
-		END { for (r in l) if ((r in x) && l[r] > 0) print x[r] / l[r] }' "$csv" | median - %.2f
+# ratio_of PHASE COLUMN BASE [CONNS DEPTH]: the median over runs of IXSYS / BASE in COLUMN, from
+# the runs where both were kept ("-" if none).  BASE is a system, or best-max / best-min: in
+# each run the better Linux twin (the higher value, or the lower).
+ratio_of() {
+	awk -F, -v p="$1" -v k="$2" -v base="$3" -v c="${4:-}" -v d="${5:-}" -v ix="$IXSYS" \
+		-v rc="$C_RUN" -v kc="$C_KEPT" 'NR > 1 && $3 == p && $kc == 1 &&
+		(c == "" || ($5 == c && $6 == d)) { r = $rc
+		if ($4 == ix)
+			x[r] = $k
+		else if ($4 == base)
+			b[r] = $k
+		else if (base ~ /^best/ && $4 ~ /^linux/ && (!(r in b) ||
+			 (base == "best-max" ? $k + 0 > b[r] + 0 : $k + 0 < b[r] + 0)))
+			b[r] = $k }
+		END { for (r in x) if ((r in b) && b[r] > 0) print x[r] / b[r] }' "$csv" | median - %.2f
+}
+
+# ratios PHASE COLUMN MODE [CONNS DEPTH]: "/linux A, /linux-spin B, /better C" (MODE max or min:
+# what "better" is for COLUMN).
+ratios() {
+	local t line=
+	for t in $twins; do
+		line="$line/$t $(ratio_of "$1" "$2" "$t" "${@:4}"), "
+	done
+	if [ "$(wc -w <<<"$twins")" -gt 1 ]; then
+		echo "${line}/better twin $(ratio_of "$1" "$2" "best-$3" "${@:4}")"
+	else
+		echo "${line%, }"
+	fi
 }
 
 # verdict RATIO OP LIMIT: met, missed, or not measured.
@@ -290,83 +339,94 @@ ratio() {
 		else printf "%.2f", a / b }'
 }
 
+# rows PHASE FORMAT FIELDS: every try of PHASE as FORMAT over FIELDS (awk), "x" after the run
+# number of a dropped one and why at the end.
+rows() {
+	awk -F, -v p="$1" -v kc="$C_KEPT" -v dc="$C_DROP" "NR > 1 && \$3 == p {
+		printf \"$2\", $3; print (\$kc == 1 ? \"\" : \"  dropped: \" \$dc) }" "$csv"
+}
+
 report() {
-	local c d sys r_rps r_cpu r_p99 own64 own10k k
-	local -A pr ratios
+	local c d sys r k own64 own10k
 	echo "echo-rr: $SIZE-byte requests, ${DURATION} s per run after ${WARMUP} s of warm-up"
 	echo "commit $commit, kernel $kernel, 2 vCPUs, $pinning, congestion control $cc, $date"
+	echo "systems: $systems (linux sleeps in epoll_wait, linux-spin busy-polls it)"
 	echo
-	echo "saturation (closed loop), $RUNS passes: server CPU = scheduler runtime of the server"
-	echo "process per request; VM CPU = whole-VM busy time per request (both CPUs, tick-sampled)"
-	printf '%-10s %-6s %4s %10s %9s %9s %9s %8s %8s %5s %5s %5s %6s %s\n' "conns x D" \
+	echo "1. saturation (closed loop), $RUNS passes: server CPU = scheduler runtime of the server"
+	echo "process (and app) per request; VM CPU = whole-VM busy time per request (both CPUs)"
+	printf '%-10s %-10s %4s %10s %9s %9s %9s %8s %8s %5s %5s %5s %6s %s\n' "conns x D" \
 		system pass "req/s" "p50 us" "p99 us" "p99.9 us" "srv us" "VM us" "srv%" "cli%" \
 		"oth%" errors "drops: peer-tx/xsk-rx, cli retrans/RTO, srv retrans, conns left"
 	for c in $CONNS; do
 		for d in $DEPTHS; do
-			awk -F, -v c="$c" -v d="$d" 'NR > 1 && $3 == "max" && $5 == c && $6 == d {
-				printf "%-10s %-6s %4d %10.0f %9.0f %9.0f %9.0f %8.2f %8.2f %5.0f %5.0f %4.0f%s %6d %d/%d, %d/%d, %s, %d%s\n",
-					c " x " d, $4, $40, $9, $10, $11, $12, $20, $21, $16, $17, $19,
-					($24 ? "*" : " "), $15, $29, $30, $31, $32, ($33 == "" ? "-" : $33),
-					$36, ($37 ? " CLIENT FAILED" : "") }' "$csv"
-			for sys in linux "$IXSYS"; do
-				printf '%-10s %-6s %4s %10.0f %9.0f %9.0f %9.0f %8.2f %8.2f\n' "$c x $d" \
-					"$sys" med "$(value max "$sys" "$c" "$d" rps)" \
+			awk -F, -v c="$c" -v d="$d" -v kc="$C_KEPT" -v dc="$C_DROP" \
+				'NR > 1 && $3 == "max" && $5 == c && $6 == d {
+				printf "%-10s %-10s %3d%s %10.0f %9.0f %9.0f %9.0f %8.2f %8.2f %5.0f %5.0f %5.0f %6d %d/%d, %d/%d, %s, %d%s\n",
+					c " x " d, $4, $40, ($kc == 1 ? " " : "x"), $9, $10, $11, $12, $20,
+					$21, $16, $17, $19, $15, $29, $30, $31, $32, ($33 == "" ? "-" : $33),
+					$36, ($kc == 1 ? "" : "  dropped: " $dc) }' "$csv"
+			for sys in $systems; do
+				printf '%-10s %-10s %4s %10.0f %9.0f %9.0f %9.0f %8.2f %8.2f\n' \
+					"$c x $d" "$sys" med "$(value max "$sys" "$c" "$d" rps)" \
 					"$(value max "$sys" "$c" "$d" p50_us)" \
 					"$(value max "$sys" "$c" "$d" p99_us)" \
 					"$(value max "$sys" "$c" "$d" p999_us)" \
 					"$(value max "$sys" "$c" "$d" srv_us_per_req)" \
 					"$(value max "$sys" "$c" "$d" vm_us_per_req)"
 			done
-			r_rps=$(pair_median max "$(col rps)" "$c" "$d")
-			r_cpu=$(pair_median max "$(col srv_us_per_req)" "$c" "$d")
-			r_p99=$(pair_median max "$(col p99_us)" "$c" "$d")
-			ratios[$c.$d]=$r_rps
-			echo "  $c x $d: $IXSYS/linux, median of the per-pass ratios: req/s $r_rps," \
-				"server CPU/req $r_cpu, p99 at saturation $r_p99"
+			echo "  $c x $d, $IXSYS over (median of the per-pass ratios):" \
+				"req/s $(ratios max "$(col rps)" max "$c" "$d");" \
+				"server CPU/req $(ratios max "$(col srv_us_per_req)" min "$c" "$d")"
 		done
 	done
-	echo "(* contended: other work took over $CONTENDED_PCT % of a CPU in all $((RETRIES + 1)) tries)"
+	echo "(x: dropped, in no median or ratio)"
 	echo
-	echo "equal load: $LAT_CONNS connections, open loop (Poisson) at $LAT_FRACTION x the Linux" \
-		"maximum at $LAT_CONNS x 1 = $lat_rate requests/s," \
-		"$(awk -F, -v ix="$IXSYS" 'NR > 1 && $3 == "equal" && $4 == ix' "$csv" | wc -l) runs each"
-	printf '%-6s %4s %10s %10s %9s %9s %9s %9s %9s %9s %6s\n' system run offered achieved \
+	echo "2. equal load: $LAT_CONNS connections, open loop (Poisson) at $LAT_FRACTION x the" \
+		"Linux maximum at $LAT_CONNS x 1 = $lat_rate requests/s"
+	printf '%-10s %4s %10s %10s %9s %9s %9s %9s %9s %9s %6s\n' system run offered achieved \
 		"p50 us" "p99 us" "p99.9 us" "max us" "lag p99" "lag max" errors
-	awk -F, 'NR > 1 && $3 == "equal" {
-		printf "%-6s %4d %10.0f %10.0f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6d%s\n",
-			$4, $40, $8, $9, $10, $11, $12, $14, $27, $39, $15, ($24 ? " *" : "") }' "$csv"
-	for k in 10 11 12; do
-		pr[$k]=$(pair_median equal "$k")
+	rows equal '%-10s %3d%s %10.0f %10.0f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6d' \
+		'$4, $40, ($41 == 1 ? " " : "x"), $8, $9, $10, $11, $12, $14, $27, $39, $15'
+	for k in p50_us p99_us p999_us; do
+		echo "  ${k%_us}, $IXSYS over (median of the per-run ratios): $(ratios equal "$(col "$k")" min)"
 	done
-	r_p99=${pr[11]}
-	echo "ratio $IXSYS/linux at equal load (median of the per-run ratios): p50 ${pr[10]}," \
-		"p99 ${pr[11]}, p99.9 ${pr[12]}"
 	echo "(lag: how late the client wrote a request after it was due; a lag max of milliseconds"
 	echo " is the client stalled, and every request due meanwhile is charged that wait)"
+	echo
+	echo "3. CPU per request without idle polling: the same load, $IXSYS with ixdpd"
+	echo "--idle-spin-us 0 (and IXDP_SPIN_US=0 for an app), linux sleeping in epoll_wait"
+	printf '%-10s %4s %10s %10s %8s %8s %6s %6s %9s %9s\n' system run offered achieved "srv us" \
+		"VM us" "srv%" "cli%" "p50 us" "p99 us"
+	rows cpu '%-10s %3d%s %10.0f %10.0f %8.2f %8.2f %6.1f %6.1f %9.1f %9.1f' \
+		'$4, $40, ($41 == 1 ? " " : "x"), $8, $9, $20, $21, $16, $17, $10, $11'
+	echo "  server CPU/req $IXSYS/linux (median of the per-run ratios):" \
+		"$(ratio_of cpu "$(col srv_us_per_req)" linux); VM CPU/req" \
+		"$(ratio_of cpu "$(col vm_us_per_req)" linux)"
 	if [ -n "$SWEEP" ]; then
 		echo
-		echo "sweep: $LAT_CONNS connections, open loop, ${SWEEP_DURATION} s per point"
-		printf '%-6s %10s %10s %9s %9s %9s %9s %9s %8s\n' system offered achieved "p50 us" \
+		echo "4. sweep: $LAT_CONNS connections, open loop, ${SWEEP_DURATION} s per point"
+		printf '%-10s %10s %10s %9s %9s %9s %9s %9s %8s\n' system offered achieved "p50 us" \
 			"p99 us" "p99.9 us" "lag p99" "lag max" overflow
-		awk -F, 'NR > 1 && $3 == "sweep" { printf "%-6s %10.0f %10.0f %9.1f %9.1f %9.1f %9.1f %9.1f %8d%s%s\n",
-			$4, $8, $9, $10, $11, $12, $27, $39, $26, ($26 > 0 ? " saturated" : ""),
-			($24 ? " *" : "") }' "$csv"
+		rows sweep '%-10s %10.0f %10.0f %9.1f %9.1f %9.1f %9.1f %9.1f %8d%s' \
+			'$4, $8, $9, $10, $11, $12, $27, $39, $26, ($26 > 0 ? " saturated" : "")'
 		echo "(saturated: requests came due on connections that already had $QMAX in flight and"
 		echo " were not sent (overflow): the offered rate is above what that system sustains)"
 	fi
 	echo
-	echo "targets (shared/BENCH.md), reported, never enforced:"
-	r_rps=${ratios[$LAT_CONNS.1]:--}
-	echo "  $LAT_CONNS x 1 requests/s $IXSYS/linux >= 2: $r_rps ($(verdict "$r_rps" ">=" 2))"
-	echo "  p99 at equal load $IXSYS/linux <= 0.5: $r_p99 ($(verdict "$r_p99" "<=" 0.5))"
+	echo "targets (shared/BENCH.md), against the better Linux twin of each pass; reported, never enforced:"
+	r=$(ratio_of max "$(col rps)" best-max "$LAT_CONNS" 1)
+	echo "  $LAT_CONNS x 1 requests/s $IXSYS/linux >= 2: $r ($(verdict "$r" ">=" 2))"
+	r=$(ratio_of equal "$(col p99_us)" best-min)
+	echo "  p99 at equal load $IXSYS/linux <= 0.5: $r ($(verdict "$r" "<=" 0.5))"
 	for d in $DEPTHS; do
 		own64=$(value max "$IXSYS" 64 "$d" rps)
 		own10k=$(value max "$IXSYS" 10000 "$d" rps)
-		r_rps=$(ratio "$own10k" "$own64")
-		echo "  $IXSYS 10000 x $d / $IXSYS 64 x $d >= 0.8 (medians): $r_rps" \
-			"($(verdict "$r_rps" ">=" 0.8)); Linux's own: $(ratio \
+		r=$(ratio "$own10k" "$own64")
+		echo "  $IXSYS 10000 x $d / $IXSYS 64 x $d >= 0.8 (medians): $r" \
+			"($(verdict "$r" ">=" 0.8)); Linux's own: $(ratio \
 			"$(value max linux 10000 "$d" rps)" "$(value max linux 64 "$d" rps)")"
 	done
+	drop_summary "$csv" "$C_KEPT" "$C_DROP"
 	echo "csv: $csv"
 }
 echo
@@ -374,27 +434,46 @@ report | tee "$out/$name.txt"
 
 # --- plots -------------------------------------------------------------------------------------
 dat=$tmp_dir/max.dat
+labels=()
+for sys in $systems; do
+	case $sys in
+	linux) labels+=("Linux (epoll, sleeping)") ;;
+	linux-spin) labels+=("Linux (epoll, busy-polling)") ;;
+	*) labels+=("$ixlabel") ;;
+	esac
+done
 {
-	echo "# label linux $IXSYS linux_us ${IXSYS}_us"
+	echo "# label $systems, then us per request of each"
 	for c in $CONNS; do
 		for d in $DEPTHS; do
-			echo "${c}x$d $(value max linux "$c" "$d" rps) $(value max "$IXSYS" "$c" "$d" rps)" \
-				"$(value max linux "$c" "$d" srv_us_per_req)" \
-				"$(value max "$IXSYS" "$c" "$d" srv_us_per_req)"
+			printf '%s' "${c}x$d"
+			for k in rps srv_us_per_req; do
+				for sys in $systems; do
+					printf ' %s' "$(value max "$sys" "$c" "$d" "$k")"
+				done
+			done
+			echo
 		done
 	done
 } >"$dat"
 plot_pair "$name" 1100,480 "top right" "echo-rr: $SIZE-byte requests, conns x in flight, \
-closed loop; veth, 2 vCPUs\ncommit $commit, $date, $pinning" "$dat" "Linux (epoll)" "$ixlabel" \
+closed loop; veth, 2 vCPUs\ncommit $commit, $date, $pinning" "$dat" \
 	'set logscale y; set xtics rotate by -30; set ylabel "requests/s (log)"
 set title "throughput (higher is better)"' \
 	'unset logscale y; set yrange [0:*]; set ylabel "server process CPU us / request"
-set title "server CPU per request (lower is better)"'
+set title "server CPU per request (lower is better)"' "${labels[@]}"
 if [ -n "$SWEEP" ]; then
-	for sys in linux "$IXSYS"; do
-		awk -F, -v s="$sys" 'NR > 1 && $3 == "sweep" && $4 == s && $9 > 0 {
-			print $8, $10, $11, $12, ($26 > 0 ? $11 : "NaN") }' "$csv" |
+	plots=
+	for sys in $systems; do
+		awk -F, -v s="$sys" -v kc="$C_KEPT" 'NR > 1 && $3 == "sweep" && $4 == s && $9 > 0 &&
+			$kc == 1 { print $8, $10, $11, $12, ($26 > 0 ? $11 : "NaN") }' "$csv" |
 			sort -g >"$tmp_dir/sweep.$sys.dat"
+		case $sys in
+		linux) color="#808080" label="Linux, sleeping" ;;
+		linux-spin) color="#e08020" label="Linux, busy-polling" ;;
+		*) color="#2060c0" label=$ixlabel ;;
+		esac
+		plots="$plots${plots:+, }\"$tmp_dir/sweep.$sys.dat\" using 1:3 with linespoints lw 2 pt 7 lc rgb \"$color\" title \"$label p99\", \"\" using 1:2 with linespoints dt 2 pt 6 lc rgb \"$color\" title \"$label p50\", \"\" using 1:5 with points pt 2 ps 2.5 lc rgb \"$color\" notitle"
 	done
 	gnuplot <<EOF || fail "gnuplot"
 set terminal pngcairo noenhanced size 900,520 font ",10"
@@ -407,12 +486,7 @@ set logscale y
 set grid
 set key top left
 set xrange [0:*]
-plot "$tmp_dir/sweep.linux.dat" using 1:3 with linespoints lw 2 pt 7 lc rgb "#808080" title "Linux p99", \
-	"" using 1:2 with linespoints dt 2 pt 6 lc rgb "#808080" title "Linux p50", \
-	"$tmp_dir/sweep.$IXSYS.dat" using 1:3 with linespoints lw 2 pt 7 lc rgb "#2060c0" title "$ixlabel p99", \
-	"" using 1:2 with linespoints dt 2 pt 6 lc rgb "#2060c0" title "$ixlabel p50", \
-	"$tmp_dir/sweep.linux.dat" using 1:5 with points pt 2 ps 2.5 lc rgb "#808080" notitle, \
-	"$tmp_dir/sweep.$IXSYS.dat" using 1:5 with points pt 2 ps 2.5 lc rgb "#2060c0" notitle
+plot $plots
 EOF
 	cp "$out/${name}_latency.png" "docs/img/${name}_latency.png" ||
 		fail "copy the plot to docs/img"

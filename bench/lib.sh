@@ -157,14 +157,14 @@ bg_load() {
 	echo "$pct"
 }
 
-# median NONE [FORMAT]: the median of the numbers on stdin, one a line, in printf FORMAT if
-# given; NONE if there are none.
+# median NONE [FORMAT]: the median of the numbers on stdin, one a line (empty lines ignored), in
+# printf FORMAT if given; NONE if there are none.
 median() {
 	sort -g | awk -v none="$1" -v fmt="${2:-}" '
 		function put(m) { if (fmt == "") print m; else printf fmt "\n", m }
-		{ v[NR] = $1 }
-		END { if (NR == 0) print none; else if (NR % 2) put(v[(NR + 1) / 2]);
-			else put((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+		NF { v[++n] = $1 }
+		END { if (n == 0) print none; else if (n % 2) put(v[(n + 1) / 2]);
+			else put((v[n / 2] + v[n / 2 + 1]) / 2) }'
 }
 
 # perf_shares PERF_DATA REPORT_OPTION...: the lines of perf report that carry a share.
@@ -174,32 +174,41 @@ perf_shares() {
 	perf report -i "$pf" "$@" --stdio -g none 2>/dev/null | grep -E '^ +[0-9.]+%'
 }
 
-# plot_pair NAME SIZE KEY TITLE DAT A B LEFT RIGHT: $out/NAME.png, copied to docs/img/, two
-# clustered histograms side by side (SIZE "WIDTH,HEIGHT" pixels, the legend at KEY, TITLE over
-# both) of one system A (grey) against another B (blue), a cluster per line of DAT: columns 2
-# (A) and 3 (B) on the left, 4 and 5 on the right.  LEFT and RIGHT are the gnuplot commands
-# (";" or a newline between them) that set up each panel.
+# plot_pair NAME SIZE KEY TITLE DAT LEFT RIGHT LABEL...: $out/NAME.png, copied to docs/img/,
+# two clustered histograms side by side (SIZE "WIDTH,HEIGHT" pixels, the legend at KEY, TITLE
+# over both) of 2 or 3 systems (LABEL..., the first grey, the last blue), a cluster per line of
+# DAT: columns 2..N+1 on the left, N+2..2N+1 on the right.  LEFT and RIGHT are the gnuplot
+# commands (";" or a newline between them) that set up each panel.
 plot_pair() {
-	local png=$out/$1.png
+	local png=$out/$1.png size=$2 key=$3 title=$4 dat=$5 left=$6 right=$7 n i l r
+	local colors=("#808080" "#e08020" "#2060c0")
+	shift 7
+	n=$#
+	[ "$n" -ge 2 ] && [ "$n" -le 3 ] || fail "plot_pair: 2 or 3 systems"
+	[ "$n" = 2 ] && colors=("#808080" "#2060c0")
+	l="plot \"$dat\" using 2:xtic(1) title \"$1\" lc rgb \"${colors[0]}\""
+	r="plot \"$dat\" using $((n + 2)):xtic(1) title \"$1\" lc rgb \"${colors[0]}\""
+	for ((i = 2; i <= n; i++)); do
+		l="$l, \"\" using $((i + 1)) title \"${!i}\" lc rgb \"${colors[i - 1]}\""
+		r="$r, \"\" using $((n + i + 1)) title \"${!i}\" lc rgb \"${colors[i - 1]}\""
+	done
 	gnuplot <<EOF || fail "gnuplot"
-set terminal pngcairo noenhanced size $2 font ",10"
+set terminal pngcairo noenhanced size $size font ",10"
 set output "$png"
-set multiplot layout 1,2 title "$4"
+set multiplot layout 1,2 title "$title"
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
-set key $3
+set key $key
 set grid ytics
-$8
-plot "$5" using 2:xtic(1) title "$6" lc rgb "#808080", \
-	"" using 3 title "$7" lc rgb "#2060c0"
-$9
-plot "$5" using 4:xtic(1) title "$6" lc rgb "#808080", \
-	"" using 5 title "$7" lc rgb "#2060c0"
+$left
+$l
+$right
+$r
 unset multiplot
 EOF
-	cp "$png" "docs/img/$1.png" || fail "copy $png to docs/img"
+	cp "$png" "docs/img/${png##*/}" || fail "copy $png to docs/img"
 }
 
 # --- one run of a TCP service (echo_rr.sh, sink.sh) --------------------------------------------
@@ -215,15 +224,25 @@ IX_ECHO=$BUILD/bin/ix-echo
 rr_settings() {
 	bench_settings
 	WARMUP=${WARMUP:-1}
+	WORKERS=${WORKERS:-1}
 	SRV_CPU=${SRV_CPU:-0}
 	CLI_CPU=${CLI_CPU:-1}
-	NQ=${NQ:-1}
+	NQ=${NQ:-$WORKERS}
 	PORT=${PORT:-7000}
 	LINUX_ARGS=${LINUX_ARGS:-}
 	PEER_RPS=${PEER_RPS:-0}
-	need_numbers WARMUP SRV_CPU CLI_CPU NQ PORT PEER_RPS
+	need_numbers WARMUP WORKERS SRV_CPU CLI_CPU NQ PORT PEER_RPS
 	[ "$NQ" -ge 1 ] || fail "NQ must be >= 1"
-	need_cpus SRV_CPU CLI_CPU
+	[ "$WORKERS" -ge 1 ] && [ "$WORKERS" -le "$(nproc --all)" ] ||
+		fail "WORKERS must be 1 to $(nproc --all)"
+	if [ "$WORKERS" = 1 ]; then
+		need_cpus SRV_CPU CLI_CPU
+		SRV_CPUS=$SRV_CPU
+	else
+		# As a user first runs it: a worker on each CPU, the Linux twin's threads and the
+		# client wherever the scheduler puts them.
+		SRV_CPUS=0-$((WORKERS - 1)) SRV_CPU= CLI_CPU= PEER_RPS=0
+	fi
 	need_built "$RR_CLIENT" "$ECHO_SERVER" "$IXDPD" "$IXDPCTL" "$IX_RR"
 }
 
@@ -245,6 +264,7 @@ rr_up() {
 # empty) says how the client ran.
 rr_pinning() {
 	local p="server CPU $SRV_CPU, client CPU $CLI_CPU, $NQ veth queue(s)${1:+, $1}"
+	[ "$WORKERS" = 1 ] || p="$WORKERS ixdpd workers on CPUs $SRV_CPUS, Linux twin $WORKERS threads unpinned, client unpinned, $NQ veth queues${1:+, $1}"
 	[ "$PEER_RPS" = 1 ] && p="$p, peer0 RPS to CPU $CLI_CPU"
 	[ -n "$IXDPD_ARGS" ] && p="$p, ixdpd $IXDPD_ARGS"
 	[ -n "$LINUX_ARGS" ] && p="$p, echo_server $LINUX_ARGS"
@@ -271,17 +291,29 @@ net_counters() {
 		"$(snmp "$ns_peer" Tcp RetransSegs)" "$(snmp "$ns_peer" TcpExt TCPTimeouts)"
 }
 
-# serve_linux MODE: the Linux twin (echo or sink), one thread on SRV_CPU; sets SRV_PID.
+# serve_linux MODE [-S]: the Linux twin (echo or sink): WORKERS epoll threads, with one worker
+# pinned to SRV_CPU; -S: each spins in epoll_wait(..., 0) instead of sleeping (the twin at its
+# best, as ixdp's workers spin).  Sets SRV_PID.
 serve_linux() {
-	local mode_opt=
-	[ "$1" = sink ] && mode_opt=-k
+	local opts=(-t "$WORKERS")
+	[ "$1" = sink ] && opts+=(-k)
+	[ "${2:-}" = -S ] && opts+=(-S)
+	[ -n "$SRV_CPU" ] && opts+=(-c "$SRV_CPU")
 	# Not through in_dut: $! must be the server itself (ip netns exec execs it).
 	# shellcheck disable=SC2086 # LINUX_ARGS is a list of options
-	ip netns exec "$ns_dut" "$ECHO_SERVER" -a "$DUT_IP" -p "$PORT" -t 1 -c "$SRV_CPU" \
-		-d $((DURATION + WARMUP + 150)) $mode_opt $LINUX_ARGS >"$tmp_dir/srv.out" 2>&1 &
+	ip netns exec "$ns_dut" "$ECHO_SERVER" -a "$DUT_IP" -p "$PORT" "${opts[@]}" \
+		-d $((DURATION + WARMUP + 150)) $LINUX_ARGS >"$tmp_dir/srv.out" 2>&1 &
 	SRV_PID=$!
 	_pids+=("$SRV_PID")
 	wait_ready "$SRV_PID" "$tmp_dir/srv.out" echo_server
+}
+
+# serve_linux-spin MODE, stop_linux-spin OUT: the twin busy-polling.
+serve_linux-spin() {
+	serve_linux "$1" -S
+}
+stop_linux-spin() {
+	stop_linux "$1"
 }
 
 # stop_linux OUT: stop the twin, add its counters (srv_*) to OUT.
@@ -291,10 +323,17 @@ stop_linux() {
 	echo "srv_conns_left=0" >>"$1"
 }
 
-# serve_ixdp MODE: ixdpd with --echo-tcp or --sink-tcp, one worker on SRV_CPU; sets SRV_PID.
+# ixdpd_idle_args: with IDLE_SPIN_OFF=1, the options that make ixdpd's workers sleep as soon as
+# they have nothing to do (CPU per request without idle polling; the app's side is IXDP_SPIN_US).
+ixdpd_idle_args() {
+	[ "${IDLE_SPIN_OFF:-0}" = 1 ] && echo "--idle-spin-us 0"
+}
+
+# serve_ixdp MODE: ixdpd with --echo-tcp or --sink-tcp, WORKERS workers on SRV_CPUS; sets SRV_PID.
 serve_ixdp() {
-	# shellcheck disable=SC2086 # IXDPD_ARGS is a list of options
-	ixdpd_start "--$1-tcp" "$PORT" --workers 1 --cpus "$SRV_CPU" $IXDPD_ARGS
+	# shellcheck disable=SC2086,SC2046 # IXDPD_ARGS is a list of options
+	ixdpd_start "--$1-tcp" "$PORT" --workers "$WORKERS" --cpus "$SRV_CPUS" $IXDPD_ARGS \
+		$(ixdpd_idle_args)
 	SRV_PID=$IXDPD_PID
 	stats_json >"$tmp_dir/ix0.json" || fail "ixdpctl stats"
 }
@@ -324,18 +363,21 @@ stop_ixdp() {
 	ixdpd_stop || fail "ixdpd exited with status $?"
 }
 
-# serve_ixapp MODE: ixdpd (one worker on SRV_CPU, no diagnostic service) and an echo app on
-# the same CPU (shared/BENCH.md: the same CPUs as the Linux twin): the native ix-rr, or with
-# APP=ixev the ixev ix-echo; sets SRV_PID and APP_PID.  (echo only.)
+# serve_ixapp MODE: ixdpd (WORKERS workers on SRV_CPUS, no diagnostic service) and an echo app
+# with a thread per worker on the same CPUs (shared/BENCH.md: the same CPUs as the Linux twin;
+# with several workers unpinned, as the twin's threads): the native ix-rr, or with APP=ixev the
+# ixev ix-echo; sets SRV_PID and APP_PID.  (echo only.)
 serve_ixapp() {
-	local app=("$IX_RR" server)
+	local app=("$IX_RR" server) pin=() envs=(IXDP_CONTROL="$CONTROL")
 	[ "$1" = echo ] || fail "ixapp serves echo only"
 	[ "${APP:-native}" = ixev ] && app=("$IX_ECHO")
-	# shellcheck disable=SC2086 # IXDPD_ARGS is a list of options
-	ixdpd_start --workers 1 --cpus "$SRV_CPU" $IXDPD_ARGS
+	[ -n "$SRV_CPU" ] && pin=(taskset -c "$SRV_CPU")
+	# shellcheck disable=SC2086,SC2046 # IXDPD_ARGS is a list of options
+	ixdpd_start --workers "$WORKERS" --cpus "$SRV_CPUS" $IXDPD_ARGS $(ixdpd_idle_args)
 	SRV_PID=$IXDPD_PID
-	IXDP_CONTROL=$CONTROL taskset -c "$SRV_CPU" "${app[@]}" -p "$PORT" -t 1 \
-		>"$tmp_dir/app.out" 2>&1 &
+	[ "${IDLE_SPIN_OFF:-0}" = 1 ] && envs+=(IXDP_SPIN_US=0)
+	# env execs the app: $! is the app itself
+	env "${envs[@]}" "${pin[@]}" "${app[@]}" -p "$PORT" -t "$WORKERS" >"$tmp_dir/app.out" 2>&1 &
 	APP_PID=$!
 	_pids+=("$APP_PID")
 	for _ in $(seq 50); do
@@ -362,20 +404,20 @@ client() {
 	local o=$1 e=$2
 	shift 2
 	timeout -k 5 $((DURATION + WARMUP + 120)) ip netns exec "$ns_peer" "$RR_CLIENT" \
-		-a "$DUT_IP" -p "$PORT" -C "$CLI_CPU" -K "$SRV_CPU" -P "$SRV_PID" \
-		${APP_PID:+-A "$APP_PID"} \
+		-a "$DUT_IP" -p "$PORT" ${CLI_CPU:+-C "$CLI_CPU"} ${SRV_CPU:+-K "$SRV_CPU"} \
+		-P "$SRV_PID" ${APP_PID:+-A "$APP_PID"} \
 		-d "$DURATION" -w "$WARMUP" "$@" >"$o" 2>"$e" &
 	CLIENT_PID=$!
 	_pids+=("$CLIENT_PID")
 }
 
-# measure SYS MODE OUT CLIENT_ARGS...: one run of SYS (linux or ixdp) serving MODE (echo or
-# sink) under rr_client CLIENT_ARGS; everything it learnt goes to OUT as key=value lines.
-# Returns 1 when the run was contended (other work took more than CONTENDED_PCT % of a CPU
-# during the window), 0 otherwise; a client that failed is recorded (client_failed=1), not fatal:
-# a benchmark reports what happened.
+# measure SYS MODE OUT CLIENT_ARGS...: one run of SYS (linux, linux-spin or ixdp, ixapp)
+# serving MODE (echo or sink) under rr_client CLIENT_ARGS; everything it learnt goes to OUT as
+# key=value lines, with failed= and contended= for the drop rule (run_verdict).  A client that
+# failed is recorded, not fatal: a benchmark reports what happened.  A server that fails to stop
+# cleanly is fatal: that is a bug to see, not noise to drop.
 measure() {
-	local sys=$1 mode=$2 out=$3 bg n0 n1 rc other
+	local sys=$1 mode=$2 out=$3 bg n0 n1 rc
 	shift 3
 	bg=$(bg_load)
 	n0=$(net_counters)
@@ -396,30 +438,89 @@ measure() {
 	} >>"$out"
 	if [ "$rc" != 0 ]; then
 		echo "  $sys: the client failed (exit $rc): $(head -c 300 "$out.err")" >&2
+		echo "failed=1" >>"$out"
 		return 0
 	fi
+	echo "failed=$(( $(kv errors "$out") + 0 > 0 ))" >>"$out"
 	# other = whole-VM busy time that was not the server's, the client's or ksoftirqd's
-	other=$(awk -v vm="$(kv vm_busy_ns "$out")" -v s="$(kv srv_cpu_ns "$out")" \
+	awk -v vm="$(kv vm_busy_ns "$out")" -v s="$(kv srv_cpu_ns "$out")" \
 		-v c="$(kv cli_cpu_ns "$out")" -v k="$(kv softirqd_ns "$out")" \
 		-v w="$(kv window_ns "$out")" -v lim="$CONTENDED_PCT" 'BEGIN {
 		o = w > 0 ? 100 * (vm - s - c - k) / w : 0
 		if (o < 0)
 			o = 0 # tick-sampled /proc/stat against precise runtimes
-		printf "other_cpu_pct=%.1f\ncontended=%d\n", o, (o > lim) }')
-	echo "$other" >>"$out"
-	[ "$(kv contended "$out")" = 0 ]
+		printf "other_cpu_pct=%.1f\ncontended=%d\n", o, (o > lim) }' >>"$out"
 }
 
-# measure_retry SYS MODE OUT CLIENT_ARGS...: measure, repeated while contended (RETRIES times
-# at most); the last try is kept, marked if it was contended too.
-measure_retry() {
-	local try
-	for try in $(seq 0 "$RETRIES"); do
-		: >"$3"
-		measure "$@" && return 0
-		[ "$try" -lt "$RETRIES" ] && echo "  $1: contended (other CPU $(kv other_cpu_pct "$3") %), again"
+# --- the drop rule: the same in every benchmark ------------------------------------------------
+#
+# A run is kept when it ran to its end without failing (the load generator or client exited
+# non-zero, or the client saw a wrong answer) and was not contended (work that was neither ours
+# nor the kernel's softirq threads took more than CONTENDED_PCT % of a CPU in its window).  A
+# run that is not kept is tried again, RETRIES times at most, and the last try that fails is
+# dropped.  Every try is a row of the CSV, with kept (1 or 0) and drop (why: failed, contended);
+# no median and no ratio uses a row with kept=0, and a pair of runs (the systems back to back)
+# counts only when both were kept.  Each report says how many tries were dropped, and why
+# (drop_summary).  Which system runs first alternates from one pair to the next (pair_order).
+
+# run_verdict OUT: nothing when the run in OUT (key=value lines) is kept, else why not.
+run_verdict() {
+	if [ "$(kv failed "$1")" != 0 ]; then
+		echo failed
+	elif [ "$(kv contended "$1")" != 0 ]; then
+		echo "contended (other CPU $(kv other_cpu_pct "$1") %)"
+	fi
+}
+
+# keep_run RECORD OUT RUN_CMD...: RUN_CMD (one run, its key=value lines into OUT, failed= and
+# contended= among them) until a try is kept, RETRIES + 1 tries at most; after each try, kept=,
+# drop= and try= are added to OUT and RECORD OUT runs (RECORD: a command and its first
+# arguments, split on spaces).
+keep_run() {
+	local rec=$1 out=$2 try why
+	shift 2
+	for try in $(seq 1 $((RETRIES + 1))); do
+		: >"$out"
+		"$@"
+		why=$(run_verdict "$out")
+		{
+			echo "kept=$([ -z "$why" ] && echo 1 || echo 0)"
+			echo "drop=${why%% *}"
+			echo "try=$try"
+		} >>"$out"
+		# shellcheck disable=SC2086 # RECORD is a command and its first arguments
+		$rec "$out"
+		[ -z "$why" ] && return 0
+		if [ "$try" -le "$RETRIES" ]; then
+			echo "  $why: again"
+		else
+			echo "  $why in all $try tries: dropped"
+		fi
 	done
 	return 0
+}
+
+# pair_order RUN SYSTEM...: the systems in the order run RUN runs them: as given in odd runs,
+# reversed in even ones, so each system goes first (and last) as often as the others.
+pair_order() {
+	local run=$1 i
+	shift
+	if [ $((run % 2)) = 1 ]; then
+		echo "$@"
+	else
+		for ((i = $#; i >= 1; i--)); do
+			printf '%s ' "${!i}"
+		done
+		echo
+	fi
+}
+
+# drop_summary CSV KEPT_COLUMN DROP_COLUMN: one line: how many tries were kept and dropped, and why.
+drop_summary() {
+	awk -F, -v k="$2" -v d="$3" 'NR > 1 { n++; if ($k == 1) kept++; else why[$d]++ }
+		END { printf "drop rule (bench/lib.sh): %d of %d tries kept", kept, n
+			for (w in why) printf "; %d dropped %s", why[w], w
+			print "" }' "$1"
 }
 
 # lwip_symbols: perf cannot name what runs in ixdpd's lwIP copies (each is dlopen()ed from an
@@ -453,35 +554,55 @@ lwip_symbols() {
 }
 
 # rr_profile REPORT SYS MODE WHAT KEYS CLIENT_ARGS...: one unmeasured run of SYS serving MODE
-# under rr_client CLIENT_ARGS, perf sampling the server process for 2 s after the warm-up
-# (the run lasts DURATION s, at least 3); into REPORT its shares by DSO, then by symbol (self),
-# then by symbol with callees, headed by WHAT and the client's figures whose keys match KEYS.
+# under rr_client CLIENT_ARGS, perf sampling BOTH CPUs (perf record -a) for 2 s after the
+# warm-up (the run lasts DURATION s, at least 3).  On veth each CPU runs part of the other
+# side's work (the sender's CPU runs the receiver's XDP, copy and TCP input), so a claim about
+# which side is the bottleneck needs both: REPORT has, headed by WHAT and the client's figures
+# whose keys match KEYS, the share of every CPU by command (idle: swapper), each CPU's top
+# symbols, then the server process (and its app) alone: by DSO, by symbol (self), lwIP's
+# functions, and by symbol with callees.
 # shellcheck disable=SC2154 # pinning: the caller's
 rr_profile() {
 	local rep=$1 sys=$2 mode=$3 what=$4 keys=$5 f=$tmp_dir/profile.$2 pf=$tmp_dir/$2.perf
 	local DURATION=$((DURATION > 3 ? DURATION : 3)) # the server's time limit follows it
+	local pids cpu app
 	shift 5
 	"serve_$sys" "$mode"
+	pids=$SRV_PID${APP_PID:+,$APP_PID}
+	app=${APP_PID:+ and its app}
 	client "$f" "$f.err" "$@"
 	sleep $((WARMUP + 1))
-	timeout 30 perf record -q -e cpu-clock -g -p "$SRV_PID" -o "$pf" -- sleep 2 >/dev/null 2>&1
+	timeout 30 perf record -q -a -e cpu-clock -g -o "$pf" -- sleep 2 >/dev/null 2>&1
 	wait "$CLIENT_PID" || echo "profile: the client failed: $(cat "$f" "$f.err")" >&2
 	"stop_$sys" "$f"
 	{
-		echo "# $what: perf record -e cpu-clock -g -p SERVER_PID, 2 s under load"
+		echo "# $what: perf record -a -e cpu-clock -g (both CPUs), 2 s under load"
 		echo "# $(grep -E "^($keys)=" "$f" | tr '\n' ' ')"
 		echo "# commit $commit, $date, $pinning"
-		echo "## share by DSO"
-		perf_shares "$pf" --no-children --sort dso
-		echo "## self, by symbol"
-		perf_shares "$pf" --no-children --sort dso,sym | grep -v liblwip | head -40
-		if [ "$sys" = ixdp ]; then
-			echo "## self, lwIP (its copies run from memfds perf cannot read; resolved"
-			echo "## against Debian's liblwip.so.0, static functions under the export before them)"
-			perf_shares "$pf" --no-children --sort dso,sym | lwip_symbols | head -15
+		echo "## both CPUs: share of all samples by CPU and command (swapper: idle)"
+		perf_shares "$pf" --no-children --sort cpu,comm | head -30
+		for cpu in $(seq 0 $(($(nproc --all) - 1))); do
+			echo "## CPU $cpu alone (100 % = that CPU): self, by command, DSO and symbol"
+			perf_shares "$pf" --no-children --percentage relative --cpu "$cpu" \
+				--sort comm,dso,sym | head -25
+			echo "## CPU $cpu alone: with callees (children), by command and symbol"
+			perf_shares "$pf" --children --percentage relative --cpu "$cpu" \
+				--sort comm,sym | head -30
+		done
+		echo "## the server process$app alone (100 % = its samples): by DSO"
+		perf_shares "$pf" --no-children --percentage relative --pid "$pids" --sort dso
+		echo "## the server process: self, by symbol"
+		perf_shares "$pf" --no-children --percentage relative --pid "$pids" --sort dso,sym |
+			grep -v liblwip | head -40
+		if [ "$sys" = ixdp ] || [ "$sys" = ixapp ]; then
+			echo "## the server process: self, lwIP (its copies run from memfds perf cannot"
+			echo "## read; resolved against Debian's liblwip.so.0, static functions under the"
+			echo "## export before them)"
+			perf_shares "$pf" --no-children --percentage relative --pid "$pids" \
+				--sort dso,sym | lwip_symbols | head -15
 		fi
-		echo "## with callees (children), by symbol"
-		perf_shares "$pf" --children --sort sym | head -60
+		echo "## the server process: with callees (children), by symbol"
+		perf_shares "$pf" --children --percentage relative --pid "$pids" --sort sym | head -60
 	} >"$rep"
 	echo "profile: $rep"
 }

@@ -322,8 +322,8 @@ dat=$tmp_dir/raw.dat
 } >"$dat"
 plot_pair raw 1000,450 "top left" "raw reflect: 60-byte UDP, $FLOWS flows, veth, AF_XDP copy \
 mode — ixdp/bare = $ratio (median of per-run ratios)\ncommit $commit, $date, $pinning" \
-	"$dat" "bare AF_XDP" ixdpd \
+	"$dat" \
 	'set yrange [0:*]; set ylabel "reflected Mpps"; set title "reflected rate (higher is better)"' \
 	'set ylabel "reflector CPU ns / reflected packet"
-set title "reflector process CPU per packet (lower is better)"'
+set title "reflector process CPU per packet (lower is better)"' "bare AF_XDP" ixdpd
 echo "plot: $png (copied to docs/img/raw.png)"

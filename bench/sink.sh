@@ -53,7 +53,7 @@ cc=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null)
 columns=(date commit system conns run write_size gbps bytes srv_s_per_gb vm_s_per_gb srv_cpu_pct
 	cli_cpu_pct vm_cpu_pct other_cpu_pct softirqd_pct contended errors peer_tx_dropped
 	dut_rxq_drops cli_retrans cli_timeouts srv_retrans srv_segs_in srv_segs_out
-	srv_mean_batch client_failed window_s)
+	srv_mean_batch client_failed window_s kept drop try)
 (IFS=,; echo "${columns[*]}") >"$csv"
 
 # record RUN FILE: one CSV row from a run's key=value file.
@@ -62,7 +62,8 @@ record() {
 	declare -A v
 	for k in system conns bytes gbps srv_cpu_ns cli_cpu_ns vm_busy_ns other_cpu_pct \
 		softirqd_ns window_ns contended errors peer_tx_dropped dut_rxq_drops cli_retrans \
-		cli_timeouts srv_retrans srv_segs_in srv_segs_out srv_mean_batch client_failed; do
+		cli_timeouts srv_retrans srv_segs_in srv_segs_out srv_mean_batch client_failed kept \
+		try; do
 		v[$k]=$(kv "$k" "$f")
 		[ -n "${v[$k]}" ] || v[$k]=0
 	done
@@ -76,14 +77,15 @@ record() {
 		-v cont="${v[contended]}" -v err="${v[errors]}" -v ptd="${v[peer_tx_dropped]}" \
 		-v drq="${v[dut_rxq_drops]}" -v crt="${v[cli_retrans]}" -v cto="${v[cli_timeouts]}" \
 		-v srt="${v[srv_retrans]}" -v si="${v[srv_segs_in]}" -v so="${v[srv_segs_out]}" \
-		-v smb="${v[srv_mean_batch]}" -v cf="${v[client_failed]}" 'BEGIN {
+		-v smb="${v[srv_mean_batch]}" -v cf="${v[client_failed]}" -v kept="${v[kept]}" \
+		-v drop="$(kv drop "$f")" -v try="${v[try]}" 'BEGIN {
 		gb = b > 0 ? b / 1e9 : 1
 		ww = w > 0 ? w : 1
 		printf "%s,%s,%s,%d,%d,%d,%.3f,%.0f,%.3f,%.3f,", date, commit, sys, c, run, ws, gbps,
 			b, s / 1e9 / gb, vm / 1e9 / gb
 		printf "%.1f,%.1f,%.1f,%.1f,%.1f,%d,%d,%d,%d,%d,%d,", 100 * s / ww, 100 * cl / ww,
 			100 * vm / ww, oth, 100 * sq / ww, cont, err, ptd, drq, crt, cto
-		printf "%s,%s,%s,%s,%d,%.3f\n", srt, si, so, smb, cf, w / 1e9
+		printf "%s,%s,%s,%s,%d,%.3f,%d,%s,%d\n", srt, si, so, smb, cf, w / 1e9, kept, drop, try
 	}' >>"$csv"
 }
 
@@ -92,11 +94,10 @@ echo "sink: ${WRITE_SIZE}-byte writes, ${DURATION} s per run after ${WARMUP} s, 
 echo "commit $commit, kernel $kernel, $pinning, congestion control $cc, $date"
 for run in $(seq "$RUNS"); do
 	for c in $CONNS; do
-		for sys in linux ixdp; do
+		for sys in $(pair_order "$run" linux ixdp); do
 			echo "run $run: $sys, $c connection(s)"
 			f=$tmp_dir/sink.$sys.$c.$run
-			measure_retry "$sys" sink "$f" -B -c "$c" -s "$WRITE_SIZE"
-			record "$run" "$f"
+			keep_run "record $run" "$f" measure "$sys" sink "$f" -B -c "$c" -s "$WRITE_SIZE"
 		done
 	done
 done
@@ -115,22 +116,21 @@ fi
 
 # --- report --------------------------------------------------------------------------------------
 
-# conns_median CONNS SYSTEM COLUMN: the median of COLUMN over that system's runs (0 if none).
+# conns_median CONNS SYSTEM COLUMN: the median of COLUMN over that system's kept runs (0 if none).
 conns_median() {
-	awk -F, -v c="$1" -v s="$2" -v k="$3" 'NR > 1 && $4 == c && $3 == s { print $k }' "$csv" |
-		median 0
+	awk -F, -v c="$1" -v s="$2" -v k="$3" 'NR > 1 && $4 == c && $3 == s && $28 == 1 {
+		print $k }' "$csv" | median 0
 }
 
-# pair_ratios CONNS COLUMN: "ratio contended" per run, ixdp/linux of COLUMN.
+# pair_ratios CONNS COLUMN: ixdp/linux of COLUMN, one line per run whose two halves were kept.
 pair_ratios() {
-	awk -F, -v c="$1" -v k="$2" 'NR > 1 && $4 == c { r = $5;
-		if ($3 == "linux") { l[r] = $k; lc[r] = $16 } else { x[r] = $k; xc[r] = $16 } }
-		END { for (r in l) if ((r in x) && l[r] > 0)
-			printf "%.4f %d\n", x[r] / l[r], (lc[r] || xc[r]) }' "$csv"
+	awk -F, -v c="$1" -v k="$2" 'NR > 1 && $4 == c && $28 == 1 { r = $5;
+		if ($3 == "linux") l[r] = $k; else x[r] = $k }
+		END { for (r in l) if ((r in x) && l[r] > 0) printf "%.4f\n", x[r] / l[r] }' "$csv"
 }
 
 report() {
-	local c s rr n
+	local c s rr
 	echo "sink: ${WRITE_SIZE}-byte writes, ${DURATION} s per run after ${WARMUP} s, $RUNS runs each"
 	echo "commit $commit, kernel $kernel, 2 vCPUs, $pinning, congestion control $cc, $date"
 	echo "Gbit/s = TCP payload the receiver acknowledged; CPU per GB = seconds of CPU per 1e9 bytes"
@@ -141,28 +141,26 @@ report() {
 	for c in $CONNS; do
 		awk -F, -v c="$c" 'NR > 1 && $4 == c {
 			printf "%-6s %5d %3d%s %8.2f %11.3f %10.3f %6.0f %6.0f %6.0f %6d %d/%d, %d/%d, %s, %s%s\n",
-				$3, $4, $5, ($16 ? "*" : " "), $7, $9, $10, $11, $12, $14, $17, $18, $19,
+				$3, $4, $5, ($28 ? " " : "x"), $7, $9, $10, $11, $12, $14, $17, $18, $19,
 				$20, $21, ($22 == "" ? "-" : $22), ($25 == "" ? "-" : $25),
-				($26 ? " CLIENT FAILED" : "") }' "$csv"
+				($28 ? "" : " dropped: " $29) }' "$csv"
 		for s in linux ixdp; do
 			printf '%-6s %5d %4s %8.2f %11.3f %10.3f\n' "$s" "$c" med \
 				"$(conns_median "$c" "$s" 7)" "$(conns_median "$c" "$s" 9)" \
 				"$(conns_median "$c" "$s" 10)"
 		done
 		rr=$(pair_ratios "$c" 7)
-		n=$(awk '$2 == 0' <<<"$rr" | wc -l)
 		echo "  $c connection(s): per-run ratios ixdp/linux, Gbit/s:" \
-			"$(sort -g <<<"$rr" | awk '{ printf "%.3f%s ", $1, ($2 ? "*" : "") }')"
+			"$(sort -g <<<"$rr" | awk '{ printf "%.3f ", $1 }')"
 		echo "  $c connection(s): ratio ixdp/linux (median of the per-run ratios): Gbit/s" \
-			"$(awk '{ print $1 }' <<<"$rr" | median 0 | awk '{ printf "%.3f", $1 }')" \
-			"(target >= 1: $(awk '{ print $1 }' <<<"$rr" | median 0 |
-				awk '{ print ($1 >= 1 ? "met" : "missed") }')), server CPU/GB" \
-			"$(pair_ratios "$c" 9 | awk '{ print $1 }' | median 0 | awk '{ printf "%.3f", $1 }')," \
-			"VM CPU/GB $(pair_ratios "$c" 10 | awk '{ print $1 }' | median 0 |
-				awk '{ printf "%.3f", $1 }')" \
-			"($n of $RUNS pairs uncontended)"
+			"$(median - %.3f <<<"$rr")" \
+			"(target >= 1: $(median 0 <<<"$rr" | awk '{ print ($1 >= 1 ? "met" : "missed") }'))," \
+			"server CPU/GB $(pair_ratios "$c" 9 | median - %.3f)," \
+			"VM CPU/GB $(pair_ratios "$c" 10 | median - %.3f)" \
+			"($(grep -c . <<<"$rr") of $RUNS pairs with both halves kept)"
 	done
-	echo "(* contended: other work took over $CONTENDED_PCT % of a CPU in all $((RETRIES + 1)) tries)"
+	echo "(x: dropped, in no median or ratio)"
+	drop_summary "$csv" 28 29
 	echo "csv: $csv"
 }
 echo
@@ -183,7 +181,8 @@ dat=$tmp_dir/sink.dat
 } >"$dat"
 plot_pair sink 1000,450 "top left" "sink: bulk TCP into a discard service, \
 ${WRITE_SIZE}-byte writes, veth\ncommit $commit, $date, $pinning (medians of $RUNS runs)" \
-	"$dat" "Linux (epoll)" ixdp \
+	"$dat" \
 	'set yrange [0:*]; set ylabel "Gbit/s acknowledged"; set title "throughput (higher is better)"' \
-	'set ylabel "whole-VM CPU seconds per GB"; set title "whole-VM CPU per GB (lower is better)"'
+	'set ylabel "whole-VM CPU seconds per GB"; set title "whole-VM CPU per GB (lower is better)"' \
+	"Linux (epoll)" ixdp
 echo "plot: $out/sink.png (copied to docs/img/sink.png)"
