@@ -23,9 +23,11 @@
 #
 # Other people's work on this shared 2-CPU machine is the main noise.  Each run records the CPU
 # time that was neither the reflector's nor the generator's (other_cpu_pct: whole-VM busy time
-# minus both); a run where that exceeds CONTENDED_PCT (default 10, in % of one CPU) is marked
-# contended and repeated, at most RETRIES times (default 2).  Medians and the ratio use the
-# uncontended runs (all runs if a system has none, which the report says); the CSV keeps every
+# minus both).  The drop rule is bench/lib.sh's, the same in every benchmark: a run that failed
+# (the generator exited non-zero) or was contended (other_cpu_pct over CONTENDED_PCT, default 10,
+# in % of one CPU) is repeated, at most RETRIES times (default 2); a run never kept is dropped:
+# its tries stay in the CSV (kept=0, and why), no median and no ratio uses them, and a pair
+# counts only when both halves were kept.  Which reflector goes first alternates from run to
 # run.  QUIET_WAIT=N first waits up to N seconds for a quiet second before each run.
 #
 # NICE (e.g. -10) runs the generator and the reflectors at that nice level, to shield them from
@@ -90,15 +92,19 @@ renice_all() {
 	done
 }
 
-# generate REFL_PID LOG: the load, in the foreground of this script but interruptible.
+# generate REFL_PID LOG: the load, in the foreground of this script but interruptible; returns
+# the generator's status (a failed run is dropped, not fatal: see the drop rule).
 generate() {
-	local gpid
+	local gpid rc
 	timeout -k 2 $((DURATION + 30)) ip netns exec "$ns_peer" nice -n "$NICE" "$XDPGEN" \
 		-i peer0 -m "$DUT_MAC" -S "$PEER_IP" -D "$DUT_IP" -p "$PORT" -f "$FLOWS" \
 		-d "$DURATION" -c "$GEN_CPU" -P "$1" -R "$REFL_CPU" -o "$XDPGEN.bpf.o" >"$2" 2>&1 &
 	gpid=$!
 	_pids+=("$gpid")
-	wait "$gpid" || { cat "$2" >&2; fail "generator failed"; }
+	wait "$gpid"
+	rc=$?
+	[ "$rc" = 0 ] || echo "  the generator failed (exit $rc): $(head -c 300 "$2")" >&2
+	return "$rc"
 }
 
 # profile PID NAME: perf samples of PID's threads for 2 s, from 1 s into the load (DURATION >= 3).
@@ -114,33 +120,38 @@ profile() {
 	} >"$out/raw-profile-$2.txt"
 }
 
-# record SYS RUN GENLOG BG DUT_DROPS XMIT_ERR REFL_DROPS REFL_INVALID NOTES: one CSV row.
-# Returns 1 when the run was contended (see the top of this file).
+# record RUN FILE: one CSV row from a try's key=value file (run_one's).
 record() {
-	local sys=$1 run=$2 g=$3 k
-	for k in sent elapsed_ns reflected vm_busy_ns refl_cpu_ns gen_cpu_ns refl_cpu_idle_ns; do
-		[[ $(kv "$k" "$g") =~ ^[0-9]+$ ]] || { cat "$g" >&2; fail "$sys run $run: no $k"; }
+	local g=$2 k
+	declare -A v
+	for k in sent elapsed_ns reflected vm_busy_ns refl_cpu_ns gen_cpu_ns refl_cpu_idle_ns \
+		bg dut_drops xmit_err refl_drops refl_invalid kept try; do
+		v[$k]=$(kv "$k" "$g")
+		[[ ${v[$k]} =~ ^[0-9]+$ ]] || v[$k]=0
 	done
-	awk -v sys="$sys" -v run="$run" -v sent="$(kv sent "$g")" -v el="$(kv elapsed_ns "$g")" \
-		-v rp="$(kv reflected "$g")" -v vm="$(kv vm_busy_ns "$g")" \
-		-v rc="$(kv refl_cpu_ns "$g")" -v gc="$(kv gen_cpu_ns "$g")" \
-		-v ri="$(kv refl_cpu_idle_ns "$g")" -v bg="$4" -v dd="$5" \
-		-v xe="$6" -v rd="$7" -v inv="$8" -v notes="$9" -v date="$date" -v commit="$commit" \
+	awk -v sys="$(kv system "$g")" -v run="$1" -v sent="${v[sent]}" -v el="${v[elapsed_ns]}" \
+		-v rp="${v[reflected]}" -v vm="${v[vm_busy_ns]}" \
+		-v rc="${v[refl_cpu_ns]}" -v gc="${v[gen_cpu_ns]}" \
+		-v ri="${v[refl_cpu_idle_ns]}" -v bg="${v[bg]}" -v dd="${v[dut_drops]}" \
+		-v xe="${v[xmit_err]}" -v rd="${v[refl_drops]}" -v inv="${v[refl_invalid]}" \
+		-v notes="$(kv notes "$g")" -v date="$date" -v commit="$commit" \
 		-v d="$DURATION" -v fl="$FLOWS" -v rcpu="$REFL_CPU" -v gcpu="$GEN_CPU" -v nice="$NICE" \
-		-v lim="$CONTENDED_PCT" '
+		-v cont="$(kv contended "$g")" -v kept="${v[kept]}" -v drop="$(kv drop "$g")" \
+		-v try="${v[try]}" '
 	BEGIN {
 		r = rp > 0 ? rp : 1
-		other = 100 * (vm - rc - gc) / el
-		if (other < 0)
-			other = 0 # tick-sampled /proc/stat against precise runtimes
+		e = el > 0 ? el : 1
 		printf "%s,%s,%s,%d,%d,%d,%d,%d,%d,%.0f,%.4f,%.4f,%.1f,%.1f,", date, commit, sys,
-			run, d, fl, rcpu, gcpu, nice, sent, sent * 1e3 / el, rp * 1e3 / el, rc / r,
+			run, d, fl, rcpu, gcpu, nice, sent, sent * 1e3 / e, rp * 1e3 / e, rc / r,
 			vm / r
-		printf "%.0f,%.0f,%.1f,%.1f,%.1f,%.1f,%d,%d,", rp, el, 100 * rc / el,
-			100 * ri / el, 100 * gc / el, other, (other > lim), bg
-		printf "%.0f,%.0f,%.0f,%.0f,%s\n", dd, xe, rd, inv, notes
+		printf "%.0f,%.0f,%.1f,%.1f,%.1f,%.1f,%d,%d,", rp, el, 100 * rc / e,
+			100 * ri / e, 100 * gc / e, other(vm, rc, gc, e), cont + 0, bg
+		printf "%.0f,%.0f,%.0f,%.0f,%s,%d,%s,%d\n", dd, xe, rd, inv, notes, kept, drop, try
+	}
+	function other(vm, rc, gc, e,   o) {
+		o = 100 * (vm - rc - gc) / e
+		return o < 0 ? 0 : o # tick-sampled /proc/stat against precise runtimes
 	}' >>"$csv"
-	[ "$(tail -1 "$csv" | cut -d, -f21)" = 0 ]
 }
 
 # --- one run of each reflector -------------------------------------------------------------------
@@ -185,26 +196,44 @@ refl_stop_ixdp() {
 		" misrouted=\([.workers[].misrouted] | add)"' "$js")
 }
 
-# run_one SYS RUN [profile]: one run of reflector SYS (bare or ixdp) under the load, recorded
-# unless it is the unmeasured profile run; returns 1 when it was contended.
+# run_one SYS RUN OUT [profile]: one run of reflector SYS (bare or ixdp) under the load, its
+# key=value lines (the generator's, the drop counters, failed= and contended= for the drop
+# rule) into OUT; with "profile", an unmeasured run under perf instead.
 run_one() {
-	local sys=$1 run=$2 glog=$tmp_dir/$1.$2.gen bg d0 d1 pp=
+	local sys=$1 run=$2 o=$3 glog=$tmp_dir/$1.$2.gen bg d0 d1 pp= rc k
 	dut_idle
 	bg=$(bg_load)
 	d0=$(link_drops)
 	"refl_start_$sys" "$run"
-	if [ "${3:-}" = profile ]; then
+	if [ "${4:-}" = profile ]; then
 		profile "$REFL_PID" "$sys" &
 		pp=$!
 		_pids+=("$pp")
 	fi
 	generate "$REFL_PID" "$glog"
+	rc=$?
 	[ -n "$pp" ] && wait "$pp"
 	"refl_stop_$sys" "$run"
-	[ "${3:-}" = profile ] && return 0
+	[ "${4:-}" = profile ] && return 0
 	d1=$(link_drops)
-	record "$sys" "$run" "$glog" "$bg" $((${d1% *} - ${d0% *})) $((${d1#* } - ${d0#* })) \
-		"$REFL_DROPS" "$REFL_INVALID" "$REFL_NOTES"
+	{
+		cat "$glog"
+		echo "system=$sys"
+		echo "bg=$bg"
+		echo "dut_drops=$((${d1% *} - ${d0% *}))"
+		echo "xmit_err=$((${d1#* } - ${d0#* }))"
+		echo "refl_drops=$REFL_DROPS"
+		echo "refl_invalid=$REFL_INVALID"
+		echo "notes=$REFL_NOTES"
+	} >"$o"
+	for k in sent elapsed_ns reflected vm_busy_ns refl_cpu_ns gen_cpu_ns; do
+		[[ $(kv "$k" "$o") =~ ^[0-9]+$ ]] || rc=1
+	done
+	echo "failed=$((rc != 0))" >>"$o"
+	awk -v vm="$(kv vm_busy_ns "$o")" -v rc="$(kv refl_cpu_ns "$o")" \
+		-v gc="$(kv gen_cpu_ns "$o")" -v el="$(kv elapsed_ns "$o")" -v lim="$CONTENDED_PCT" \
+		'BEGIN { o = el > 0 ? 100 * (vm - rc - gc) / el : 0
+		printf "other_cpu_pct=%.1f\ncontended=%d\n", o, (o > lim) }' >>"$o"
 }
 
 # --- the runs ------------------------------------------------------------------------------------
@@ -216,29 +245,26 @@ echo "commit $commit, kernel $kernel, $pinning, $date"
 columns=(date commit system run duration_s flows refl_cpu gen_cpu nice sent offered_mpps
 	reflected_mpps refl_cpu_ns_per_pkt vm_cpu_ns_per_pkt reflected window_ns refl_cpu_pct
 	refl_cpu_idle_pct gen_cpu_pct other_cpu_pct contended bg_busy_pct dut_rxq_drops
-	gen_xmit_errors reflector_rx_drops reflector_invalid notes)
+	gen_xmit_errors reflector_rx_drops reflector_invalid notes kept drop try)
 (IFS=,; echo "${columns[*]}") >"$csv"
 for run in $(seq "$RUNS"); do
-	for sys in bare ixdp; do
-		for try in $(seq 0 "$RETRIES"); do
-			run_one "$sys" "$run" && break
-			[ "$try" -lt "$RETRIES" ] && echo "$sys run $run: contended, again"
-		done
+	for sys in $(pair_order "$run" bare ixdp); do
+		echo "run $run: $sys"
+		keep_run "record $run" "$tmp_dir/run.$sys.$run" run_one "$sys" "$run" \
+			"$tmp_dir/run.$sys.$run"
 	done
 done
 if [ "$PROFILE" = 1 ]; then
 	echo "profiling (one more run of each, not measured)..."
-	run_one bare 0 profile
-	run_one ixdp 0 profile
+	run_one bare 0 /dev/null profile
+	run_one ixdp 0 /dev/null profile
 fi
 
 # --- report --------------------------------------------------------------------------------------
 
-# sys_median SYS COLUMN FILTER: median of a CSV column over one system's runs; FILTER "clean"
-# keeps the uncontended runs only.
+# sys_median SYS COLUMN: median of a CSV column over one system's kept runs (0 if none).
 sys_median() {
-	awk -F, -v s="$1" -v c="$2" -v f="$3" 'NR > 1 && $3 == s && (f != "clean" || $21 == 0) {
-		print $c }' "$csv" | median 0
+	awk -F, -v s="$1" -v c="$2" 'NR > 1 && $3 == s && $28 == 1 { print $c }' "$csv" | median 0
 }
 
 # ratio A B: A / B to three places (0 when B is 0).
@@ -246,38 +272,29 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'
 }
 
-# pairs COLUMN: "run ratio contended" per run, ixdp/bare of COLUMN, the last try of each system.
-# The two halves of a pair ran back to back, so a drift of the whole VM between runs (seen here:
-# every rate up 25 % from one run to the next, both systems) cancels in a pair but not across
-# the medians of all runs.
+# pairs COLUMN: "run ratio" per run whose two halves were kept, ixdp/bare of COLUMN.  The two
+# halves of a pair ran back to back, so a drift of the whole VM between runs (seen here: every
+# rate up 25 % from one run to the next, both systems) cancels in a pair but not across the
+# medians of all runs.
 pairs() {
-	awk -F, -v c="$1" 'NR > 1 { k = $4; if ($3 == "bare") { b[k] = $c; bc[k] = $21 }
-		else { x[k] = $c; xc[k] = $21 } }
-		END { for (k in b) if ((k in x) && b[k] > 0)
-			printf "%d %.4f %d\n", k, x[k] / b[k], (bc[k] || xc[k]) }' "$csv" | sort -n
+	awk -F, -v c="$1" 'NR > 1 && $28 == 1 { k = $4; if ($3 == "bare") b[k] = $c; else x[k] = $c }
+		END { for (k in b) if ((k in x) && b[k] > 0) printf "%d %.4f\n", k, x[k] / b[k] }' \
+		"$csv" | sort -n
 }
 
 declare -A med
-filter=clean
-for s in bare ixdp; do
-	n=$(awk -F, -v s="$s" 'NR > 1 && $3 == s && $21 == 0' "$csv" | wc -l)
-	[ "$n" -gt 0 ] || filter=all
-done
 for s in bare ixdp; do
 	for c in 11 12 13 14; do
-		med[$s.$c]=$(sys_median "$s" "$c" "$filter")
+		med[$s.$c]=$(sys_median "$s" "$c")
 	done
 done
 ratio_med=$(ratio "${med[ixdp.12]}" "${med[bare.12]}")
 cpu_ratio_med=$(ratio "${med[ixdp.13]}" "${med[bare.13]}")
 rate_pairs=$(pairs 12)
 cpu_pairs=$(pairs 13)
-pair_filter=clean
-[ -n "$(awk '$3 == 0' <<<"$rate_pairs")" ] || pair_filter=all
-# pair_median PAIRS: median ratio over the uncontended pairs (all if none is).
+# pair_median PAIRS: median ratio over the kept pairs ("-" if none).
 pair_median() {
-	awk -v f="$pair_filter" 'f != "clean" || $3 == 0 { print $2 }' <<<"$1" | median 0 |
-		awk '{ printf "%.3f", $1 }'
+	awk '{ print $2 }' <<<"$1" | median - %.3f
 }
 ratio=$(pair_median "$rate_pairs")
 cpu_ratio=$(pair_median "$cpu_pairs")
@@ -290,18 +307,18 @@ report() {
 		"reflector CPU" "VM CPU" reflector "its CPU" gen other
 	printf '%-6s %5s %8s %9s %13s %9s %9s %9s %8s %8s\n' "" "" Mpps Mpps ns/pkt ns/pkt \
 		"CPU %" "idle %" "CPU %" "CPU %"
-	awk -F, 'NR > 1 { printf "%-6s %4d%s %8.3f %9.3f %13.0f %9.0f %9.0f %9.0f %8.0f %8.0f\n",
-		$3, $4, ($21 ? "*" : " "), $11, $12, $13, $14, $17, $18, $19, $20 }' "$csv"
+	awk -F, 'NR > 1 { printf "%-6s %4d%s %8.3f %9.3f %13.0f %9.0f %9.0f %9.0f %8.0f %8.0f%s\n",
+		$3, $4, ($28 == 1 ? " " : "x"), $11, $12, $13, $14, $17, $18, $19, $20,
+		($28 == 1 ? "" : "  dropped: " $29) }' "$csv"
 	for s in bare ixdp; do
 		printf '%-6s %5s %8.3f %9.3f %13.0f %9.0f\n' "$s" med "${med[$s.11]}" \
 			"${med[$s.12]}" "${med[$s.13]}" "${med[$s.14]}"
 	done
-	echo "(* contended: other work took over $CONTENDED_PCT % of a CPU: repeated, left out)"
-	[ "$filter" = all ] || [ "$pair_filter" = all ] &&
-		echo "WARNING: no uncontended run of some system: contended runs are included"
+	echo "(x: dropped, in no median or ratio)"
+	drop_summary "$csv" 28 29
 	echo
-	echo "per-run ratios ixdp/bare, reflected Mpps: $(awk '{ printf "%.3f%s ", $2,
-		($3 ? "*" : "") }' <<<"$rate_pairs")"
+	echo "per-run ratios ixdp/bare, reflected Mpps: $(awk '{ printf "%.3f ", $2 }' \
+		<<<"$rate_pairs")"
 	echo "ratio ixdp/bare, reflected Mpps (median of the per-run ratios): $ratio (target >= 0.9)"
 	echo "ratio ixdp/bare, reflector CPU ns/pkt (median of the per-run ratios): $cpu_ratio"
 	echo "ratio of the medians: reflected Mpps $ratio_med, reflector CPU ns/pkt $cpu_ratio_med"
@@ -315,7 +332,7 @@ dat=$tmp_dir/raw.dat
 {
 	echo "# label bare ixdp bare_ns ixdp_ns"
 	for run in $(seq "$RUNS"); do
-		awk -F, -v r="$run" 'NR > 1 && $4 == r { m[$3] = $12; n[$3] = $13 }
+		awk -F, -v r="$run" 'NR > 1 && $4 == r && $28 == 1 { m[$3] = $12; n[$3] = $13 }
 			END { printf "run%d %s %s %s %s\n", r, m["bare"], m["ixdp"], n["bare"], n["ixdp"] }' "$csv"
 	done
 	echo "median ${med[bare.12]} ${med[ixdp.12]} ${med[bare.13]} ${med[ixdp.13]}"
