@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
@@ -34,6 +33,7 @@
 #include "ixdp/steer.h"
 #include "log.h"
 #include "ports.h"
+#include "rtnl.h"
 
 #define PORTS_DIAG_TIMEOUT_MS 1000	/* bound on the kernel's answer to one dump */
 #define PORTS_TCP_LISTEN 10		/* TCP_LISTEN of the kernel's enum (include/net/tcp_states.h) */
@@ -234,33 +234,16 @@ static int ports_diag_msg(const struct nlmsghdr *nlh, void *data)
 
 static int ports_diag_dump(struct mnl_socket *sk, __u8 family, struct ports_dump *d)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	unsigned int portid = mnl_socket_get_portid(sk);
-	struct inet_diag_req_v2 *req;
-	__u32 seq = (__u32)time(NULL);
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = family,
+		.sdiag_protocol = IPPROTO_TCP,
+		.idiag_states = 1u << PORTS_TCP_LISTEN,
+	};
 	int ret;
 
-	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = family;
-	req->sdiag_protocol = IPPROTO_TCP;
-	req->idiag_states = 1u << PORTS_TCP_LISTEN;
-	if (mnl_socket_sendto(sk, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ret = mnl_socket_recvfrom(sk, buf, sizeof(buf));
-		if (ret < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		ret = mnl_cb_run(buf, ret, seq, portid, ports_diag_msg, d);
-		if (ret < 0)
-			/* A kernel without IPv6 has no AF_INET6 table: nothing listens there. */
-			return errno == ENOENT && family == AF_INET6 ? 0 : -errno;
-		if (ret == MNL_CB_STOP)
-			return 0;
-	}
+	ret = rtnl_dump_req(sk, SOCK_DIAG_BY_FAMILY, &req, sizeof(req), ports_diag_msg, d);
+	/* A kernel without IPv6 has no AF_INET6 table: nothing listens there. */
+	return ret == -ENOENT && family == AF_INET6 ? 0 : ret;
 }
 
 /**
