@@ -290,7 +290,7 @@ fi
 fi # REPORT_ONLY
 lat_rate=$(awk -F, 'NR > 1 && $3 == "equal" { print $8; exit }' "$csv")
 lat_rate=${lat_rate:-0}
-twins=$(awk -F, 'NR > 1 && $4 ~ /^linux/ { print $4 }' "$csv" | sort -u | tr '\n' ' ')
+twins=$(awk -F, 'NR > 1 && $4 ~ /^linux/ { print $4 }' "$csv" | sort -u | xargs)
 systems="$twins $IXSYS"
 
 # --- report ------------------------------------------------------------------------------------

@@ -380,12 +380,13 @@ serve_ixapp() {
 	env "${envs[@]}" "${pin[@]}" "${app[@]}" -p "$PORT" -t "$WORKERS" >"$tmp_dir/app.out" 2>&1 &
 	APP_PID=$!
 	_pids+=("$APP_PID")
+	# one context per app thread
 	for _ in $(seq 50); do
-		[ "$(stats_json | jq .apps.attached_now)" = 1 ] && break
+		[ "$(stats_json | jq .apps.attached_now)" = "$WORKERS" ] && break
 		sleep 0.1
 	done
-	[ "$(stats_json | jq .apps.attached_now)" = 1 ] ||
-		fail "the echo app did not attach: $(cat "$tmp_dir/app.out")"
+	[ "$(stats_json | jq .apps.attached_now)" = "$WORKERS" ] ||
+		fail "the echo app did not attach $WORKERS contexts: $(cat "$tmp_dir/app.out")"
 	sleep 0.2 # its listen reaches every worker
 	stats_json >"$tmp_dir/ix0.json" || fail "ixdpctl stats"
 }
