@@ -87,6 +87,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "AF_XDP zero-copy: auto, on or off (default auto)" },
 	{ "idle-spin-us", CFG_UINT, OFF(idle_spin_us), 0, 0, 1000000, NULL, "US",
 	  "microseconds an idle worker polls before it sleeps (default 200)" },
+	{ "idle-backoff-ms", CFG_UINT, OFF(idle_backoff_ms), 0, 0, 10000, NULL, "MS",
+	  "an idle worker whose CPU is shared sleeps at once this long (default 100; 0: never)" },
 	{ "ephemeral-ports", CFG_RANGE, OFF(eph_lo), 0, 0, 0, NULL, "LO-HI|none",
 	  "ports reserved for the dataplane's outgoing connections (default 61000-65535)" },
 	{ "app-ctx-conns", CFG_UINT, OFF(app_ctx_conns), 0, 1, 1u << 24, NULL, "N",
@@ -149,6 +151,7 @@ void cfg_defaults(struct ixdp_config *c)
 	c->frame_size = 4096;
 	c->zerocopy = CFG_ZC_AUTO;
 	c->idle_spin_us = 200;
+	c->idle_backoff_ms = 100;
 	c->eph_lo = 61000;
 	c->eph_hi = 65535;
 	c->app_ctx_conns = 16384; /* CHAN_CTX_CONNS */

@@ -49,6 +49,7 @@ struct ixdp_config {
 	unsigned int frame_size;
 	enum cfg_zerocopy zerocopy;
 	unsigned int idle_spin_us;
+	unsigned int idle_backoff_ms;	/* 0: a worker never backs off (dedicated CPUs) */
 	unsigned int eph_lo;		/* eph_lo > eph_hi: no reserved range */
 	unsigned int eph_hi;
 	unsigned int hash_seed;

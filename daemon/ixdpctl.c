@@ -169,13 +169,15 @@ static void print_status(const struct stats_view *v)
 		       (unsigned long long)w->rx_dropped, (unsigned long long)w->tx_dropped,
 		       (unsigned long long)w->xsk_rx_dropped);
 	}
-	printf("\n%-6s %6s %6s %12s\n", "worker", "burst", "batch", "rx_bursts");
+	printf("\n%-6s %6s %6s %12s %10s %9s\n", "worker", "burst", "batch", "rx_bursts", "sleeps",
+	       "cpu_lost");
 	for (i = 0; i < s->nr_workers; i++) {
 		const struct ixdp_ctl_worker *w = &v->w[i];
 
-		printf("%-6u %6u %6.1f %12llu\n", w->id, w->rx_burst,
+		printf("%-6u %6u %6.1f %12llu %10llu %9llu\n", w->id, w->rx_burst,
 		       w->rx_bursts ? (double)w->rx_packets / w->rx_bursts : 0.0,
-		       (unsigned long long)w->rx_bursts);
+		       (unsigned long long)w->rx_bursts, (unsigned long long)w->sleeps,
+		       (unsigned long long)w->cpu_lost);
 	}
 	if (s->tcp) {
 		printf("\n%-6s %8s %8s %12s %12s %8s %8s\n", "worker", "conns", "tw", "segs_in",
@@ -275,6 +277,8 @@ static void print_json(const struct stats_view *v, int with_fg)
 		JU64("misrouted", w->misrouted);
 		putchar(',');
 		JU64("sleeps", w->sleeps);
+		putchar(',');
+		JU64("cpu_lost", w->cpu_lost);
 		putchar(',');
 		JU64("busy_ns", w->busy_ns);
 		putchar(',');

@@ -310,6 +310,7 @@ static int ixdpd_start_workers(struct ixdpd *d)
 		wk->hash_seed = d->cfg.hash_seed;
 		wk->reflect_udp = d->cfg.reflect_udp;
 		wk->spin_ns = (__u64)d->cfg.idle_spin_us * 1000;
+		wk->backoff_ns = (__u64)d->cfg.idle_backoff_ms * 1000000;
 		if (d->tcp) {
 			ret = ixdpd_open_stack(d, wk, &sc);
 			if (ret)

@@ -38,6 +38,7 @@ static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_work
 	o->tx_dropped = STAT_READ(st->tx_dropped);
 	o->misrouted = STAT_READ(st->misrouted);
 	o->sleeps = STAT_READ(st->sleeps);
+	o->cpu_lost = STAT_READ(st->cpu_lost);
 	o->busy_ns = STAT_READ(st->busy_ns);
 	o->cpu_ns = worker_cpu_ns(w);
 	o->busy_pct_x100 = w->busy_pct_x100;

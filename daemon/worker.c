@@ -470,17 +470,39 @@ out:
 }
 
 /*
- * One idle spin.  With apps attached, yield: an app thread often shares the worker's core, and
- * a spinning worker would keep it off the core until the spin ends (measured: 4.6 k against
- * 94 k requests/s for a native echo app on the worker's core, docs/benchmarks.md).  Alone on its
- * core, sched_yield() returns at once.
+ * An idle iteration (nothing found) takes about 1 us.  One that took longer than this, counted
+ * from the end of the one before (its yield included), lost the CPU: the yield handed it to
+ * another task, or the scheduler preempted the worker.  100 us is far above a timer interrupt
+ * or the softirq that moves a few frames (a few us each, and a softirq that brings frames makes
+ * the iteration a busy one, which is not judged), and well under the least a competing task
+ * gets once it has the CPU: EEVDF's base slice, 0.75 ms times 1 + log2(CPUs, at most 8).
  */
-static void worker_relax(struct worker *w)
+#define WORKER_CPU_LOST_NS 100000
+
+/*
+ * One idle spin: always yield.  A task that shares the worker's CPU (an app thread, a client,
+ * the kernel's TCP, a build) gets it at once instead of at the end of the spin (measured with
+ * apps: 4.6 k against 94 k requests/s for a native echo app on the worker's core,
+ * docs/benchmarks.md).  Alone on its CPU, sched_yield() returns at once: the spin then costs
+ * one system call per look at the rings.
+ */
+static void worker_relax(void)
 {
-	if (w->chan && STAT_READ(chan_stats(w->chan)->contexts))
-		sched_yield();
-	else
-		__builtin_ia32_pause();
+	sched_yield();
+}
+
+/*
+ * The idle iteration that ended at @now took @took ns: if it lost the CPU, back off (an idle
+ * worker sleeps at once until shared_until).  A longer loss during a back-off extends it; only
+ * a back-off begun is counted.
+ */
+static void worker_judge_idle(struct worker *w, __u64 now, __u64 took)
+{
+	if (!w->backoff_ns || took <= WORKER_CPU_LOST_NS)
+		return;
+	if (now >= w->shared_until)
+		STAT_ADD(w->st.cpu_lost, 1);
+	w->shared_until = now + w->backoff_ns;
 }
 
 static void *worker_main(void *arg)
@@ -500,11 +522,19 @@ static void *worker_main(void *arg)
 	/* One clock read per iteration: its end is the next one's start. */
 	t0 = last_work = clock_now_ns();
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-		__u64 t1;
+		__u32 answered = w->cmd.answered;
 		unsigned int q, work;
+		bool judge;
+		__u64 t1;
 
 		w->now = t0;
 		worker_control(w);
+		/*
+		 * An iteration that carried out a control request (a connection table copied) or
+		 * ran the stack's timers (a walk over every connection) may take long on its own:
+		 * it says nothing about the CPU.
+		 */
+		judge = w->cmd.answered == answered && (!w->stack || stack_next_due(w->stack) > t0);
 		work = worker_reap(w);
 		if (w->chan) {
 			/* Apps' commands: their segments go out with queue 0's burst below. */
@@ -531,9 +561,11 @@ static void *worker_main(void *arg)
 			t0 = last_work = t1;
 			continue;
 		}
+		if (judge)
+			worker_judge_idle(w, t1, t1 - t0);
 		t0 = t1;
-		if (t1 - last_work < w->spin_ns) {
-			worker_relax(w);
+		if (t1 - last_work < w->spin_ns && t1 >= w->shared_until) {
+			worker_relax();
 			continue;
 		}
 		worker_sleep(w);

@@ -4,8 +4,9 @@
  *
  * One loop iteration is a short list of bounded stages:
  *   reap TX completions -> per socket: RX burst, process (reflector, or the TCP stack), TX burst
- *   and one kick -> TCP timers -> refill fill rings -> idle policy (spin idle_spin_us, then sleep
- *   in poll() until a frame or a wakeup arrives)
+ *   and one kick -> TCP timers -> refill fill rings -> idle policy (spin idle_spin_us, yielding
+ *   the CPU each time, then sleep in poll() until a frame or a wakeup arrives; for idle_backoff_ms
+ *   after an idle iteration found its CPU taken, sleep at once)
  */
 #ifndef IXDP_WORKER_H
 #define IXDP_WORKER_H
@@ -72,6 +73,7 @@ struct worker_stats {
 	__u64 tx_dropped;
 	__u64 misrouted;
 	__u64 sleeps;
+	__u64 cpu_lost;		/* back-offs begun: CPU found taken when idle */
 	__u64 busy_ns;
 	__u64 rx_bursts;	/* RX bursts that found frames: rx_packets / rx_bursts = mean batch */
 	__u32 burst;		/* current RX burst limit */
@@ -85,6 +87,8 @@ struct worker {
 	__u32 hash_seed;
 	__u16 reflect_udp;	/* 0: off */
 	__u64 spin_ns;
+	__u64 backoff_ns;	/* idle-backoff-ms; 0: never back off */
+	__u64 shared_until;	/* CLOCK_MONOTONIC: until then an idle worker sleeps at once */
 	struct stack *stack;	/* its TCP stack (NULL only before worker_open_stack()) */
 	struct chan *chan;	/* app channels over the stack */
 	struct neigh *neigh;

@@ -28,7 +28,7 @@
 #include "steer.h"
 
 #define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
-#define IXDP_CTL_VERSION 5
+#define IXDP_CTL_VERSION 6
 #define IXDP_CTL_REPLY_MAX (16u << 20)
 
 enum ixdp_ctl_op {
@@ -164,6 +164,7 @@ struct ixdp_ctl_worker {
 	__u64 app_ev_full;	/* an event ring was full: the app is behind */
 	__u32 app_conns;	/* app connections, every state */
 	__u32 app_contexts;	/* contexts attached to this worker */
+	__u64 cpu_lost;		/* back-offs begun: CPU found taken when idle */
 };
 
 struct ixdp_ctl_queue {
@@ -208,7 +209,7 @@ struct ixdp_ctl_conn {
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_req) == 32, "ixdp_ctl_req ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_reply) == 16, "ixdp_ctl_reply ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 168, "ixdp_ctl_stats ABI");
-IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 272, "ixdp_ctl_worker ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 280, "ixdp_ctl_worker ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_queue) == 32, "ixdp_ctl_queue ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_fg) == 32, "ixdp_ctl_fg ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_conns) == 8, "ixdp_ctl_conns ABI");

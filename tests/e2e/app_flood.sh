@@ -84,7 +84,10 @@ netns_up 1
 # One worker: every app is on it.  A small ephemeral range is used up quickly by the storm.  The
 # worker spins when idle (up to 1 s): otherwise the round trip is bimodal (about 10 us when it
 # spins, 30 us when it sleeps and is woken) and the mode, not the loop's cost, would be compared.
-ixdpd_start --workers 1 --ephemeral-ports 61000-61511 --app-ctx-conns 4096 --idle-spin-us 1000000
+# No back-off either (idle-backoff-ms 0): next to the SCHED_IDLE spinner and the hostile apps the
+# worker could find its CPU taken and sleep after each frame instead (for 100 ms at a time).
+ixdpd_start --workers 1 --ephemeral-ports 61000-61511 --app-ctx-conns 4096 --idle-spin-us 1000000 \
+	--idle-backoff-ms 0
 "$ECHO" -p 7001 -t 1 >"$tmp_dir/echo.log" 2>&1 &
 _pids+=($!)
 for _ in $(seq 50); do

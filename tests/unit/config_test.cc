@@ -70,6 +70,24 @@ TEST(Config, Numbers)
 	EXPECT_EQ(c.c.hash_seed, 4294967295u);
 }
 
+// idle-backoff-ms: 100 by default, 0 (never back off) to 10000.
+TEST(Config, IdleBackoff)
+{
+	Cfg c;
+	EXPECT_EQ(c.c.idle_backoff_ms, 100u);
+	EXPECT_EQ(c.set("idle-backoff-ms", "0"), 0);
+	EXPECT_EQ(c.c.idle_backoff_ms, 0u);
+	EXPECT_EQ(c.set("idle-backoff-ms", "10000"), 0);
+	EXPECT_EQ(c.c.idle_backoff_ms, 10000u);
+	for (const char *bad : { "10001", "-1", "1ms", "" }) {
+		EXPECT_EQ(c.set("idle-backoff-ms", bad), -EINVAL) << bad;
+		EXPECT_EQ(std::string(c.err).rfind("idle-backoff-ms: ", 0), 0u) << c.err;
+	}
+	EXPECT_EQ(c.c.idle_backoff_ms, 10000u);
+	ASSERT_EQ(c.args({ "--interface", "eth1", "--idle-backoff-ms", "250" }), 0) << c.err;
+	EXPECT_EQ(c.c.idle_backoff_ms, 250u);
+}
+
 // The flow hash seed is drawn at start unless a number is configured; "random" asks for that.
 TEST(Config, HashSeedAndHalfOpenLimits)
 {
