@@ -8,10 +8,14 @@
  *    libix's native API (ix_connect, ix_send from ix_tx_alloc()ed buffers, ix_poll, ix_recv_done),
  *    so that ping-pong can time ixdp <-> ixdp with the very loop, clock, request numbering and
  *    histogram that time kernel <-> kernel.  Closed loop only: -R and -B are refused with -X.
- *    -X implies -S, and the spin is ix_poll(..., 0) in this loop, not ix_poll's own spin:
- *    ix_poll's spin sleeps after IX_SPIN_US (the same poll-then-sleep the kernel path's -S
- *    avoids), while a zero timeout never sleeps and returns to the loop's clock check as
- *    epoll_wait(..., 0) does, so both transports wait the same way.
+ *    -X implies -S, and the spin is ix_poll's own: the loop passes ix_poll the timeout it gives
+ *    epoll_wait without -S (the time to the window's next edge, at most CLI_WAIT_MS), and
+ *    IXDP_SPIN_US defaults to 1000000 here (unless set), so ix_poll spins through every such
+ *    wait and never sleeps, as -S never does.  Not ix_poll(..., 0) in a loop: libix's spin
+ *    yields (sched_yield) between looks at the rings, because the client's own ixdpd worker
+ *    shares its CPU (ping-pong pins them together); a loop of zero timeouts never yields and
+ *    keeps that worker off the core until the scheduler preempts the client (tried: 125
+ *    round trips/s, p50 8 ms, in ping-pong).
  *
  * The transport is a small seam (struct transport: connect all, send what is queued on a
  * connection, wait for and dispatch events, abort all); the request stream, its checking, the
@@ -769,7 +773,7 @@ static int run_load(struct client *cl, struct cpu_sample *s0, struct cpu_sample 
 				}
 				next_due += next_gap_ns(cl);
 			}
-		} else if (!cl->o.spin) {
+		} else if (!cl->o.spin || cl->o.ix) { /* -X: ix_poll spins (see the header) */
 			__u64 left = (started ? win1 : win0) - now;
 
 			timeout = left / 1000000 + 1;
@@ -1089,7 +1093,8 @@ static void usage(const char *prog)
 		"  -K CPU      the server's CPU, whose idle time to report\n"
 		"  -L PID      a process whose CPU time is added to the client's (with -X: its ixdpd)\n"
 		"  -X          connect through libix, to the ixdpd at $IXDP_CONTROL (closed loop only:\n"
-		"              not with -R or -B; implies -S)\n",
+		"              not with -R or -B; implies -S: ix_poll spins, IXDP_SPIN_US 1000000\n"
+		"              unless set)\n",
 		prog);
 }
 
@@ -1211,7 +1216,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	if (o->ix)
-		o->spin = true; /* see the header: ix_poll(..., 0), never its sleep */
+		o->spin = true; /* ix_poll's own spin, through the loop's waits: see the header */
 	return optind == argc ? 0 : -1;
 }
 
@@ -1356,6 +1361,7 @@ int main(int argc, char **argv)
 	cl->t = &kern_transport;
 	if (cl->o.ix) {
 		ix_set_log(ixt_log, NULL);
+		setenv("IXDP_SPIN_US", "1000000", 0); /* spin through every wait: the header */
 		cl->ixevs = calloc(CLI_EVENTS, sizeof(*cl->ixevs));
 		if (!cl->ixevs) {
 			fprintf(stderr, "rr_client: out of memory\n");
