@@ -161,7 +161,11 @@ $(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) $(BENCH_HDRS) | $(BUILD)/bench
 
 $(BUILD)/bench/%: bench/%.c $(HDRS) $(BENCH_HDRS) $(DAEMON_LIB) $(BENCH_BPF) | $(BUILD)/bench
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(DAEMON_LIB) $(LIBS) -lm
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(DAEMON_LIB) $(BENCH_LIBS) $(LIBS) -lm
+
+# rr_client -X connects through libix: the static copy, so the tool runs from anywhere
+$(BUILD)/bench/rr_client: $(LIBIX_A) $(LIBIX_HDRS)
+$(BUILD)/bench/rr_client: BENCH_LIBS := $(LIBIX_A) -lpthread
 
 # --- unit tests (GoogleTest) ---------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/*_test.cc)

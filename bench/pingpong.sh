@@ -4,18 +4,32 @@
 #
 #   BUILD=build bench/pingpong.sh        (as root, after make)
 #
-#   env: RUNS=3 DURATION=5 SIZE=64 SRV_CPU=0 CLI_CPU=1 PORT=7000
+#   env: RUNS=3 DURATION=5 WARMUP=1 SIZE=64 SRV_CPU=0 CLI_CPU=1 PORT=7000 RETRIES=2
+#        CONTENDED_PCT=10 QUIET_WAIT=0 IXDPD_ARGS=
 #
 #   kernel <-> kernel: bench/echo_server (epoll, one thread on SRV_CPU) in the DUT namespace,
-#     bench/rr_client (busy-polling, CLI_CPU) in the peer namespace.
+#     bench/rr_client (kernel sockets, CLI_CPU) in the peer namespace.
 #   ixdp <-> ixdp: an ixdpd in each namespace (one worker each: SRV_CPU, CLI_CPU), the native
-#     app ix-rr as server on SRV_CPU and as client on CLI_CPU, each beside its own daemon's
+#     app ix-rr as server on SRV_CPU beside the DUT's worker, and bench/rr_client -X (its libix
+#     transport: IXDP_CONTROL is the peer ixdpd's control socket) on CLI_CPU beside the peer's
 #     worker.
 #
-# The round trip of each request is timed by each system's own client (rr_client, ix-rr): write
-# of a request to the read of the last byte of its echo.  RUNS pairs, kernel first, then ixdp;
-# the ratio is the median of the per-pair ratios.  A benchmark reports; it never fails on a
-# number.  Output: the table on stdout and in $BUILD/bench/pingpong.txt, every run in
+# Both systems are timed by the same client, rr_client: the same loop, clock, request checking
+# and histogram, spinning in both (-S; -X spins in ix_poll(..., 0)), from the write of a request
+# to the receipt of the last byte of its echo, over DURATION s after WARMUP s.
+#
+# Each run goes through bench/lib.sh's measure and drop rule (keep_run): a run is dropped when
+# the client failed (exit != 0, or errors > 0) or was contended (other CPU over CONTENDED_PCT %
+# of a CPU).  "Ours" is, for kernel <-> kernel, echo_server, rr_client and the ksoftirqds; for
+# ixdp <-> ixdp, the DUT's ixdpd and ix-rr server (rr_client -P, -A: srv_cpu_ns) and the peer's
+# ixdpd and rr_client (rr_client -L adds the peer ixdpd to cli_cpu_ns), sampled by rr_client at
+# the window's edges.  A run not kept is tried again, RETRIES times at most; every try is a row
+# of the CSV (kept, drop, try), and only kept runs enter a median or a ratio.  RUNS pairs; which
+# system goes first alternates from pair to pair (pair_order).  The ratio is the median of the
+# per-pair ratios ixdp/kernel of the pairs whose two halves were kept.  The peer's ixdpd is up
+# through the whole ixdp run, measure's background sample (bg_busy_pct, with QUIET_WAIT its
+# wait) included, where its idle worker sleeps.  A benchmark reports; it never fails on a
+# number.  Output: the table on stdout and in $BUILD/bench/pingpong.txt, every try in
 # $BUILD/bench/pingpong.csv.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -25,75 +39,87 @@ need_root
 rr_settings
 SIZE=${SIZE:-64}
 need_numbers SIZE
+[ "$WORKERS" = 1 ] || fail "ping-pong runs one worker on each side (WORKERS=1)"
 bench_init pingpong
-echo "date,commit,system,run,rps,p50_us,p99_us,p999_us" >"$csv"
+pinning="server CPU $SRV_CPU, client CPU $CLI_CPU"
+[ -n "$IXDPD_ARGS" ] && pinning="$pinning, ixdpd $IXDPD_ARGS"
 
-# kernel RUN: one kernel <-> kernel run.
-kernel() {
-	local f=$tmp_dir/k.$1
-	serve_linux echo
-	ip netns exec "$ns_peer" "$RR_CLIENT" -a "$DUT_IP" -p "$PORT" -C "$CLI_CPU" -c 1 -D 1 \
-		-s "$SIZE" -d "$DURATION" -w 1 -S >"$f" 2>&1 || fail "rr_client: $(cat "$f")"
-	stop_pid "$SRV_PID" "$tmp_dir/srv.out" echo_server
-	echo "$date,$commit,kernel,$1,$(kv rps "$f"),$(kv p50_us "$f"),$(kv p99_us "$f")," \
-		"$(kv p999_us "$f")" | tr -d ' ' >>"$csv"
+columns=(date commit system run rps p50_us p99_us p999_us lat_mean_us lat_max_us errors
+	other_cpu_pct client_failed kept drop try)
+(IFS=,; echo "${columns[*]}") >"$csv"
+
+# record RUN SYSTEM FILE: one CSV row from a try's key=value file.
+record() {
+	local f=$3 k row="$date,$commit,$2,$1"
+	for k in rps p50_us p99_us p999_us lat_mean_us lat_max_us errors other_cpu_pct \
+		client_failed kept drop try; do
+		row="$row,$(kv "$k" "$f" | tr -d ',')"
+	done
+	echo "$row" >>"$csv"
 }
 
-# ixdp RUN: one ixdp <-> ixdp run.
-ixdp() {
-	local f=$tmp_dir/x.$1 peer_ctl=$tmp_dir/peer.sock peer_pid app line
-	ixdpd_start --workers 1 --cpus "$SRV_CPU" $IXDPD_ARGS
-	IXDP_CONTROL=$CONTROL taskset -c "$SRV_CPU" "$IX_RR" server -p "$PORT" -t 1 \
-		>"$tmp_dir/app.out" 2>&1 &
-	app=$!
-	_pids+=("$app")
+# run_kernel OUT: one kernel <-> kernel try (bench/lib.sh measure: the Linux twin, echo).
+run_kernel() {
+	measure linux echo "$1" -c 1 -D 1 -s "$SIZE" -S
+}
+
+# run_ixdp OUT: one ixdp <-> ixdp try: the peer's ixdpd, then measure with the DUT's ixdpd and
+# ix-rr server (serve_ixapp) and rr_client -X through the peer's ixdpd.
+run_ixdp() {
+	local peer_ctl=$tmp_dir/peer.sock peer_pid rc
+	# shellcheck disable=SC2086 # IXDPD_ARGS is a list of options
 	ip netns exec "$ns_peer" "$IXDPD" --foreground --interface peer0 --control "$peer_ctl" \
 		--workers 1 --cpus "$CLI_CPU" $IXDPD_ARGS >>"$tmp_dir/peer.log" 2>&1 &
 	peer_pid=$!
 	_pids+=("$peer_pid")
 	for _ in $(seq 100); do
-		"$IXDPCTL" --control "$peer_ctl" status >/dev/null 2>&1 &&
-			[ "$(stats_json | jq .apps.attached_now)" = 1 ] && break
+		"$IXDPCTL" --control "$peer_ctl" status >/dev/null 2>&1 && break
+		kill -0 "$peer_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	sleep 0.3 # the server's listen reaches the worker
-	IXDP_CONTROL=$peer_ctl timeout $((DURATION + 30)) taskset -c "$CLI_CPU" "$IX_RR" client \
-		"$DUT_IP" "$PORT" -c 1 -d 1 -s "$SIZE" -T "$DURATION" >"$f" 2>&1 ||
-		fail "ix-rr client: $(cat "$f" "$tmp_dir/peer.log")"
+	"$IXDPCTL" --control "$peer_ctl" status >/dev/null 2>&1 ||
+		fail "the peer's ixdpd did not come up: $(tail -5 "$tmp_dir/peer.log")"
+	# serve_ixapp gives its app IXDP_CONTROL=$CONTROL; rr_client (measure's client) takes this
+	IXDP_CONTROL=$peer_ctl measure ixapp echo "$1" -c 1 -D 1 -s "$SIZE" -X -L "$peer_pid"
 	kill -TERM "$peer_pid"
 	wait_pid "$peer_pid" 50 || fail "the peer's ixdpd ignored SIGTERM"
-	stop_pid "$app" "$tmp_dir/app.out" ix-rr
-	ixdpd_stop || fail "ixdpd exited with status $?"
-	line=$(grep '^requests' "$f")
-	echo "$date,$commit,ixdp,$1,$(echo "$line" | awk '{ printf "%.0f,%s,%s,%s", $4, $6, $8, $10 }')" \
-		>>"$csv"
+	wait "$peer_pid"
+	rc=$?
+	[ "$rc" = 0 ] || fail "the peer's ixdpd exited with status $rc: $(tail -5 "$tmp_dir/peer.log")"
 }
 
 netns_up 1
-pinning="server CPU $SRV_CPU, client CPU $CLI_CPU"
-echo "ping-pong: 1 connection, $SIZE-byte requests, 1 in flight, ${DURATION} s per run"
+echo "ping-pong: 1 connection, $SIZE-byte requests, 1 in flight, ${DURATION} s per run after ${WARMUP} s"
 echo "commit $commit, kernel $kernel, $pinning, $date"
 for run in $(seq "$RUNS"); do
-	echo "run $run: kernel <-> kernel"
-	kernel "$run"
-	echo "run $run: ixdp <-> ixdp"
-	ixdp "$run"
+	for sys in $(pair_order "$run" kernel ixdp); do
+		echo "run $run: $sys <-> $sys"
+		f=$tmp_dir/pp.$sys.$run
+		keep_run "record $run $sys" "$f" "run_$sys" "$f"
+	done
 done
 
 report() {
 	local k
-	echo "ping-pong: 1 connection, $SIZE-byte requests, 1 in flight, ${DURATION} s per run"
+	echo "ping-pong: 1 connection, $SIZE-byte requests, 1 in flight, ${DURATION} s per run after ${WARMUP} s"
 	echo "commit $commit, kernel $kernel, 2 vCPUs, $pinning, $date"
-	printf '%-8s %4s %10s %9s %9s %9s\n' system run "req/s" "p50 us" "p99 us" "p99.9 us"
-	awk -F, 'NR > 1 { printf "%-8s %4d %10.0f %9.1f %9.1f %9.1f\n", $3, $4, $5, $6, $7, $8 }' \
-		"$csv"
+	echo "both timed by bench/rr_client (kernel sockets; -X: libix through the peer's ixdpd)"
+	printf '%-8s %4s %10s %9s %9s %9s %6s\n' system run "req/s" "p50 us" "p99 us" "p99.9 us" "oth%"
+	awk -F, 'NR > 1 { printf "%-8s %3d%s %10.0f %9.1f %9.1f %9.1f %6.1f%s\n", $3, $4,
+		($14 == 1 ? " " : "x"), $5, $6, $7, $8, $12,
+		($14 == 1 ? "" : " dropped (try " $16 "): " $15) }' "$csv"
 	for k in 6 7 8; do
-		printf '%s ' "$(awk -F, -v k="$k" 'NR > 1 { if ($3 == "kernel") l[$4] = $k; else x[$4] = $k }
+		printf '%s ' "$(awk -F, -v k="$k" 'NR > 1 && $14 == 1 {
+			if ($3 == "kernel") l[$4] = $k; else x[$4] = $k }
 			END { for (r in l) if ((r in x) && l[r] > 0) print x[r] / l[r] }' "$csv" |
 			median - %.2f)"
-	done | awk '{ printf "ratio ixdp/kernel, median of the per-run ratios: p50 %s, p99 %s, p99.9 %s\n", $1, $2, $3
+	done | awk -v runs="$RUNS" -v pairs="$(awk -F, 'NR > 1 && $14 == 1 { n[$4]++ }
+		END { for (r in n) if (n[r] == 2) p++; print p + 0 }' "$csv")" '{
+		printf "ratio ixdp/kernel, median of the per-pair ratios (%d of %d pairs with both halves kept): p50 %s, p99 %s, p99.9 %s\n", pairs, runs, $1, $2, $3
 		printf "target (shared/BENCH.md): RTT <= 0.25 x kernel: p50 %s (%s)\n", $1,
 			($1 != "-" && $1 + 0 <= 0.25) ? "met" : "missed" }'
+	echo "(x: dropped, in no median or ratio)"
+	drop_summary "$csv" 14 15
 	echo "csv: $csv"
 }
 echo

@@ -1,7 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
-/* rr_client.c - TCP load for the echo-rr and sink benchmarks, the same client for both systems. */
+/* rr_client.c - TCP load for the echo-rr, sink and ping-pong benchmarks, the same client for both systems. */
 /*
- * One thread, pinned to a CPU, epoll over non-blocking kernel TCP sockets.  Three modes:
+ * One thread, pinned to a CPU, with two transports behind one timing loop:
+ *
+ *  kernel (default): epoll over non-blocking kernel TCP sockets.
+ *  libix (-X): connections opened through the ixdpd whose control socket is $IXDP_CONTROL, with
+ *    libix's native API (ix_connect, ix_send from ix_tx_alloc()ed buffers, ix_poll, ix_recv_done),
+ *    so that ping-pong can time ixdp <-> ixdp with the very loop, clock, request numbering and
+ *    histogram that time kernel <-> kernel.  Closed loop only: -R and -B are refused with -X.
+ *    -X implies -S, and the spin is ix_poll's own: the loop passes ix_poll the timeout it gives
+ *    epoll_wait without -S (the time to the window's next edge, at most CLI_WAIT_MS), and
+ *    IXDP_SPIN_US defaults to 1000000 here (unless set), so ix_poll spins through every such
+ *    wait and never sleeps, as -S never does.  Not ix_poll(..., 0) in a loop: libix's spin
+ *    yields (sched_yield) between looks at the rings, because the client's own ixdpd worker
+ *    shares its CPU (ping-pong pins them together); a loop of zero timeouts never yields and
+ *    keeps that worker off the core until the scheduler preempts the client (tried: 125
+ *    round trips/s, p50 8 ms, in ping-pong).
+ *
+ * The transport is a small seam (struct transport: connect all, send what is queued on a
+ * connection, wait for and dispatch events, abort all); the request stream, its checking, the
+ * timing and the report are one code for both.  Three modes:
  *
  *  closed loop (default): C connections, each keeps D requests of S bytes in flight: it sends D,
  *    and each time the echo of one whole request has been read it sends the next.  The rate is
@@ -31,9 +49,12 @@
  * With -P PID the client also samples, at exactly the window's edges, the scheduler runtime of
  * every thread of PID (the server) and of itself and of the ksoftirqd threads (precise), and
  * whole-VM busy time and the idle time of the server's CPU (-K) from /proc/stat (tick-sampled),
- * because on veth the kernel bills each side's receive work to the sending CPU.
+ * because on veth the kernel bills each side's receive work to the sending CPU.  -L PID adds a
+ * process of the client's side to the client's time (cli_cpu_ns): with -X, the ixdpd it
+ * connects through, whose worker does the client's TCP.
  *
- * Output: key=value lines on stdout (for bench/echo_rr.sh and bench/sink.sh), errors on stderr.
+ * Output: key=value lines on stdout (for bench/echo_rr.sh, bench/sink.sh and bench/pingpong.sh;
+ * with -X also transport=ix), errors on stderr.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -57,6 +78,7 @@
 
 #include "bench.h"
 #include "clock.h"
+#include "ix/ix.h"
 
 #define CLI_EVENTS 1024
 #define CLI_BUF (256 * 1024)
@@ -64,6 +86,7 @@
 #define CLI_CONNECT_TRIES 3
 #define CLI_WAIT_MS 100		/* longest blocking wait: the loop checks its clock at least this often */
 #define CLI_SOFTIRQD_MAX 64
+#define CLI_IX_CHUNK 16384	/* -X: largest SEND, well under half of a worker's send area */
 
 /* Latency histogram: exact below 128 ns, then 64 buckets per power of two (1.6 % wide). */
 #define H_SUB_BITS 6
@@ -87,10 +110,12 @@ struct opts {
 	double rate;
 	bool uniform;
 	bool spin;
+	bool ix;	/* -X: the libix transport */
 	enum mode mode;
 	int cpu;
 	int srv_pid;
 	int app_pid;	/* an app serving through the server (ixdpd): its CPU counts as the server's */
+	int local_pid;	/* -L: a process of the client's side (its ixdpd): counts as the client's */
 	int srv_cpu;
 };
 
@@ -108,6 +133,9 @@ struct conn {
 	__u64 rx_req;		/* number of the request being received */
 	__u32 rx_off;		/* bytes of it received */
 	__u64 acked0;		/* bulk: bytes acknowledged at the window's start */
+	ix_handle_t h;		/* -X: the connection's handle (0: none) */
+	__u32 ix_inflight;	/* -X: bytes of the SEND awaiting its RESULT */
+	bool ix_blocked;	/* -X: the last SEND was taken in part: wait for SENT */
 };
 
 struct hist {
@@ -118,9 +146,31 @@ struct hist {
 	__u64 b[H_BUCKETS];
 };
 
+struct client;
+
+/*
+ * The transport seam: everything that differs between kernel sockets and libix connections.
+ * @connect_all: open every connection (see connect_all()); the number up
+ * @flush:       send what is queued on a connection, as far as it takes it; 0, or -1 (dead)
+ * @poll:        wait at most @timeout ms for events and dispatch them (on_bytes() for echoed
+ *               bytes); the number of events, or a negative errno
+ * @abort_all:   reset every connection
+ */
+struct transport {
+	unsigned int (*connect_all)(struct client *cl, unsigned int *errors, int *last_error);
+	int (*flush)(struct client *cl, struct conn *c);
+	int (*poll)(struct client *cl, int timeout);
+	void (*abort_all)(struct client *cl);
+};
+
 struct client {
 	struct opts o;
+	const struct transport *t;
 	int ep;
+	struct epoll_event *kevs;	/* the load's epoll events: CLI_EVENTS of them */
+	struct ix_ctx *ix;	/* -X */
+	struct ix_event *ixevs;	/* -X: CLI_EVENTS of them */
+	bool ix_retry;		/* -X: a connection found the send area full: retried after a batch */
 	struct conn *c;
 	__u32 qmask;
 	char *buf;		/* receive buffer, and the scratch the send stream is built in */
@@ -225,7 +275,7 @@ static void find_softirqd(struct client *cl)
 	closedir(dir);
 }
 
-/* The server (-P, and -A: the app it serves for) and its CPU (-K), and the ksoftirqds. */
+/* The server (-P, and -A: the app it serves for) and its CPU (-K), the ksoftirqds, and -L. */
 static int client_cpu_sample(struct client *cl, struct cpu_sample *s)
 {
 	__u64 app_ns = 0;
@@ -235,6 +285,12 @@ static int client_cpu_sample(struct client *cl, struct cpu_sample *s)
 	if (!ret && cl->o.app_pid > 0)
 		ret = proc_runtime_ns(cl->o.app_pid, &app_ns);
 	s->peer_ns += app_ns;
+	if (!ret && cl->o.local_pid > 0) {
+		__u64 local_ns = 0;
+
+		ret = proc_runtime_ns(cl->o.local_pid, &local_ns);
+		s->self_ns += local_ns;
+	}
 	return ret;
 }
 
@@ -276,7 +332,10 @@ static void conn_dead(struct client *cl, struct conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->h)
+		ix_close(cl->ix, c->h, 1); /* RST, as abort_all: nothing is left behind */
 	c->fd = -1;
+	c->h = 0;
 	c->state = C_DEAD;
 	c->out = 0;
 }
@@ -526,11 +585,37 @@ static __u64 next_gap_ns(struct client *cl)
 	return (__u64)(-log(1.0 - rnd_unit(cl)) * mean);
 }
 
+/*
+ * Bytes @buf[0..@n) echoed on @c, whichever transport read them: checked and timed (the clock
+ * is read here, after the transport handed them over), and in closed loop the requests they
+ * completed are replaced.
+ */
+static void on_bytes(struct client *cl, struct conn *c, const void *buf, size_t n)
+{
+	__u64 now;
+
+	if (cl->o.mode == MODE_BULK) {
+		cl->mismatches++; /* a sink sends nothing back */
+		conn_dead(cl, c);
+		return;
+	}
+	now = clock_now_ns();
+	if (conn_recv(cl, c, buf, n, now)) {
+		cl->mismatches++;
+		conn_dead(cl, c);
+		return;
+	}
+	if (cl->o.mode != MODE_RR)
+		return;
+	while (c->out < cl->o.depth)
+		conn_queue(cl, c, now);
+	cl->t->flush(cl, c);
+}
+
 /* Readable (or failed) connection: one read per event, as the echo server does. */
 static void on_readable(struct client *cl, struct conn *c)
 {
 	ssize_t n = read(c->fd, cl->buf, CLI_BUF);
-	__u64 now;
 
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -544,22 +629,7 @@ static void on_readable(struct client *cl, struct conn *c)
 		conn_dead(cl, c);
 		return;
 	}
-	if (cl->o.mode == MODE_BULK) {
-		cl->mismatches++; /* a sink sends nothing back */
-		conn_dead(cl, c);
-		return;
-	}
-	now = clock_now_ns();
-	if (conn_recv(cl, c, (unsigned char *)cl->buf, n, now)) {
-		cl->mismatches++;
-		conn_dead(cl, c);
-		return;
-	}
-	if (cl->o.mode != MODE_RR)
-		return;
-	while (c->out < cl->o.depth)
-		conn_queue(cl, c, now);
-	conn_flush(cl, c);
+	on_bytes(cl, c, cl->buf, n);
 }
 
 /* Bulk: bytes the receiver has acknowledged on @c (written minus not yet acked). */
@@ -598,6 +668,35 @@ static void bulk_write(struct client *cl, struct conn *c)
 	}
 }
 
+/*
+ * The kernel transport's wait: epoll_wait, then each ready socket read (one read per event) and
+ * written.  Return: the number of events (0 after EINTR), or a negative errno.
+ */
+static int kern_poll(struct client *cl, int timeout)
+{
+	struct epoll_event *evs = cl->kevs;
+	int n = epoll_wait(cl->ep, evs, CLI_EVENTS, timeout);
+	unsigned int i;
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < (unsigned int)n; i++) {
+		struct conn *c = evs[i].data.ptr;
+
+		if (c->state != C_UP)
+			continue;
+		if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+			on_readable(cl, c);
+		if (c->state != C_UP || !(evs[i].events & EPOLLOUT))
+			continue;
+		if (cl->o.mode == MODE_BULK)
+			bulk_write(cl, c);
+		else
+			conn_flush(cl, c);
+	}
+	return n;
+}
+
 /**
  * run_load - the warm-up and the measured window.
  * @cl: client, connections up
@@ -608,15 +707,12 @@ static void bulk_write(struct client *cl, struct conn *c)
  */
 static int run_load(struct client *cl, struct cpu_sample *s0, struct cpu_sample *s1)
 {
-	struct epoll_event *evs = calloc(CLI_EVENTS, sizeof(*evs));
 	__u64 now = clock_now_ns(), win0 = now + cl->o.warmup * 1000000000ull;
 	__u64 win1 = win0 + cl->o.seconds * 1000000000ull, next_due = now, rr = 0;
 	bool started = false;
 	unsigned int i;
 	int ret = 0;
 
-	if (!evs)
-		return -ENOMEM;
 	for (i = 0; i < cl->o.conns; i++) {
 		struct conn *c = &cl->c[i];
 
@@ -625,7 +721,7 @@ static int run_load(struct client *cl, struct cpu_sample *s0, struct cpu_sample 
 		if (cl->o.mode == MODE_RR) {
 			while (c->out < cl->o.depth)
 				conn_queue(cl, c, now);
-			conn_flush(cl, c);
+			cl->t->flush(cl, c);
 		} else if (cl->o.mode == MODE_BULK) {
 			if (conn_events(cl, c, EPOLLIN | EPOLLOUT)) {
 				cl->io_errors++;
@@ -673,40 +769,23 @@ static int run_load(struct client *cl, struct cpu_sample *s0, struct cpu_sample 
 						cl->sent++;
 						h_add(&cl->lag, now - next_due);
 					}
-					conn_flush(cl, c);
+					cl->t->flush(cl, c);
 				}
 				next_due += next_gap_ns(cl);
 			}
-		} else if (!cl->o.spin) {
+		} else if (!cl->o.spin || cl->o.ix) { /* -X: ix_poll spins (see the header) */
 			__u64 left = (started ? win1 : win0) - now;
 
 			timeout = left / 1000000 + 1;
 			if (timeout > CLI_WAIT_MS)
 				timeout = CLI_WAIT_MS;
 		}
-		n = epoll_wait(cl->ep, evs, CLI_EVENTS, timeout);
+		n = cl->t->poll(cl, timeout);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
+			ret = n;
 			break;
 		}
-		for (i = 0; i < (unsigned int)n; i++) {
-			struct conn *c = evs[i].data.ptr;
-
-			if (c->state != C_UP)
-				continue;
-			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-				on_readable(cl, c);
-			if (c->state != C_UP || !(evs[i].events & EPOLLOUT))
-				continue;
-			if (cl->o.mode == MODE_BULK)
-				bulk_write(cl, c);
-			else
-				conn_flush(cl, c);
-		}
 	}
-	free(evs);
 	return ret;
 }
 
@@ -725,6 +804,267 @@ static void abort_all(struct client *cl)
 		close(c->fd);
 		c->fd = -1;
 	}
+}
+
+static const struct transport kern_transport = {
+	.connect_all = connect_all,
+	.flush = conn_flush,
+	.poll = kern_poll,
+	.abort_all = abort_all,
+};
+
+/* --- the libix transport (-X) ------------------------------------------------------------------ */
+
+/* A failed libix command or connection: counted as the kernel path counts its errnos. */
+static void ix_count_error(struct client *cl, int err)
+{
+	if (err == -ECONNRESET || err == -EPIPE)
+		cl->resets++;
+	else
+		cl->io_errors++;
+}
+
+/**
+ * ixt_flush - send what is queued on @c through libix, one SEND in flight at a time.
+ * @cl: client
+ * @c:  connection
+ *
+ * The bytes are built in place (ix_tx_alloc) from the request stream, as the kernel path builds
+ * them for write().  The SEND's RESULT says how many the connection took: tx_sent advances
+ * then, and a short one waits for SENT (ixt_poll).  A full send area is retried after the
+ * next batch of events.
+ * Return: 0, or -1 when the connection failed (it is dead then).
+ */
+static int ixt_flush(struct client *cl, struct conn *c)
+{
+	size_t len = c->tx_queued - c->tx_sent;
+	char *buf;
+	long ret;
+
+	if (c->ix_inflight || c->ix_blocked || !len)
+		return 0;
+	if (len > CLI_IX_CHUNK)
+		len = CLI_IX_CHUNK;
+	buf = ix_tx_alloc(cl->ix, c->h, len);
+	if (!buf) {
+		ret = -errno;
+		goto fail;
+	}
+	stream_fill(cl, c, buf, c->tx_sent, len);
+	ret = ix_send(cl->ix, c->h, buf, len);
+	if (ret < 0)
+		goto fail;
+	c->ix_inflight = len;
+	c->want_out = false;
+	return 0;
+fail:
+	if (ret == -EAGAIN) {
+		c->want_out = true;
+		cl->ix_retry = true;
+		return 0;
+	}
+	ix_count_error(cl, ret);
+	conn_dead(cl, c);
+	return -1;
+}
+
+/* The connection an event of the load is about, or NULL (a stale event of one closed since). */
+static struct conn *ixt_conn(struct client *cl, const struct ix_event *e)
+{
+	struct conn *c;
+
+	if (!e->cookie || e->cookie > cl->o.conns)
+		return NULL;
+	c = &cl->c[e->cookie - 1];
+	return c->state == C_UP && c->h == e->handle ? c : NULL;
+}
+
+static void ixt_event(struct client *cl, const struct ix_event *e)
+{
+	struct conn *c = ixt_conn(cl, e);
+
+	if (!c) {
+		/* a connection given up on that came up late: not ours to keep */
+		if (e->type == IX_EV_CONNECTED && !e->err && e->handle)
+			ix_close(cl->ix, e->handle, 1);
+		return;
+	}
+	switch (e->type) {
+	case IX_EV_RECV:
+		if (!e->len) {
+			cl->eofs++;
+			conn_dead(cl, c);
+			return;
+		}
+		on_bytes(cl, c, e->data, e->len);
+		if (c->state == C_UP)
+			ix_recv_done(cl->ix, c->h, e->len);
+		return;
+	case IX_EV_RESULT:
+		if (e->err) {
+			ix_count_error(cl, e->err);
+			conn_dead(cl, c);
+			return;
+		}
+		if (e->op != IX_OP_SEND)
+			return;
+		c->tx_sent += e->len;
+		if (cl->measuring)
+			cl->written += e->len;
+		c->ix_blocked = e->len < c->ix_inflight;
+		c->ix_inflight = 0;
+		ixt_flush(cl, c);
+		return;
+	case IX_EV_SENT:
+		c->ix_blocked = false;
+		ixt_flush(cl, c);
+		return;
+	case IX_EV_DEAD:
+		ix_count_error(cl, e->err);
+		conn_dead(cl, c); /* its ix_close() */
+		return;
+	}
+}
+
+/*
+ * The libix transport's wait: ix_poll (which also publishes the commands queued since the last
+ * one), every event dispatched, then the connections that found the send area full.
+ * Return: the number of events, or a negative errno (-ECONNRESET: the daemon went away).
+ */
+static int ixt_poll(struct client *cl, int timeout)
+{
+	int n = ix_poll(cl->ix, cl->ixevs, CLI_EVENTS, timeout), i;
+	unsigned int k;
+
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++)
+		ixt_event(cl, &cl->ixevs[i]);
+	if (cl->ix_retry) {
+		cl->ix_retry = false;
+		for (k = 0; k < cl->o.conns; k++)
+			if (cl->c[k].state == C_UP && cl->c[k].want_out)
+				ixt_flush(cl, &cl->c[k]);
+	}
+	return n;
+}
+
+/**
+ * ixt_connect_all - open every connection through libix, at most o.batch in progress at once.
+ * @cl:         client, attached
+ * @errors:     out: connections that failed for good
+ * @last_error: out: the errno of the last failure
+ *
+ * As connect_all(): CLI_CONNECT_TRIES tries each, o.connect_s seconds for the whole phase.  The
+ * cookie of connection i is i + 1.
+ * Return: the number of connections up.
+ */
+static unsigned int ixt_connect_all(struct client *cl, unsigned int *errors, int *last_error)
+{
+	struct ix_addr to = { .family = AF_INET, .port = ntohs(cl->o.dst.sin_port),
+			      .v4 = cl->o.dst.sin_addr };
+	__u64 deadline = clock_now_ns() + cl->o.connect_s * 1000000000ull;
+	unsigned int next = 0, inflight = 0, up = 0, failed = 0, i;
+	unsigned int *retry = calloc(cl->o.conns, sizeof(*retry)), nr_retry = 0;
+
+	if (!retry) {
+		*errors = cl->o.conns;
+		*last_error = ENOMEM;
+		return 0;
+	}
+	while (up + failed < cl->o.conns && !stop && clock_now_ns() < deadline) {
+		int n;
+
+		while (inflight < cl->o.batch && (nr_retry || next < cl->o.conns)) {
+			struct conn *c = &cl->c[nr_retry ? retry[--nr_retry] : next++];
+			long ret;
+
+			c->tries++;
+			ret = ix_connect(cl->ix, &to, c->id + 1);
+			if (ret >= 0) {
+				c->state = C_CONNECTING;
+				inflight++;
+			} else if (c->tries >= CLI_CONNECT_TRIES) {
+				c->state = C_DEAD;
+				*last_error = -ret;
+				failed++;
+			} else {
+				retry[nr_retry++] = c->id;
+			}
+		}
+		n = ix_poll(cl->ix, cl->ixevs, CLI_EVENTS, CLI_WAIT_MS);
+		if (n < 0) {
+			*last_error = -n;
+			break;
+		}
+		for (i = 0; i < (unsigned int)n; i++) {
+			const struct ix_event *e = &cl->ixevs[i];
+			struct conn *c = e->cookie && e->cookie <= cl->o.conns ?
+					 &cl->c[e->cookie - 1] : NULL;
+
+			if (e->type != IX_EV_CONNECTED)
+				continue;
+			if (!c || c->state != C_CONNECTING) {
+				if (!e->err && e->handle)
+					ix_close(cl->ix, e->handle, 1);
+				continue;
+			}
+			inflight--;
+			if (!e->err) {
+				c->h = e->handle;
+				c->state = C_UP;
+				up++;
+				continue;
+			}
+			*last_error = -e->err;
+			if (c->tries >= CLI_CONNECT_TRIES) {
+				c->state = C_DEAD;
+				failed++;
+			} else {
+				c->state = C_IDLE;
+				retry[nr_retry++] = c->id;
+			}
+		}
+	}
+	for (i = 0; i < cl->o.conns; i++) {
+		if (cl->c[i].state == C_CONNECTING || cl->c[i].state == C_IDLE) {
+			if (cl->c[i].state == C_CONNECTING)
+				*last_error = ETIMEDOUT;
+			conn_dead(cl, &cl->c[i]);
+			failed++;
+		}
+	}
+	free(retry);
+	*errors = failed;
+	return up;
+}
+
+/* Reset every connection and publish it; ix_detach() (client_free) resets what is left. */
+static void ixt_abort_all(struct client *cl)
+{
+	unsigned int i;
+
+	for (i = 0; i < cl->o.conns; i++) {
+		struct conn *c = &cl->c[i];
+
+		if (!c->h)
+			continue;
+		ix_close(cl->ix, c->h, 1);
+		c->h = 0;
+	}
+	ix_flush(cl->ix);
+}
+
+static const struct transport ix_transport = {
+	.connect_all = ixt_connect_all,
+	.flush = ixt_flush,
+	.poll = ixt_poll,
+	.abort_all = ixt_abort_all,
+};
+
+static void ixt_log(int level, const char *msg, void *arg)
+{
+	fprintf(stderr, "rr_client: libix: %s\n", msg);
 }
 
 /* --- setup ------------------------------------------------------------------------------------- */
@@ -750,7 +1090,11 @@ static void usage(const char *prog)
 		"  -T SECONDS  time allowed for opening them all (default 60)\n"
 		"  -P PID      server process whose CPU time to report over the window\n"
 		"  -A PID      an app process whose CPU time is added to the server's\n"
-		"  -K CPU      the server's CPU, whose idle time to report\n",
+		"  -K CPU      the server's CPU, whose idle time to report\n"
+		"  -L PID      a process whose CPU time is added to the client's (with -X: its ixdpd)\n"
+		"  -X          connect through libix, to the ixdpd at $IXDP_CONTROL (closed loop only:\n"
+		"              not with -R or -B; implies -S: ix_poll spins, IXDP_SPIN_US 1000000\n"
+		"              unless set)\n",
 		prog);
 }
 
@@ -765,7 +1109,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		.connect_s = 60, .qmax = 64, .cpu = -1, .srv_pid = 0, .srv_cpu = -1,
 	};
 	service_init(&o->dst);
-	while ((opt = getopt(argc, argv, "a:p:c:D:s:d:w:R:UQ:BSC:b:T:P:A:K:h")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:c:D:s:d:w:R:UQ:BSC:b:T:P:A:K:L:Xh")) != -1) {
 		switch (opt) {
 		case 'a':
 			if (inet_pton(AF_INET, optarg, &o->dst.sin_addr) != 1)
@@ -851,6 +1195,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -1;
 			o->srv_cpu = v;
 			break;
+		case 'L':
+			if (num_opt(optarg, 1, 1 << 30, &v))
+				return -1;
+			o->local_pid = v;
+			break;
+		case 'X':
+			o->ix = true;
+			break;
 		default:
 			return -1;
 		}
@@ -859,6 +1211,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		o->size = 65536;
 	if (o->mode == MODE_OPEN && o->rate <= 0)
 		return -1;
+	if (o->ix && o->mode != MODE_RR) {
+		fprintf(stderr, "rr_client: -X runs the closed loop only (no -R, no -B)\n");
+		return -1;
+	}
+	if (o->ix)
+		o->spin = true; /* ix_poll's own spin, through the loop's waits: see the header */
 	return optind == argc ? 0 : -1;
 }
 
@@ -914,6 +1272,8 @@ static void report(const struct client *cl, unsigned int up, unsigned int cerr, 
 		       h_pct_us(&cl->lat, 0.5), h_pct_us(&cl->lat, 0.9), h_pct_us(&cl->lat, 0.99),
 		       h_pct_us(&cl->lat, 0.999), cl->lat.max / 1e3);
 	}
+	if (cl->o.ix)
+		printf("transport=ix\n");
 	if (cl->o.mode == MODE_OPEN)
 		printf("offered_rps=%.0f\nsent_rps=%.0f\noverflow=%llu\nlag_p99_us=%.2f\n"
 		       "lag_max_us=%.2f\n", cl->o.rate, secs > 0 ? cl->sent / secs : 0.0,
@@ -942,6 +1302,10 @@ static void client_free(struct client *cl)
 	free(cl->c);
 	free(cl->buf);
 	free(cl->wbuf);
+	free(cl->kevs);
+	free(cl->ixevs);
+	if (cl->ix)
+		ix_detach(cl->ix);
 	if (cl->ep >= 0)
 		close(cl->ep);
 	free(cl);
@@ -988,10 +1352,29 @@ int main(int argc, char **argv)
 	if (cl->wbuf)
 		memset(cl->wbuf, 'x', CLI_BUF); /* bulk writes it as it is */
 	cl->c = calloc(cl->o.conns, sizeof(*cl->c));
+	cl->kevs = calloc(CLI_EVENTS, sizeof(*cl->kevs));
 	cl->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!cl->buf || !cl->wbuf || !cl->c || cl->ep < 0) {
+	if (!cl->buf || !cl->wbuf || !cl->c || !cl->kevs || cl->ep < 0) {
 		fprintf(stderr, "rr_client: setup: %s\n", strerror(cl->ep < 0 ? errno : ENOMEM));
 		return 1;
+	}
+	cl->t = &kern_transport;
+	if (cl->o.ix) {
+		ix_set_log(ixt_log, NULL);
+		setenv("IXDP_SPIN_US", "1000000", 0); /* spin through every wait: the header */
+		cl->ixevs = calloc(CLI_EVENTS, sizeof(*cl->ixevs));
+		if (!cl->ixevs) {
+			fprintf(stderr, "rr_client: out of memory\n");
+			return 1;
+		}
+		ret = ix_attach(NULL, &cl->ix);
+		if (ret) {
+			fprintf(stderr, "rr_client: cannot attach to ixdpd at %s: %s\n",
+				getenv("IXDP_CONTROL") ? getenv("IXDP_CONTROL") : IX_CONTROL_DEFAULT,
+				strerror(-ret));
+			return 1;
+		}
+		cl->t = &ix_transport;
 	}
 	for (i = 0; i < cl->o.conns; i++) {
 		cl->c[i].fd = -1;
@@ -1006,7 +1389,7 @@ int main(int argc, char **argv)
 	}
 
 	t0 = clock_now_ns();
-	up = connect_all(cl, &cerr, &cerrno);
+	up = cl->t->connect_all(cl, &cerr, &cerrno);
 	t0 = clock_now_ns() - t0;
 	if (!up) {
 		fprintf(stderr, "rr_client: no connection to %s:%u: %s\n",
@@ -1015,7 +1398,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = run_load(cl, &s0, &s1);
-	abort_all(cl);
+	cl->t->abort_all(cl);
 	if (ret) {
 		fprintf(stderr, "rr_client: %s\n", strerror(-ret));
 		return 1;
