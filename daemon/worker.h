@@ -89,6 +89,7 @@ struct worker {
 	__u64 spin_ns;
 	__u64 backoff_ns;	/* idle-backoff-ms; 0: never back off */
 	__u64 shared_until;	/* CLOCK_MONOTONIC: until then an idle worker sleeps at once */
+	__u64 nivcsw;		/* the thread's involuntary context switches at the last look */
 	struct stack *stack;	/* its TCP stack (NULL only before worker_open_stack()) */
 	struct chan *chan;	/* app channels over the stack */
 	struct neigh *neigh;
