@@ -8,7 +8,9 @@
 #        CONTENDED_PCT=10 QUIET_WAIT=0 IXDPD_ARGS=
 #
 #   kernel <-> kernel: bench/echo_server (epoll, one thread on SRV_CPU) in the DUT namespace,
-#     bench/rr_client (kernel sockets, CLI_CPU) in the peer namespace.
+#     bench/rr_client (kernel sockets, busy-polling, CLI_CPU) in the peer namespace; twice, as
+#     "kernel" (the server sleeps in epoll_wait) and "kernel-spin" (it busy-polls too, as ixdp's
+#     worker and app do: the kernel at its best beside its default, shared/BENCH.md).
 #   ixdp <-> ixdp: an ixdpd in each namespace (one worker each: SRV_CPU, CLI_CPU), the native
 #     app ix-rr as server on SRV_CPU beside the DUT's worker, and bench/rr_client -X (its libix
 #     transport: IXDP_CONTROL is the peer ixdpd's control socket) on CLI_CPU beside the peer's
@@ -24,9 +26,10 @@
 # ixdp <-> ixdp, the DUT's ixdpd and ix-rr server (rr_client -P, -A: srv_cpu_ns) and the peer's
 # ixdpd and rr_client (rr_client -L adds the peer ixdpd to cli_cpu_ns), sampled by rr_client at
 # the window's edges.  A run not kept is tried again, RETRIES times at most; every try is a row
-# of the CSV (kept, drop, try), and only kept runs enter a median or a ratio.  RUNS pairs; which
-# system goes first alternates from pair to pair (pair_order).  The ratio is the median of the
-# per-pair ratios ixdp/kernel of the pairs whose two halves were kept.  The peer's ixdpd is up
+# of the CSV (kept, drop, try), and only kept runs enter a median or a ratio.  RUNS rounds of the three;
+# the order alternates from round to round (pair_order).  A ratio is the median of the per-round
+# ratios ixdp/kernel, ixdp/kernel-spin and ixdp/the better of the two, from kept tries; the
+# target is judged against the better.  The peer's ixdpd is up
 # through the whole ixdp run, measure's background sample (bg_busy_pct, with QUIET_WAIT its
 # wait) included, where its idle worker sleeps.  A benchmark reports; it never fails on a
 # number.  Output: the table on stdout and in $BUILD/bench/pingpong.txt, every try in
@@ -63,6 +66,12 @@ run_kernel() {
 	measure linux echo "$1" -c 1 -D 1 -s "$SIZE" -S
 }
 
+# run_kernel-spin OUT: the same with the server busy-polling too (epoll_wait(..., 0)), as ixdp's
+# workers and app spin: the kernel at its best beside its default (shared/BENCH.md).
+run_kernel-spin() {
+	measure linux-spin echo "$1" -c 1 -D 1 -s "$SIZE" -S
+}
+
 # run_ixdp OUT: one ixdp <-> ixdp try: the peer's ixdpd, then measure with the DUT's ixdpd and
 # ix-rr server (serve_ixapp) and rr_client -X through the peer's ixdpd.
 run_ixdp() {
@@ -92,32 +101,50 @@ netns_up 1
 echo "ping-pong: 1 connection, $SIZE-byte requests, 1 in flight, ${DURATION} s per run after ${WARMUP} s"
 echo "commit $commit, kernel $kernel, $pinning, $date"
 for run in $(seq "$RUNS"); do
-	for sys in $(pair_order "$run" kernel ixdp); do
+	for sys in $(pair_order "$run" kernel kernel-spin ixdp); do
 		echo "run $run: $sys <-> $sys"
 		f=$tmp_dir/pp.$sys.$run
 		keep_run "record $run $sys" "$f" "run_$sys" "$f"
 	done
 done
 
+# pair_ratio COLUMN BASE: the median over runs of ixdp / BASE in COLUMN, from kept tries; BASE
+# kernel, kernel-spin, or better (in each run the kernel system with the lower value).
+pair_ratio() {
+	awk -F, -v k="$1" -v base="$2" 'NR > 1 && $14 == 1 { r = $4
+		if ($3 == "ixdp")
+			x[r] = $k
+		else if ($3 == base || (base == "better" && $3 ~ /^kernel/ &&
+			 (!(r in b) || $k + 0 < b[r] + 0)))
+			b[r] = $k }
+		END { for (r in x) if ((r in b) && b[r] > 0) print x[r] / b[r] }' "$csv" | median - %.2f
+}
+
+# pairs_kept BASE: runs where ixdp and BASE (better: any kernel system) were both kept.
+pairs_kept() {
+	awk -F, -v base="$1" 'NR > 1 && $14 == 1 { if ($3 == "ixdp") x[$4] = 1
+		else if ($3 == base || (base == "better" && $3 ~ /^kernel/)) b[$4] = 1 }
+		END { for (r in x) if (r in b) p++; print p + 0 }' "$csv"
+}
+
 report() {
-	local k
+	local k base r
 	echo "ping-pong: 1 connection, $SIZE-byte requests, 1 in flight, ${DURATION} s per run after ${WARMUP} s"
 	echo "commit $commit, kernel $kernel, 2 vCPUs, $pinning, $date"
 	echo "both timed by bench/rr_client (kernel sockets; -X: libix through the peer's ixdpd)"
-	printf '%-8s %4s %10s %9s %9s %9s %6s\n' system run "req/s" "p50 us" "p99 us" "p99.9 us" "oth%"
-	awk -F, 'NR > 1 { printf "%-8s %3d%s %10.0f %9.1f %9.1f %9.1f %6.1f%s\n", $3, $4,
+	printf '%-11s %4s %10s %9s %9s %9s %6s\n' system run "req/s" "p50 us" "p99 us" "p99.9 us" "oth%"
+	awk -F, 'NR > 1 { printf "%-11s %3d%s %10.0f %9.1f %9.1f %9.1f %6.1f%s\n", $3, $4,
 		($14 == 1 ? " " : "x"), $5, $6, $7, $8, $12,
 		($14 == 1 ? "" : " dropped (try " $16 "): " $15) }' "$csv"
-	for k in 6 7 8; do
-		printf '%s ' "$(awk -F, -v k="$k" 'NR > 1 && $14 == 1 {
-			if ($3 == "kernel") l[$4] = $k; else x[$4] = $k }
-			END { for (r in l) if ((r in x) && l[r] > 0) print x[r] / l[r] }' "$csv" |
-			median - %.2f)"
-	done | awk -v runs="$RUNS" -v pairs="$(awk -F, 'NR > 1 && $14 == 1 { n[$4]++ }
-		END { for (r in n) if (n[r] == 2) p++; print p + 0 }' "$csv")" '{
-		printf "ratio ixdp/kernel, median of the per-pair ratios (%d of %d pairs with both halves kept): p50 %s, p99 %s, p99.9 %s\n", pairs, runs, $1, $2, $3
-		printf "target (shared/BENCH.md): RTT <= 0.25 x kernel: p50 %s (%s)\n", $1,
-			($1 != "-" && $1 + 0 <= 0.25) ? "met" : "missed" }'
+	for base in kernel kernel-spin better; do
+		for k in 6 7 8; do
+			printf '%s ' "$(pair_ratio "$k" "$base")"
+		done | awk -v base="$base" -v pairs="$(pairs_kept "$base")" -v runs="$RUNS" '{
+			printf "ratio ixdp/%s, median of the per-run ratios (%d of %d runs with both kept): p50 %s, p99 %s, p99.9 %s\n", base, pairs, runs, $1, $2, $3 }'
+	done
+	r=$(pair_ratio 6 better)
+	echo "target (shared/BENCH.md): RTT <= 0.25 x kernel (the better kernel of each run): p50 $r" \
+		"($(awk -v r="$r" 'BEGIN { print (r != "-" && r + 0 <= 0.25) ? "met" : "missed" }'))"
 	echo "(x: dropped, in no median or ratio)"
 	drop_summary "$csv" 14 15
 	echo "csv: $csv"
