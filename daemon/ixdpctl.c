@@ -318,6 +318,10 @@ static void print_json(const struct stats_view *v, int with_fg)
 		JU64("events", w->app_events);
 		putchar(',');
 		JU64("ev_full", w->app_ev_full);
+		putchar(',');
+		JU64("knocks_refused", w->app_knocks_refused);
+		putchar(',');
+		JU64("conns_capped", w->app_conns_capped);
 		printf("}}");
 	}
 	printf("],\"queues\":[");

@@ -15,6 +15,8 @@ need_root
 
 HOSTILE=$BUILD/bin/ixdp-hostile-app
 app_conns() { stats_json | jq '[.workers[].app.conns] | add'; }
+# app_stat KEY: the workers' app-channel counter KEY (ixdpctl stats: workers[].app), summed.
+app_stat() { stats_json | jq "[.workers[].app.$1] | add"; }
 
 # The app group: this run's own, removed after it.
 GROUP=ixdpl$$
@@ -50,7 +52,10 @@ done
 if wait "$peer2"; then
 	fail "the 50 connections over the cap were served: $(tail -2 "$tmp_dir/peer2.out")"
 fi
-ok "app-ctx-conns 100: the app held at most $max connections, the 50 more were refused"
+refused=$(app_stat knocks_refused) capped=$(app_stat conns_capped)
+[ "$refused" -ge 50 ] && [ "$capped" -ge 50 ] ||
+	fail "the 50 refused connections counted knocks_refused $refused, conns_capped $capped"
+ok "app-ctx-conns 100: the app held at most $max connections, the 50 more were refused (knocks_refused $refused, conns_capped $capped)"
 
 for _ in $(seq 100); do
 	grep -q deaf "$tmp_dir/stall.out" && break
@@ -159,5 +164,8 @@ for _ in $(seq 25); do
 done
 [ "$max" -eq 30 ] || fail "nobody's two contexts held at most $max connections, uid-conns is 30"
 [ "$(app_conns)" -eq 30 ] || fail "nobody's two contexts hold $(app_conns) connections, not 30"
-ok "uid-conns 30: nobody's two contexts held exactly 30 of the peer's 40 connections"
+r=$(($(app_stat knocks_refused) - refused)) k=$(($(app_stat conns_capped) - capped))
+[ "$r" -ge 10 ] && [ "$k" -ge 10 ] ||
+	fail "the 10 connections over uid-conns counted knocks_refused +$r, conns_capped +$k"
+ok "uid-conns 30: nobody's two contexts held exactly 30 of the peer's 40 connections (knocks_refused +$r, conns_capped +$k)"
 ixdpd_stop || fail "ixdpd exited with $?"
