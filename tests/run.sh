@@ -152,10 +152,12 @@ for t in "${fuzzers[@]}"; do
 	name=$(basename "$t" _fuzz)
 	# New inputs go to a scratch corpus; the checked-in seeds are only read.  Explicit exit codes:
 	# libFuzzer's defaults (77 for a crash) must not be mistaken for anything but a failure.
-	mkdir -p "$BUILD/fuzz/corpus-$name"
+	# What it finds (crash-*, leak-*, timeout-*) goes to the build tree, never the checkout:
+	# its log names the file.
+	mkdir -p "$BUILD/fuzz/corpus-$name" "$BUILD/fuzz/artifacts-$name"
 	run_one fuzz "fuzz/$(basename "$t")" $((FUZZ_SECONDS + 90)) "$t" \
 		-max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=25 \
-		-error_exitcode=70 -timeout_exitcode=71 \
+		-error_exitcode=70 -timeout_exitcode=71 -artifact_prefix="$BUILD/fuzz/artifacts-$name/" \
 		"$BUILD/fuzz/corpus-$name" "$CORPUS_DIR/$name"
 done
 for t in "$SELF_DIR"/*.sh; do

@@ -65,7 +65,12 @@ mkdir -p "$tmp/crash/corpus/crash"
 echo boom >"$tmp/crash/corpus/crash/boom"
 runner "$tmp/crash" "" CI= && fail "a crashing fuzzer passed: $(cat "$tmp/out")"
 grep -q '^FAIL  fuzz/crash_fuzz' "$tmp/out" || fail "no FAIL line for the crash: $(cat "$tmp/out")"
-out=$("$tmp/crash_fuzz" -runs=1 "$tmp/crash/corpus/crash" 2>/dev/null)
+# Its input was kept in the build tree, not in the checkout (where a crash-* file would stand
+# as a finding of the project's own fuzzers).
+ls "$tmp/crash/fuzz/artifacts-crash/"crash-* >/dev/null 2>&1 ||
+	fail "the crashing input was not kept in the build tree's fuzz/artifacts-crash/"
+! ls crash-* >/dev/null 2>&1 || fail "a fuzzer wrote $(ls crash-*) into the checkout"
+out=$("$tmp/crash_fuzz" -runs=1 -artifact_prefix="$tmp/" "$tmp/crash/corpus/crash" 2>/dev/null)
 rc=$?
 ok "a fuzzer that aborts fails the run ($(grep -o 'FAIL  fuzz/crash_fuzz.*(exit 70)' "$tmp/out" ||
 	grep -m1 '^FAIL' "$tmp/out")); libFuzzer's default exit code for it: $rc"
