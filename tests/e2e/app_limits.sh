@@ -15,6 +15,16 @@ need_root
 
 HOSTILE=$BUILD/bin/ixdp-hostile-app
 app_conns() { stats_json | jq '[.workers[].app.conns] | add'; }
+# app_conns_max: the most connections the apps held in 5 s, sampled every 0.2 s.
+app_conns_max() {
+	local n max=0
+	for _ in $(seq 25); do
+		n=$(app_conns)
+		[ "$n" -gt "$max" ] && max=$n
+		sleep 0.2
+	done
+	echo "$max"
+}
 # app_stat KEY: the workers' app-channel counter KEY (ixdpctl stats: workers[].app), summed.
 app_stat() { stats_json | jq "[.workers[].app.$1] | add"; }
 
@@ -42,12 +52,7 @@ done
 in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7100 50 -n 1 -m 1 -H 20 -t 30 >"$tmp_dir/peer2.out" 2>&1 &
 peer2=$!
 _pids+=("$peer2")
-max=0
-for _ in $(seq 25); do
-	n=$(app_conns)
-	[ "$n" -gt "$max" ] && max=$n
-	sleep 0.2
-done
+max=$(app_conns_max)
 [ "$max" -le 100 ] || fail "the app held $max connections, app-ctx-conns is 100"
 if wait "$peer2"; then
 	fail "the 50 connections over the cap were served: $(tail -2 "$tmp_dir/peer2.out")"
@@ -156,12 +161,7 @@ for _ in $(seq 100); do
 	[ "$(app_conns)" -ge 30 ] && break
 	sleep 0.2
 done
-max=0
-for _ in $(seq 25); do
-	n=$(app_conns)
-	[ "$n" -gt "$max" ] && max=$n
-	sleep 0.2
-done
+max=$(app_conns_max)
 [ "$max" -eq 30 ] || fail "nobody's two contexts held at most $max connections, uid-conns is 30"
 [ "$(app_conns)" -eq 30 ] || fail "nobody's two contexts hold $(app_conns) connections, not 30"
 r=$(($(app_stat knocks_refused) - refused)) k=$(($(app_stat conns_capped) - capped))
