@@ -46,7 +46,7 @@ CXXFLAGS  += $(SAN_FLAGS)
 endif
 BPFCFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I/usr/include/$(MULTIARCH) -Iinclude
 LIBS      := -lxdp -lbpf -lelf -lz -lsystemd -lmnl -lpthread -ldl
-# lwIP: headers only.  Never -llwip: each worker dlopen()s its own copy (daemon/lwcopy.c), and
+# lwIP: headers only.  Never -llwip: each worker dlopen()s its own copy (daemon/tcp/lwcopy.c), and
 # the two hooks every copy must bind to are exported from the executable.
 LWIP_LIB  := /usr/lib/$(MULTIARCH)/liblwip.so.0
 LWIP_CFLAGS := -I/usr/include/lwip -DLWCOPY_LIB='"$(LWIP_LIB)"' -Wno-address
@@ -68,28 +68,35 @@ $(BPF_SKEL): $(BPF_OBJ)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name ixdp_steer > $@.tmp && mv $@.tmp $@
 
-# --- the daemon: everything but main.c is a library the unit tests link too --------------------
-DAEMON_SRCS := app.c chan.c config.c ctl.c fg.c ixdpd.c log.c lwcopy.c neigh.c netif.c ports.c reflect.c rtnl.c stack.c \
-	       stats.c steer.c worker.c xq.c
-DAEMON_OBJS := $(patsubst %.c,$(BUILD)/daemon/%.o,$(filter %.c,$(DAEMON_SRCS)))
+# --- the daemon, in its rooms (docs/architecture.md): everything but core/main.c is a library
+# that ixdpctl, the tools and the unit tests link too --------------------------------------------
+DAEMON_ROOMS := core net tcp app
+DAEMON_SRCS := $(filter-out daemon/core/main.c,$(foreach r,$(DAEMON_ROOMS),$(wildcard daemon/$(r)/*.c)))
+DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS))
 DAEMON_LIB  := $(BUILD)/lib/libixdpd.a
-HDRS        := $(wildcard include/ixdp/*.h daemon/*.h)
+HDRS        := $(wildcard include/ixdp/*.h $(foreach r,$(DAEMON_ROOMS),daemon/$(r)/*.h))
 
 $(BUILD)/daemon/%.o: daemon/%.c $(HDRS) $(BPF_SKEL) | $(BUILD)/daemon
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(dir $@) && $(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/daemon/lwcopy.o $(BUILD)/daemon/stack.o: CFLAGS += $(LWIP_CFLAGS)
+$(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(wildcard daemon/tcp/*.c)): CFLAGS += $(LWIP_CFLAGS)
 
 $(DAEMON_LIB): $(DAEMON_OBJS) | $(BUILD)/lib
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/ixdpd: $(BUILD)/daemon/main.o $(DAEMON_LIB) | $(BUILD)/bin
+$(BUILD)/bin/ixdpd: $(BUILD)/daemon/core/main.o $(DAEMON_LIB) | $(BUILD)/bin
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS) $(LWIP_HOOKS)
 
-$(BUILD)/bin/ixdpctl: $(BUILD)/daemon/ixdpctl.o $(DAEMON_LIB) | $(BUILD)/bin
+# ixdpctl is a client of the control socket: it links the daemon library only for the socket's
+# framing (core/control.c) and the configuration's defaults (core/config.c)
+$(BUILD)/ixdpctl/ixdpctl.o: ixdpctl/ixdpctl.c $(HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@) && $(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/bin/ixdpctl: $(BUILD)/ixdpctl/ixdpctl.o $(DAEMON_LIB) | $(BUILD)/bin
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
@@ -183,14 +190,15 @@ FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon -Iapps \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-$(BUILD)/fuzz/parse_fuzz: daemon/reflect.c
-$(BUILD)/fuzz/config_fuzz: daemon/config.c daemon/log.c
+$(BUILD)/fuzz/parse_fuzz: daemon/net/reflect.c
+$(BUILD)/fuzz/config_fuzz: daemon/core/config.c daemon/core/log.c
 $(BUILD)/fuzz/kv_fuzz: apps/kv/proto.c apps/kv/store.c
-$(BUILD)/fuzz/chan_fuzz: daemon/chan.c daemon/log.c
-$(BUILD)/fuzz/attach_fuzz: daemon/ctl.c daemon/app.c daemon/netif.c daemon/ports.c daemon/rtnl.c \
-			   daemon/log.c
+$(BUILD)/fuzz/chan_fuzz: daemon/app/chan.c daemon/core/log.c
+$(BUILD)/fuzz/attach_fuzz: daemon/core/control.c daemon/app/apps.c daemon/app/listen.c \
+			   daemon/net/netif.c \
+			   daemon/net/ports.c daemon/net/rtnl.c daemon/core/log.c
 $(BUILD)/fuzz/attach_fuzz: FUZZ_LIBS := -lmnl
-$(BUILD)/fuzz/tcp_fuzz: daemon/stack.c daemon/lwcopy.c daemon/log.c
+$(BUILD)/fuzz/tcp_fuzz: $(wildcard daemon/tcp/*.c) daemon/core/log.c
 $(BUILD)/fuzz/tcp_fuzz: FUZZ_CFLAGS += $(LWIP_CFLAGS)
 $(BUILD)/fuzz/tcp_fuzz: FUZZ_LIBS := -ldl -lpthread $(LWIP_HOOKS)
 

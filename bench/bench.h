@@ -23,7 +23,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "core/clock.h"
 
 /* Set by on_signal() (SIGINT, SIGTERM): every loop of these programs ends on it. */
 static volatile sig_atomic_t stop __attribute__((unused)); /* a program may stop otherwise */

@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "clock.h"
+#include "core/clock.h"
 
 #define SRV_THREADS_MAX 64
 #define SRV_EVENTS 1024

@@ -77,7 +77,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "clock.h"
+#include "core/clock.h"
 #include "ix/ix.h"
 
 #define CLI_EVENTS 1024

@@ -38,8 +38,8 @@
 #include <bpf/libbpf.h>
 
 #include "bench.h"
-#include "clock.h"
-#include "csum.h"
+#include "core/clock.h"
+#include "net/csum.h"
 #include "xdpgen.h"
 
 #define XDPGEN_FRAME_MIN 60		/* shortest Ethernet frame without FCS */

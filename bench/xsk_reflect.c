@@ -38,7 +38,7 @@
 #include <xdp/xsk.h>
 
 #include "bench.h"
-#include "clock.h"
+#include "core/clock.h"
 
 #define REFL_BATCH 64		/* frames per RX peek, TX reserve and completion reap */
 #define REFL_RX_RING 512	/* ring sizes as ixdpd's defaults: the ratio compares software */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * attach_fuzz.c - libFuzzer target for the daemon's side of an app attaching: the control server
- * (daemon/ctl.c) reading requests from real AF_UNIX clients on a real socket path, and
- * apps_attach/apps_event/apps_close and the listen registry (daemon/app.c), with a model of the
+ * (daemon/core/control.c) reading requests from real AF_UNIX clients on a real socket path, and
+ * apps_attach/apps_event/apps_close and the listen registry (daemon/app/apps.c, daemon/app/listen.c), with a model of the
  * workers (worker_call) and of the XDP service table (steer_add/del_service).
  *
  * The input is a script.  Byte 0 picks the daemon's setup: bit 0 two workers (else one), bit 1
@@ -66,12 +66,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "ctl.h"
-#include "log.h"
-#include "netif.h"
-#include "steer.h"
-#include "worker.h"
+#include "app/apps.h"
+#include "core/control.h"
+#include "core/log.h"
+#include "core/worker.h"
+#include "net/netif.h"
+#include "net/steering.h"
 
 #define NW_MAX 2		/* workers in the model */
 #define CLIENTS_MAX 128		/* clients per input */
@@ -258,7 +258,7 @@ static void mw_detach(unsigned int w, struct app_ctx *c)
 
 	for (i = 0; i < m->n_lst;) {
 		if (m->lst[i].c == c) {
-			apps_release(&apps, m->lst[i].family, m->lst[i].addr, m->lst[i].port);
+			listen_release(&apps.listens, m->lst[i].family, m->lst[i].addr, m->lst[i].port);
 			m->lst[i] = m->lst[--m->n_lst];
 		} else {
 			i++;
@@ -1044,7 +1044,7 @@ static unsigned int uid_listens(uid_t uid)
 	unsigned int i, n = 0;
 
 	for (i = 0; i < APP_LISTEN_MAX; i++)
-		n += apps.listens[i].refs && apps.listens[i].uid == uid;
+		n += apps.listens.listens[i].refs && apps.listens.listens[i].uid == uid;
 	return n;
 }
 
@@ -1054,8 +1054,8 @@ static void check_uid_listens(void)
 	unsigned int i;
 
 	for (i = 0; i < APP_LISTEN_MAX; i++)
-		if (apps.listens[i].refs && apps.listens[i].uid)
-			check(uid_listens(apps.listens[i].uid) <= UID_LISTENS,
+		if (apps.listens.listens[i].refs && apps.listens.listens[i].uid)
+			check(uid_listens(apps.listens.listens[i].uid) <= UID_LISTENS,
 			      "a user holds more listens than uid-listens");
 }
 
@@ -1209,7 +1209,7 @@ static void do_listen(unsigned int w, unsigned int k, unsigned int f, unsigned i
 		{ IXDP_FAMILY_INET, far4 },	/* not the interface's: 6 and 7 */
 		{ IXDP_FAMILY_INET6, far6 },
 	};
-	const __u16 ports[4] = { 80, 8080, apps.reserved[p >> 2 & 1], 1024 + (p >> 2) };
+	const __u16 ports[4] = { 80, 8080, apps.listens.reserved[p >> 2 & 1], 1024 + (p >> 2) };
 	struct mworker *m;
 	struct mlisten l = { 0 };
 	unsigned int i, held;
@@ -1230,7 +1230,7 @@ static void do_listen(unsigned int w, unsigned int k, unsigned int f, unsigned i
 	if (m->n_lst == MW_LISTENS)
 		return;
 	held = uid_listens(l.c->uid);
-	ret = apps_claim(&apps, l.c, l.family, l.addr, l.port);
+	ret = listen_claim(&apps.listens, l.c, l.family, l.addr, l.port);
 	/* Short of descriptors, asking the kernel for its listeners fails with EMFILE too. */
 	if (ret == -EMFILE && !squeezing)
 		check(l.c->uid && held >= UID_LISTENS, "a listen refused EMFILE below uid-listens");
@@ -1240,7 +1240,7 @@ static void do_listen(unsigned int w, unsigned int k, unsigned int f, unsigned i
 		check(ret == -EACCES, "a port outside app-ports claimed by a user");
 	else if (l.port >= MODEL_EPH_LO && l.port <= MODEL_EPH_HI && l.c->uid != 0)
 		check(ret == -ERANGE, "a port in the kernel's ephemeral range claimed by a user");
-	if (l.port == apps.reserved[0] || l.port == apps.reserved[1])
+	if (l.port == apps.listens.reserved[0] || l.port == apps.listens.reserved[1])
 		check(ret != 0, "a diagnostic service's port claimed");
 	if ((f % 8) >= 6)
 		check(ret != 0, "a listen on an address the interface lacks");
@@ -1259,7 +1259,7 @@ static void do_unlisten(unsigned int w, unsigned int k)
 	k %= m->n_lst;
 	l = m->lst[k];
 	m->lst[k] = m->lst[--m->n_lst];
-	apps_release(&apps, l.family, l.addr, l.port);
+	listen_release(&apps.listens, l.family, l.addr, l.port);
 }
 
 static void squeeze(unsigned int extra)
@@ -1448,12 +1448,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				"ixdp-fuzz-no-such-group") == -ENOENT, "apps_init with no such group");
 	check(apps_init(&apps, workers, nw, &the_steer, &nif, epfd, group_set ? "root" : "") == 0,
 	      "apps_init");
-	apps.reserved[0] = 7;
-	apps.reserved[1] = 9;
-	apps.app_ports = model_app_ports;
-	apps.local_range = range_path;
+	apps.listens.reserved[0] = 7;
+	apps.listens.reserved[1] = 9;
+	apps.listens.app_ports = model_app_ports;
+	apps.listens.local_range = range_path;
 	apps.uid_contexts = UID_CONTEXTS;
-	apps.uid_listens = UID_LISTENS;
+	apps.listens.uid_listens = UID_LISTENS;
 	apps.uid_conns = UID_CONNS;
 	check(ctl_open(&ctl, sock_path, epfd, handler, &apps) == 0, "ctl_open");
 	if (attach_set)
@@ -1486,7 +1486,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (w = 0; w < nw; w++)
 		check(mw[w].n_att == 0 && mw[w].n_lst == 0, "a worker still holds a context");
 	for (i = 0; i < APP_LISTEN_MAX; i++)
-		check(apps.listens[i].refs == 0, "a listen left claimed");
+		check(apps.listens.listens[i].refs == 0, "a listen left claimed");
 	check(nr_keys == 0 && steer_adds == steer_dels, "service table entries left behind");
 	ctl_close(&ctl);
 	check(access(sock_path, F_OK) != 0, "socket file left behind");

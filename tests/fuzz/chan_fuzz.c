@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * chan_fuzz.c - libFuzzer target for the worker's command decoder and app-connection state
- * machine (daemon/chan.c), linked with a model of the TCP stack.
+ * machine (daemon/app/chan.c), linked with a model of the TCP stack.
  *
  * The input is a script: each byte picks an action, and the app's actions take whole 64-byte
  * command entries from the input (anything at all: ops, handles, offsets, lengths, indices).
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chan.h"
+#include "app/chan.h"
 
 #define W 1			/* the worker under test */
 #define CONNS 64
@@ -180,8 +180,8 @@ void stack_conn_close(struct stack *s, struct stack_conn *c, bool reset)
 
 static int claims;
 
-int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u32 addr[4],
-	       __u16 port)
+int listen_claim(struct listen_reg *r, const struct app_ctx *ctx, int family,
+		 const __u32 addr[4], __u16 port)
 {
 	if (port == 80 && ctx->uid)
 		return -EACCES;
@@ -189,13 +189,13 @@ int apps_claim(struct apps *a, const struct app_ctx *ctx, int family, const __u3
 	return 0;
 }
 
-void apps_release(struct apps *a, int family, const __u32 addr[4], __u16 port)
+void listen_release(struct listen_reg *r, int family, const __u32 addr[4], __u16 port)
 {
 	check(claims > 0, "release without a claim");
 	claims--;
 }
 
-/* --- one context's shared memory, laid out as app.c does ------------------------------------ */
+/* --- one context's shared memory, laid out as apps.c does ------------------------------------ */
 
 #define CMD_N 16
 #define EV_N 32

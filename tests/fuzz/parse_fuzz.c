@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ixdp/parse.h"
-#include "reflect.h"
+#include "net/reflect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -63,8 +63,8 @@
 typedef struct iphdr nt_ip4_t __attribute__((aligned(1)));
 typedef struct udphdr nt_udp_t __attribute__((aligned(1)));
 
-#include "clock.h"
-#include "csum.h"
+#include "core/clock.h"
+#include "net/csum.h"
 
 #define MAGIC 0x69786470u /* "ixdp" */
 #define MAX_FLOWS 4096

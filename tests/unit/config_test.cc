@@ -8,7 +8,7 @@
 #include <vector>
 
 extern "C" {
-#include "config.h"
+#include "core/config.h"
 }
 
 struct Cfg {

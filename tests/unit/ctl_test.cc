@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 extern "C" {
-#include "ctl.h"
+#include "core/control.h"
 }
 
 enum { OP_ECHO = 100, OP_FAIL = 101, OP_BIG = 102 };

@@ -22,8 +22,8 @@
 #include <gtest/gtest.h>
 
 extern "C" {
-#include "csum.h"
 #include "ixdp/parse.h"
+#include "net/csum.h"
 }
 
 // Default addresses: the peer sends to us.  Documentation ranges only (RFC 2544, RFC 3849).

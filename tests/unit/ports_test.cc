@@ -18,7 +18,7 @@
 
 extern "C" {
 #include "ixdp/steer.h"
-#include "ports.h"
+#include "net/ports.h"
 }
 
 static std::string slurp(const std::string &p)

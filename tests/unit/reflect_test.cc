@@ -8,7 +8,7 @@
 #include "frames.h"
 
 extern "C" {
-#include "reflect.h"
+#include "net/reflect.h"
 }
 
 // Checked as a receiver would, from the bytes: the flow only says which sum applies.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// stack_test.cc - a worker's TCP stack (daemon/stack.c) against a second, independent lwIP copy
+// stack_test.cc - a worker's TCP stack (daemon/tcp/stack.c) against a second, independent lwIP copy
 // acting as the client, joined by an in-memory wire: handshake, echo, close, reset, loss and
 // retransmission, flow control, neighbour waits, isolation of copies, addresses coming and going,
 // and 1 to 10,000 connections with the per-segment cost reported (not asserted).
@@ -16,10 +16,10 @@
 #include <vector>
 
 extern "C" {
-#include "csum.h"
 #include "ixdp/ctl.h"
-#include "lwcopy.h"
-#include "stack.h"
+#include "net/csum.h"
+#include "tcp/lwcopy.h"
+#include "tcp/stack.h"
 }
 
 namespace {
@@ -582,7 +582,7 @@ TEST_F(StackTest, DelayedAckGoesOutWithinMilliseconds)
 	EXPECT_EQ(c->pcb->unacked, nullptr) << "the delayed ACK did not go out";
 }
 
-// An app connection (the stack's app API, as daemon/chan.c drives it) that the server closes
+// An app connection (the stack's app API, as daemon/app/chan.c drives it) that the server closes
 // first: its TIME_WAIT is kept in the stack's hash, not on a list lwIP walks for every SYN, is
 // listed and counted, and a new SYN for the same 4-tuple takes it over.
 struct AppSide {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 extern "C" {
-#include "worker.h"
+#include "core/worker.h"
 }
 
 namespace {

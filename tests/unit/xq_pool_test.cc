@@ -8,7 +8,7 @@
 #include <vector>
 
 extern "C" {
-#include "xq.h"
+#include "net/xq.h"
 }
 
 static const __u32 kFrames = 1024, kFrameSize = 4096;

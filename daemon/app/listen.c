@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * listen.c - the listen registry: which process listens on which (family, address, port), the
+ * rules an app that is not root listens under, and the XDP service entries that follow them.
+ * Workers claim and release under the registry's lock (LISTEN and UNLISTEN are rare); the
+ * control thread changes the interface's address list under it.
+ */
+#include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "app/listen.h"
+#include "core/log.h"
+#include "net/netif.h"
+#include "net/steering.h"
+
+/**
+ * listen_init - an empty registry.
+ * @r:   the registry
+ * @st:  the XDP program, whose service table follows the listens
+ * @nif: the interface (its addresses)
+ */
+void listen_init(struct listen_reg *r, struct steer *st, struct netif *nif)
+{
+	memset(r, 0, sizeof(*r));
+	r->steer = st;
+	r->nif = nif;
+	r->local_range = PORTS_LOCAL_RANGE;
+	pthread_mutex_init(&r->lock, NULL);
+}
+
+/**
+ * listen_destroy - the registry is no longer used (every worker has stopped).
+ * @r: the registry
+ */
+void listen_destroy(struct listen_reg *r)
+{
+	pthread_mutex_destroy(&r->lock);
+}
+
+static bool listen_overlap(const struct app_listen *l, int family, const __u32 addr[4],
+			__u16 port)
+{
+	static const __u32 zero[4];
+
+	if (l->port != port)
+		return false;
+	if (!l->family || !family)
+		return true;
+	if (l->family != family)
+		return false;
+	return !memcmp(l->addr, zero, 16) || !memcmp(addr, zero, 16) || !memcmp(l->addr, addr, 16);
+}
+
+/* Add or remove the XDP service entry of listen @l on interface address @ad, if it covers it. */
+static int listen_steer_addr(struct listen_reg *r, const struct app_listen *l,
+			  const struct ixdp_addr_key *ad, bool add, unsigned int *n)
+{
+	static const __u32 zero[4];
+	struct ixdp_svc_key key = { .proto = IPPROTO_TCP, .family = ad->family, .port = l->port };
+
+	if (l->family && (int)ad->family != l->family)
+		return 0;
+	if (memcmp(l->addr, zero, 16) && memcmp(l->addr, ad->addr, 16))
+		return 0;
+	memcpy(key.addr, ad->addr, sizeof(key.addr));
+	(*n)++;
+	return add ? steer_add_service(r->steer, &key, STEER_SVC_APP) :
+		     steer_del_service(r->steer, &key);
+}
+
+/* Add or remove the XDP service entries of a listen: one per matching interface address. */
+static int listen_steer(struct listen_reg *r, const struct app_listen *l, bool add)
+{
+	unsigned int i, n = 0;
+	int ret = 0;
+
+	for (i = 0; i < r->nif->nr_addrs && !ret; i++)
+		ret = listen_steer_addr(r, l, &r->nif->addrs[i], add, &n);
+	if (!ret && add && !n)
+		ret = -EADDRNOTAVAIL;
+	return ret;
+}
+
+/**
+ * listen_set_addr - the interface gained address @ad (@add) or lost it: update the address list
+ * the listens are checked against, and steer the listens that cover it.
+ * @r:          the registry
+ * @ad:         address
+ * @prefix_len: its prefix length
+ * @add:        gained (or its prefix changed), else lost
+ *
+ * Control thread; takes the registry lock, as workers read the list under it.
+ *
+ * Return: 0, or -ENOSPC (the list is full: not added).  Steering errors are logged.
+ */
+int listen_set_addr(struct listen_reg *r, const struct ixdp_addr_key *ad, __u8 prefix_len, bool add)
+{
+	unsigned int i, n = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (add) {
+		bool known = netif_addr_find(r->nif, ad) >= 0;
+
+		ret = netif_addr_add(r->nif, ad, prefix_len);
+		for (i = 0; i < APP_LISTEN_MAX && !ret && !known; i++)
+			if (r->listens[i].refs && listen_steer_addr(r, &r->listens[i], ad, true, &n))
+				pr_warn("app: cannot steer a listen to the new address");
+	} else {
+		for (i = 0; i < APP_LISTEN_MAX; i++)
+			if (r->listens[i].refs)
+				listen_steer_addr(r, &r->listens[i], ad, false, &n);
+		netif_addr_del(r->nif, ad);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+/*
+ * May @ctx, not root, listen on (@family, @addr, @port)?  Only on app-ports, never inside the
+ * kernel's ephemeral range, never where the kernel listens: the XDP program would take those
+ * clients (or replies) from the kernel.  Asked afresh on every claim, as the kernel's listeners
+ * and range change; a question the kernel does not answer refuses the listen.
+ */
+static int listen_rule(struct listen_reg *r, const struct app_ctx *ctx, int family,
+			   const __u32 addr[4], __u16 port)
+{
+	struct ports_listener kl[PORTS_LISTENERS_MAX];
+	unsigned int lo = 1, hi = 0;
+	int n = 0, ret;
+
+	ret = ports_app_rule(&r->app_ports, lo, hi, NULL, 0, family, addr, port);
+	if (!ret) {
+		ret = ports_local_range(r->local_range, &lo, &hi);
+		if (ret) {
+			pr_warn("app %u (pid %d, uid %u): port %u refused: cannot read %s: %s",
+				ctx->id, ctx->pid, ctx->uid, port, r->local_range, strerror(-ret));
+			return ret;
+		}
+		n = ports_kernel_listeners(port, kl, PORTS_LISTENERS_MAX);
+		if (n < 0) {
+			pr_warn("app %u (pid %d, uid %u): port %u refused: cannot ask the kernel for "
+				"its listeners: %s", ctx->id, ctx->pid, ctx->uid, port, strerror(-n));
+			return n;
+		}
+		if (n > PORTS_LISTENERS_MAX)
+			ret = -PORTS_EKERNEL; /* more than we looked at: some listen there */
+		else
+			ret = ports_app_rule(&r->app_ports, lo, hi, kl, n, family, addr, port);
+	}
+	if (ret)
+		pr_warn("app %u (pid %d, uid %u): port %u: %s", ctx->id, ctx->pid, ctx->uid, port,
+			ports_refusal(ret));
+	return ret;
+}
+
+/**
+ * listen_claim - a (context, worker) listens on (@family, @addr, @port): first claim fills the
+ * XDP program's service table.  Several contexts may share a port only within one process.
+ * @r:      the registry
+ * @ctx:    the context
+ * @family: IXDP_FAMILY_INET/INET6, 0 for both
+ * @addr:   zero for any address of the family
+ * @port:   port
+ *
+ * Worker threads call this (rarely: listens); it takes the registry lock.
+ *
+ * An app that is not root passes listen_rule() first; root listens anywhere.
+ *
+ * Return: 0, -EADDRINUSE (another process, or a diagnostic service), for an app that is not
+ * root -EACCES (below 1024 or not in app-ports), -ERANGE (inside the kernel's ephemeral range),
+ * -EBUSY (the kernel listens there), the error of asking the kernel, or -EMFILE (its user
+ * already holds uid-listens distinct listens, of all its contexts and processes); -ENOSPC,
+ * -EADDRNOTAVAIL (not one of the interface's addresses), or the map's error.
+ */
+int listen_claim(struct listen_reg *r, const struct app_ctx *ctx, int family, const __u32 addr[4],
+	       __u16 port)
+{
+	struct app_listen *l, *free_slot = NULL;
+	unsigned int i;
+	int ret = 0;
+
+	if (ctx->uid != 0) {
+		ret = listen_rule(r, ctx, family, addr, port);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < sizeof(r->reserved) / sizeof(r->reserved[0]); i++)
+		if (r->reserved[i] == port)
+			return -EADDRINUSE;
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < APP_LISTEN_MAX; i++) {
+		l = &r->listens[i];
+		if (!l->refs) {
+			if (!free_slot)
+				free_slot = l;
+			continue;
+		}
+		if (!listen_overlap(l, family, addr, port))
+			continue;
+		if (l->pid != ctx->pid || l->family != family || memcmp(l->addr, addr, 16)) {
+			ret = -EADDRINUSE;
+			goto out;
+		}
+		l->refs++;
+		goto out;
+	}
+	/* A new listen: a user other than root holds at most uid-listens of them. */
+	if (ctx->uid != 0 && r->uid_listens) {
+		unsigned int n = 0;
+
+		for (i = 0; i < APP_LISTEN_MAX; i++)
+			n += r->listens[i].refs && r->listens[i].uid == ctx->uid;
+		if (n >= r->uid_listens) {
+			pr_warn("app %u (pid %d): port %u refused: uid %u holds %u listens "
+				"(uid-listens)", ctx->id, ctx->pid, port, ctx->uid, n);
+			ret = -EMFILE;
+			goto out;
+		}
+	}
+	if (!free_slot) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	*free_slot = (struct app_listen){ .family = family, .port = port, .pid = ctx->pid,
+					  .uid = ctx->uid };
+	memcpy(free_slot->addr, addr, sizeof(free_slot->addr));
+	ret = listen_steer(r, free_slot, true);
+	if (ret)
+		listen_steer(r, free_slot, false);
+	else
+		free_slot->refs = 1;
+out:
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+/**
+ * listen_release - undo one listen_claim(); the last one empties the service table's entries.
+ * @r: the registry
+ */
+void listen_release(struct listen_reg *r, int family, const __u32 addr[4], __u16 port)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < APP_LISTEN_MAX; i++) {
+		struct app_listen *l = &r->listens[i];
+
+		if (!l->refs || l->port != port || l->family != family || memcmp(l->addr, addr, 16))
+			continue;
+		if (!--l->refs)
+			listen_steer(r, l, false);
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+}

@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: GPL-2.0
+/* worker.c - the per-core run-to-completion loop over a worker's AF_XDP sockets. */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/worker.h"
+#include "ixdp/parse.h"
+#include "net/reflect.h"
+
+#define WORKER_SLEEP_MS 200	/* a sleeping worker still looks around this often */
+#define WORKER_BLOCKED_MS 1	/* ... and this often while events wait for an app's room */
+#define WORKER_KICKS_MAX 4	/* extra kicks per iteration for a TX ring the kernel lags on */
+
+/* Single writer: a plain add published with a relaxed store, so readers never see a tear. */
+#define STAT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
+
+/* Debug: hold a request this long (tests of a worker that answers late), at most 10 s. */
+static void worker_debug_delay(unsigned int ms)
+{
+	struct timespec ts;
+
+	if (ms > 10000)
+		ms = 10000;
+	ts = (struct timespec){ ms / 1000, (long)(ms % 1000) * 1000000 };
+	if (ms)
+		nanosleep(&ts, NULL);
+}
+
+/* Debug knobs from the environment, logged when set. */
+static unsigned int worker_debug_knob(unsigned int id, const char *name, const char *what)
+{
+	const char *env = getenv(name);
+	unsigned int ms;
+
+	if (!env || !*env)
+		return 0;
+	ms = strtoul(env, NULL, 10);
+	pr_warn("worker %u: debug: every %s waits %u ms (%s)", id, what, ms, name);
+	return ms;
+}
+
+/**
+ * worker_init - prepare worker @id for @cpu over the sockets of column @id of @xq.
+ * @w:   worker, zeroed by the caller except for the knobs set after this call
+ * @id:  worker index
+ * @cpu: CPU it is pinned to
+ * @xq:  the socket matrix
+ * @fg:  flow group table
+ *
+ * Return: 0 or a negative errno.
+ */
+int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *xq,
+		const struct fg_table *fg)
+{
+	w->id = id;
+	w->cpu = cpu;
+	w->xq = xq;
+	w->fg = fg;
+	w->fg_packets = calloc(IXDP_FG_MAX, sizeof(*w->fg_packets));
+	if (!w->fg_packets)
+		return -ENOMEM;
+	w->txq = calloc(xq->nr_queues, sizeof(*w->txq));
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->wake_fd < 0 || !w->txq) {
+		int ret = w->txq ? -errno : -ENOMEM;
+
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+		free(w->txq);
+		free(w->fg_packets);
+		w->txq = NULL;
+		w->fg_packets = NULL;
+		return ret;
+	}
+	xq_cache_init(&w->cache, &xq->pool);
+	w->burst = WORKER_BURST_MIN;
+	w->detach_delay_ms = worker_debug_knob(id, "IXDP_DEBUG_DETACH_DELAY_MS", "app detach");
+	w->conns_delay_ms = worker_debug_knob(id, "IXDP_DEBUG_CONNS_DELAY_MS", "CONNS request");
+	return 0;
+}
+
+/* Process one received frame; returns the length to send back in place, or 0 when done with it. */
+static inline __u32 worker_frame(struct worker *w, void *data, __u32 len)
+{
+	struct ixdp_pkt pkt;
+	__u32 fg;
+	int ret;
+
+	if (ixdp_parse(data, (char *)data + len, &pkt) != IXDP_PARSE_L4) {
+		STAT_ADD(w->st.rx_invalid, 1);
+		return 0;
+	}
+	fg = ixdp_flow_group(&pkt.flow, w->hash_seed, w->fg->nr - 1);
+	STAT_ADD(w->fg_packets[fg], 1);
+	if (fg_owner(w->fg, fg) != w->id)
+		STAT_ADD(w->st.misrouted, 1);
+
+	if (pkt.flow.proto == IPPROTO_TCP && w->stack) {
+		/* The stack copies the segment; its answers go to txq[cur_q] through tx_alloc. */
+		stack_input(w->stack, data, &pkt);
+		return 0;
+	}
+	if (pkt.flow.proto != IPPROTO_UDP || !w->reflect_udp || pkt.flow.dport != w->reflect_udp) {
+		STAT_ADD(w->st.rx_unhandled, 1);
+		return 0;
+	}
+	ret = reflect_udp(data, len, &pkt);
+	if (ret < 0) {
+		STAT_ADD(w->st.rx_invalid, 1);
+		return 0;
+	}
+	return ret;
+}
+
+/* TX burst: as much of txq[q] as the socket's TX ring takes (the rest is dropped and counted). */
+static void worker_tx(struct worker *w, unsigned int q)
+{
+	struct worker_txq *t = &w->txq[q];
+	struct xq_sock *s = xq_sock(w->xq, q, w->id);
+	__u32 n = t->n, room = xsk_prod_nb_free(&s->tx, n), idx = 0, i;
+	__u64 bytes = 0;
+
+	if (!n)
+		return;
+	if (room > n)
+		room = n;
+	if (room) {
+		xsk_ring_prod__reserve(&s->tx, room, &idx);
+		for (i = 0; i < room; i++) {
+			*xsk_ring_prod__tx_desc(&s->tx, idx + i) = t->d[i];
+			bytes += t->d[i].len;
+		}
+		xsk_ring_prod__submit(&s->tx, room);
+		STAT_ADD(w->st.tx_packets, room);
+		STAT_ADD(w->st.tx_bytes, bytes);
+	}
+	for (i = room; i < n; i++)
+		xq_cache_free(&w->cache, xq_frame_base(t->d[i].addr, w->xq->frame_size));
+	if (n > room)
+		STAT_ADD(w->st.tx_dropped, n - room);
+	t->n = 0;
+	xq_kick(s);
+}
+
+/* RX burst on one socket, processed to completion, answers sent with one kick. */
+static __attribute__((noinline)) unsigned int worker_rx(struct worker *w, unsigned int q)
+{
+	struct xq_sock *s = xq_sock(w->xq, q, w->id);
+	struct worker_txq *t = &w->txq[q];
+	__u32 n, idx, i;
+	__u64 bytes = 0;
+
+	n = xsk_ring_cons__peek(&s->rx, w->burst, &idx);
+	if (!n)
+		return 0;
+	/*
+	 * Adaptive batching: a full burst means frames are queued behind it, so take more next time
+	 * (amortise); a burst under half full means little is waiting, so take fewer (answer the
+	 * first frames sooner).
+	 */
+	if (n == w->burst && w->burst < WORKER_BURST_MAX)
+		w->burst *= 2;
+	else if (n < w->burst / 2 && w->burst > WORKER_BURST_MIN)
+		w->burst /= 2;
+	STAT_ADD(w->st.rx_bursts, 1);
+	__atomic_store_n(&w->st.burst, w->burst, __ATOMIC_RELAXED);
+	w->cur_q = q;
+	for (i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
+		__u32 out = worker_frame(w, xq_frame(w->xq, d->addr), d->len);
+
+		bytes += d->len;
+		if (!out) {
+			xq_cache_free(&w->cache, xq_frame_base(d->addr, w->xq->frame_size));
+			continue;
+		}
+		if (t->n == WORKER_TXQ)
+			worker_tx(w, q);
+		t->d[t->n++] = (struct xdp_desc){ .addr = d->addr, .len = out };
+	}
+	xsk_ring_cons__release(&s->rx, n);
+	STAT_ADD(w->st.rx_packets, n);
+	STAT_ADD(w->st.rx_bytes, bytes);
+	if (w->stack)
+		stack_flush(w->stack); /* the batch's pure ACKs, coalesced */
+	worker_tx(w, q);
+	return n;
+}
+
+/* --- the stack's view of the worker: frames out, neighbours ---------------------------------- */
+
+static void *worker_tx_alloc(void *ctx, __u32 len)
+{
+	struct worker *w = ctx;
+	__u64 addr;
+
+	if (len > w->xq->frame_size || !xq_cache_alloc(&w->cache, &addr))
+		return NULL;
+	return xq_frame(w->xq, addr);
+}
+
+static void worker_tx_drop(void *ctx, void *buf)
+{
+	struct worker *w = ctx;
+
+	xq_cache_free(&w->cache, xq_frame_base((__u64)((char *)buf - (char *)w->xq->area),
+						w->xq->frame_size));
+}
+
+static void worker_tx_commit(void *ctx, void *buf, __u32 len)
+{
+	struct worker *w = ctx;
+	struct worker_txq *t = &w->txq[w->cur_q];
+
+	/* Frames may be committed long after their allocation (held ACKs): check room here. */
+	if (t->n == WORKER_TXQ)
+		worker_tx(w, w->cur_q);
+	t->d[t->n++] = (struct xdp_desc){
+		.addr = (__u64)((char *)buf - (char *)w->xq->area),
+		.len = len,
+	};
+}
+
+/* The MAC of the next hop to @dst, from the kernel's tables; unknown ones are asked for. */
+static int worker_resolve(void *ctx, int family, const void *dst, __u8 mac[6])
+{
+	struct worker *w = ctx;
+	__u32 hop[4];
+
+	if (!neigh_nexthop(w->neigh, family, dst, hop))
+		return -EHOSTUNREACH;
+	if (!neigh_lookup(w->neigh, family, hop, mac))
+		return 0;
+	neigh_request(w->neigh, w->id, family, hop, w->now);
+	return -EAGAIN;
+}
+
+/**
+ * worker_open_stack - give the worker a TCP stack (its own lwIP copy).
+ * @w:     initialised worker, not running
+ * @cfg:   the stack's addresses, MAC, MTU
+ * @neigh: the mirrored neighbour and route tables
+ * @ccfg:  the app channels' configuration
+ *
+ * Return: 0 or a negative errno.
+ */
+int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neigh *neigh,
+		      const struct chan_cfg *ccfg)
+{
+	const struct stack_io io = {
+		.ctx = w,
+		.tx_alloc = worker_tx_alloc,
+		.tx_commit = worker_tx_commit,
+		.tx_drop = worker_tx_drop,
+		.resolve = worker_resolve,
+	};
+
+	int ret;
+
+	w->neigh = neigh;
+	ret = stack_open(&w->stack, cfg, &io);
+	if (ret)
+		return ret;
+	ret = chan_open(&w->chan, ccfg, w->stack);
+	if (ret) {
+		stack_close(w->stack);
+		w->stack = NULL;
+	}
+	return ret;
+}
+
+/**
+ * worker_control - stage 0: carry out the control thread's request, if one is posted; the one
+ * place control requests touch the worker's state.
+ * @w: the worker (its own thread, or a test playing it)
+ */
+void worker_control(struct worker *w)
+{
+	struct worker_cmd *c = &w->cmd;
+	/* Pairs with worker_call()'s release of seq: the arguments are written before it. */
+	__u32 seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+
+	if (w->control_hook)
+		w->control_hook(w);
+	if (seq == c->answered)
+		return; /* nothing new; answered is ours alone */
+	switch (c->op) {
+	case WORKER_OP_CONNS:
+		worker_debug_delay(w->conns_delay_ms);
+		c->result = w->stack ? (int)stack_conns(w->stack, c->conns, c->max_conns) : 0;
+		break;
+	case WORKER_OP_APP_ATTACH:
+		c->result = w->chan ? chan_attach(w->chan, c->arg) : -EOPNOTSUPP;
+		break;
+	case WORKER_OP_APP_DETACH:
+		worker_debug_delay(w->detach_delay_ms);
+		/* Resets go out with this iteration's TX on queue 0. */
+		w->cur_q = 0;
+		if (w->chan)
+			chan_detach(w->chan, c->arg);
+		c->result = 0;
+		break;
+	case WORKER_OP_ADDR_ADD:
+		c->result = w->stack ? stack_addr_add(w->stack, &c->addr) : 0;
+		break;
+	case WORKER_OP_ADDR_DEL:
+		w->cur_q = 0; /* the resets go out with this iteration's TX on queue 0 */
+		c->result = w->stack ? stack_addr_del(w->stack, &c->addr.a) : 0;
+		break;
+	case WORKER_OP_FG_RESET:
+		w->cur_q = 0; /* as for ADDR_DEL */
+		c->result = w->stack ? stack_fg_reset(w->stack, c->fg) : 0;
+		break;
+	default:
+		c->result = -EOPNOTSUPP;
+	}
+	/* After result, and after the last read of the arguments: the mailbox is free again. */
+	__atomic_store_n(&c->answered, seq, __ATOMIC_RELEASE);
+}
+
+/**
+ * worker_call - have the worker carry out @cmd at the top of its loop, and wait for it.
+ * @w:          running worker
+ * @cmd:        request (op and arguments); result on return
+ * @timeout_ms: bound on the wait
+ *
+ * Control thread only; one request at a time per worker.  The request gets the next sequence
+ * number and only the worker's answer to that number ends the wait.
+ *
+ * Return: the request's result; -EBUSY (an earlier request timed out and the worker has not
+ * answered it yet: nothing posted); or -ETIMEDOUT (the request stays posted: the worker may
+ * still carry it out, so its buffers and arguments must stay valid until a later call gets
+ * past -EBUSY; the caller keeps them for the daemon's life or retries).
+ */
+int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_ms)
+{
+	__u64 deadline = clock_now_ns() + (__u64)timeout_ms * 1000000, one = 1;
+	struct worker_cmd *c = &w->cmd;
+	__u32 seq;
+
+	if (!w->running)
+		return -ESRCH;
+	/* Pairs with the worker's release of answered: it has read the last arguments. */
+	if (__atomic_load_n(&c->answered, __ATOMIC_ACQUIRE) != c->seq)
+		return -EBUSY;
+	c->op = cmd->op;
+	c->conns = cmd->conns;
+	c->max_conns = cmd->max_conns;
+	c->arg = cmd->arg;
+	c->addr = cmd->addr;
+	c->fg = cmd->fg;
+	c->result = 0;
+	seq = c->seq + 1;
+	__atomic_store_n(&c->seq, seq, __ATOMIC_RELEASE);
+	if (write(w->wake_fd, &one, sizeof(one)) < 0)
+		pr_warn("worker %u: wakeup: %s", w->id, strerror(errno));
+	while (__atomic_load_n(&c->answered, __ATOMIC_ACQUIRE) != seq) {
+		struct timespec ts = { 0, 100000 };
+
+		if (clock_now_ns() > deadline)
+			return -ETIMEDOUT;
+		nanosleep(&ts, NULL);
+	}
+	cmd->result = c->result;
+	return cmd->result;
+}
+
+/**
+ * worker_posted - the sequence number of the request posted last (control thread).
+ * @w: worker
+ *
+ * After worker_call() returned -ETIMEDOUT, this names that request for worker_answered().
+ *
+ * Return: the number.
+ */
+__u32 worker_posted(const struct worker *w)
+{
+	return w->cmd.seq;
+}
+
+/**
+ * worker_answered - has the worker answered request @seq (or a later one)?
+ * @w:   worker
+ * @seq: from worker_posted()
+ *
+ * Return: true once it has carried it out.
+ */
+bool worker_answered(const struct worker *w, __u32 seq)
+{
+	return (__s32)(__atomic_load_n(&w->cmd.answered, __ATOMIC_ACQUIRE) - seq) >= 0;
+}
+
+static unsigned int worker_reap(struct worker *w)
+{
+	unsigned int q, n = 0;
+
+	for (q = 0; q < w->xq->nr_queues; q++)
+		n += xq_reap(&w->xq->queues[q], &w->cache, w->xq->frame_size);
+	return n;
+}
+
+static void worker_refill(struct worker *w)
+{
+	unsigned int q;
+
+	for (q = 0; q < w->xq->nr_queues; q++)
+		xq_refill(&w->xq->queues[q], &w->cache);
+}
+
+/* Copy-mode TX sends 32 frames per kick: keep kicking sockets the kernel has not drained. */
+static unsigned int worker_flush(struct worker *w)
+{
+	unsigned int q, kicks, pending = 0;
+
+	for (q = 0; q < w->xq->nr_queues; q++) {
+		struct xq_sock *s = xq_sock(w->xq, q, w->id);
+
+		for (kicks = 0; kicks < WORKER_KICKS_MAX && xq_tx_pending(s); kicks++)
+			xq_kick(s);
+		pending += xq_tx_pending(s);
+	}
+	return pending;
+}
+
+/* Sleep until a frame arrives on one of our sockets, a wakeup, or WORKER_SLEEP_MS. */
+static void worker_sleep(struct worker *w)
+{
+	struct pollfd pfd[IXDP_QUEUES_MAX + 1 + APP_CTX_MAX];
+	unsigned int q, nq = w->xq->nr_queues, n = nq + 1;
+	int timeout = WORKER_SLEEP_MS;
+	bool blocked = false;
+	__u64 v;
+
+	/* Apps wake us only when they see the flag: set it, then look at their rings once more. */
+	if (w->chan && !chan_sleep_begin(w->chan, &blocked))
+		goto out;
+	if (blocked)
+		timeout = WORKER_BLOCKED_MS; /* events wait for an app to make room: look again soon */
+	if (w->stack) {
+		/* The stack's next timer (a delayed ACK is due within milliseconds). */
+		__u64 due = stack_next_due(w->stack), now = clock_now_ns();
+		int ms = due > now ? (int)((due - now + 999999) / 1000000) : 0;
+
+		if (ms < timeout)
+			timeout = ms;
+	}
+	/* Idle: the next burst starts small, so the first frames after a pause are answered soonest. */
+	w->burst = WORKER_BURST_MIN;
+	__atomic_store_n(&w->st.burst, w->burst, __ATOMIC_RELAXED);
+	for (q = 0; q < nq; q++)
+		pfd[q] = (struct pollfd){ .fd = xq_sock(w->xq, q, w->id)->fd, .events = POLLIN };
+	pfd[nq] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
+	if (w->chan)
+		n += chan_pollfds(w->chan, pfd + n, APP_CTX_MAX);
+	STAT_ADD(w->st.sleeps, 1);
+	if (poll(pfd, n, timeout) > 0 && (pfd[nq].revents & POLLIN))
+		while (read(w->wake_fd, &v, sizeof(v)) > 0)
+			;
+out:
+	if (w->chan)
+		chan_sleep_end(w->chan);
+}
+
+/*
+ * An idle iteration (nothing found) takes about 1 us.  One that took longer than this, counted
+ * from the end of the one before (its yield included), may have lost the CPU to another task:
+ * the yield handed it over, or the scheduler preempted the worker.  A task that competes for
+ * the CPU gets at least EEVDF's base slice once it has it (0.75 ms times 1 + log2(CPUs, at most
+ * 8): 1.5 ms on 2 CPUs), so 1 ms catches it, while a timer interrupt, a softirq or a kernel
+ * thread's short run (a few to a few hundred us) does not make a worker that could have spun
+ * sleep for idle-backoff-ms.  On a VM the hypervisor also stops vCPUs for that long; that is no
+ * task of ours to make way for, so the loss also needs a context switch (worker_cpu_taken).
+ * Measured on this 2-vCPU VM, 1 x 1 echo on a pinned worker, nothing else running: with 100 us
+ * and no switch check, 22 back-offs in 11 s and 12 % fewer requests/s than without back-off;
+ * with 1 ms and the check, 1 to 5 (a process of the machine that sometimes runs 2.7 ms there).
+ */
+#define WORKER_CPU_LOST_NS 1000000
+
+/*
+ * Whether another task ran on the worker's CPU since the last look: the thread's involuntary
+ * context switches (a yield that handed the CPU over counts as one, as does a preemption).  A
+ * system call, made only after an idle iteration that took over WORKER_CPU_LOST_NS.
+ */
+static bool worker_cpu_taken(struct worker *w)
+{
+	struct rusage ru;
+	bool taken;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		return true; /* cannot tell: believe the clock */
+	taken = (__u64)ru.ru_nivcsw != w->nivcsw;
+	w->nivcsw = ru.ru_nivcsw;
+	return taken;
+}
+
+/*
+ * One idle spin: always yield.  A task that shares the worker's CPU (an app thread, a client,
+ * the kernel's TCP, a build) gets it at once instead of at the end of the spin (measured with
+ * apps: 4.6 k against 94 k requests/s for a native echo app on the worker's core,
+ * docs/benchmarks.md).  Alone on its CPU, sched_yield() returns at once: the spin then costs
+ * one system call per look at the rings.
+ */
+static void worker_relax(void)
+{
+	sched_yield();
+}
+
+/*
+ * The idle iteration that ended at @now took @took ns: if it lost the CPU, back off (an idle
+ * worker sleeps at once until shared_until).  A longer loss during a back-off extends it; only
+ * a back-off begun is counted.
+ */
+static void worker_judge_idle(struct worker *w, __u64 now, __u64 took)
+{
+	if (!w->backoff_ns || took <= WORKER_CPU_LOST_NS || !worker_cpu_taken(w))
+		return;
+	if (now >= w->shared_until)
+		STAT_ADD(w->st.cpu_lost, 1);
+	w->shared_until = now + w->backoff_ns;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char name[16];
+	cpu_set_t set;
+	__u64 last_work, t0;
+
+	snprintf(name, sizeof(name), "ixdp-w%u", w->id);
+	pthread_setname_np(pthread_self(), name);
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		pr_warn("worker %u: cannot pin to CPU %u", w->id, w->cpu);
+
+	/* One clock read per iteration: its end is the next one's start. */
+	t0 = last_work = clock_now_ns();
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		__u32 answered = w->cmd.answered;
+		unsigned int q, work;
+		bool judge;
+		__u64 t1;
+
+		w->now = t0;
+		worker_control(w);
+		/*
+		 * An iteration that carried out a control request (a connection table copied) or
+		 * ran the stack's timers (a walk over every connection) may take long on its own:
+		 * it says nothing about the CPU.
+		 */
+		judge = w->cmd.answered == answered && (!w->stack || stack_next_due(w->stack) > t0);
+		work = worker_reap(w);
+		if (w->chan) {
+			/* Apps' commands: their segments go out with queue 0's burst below. */
+			w->cur_q = 0;
+			work += chan_commands(w->chan);
+		}
+		for (q = 0; q < w->xq->nr_queues; q++)
+			work += worker_rx(w, q);
+		if (w->stack) {
+			/* Timers: retransmissions, delayed ACKs, frames that waited for a MAC. */
+			w->cur_q = 0;
+			stack_poll(w->stack, t0);
+			work += w->txq[0].n;
+			worker_tx(w, 0);
+		}
+		if (w->chan)
+			work += chan_deliver(w->chan);
+		worker_refill(w);
+		work += worker_flush(w);
+
+		t1 = clock_now_ns();
+		if (work) {
+			STAT_ADD(w->st.busy_ns, t1 - t0);
+			t0 = last_work = t1;
+			continue;
+		}
+		if (judge)
+			worker_judge_idle(w, t1, t1 - t0);
+		t0 = t1;
+		if (t1 - last_work < w->spin_ns && t1 >= w->shared_until) {
+			worker_relax();
+			continue;
+		}
+		worker_sleep(w);
+		t0 = last_work = clock_now_ns();
+	}
+	worker_flush(w);
+	xq_cache_flush(&w->cache);
+	return NULL;
+}
+
+/**
+ * worker_start - start the worker thread.
+ * @w: initialised worker
+ *
+ * Return: 0 or a negative errno.
+ */
+int worker_start(struct worker *w)
+{
+	int ret;
+
+	w->stop = false;
+	ret = pthread_create(&w->thread, NULL, worker_main, w);
+	if (ret)
+		return -ret;
+	w->running = true;
+	return 0;
+}
+
+/**
+ * worker_stop - ask the worker to stop, wake it and wait for it (it returns its frames).
+ * @w: worker; a worker that is not running is left alone
+ */
+void worker_stop(struct worker *w)
+{
+	__u64 one = 1;
+
+	if (!w->running)
+		return;
+	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+	if (write(w->wake_fd, &one, sizeof(one)) < 0)
+		pr_warn("worker %u: wakeup: %s", w->id, strerror(errno));
+	pthread_join(w->thread, NULL);
+	w->running = false;
+}
+
+/**
+ * worker_destroy - release what worker_init() allocated.
+ * @w: stopped worker
+ */
+void worker_destroy(struct worker *w)
+{
+	unsigned int q;
+
+	if (w->stack) {
+		/* Reset every connection; send the RSTs while the sockets still exist. */
+		w->cur_q = 0;
+		chan_close(w->chan);
+		w->chan = NULL;
+		stack_close(w->stack);
+		w->stack = NULL;
+		for (q = 0; q < w->xq->nr_queues; q++)
+			worker_tx(w, q);
+		worker_flush(w);
+		xq_cache_flush(&w->cache);
+	}
+	free(w->txq);
+	w->txq = NULL;
+	free(w->conns_buf);
+	w->conns_buf = NULL;
+	free(w->fg_packets);
+	w->fg_packets = NULL;
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	w->wake_fd = -1;
+}
+
+/**
+ * worker_cpu_ns - CPU time the worker thread has used.
+ * @w: running worker
+ *
+ * Return: nanoseconds, or 0 if the clock cannot be read.
+ */
+__u64 worker_cpu_ns(const struct worker *w)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (!w->running || pthread_getcpuclockid(w->thread, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/**
+ * worker_sample - update the busy and CPU shares over the time since the last sample.
+ * @w:      worker
+ * @now:    CLOCK_MONOTONIC now, in nanoseconds
+ */
+void worker_sample(struct worker *w, __u64 now)
+{
+	__u64 busy = STAT_READ(w->st.busy_ns), cpu = worker_cpu_ns(w);
+	__u64 dt = now - w->sample_ns;
+
+	if (w->sample_ns && dt) {
+		w->busy_pct_x100 = (busy - w->sample_busy_ns) * 10000 / dt;
+		w->cpu_pct_x100 = (cpu - w->sample_cpu_ns) * 10000 / dt;
+	}
+	w->sample_ns = now;
+	w->sample_busy_ns = busy;
+	w->sample_cpu_ns = cpu;
+}
