@@ -7,6 +7,7 @@
  *   ixdpctl [--control PATH] fg list             flow groups: owner, packets, bytes, conns
  *   ixdpctl [--control PATH] conns [--json]      TCP connections: addresses, state, worker
  *   ixdpctl [--control PATH] fg move [--force] GROUP WORKER
+ *   ixdpctl counters                             what every worker counter counts
  *
  * Exit status: 0 success, 1 the daemon refused or could not be reached, 2 usage error.
  */
@@ -49,9 +50,51 @@ static void usage(FILE *out)
 		"  conns [--json]          TCP connections: local, remote, state, worker, group\n"
 		"  fg move [--force] GROUP WORKER\n"
 		"                          steer flow group GROUP to worker WORKER; a group with\n"
-		"                          TCP connections only with --force, which resets them\n\n"
+		"                          TCP connections only with --force, which resets them\n"
+		"  counters                what each counter of `stats --json` counts\n\n"
 		"  --control PATH          control socket (default %s)\n",
 		CFG_DEFAULT_CONTROL);
+}
+
+/* The frames a worker dropped, and the TCP segments its stack dropped, as one number each. */
+static __u64 worker_rx_dropped(const struct ixdp_ctl_worker *w)
+{
+	return w->c.rx_invalid + w->c.rx_unhandled;
+}
+
+static __u64 worker_tcp_dropped(const struct ixdp_ctl_worker *w)
+{
+	return w->tcp.rx_not_local + w->tcp.rx_nomem + w->tcp.tx_nobuf + w->tcp.tx_unresolved;
+}
+
+/* `ixdpctl counters`: the lists of include/ixdp/ctl.h, as `stats --json` names them. */
+static void print_counters(void)
+{
+	printf("%-34s %s\n", "workers[].KEY", "per worker, since it started");
+#define COUNTER(field, key, text) printf("  %-32s %s\n", key, text);
+	IXDP_CTL_WORKER_COUNTERS(COUNTER)
+	printf("%-34s %s\n", "workers[].tcp.KEY", "its TCP stack");
+	IXDP_CTL_TCP_COUNTERS(COUNTER)
+	printf("%-34s %s\n", "workers[].app.KEY", "its app channels, every context together");
+	IXDP_CTL_APP_COUNTERS(COUNTER)
+#undef COUNTER
+}
+
+/* @str as a JSON string: quoted, with '"', '\\' and control characters escaped. */
+static void json_str(const char *str)
+{
+	const unsigned char *p;
+
+	putchar('"');
+	for (p = (const unsigned char *)str; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
 }
 
 static int call(const char *path, struct ixdp_ctl_req *req, struct ixdp_ctl_reply *rep,
@@ -165,8 +208,8 @@ static void print_status(const struct stats_view *v)
 
 		printf("%-6u %4u %6.1f %6.1f %5u %12llu %12llu %9llu %9llu %9llu\n", w->id, w->cpu,
 		       w->busy_pct_x100 / 100.0, w->cpu_pct_x100 / 100.0, w->flow_groups,
-		       (unsigned long long)w->rx_packets, (unsigned long long)w->tx_packets,
-		       (unsigned long long)w->rx_dropped, (unsigned long long)w->tx_dropped,
+		       (unsigned long long)w->c.rx_packets, (unsigned long long)w->c.tx_packets,
+		       (unsigned long long)worker_rx_dropped(w), (unsigned long long)w->c.tx_dropped,
 		       (unsigned long long)w->xsk_rx_dropped);
 	}
 	printf("\n%-6s %6s %6s %12s %10s %9s\n", "worker", "burst", "batch", "rx_bursts", "sleeps",
@@ -175,9 +218,9 @@ static void print_status(const struct stats_view *v)
 		const struct ixdp_ctl_worker *w = &v->w[i];
 
 		printf("%-6u %6u %6.1f %12llu %10llu %9llu\n", w->id, w->rx_burst,
-		       w->rx_bursts ? (double)w->rx_packets / w->rx_bursts : 0.0,
-		       (unsigned long long)w->rx_bursts, (unsigned long long)w->sleeps,
-		       (unsigned long long)w->cpu_lost);
+		       w->c.rx_bursts ? (double)w->c.rx_packets / w->c.rx_bursts : 0.0,
+		       (unsigned long long)w->c.rx_bursts, (unsigned long long)w->c.sleeps,
+		       (unsigned long long)w->c.cpu_lost);
 	}
 	if (s->tcp) {
 		printf("\n%-6s %8s %8s %12s %12s %8s %8s\n", "worker", "conns", "tw", "segs_in",
@@ -186,10 +229,10 @@ static void print_status(const struct stats_view *v)
 			const struct ixdp_ctl_worker *w = &v->w[i];
 
 			printf("%-6u %8u %8u %12llu %12llu %8llu %8llu\n", w->id, w->tcp_conns,
-			       w->tcp_time_wait, (unsigned long long)w->tcp_segs_in,
-			       (unsigned long long)w->tcp_segs_out,
-			       (unsigned long long)w->tcp_retrans,
-			       (unsigned long long)w->tcp_dropped);
+			       w->tcp_time_wait, (unsigned long long)w->tcp.segs_in,
+			       (unsigned long long)w->tcp.segs_out,
+			       (unsigned long long)w->tcp.retrans,
+			       (unsigned long long)worker_tcp_dropped(w));
 		}
 		print_fg_conns(v);
 	}
@@ -215,13 +258,21 @@ static void print_fg(const struct stats_view *v)
 }
 
 #define JU64(name, val) printf("\"%s\":%llu", name, (unsigned long long)(val))
+#define JSON_WORKER(field, key, text) printf(",\"%s\":%llu", key, (unsigned long long)w->c.field);
+#define JSON_TCP(field, key, text) printf(",\"%s\":%llu", key, (unsigned long long)w->tcp.field);
+#define JSON_APP(field, key, text) printf(",\"%s\":%llu", key, (unsigned long long)w->app.field);
 
 static void print_json(const struct stats_view *v, int with_fg)
 {
 	const struct ixdp_ctl_stats *s = v->s;
 	unsigned int i, g;
+	char ifname[sizeof(s->ifname) + 1];
 
-	printf("{\"interface\":\"%s\",\"ifindex\":%u,", s->ifname, s->ifindex);
+	memcpy(ifname, s->ifname, sizeof(s->ifname));
+	ifname[sizeof(s->ifname)] = '\0';
+	printf("{\"interface\":");
+	json_str(ifname);
+	printf(",\"ifindex\":%u,", s->ifindex);
 	printf("\"uptime_s\":%.3f,", s->uptime_ns / 1e9);
 	printf("\"xdp\":{\"mode\":\"%s\",\"attach\":\"%s\",\"prog_id\":%u", xdp_mode(s),
 	       s->xdp_native ? "driver" : "skb", s->xdp_prog_id);
@@ -255,73 +306,25 @@ static void print_json(const struct stats_view *v, int with_fg)
 	for (i = 0; i < s->nr_workers; i++) {
 		const struct ixdp_ctl_worker *w = &v->w[i];
 
-		printf("%s{\"id\":%u,\"cpu\":%u,", i ? "," : "", w->id, w->cpu);
-		JU64("rx_packets", w->rx_packets);
+		printf("%s{\"id\":%u,\"cpu\":%u", i ? "," : "", w->id, w->cpu);
+		IXDP_CTL_WORKER_COUNTERS(JSON_WORKER)
 		putchar(',');
-		JU64("rx_bytes", w->rx_bytes);
-		putchar(',');
-		JU64("tx_packets", w->tx_packets);
-		putchar(',');
-		JU64("tx_bytes", w->tx_bytes);
-		putchar(',');
-		JU64("rx_dropped", w->rx_dropped);
-		putchar(',');
-		JU64("rx_invalid", w->rx_invalid);
-		putchar(',');
-		JU64("rx_unhandled", w->rx_unhandled);
-		putchar(',');
-		JU64("tx_dropped", w->tx_dropped);
+		JU64("rx_dropped", worker_rx_dropped(w));
 		putchar(',');
 		JU64("xsk_rx_dropped", w->xsk_rx_dropped);
-		putchar(',');
-		JU64("misrouted", w->misrouted);
-		putchar(',');
-		JU64("sleeps", w->sleeps);
-		putchar(',');
-		JU64("cpu_lost", w->cpu_lost);
-		putchar(',');
-		JU64("busy_ns", w->busy_ns);
 		putchar(',');
 		JU64("cpu_ns", w->cpu_ns);
 		printf(",\"busy_pct\":%.2f,\"cpu_pct\":%.2f,\"flow_groups\":%u,",
 		       w->busy_pct_x100 / 100.0, w->cpu_pct_x100 / 100.0, w->flow_groups);
-		JU64("rx_bursts", w->rx_bursts);
-		printf(",\"rx_burst\":%u,\"mean_batch\":%.2f,", w->rx_burst,
-		       w->rx_bursts ? (double)w->rx_packets / w->rx_bursts : 0.0);
-		printf("\"tcp\":{\"conns\":%u,\"time_wait\":%u,", w->tcp_conns, w->tcp_time_wait);
-		JU64("opened", w->tcp_opened);
+		printf("\"rx_burst\":%u,\"mean_batch\":%.2f,", w->rx_burst,
+		       w->c.rx_bursts ? (double)w->c.rx_packets / w->c.rx_bursts : 0.0);
+		printf("\"tcp\":{\"conns\":%u,\"time_wait\":%u,\"half_open\":%u",
+		       w->tcp_conns, w->tcp_time_wait, w->tcp_half_open);
+		IXDP_CTL_TCP_COUNTERS(JSON_TCP)
 		putchar(',');
-		JU64("closed", w->tcp_closed);
-		putchar(',');
-		JU64("segs_in", w->tcp_segs_in);
-		putchar(',');
-		JU64("segs_out", w->tcp_segs_out);
-		putchar(',');
-		JU64("retrans", w->tcp_retrans);
-		putchar(',');
-		JU64("acks_coalesced", w->tcp_acks_coalesced);
-		putchar(',');
-		JU64("tw_reused", w->tcp_tw_reused);
-		putchar(',');
-		JU64("syn_dropped", w->tcp_syn_dropped);
-		putchar(',');
-		JU64("dropped", w->tcp_dropped);
-		putchar(',');
-		JU64("bytes_in", w->tcp_bytes_in);
-		putchar(',');
-		JU64("bytes_out", w->tcp_bytes_out);
-		printf("},\"app\":{\"contexts\":%u,\"conns\":%u,", w->app_contexts, w->app_conns);
-		JU64("cmds", w->app_cmds);
-		putchar(',');
-		JU64("cmds_bad", w->app_cmds_bad);
-		putchar(',');
-		JU64("events", w->app_events);
-		putchar(',');
-		JU64("ev_full", w->app_ev_full);
-		putchar(',');
-		JU64("knocks_refused", w->app_knocks_refused);
-		putchar(',');
-		JU64("conns_capped", w->app_conns_capped);
+		JU64("dropped", worker_tcp_dropped(w));
+		printf("},\"app\":{\"contexts\":%u,\"conns\":%u", w->app_contexts, w->app_conns);
+		IXDP_CTL_APP_COUNTERS(JSON_APP)
 		printf("}}");
 	}
 	printf("],\"queues\":[");
@@ -476,6 +479,9 @@ int main(int argc, char **argv)
 			putchar('\n');
 			print_fg(&v);
 		}
+		ret = 0;
+	} else if (!strcmp(cmd, "counters") && optind == argc && !json) {
+		print_counters();
 		ret = 0;
 	} else if (!strcmp(cmd, "conns") && optind == argc) {
 		req.op = IXDP_CTL_CONNS;

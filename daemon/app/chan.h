@@ -37,15 +37,12 @@ struct chan;
 
 /* Written by the worker only; read relaxed by the control thread. */
 struct chan_stats {
-	__u64 cmds;		/* commands taken */
-	__u64 cmds_bad;		/* answered with an error: bad handle, offset, length, field */
-	__u64 events;		/* events written */
-	__u64 ev_full;		/* times a context's event ring was full */
-	__u64 rx_full;		/* times a context's rx area was full */
-	__u64 wakeups;		/* apps woken */
-	__u64 knocks_refused;	/* new connections reset: no listener context could take them */
-	__u64 conns_capped;	/* knocks or CONNECTs refused: app-ctx-conns or uid-conns held */
-	__u64 ports_none;	/* CONNECTs refused: no source port left (or backing off) */
+	union {			/* include/ixdp/ctl.h's list: by name, or as the block (c) */
+		struct ixdp_ctl_app_counters c;
+		struct {
+			IXDP_CTL_APP_COUNTERS(IXDP_CTL_U64)
+		};
+	};
 	__u32 conns;		/* app connections (every state) */
 	__u32 contexts;
 };

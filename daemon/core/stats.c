@@ -20,62 +20,49 @@ static void stats_xsk(const struct xq_sock *s, struct xdp_statistics *st)
 		memset(st, 0, sizeof(*st));
 }
 
+#define STATS_COPY(field, key, text) dst->field = STAT_READ(src->field);
+
+/* The three counter blocks of include/ixdp/ctl.h, each read relaxed from the worker's. */
+static void stats_worker_counters(struct ixdp_ctl_worker_counters *dst,
+				  const struct ixdp_ctl_worker_counters *src)
+{
+	IXDP_CTL_WORKER_COUNTERS(STATS_COPY)
+}
+
+static void stats_tcp_counters(struct ixdp_ctl_tcp_counters *dst,
+			       const struct ixdp_ctl_tcp_counters *src)
+{
+	IXDP_CTL_TCP_COUNTERS(STATS_COPY)
+}
+
+static void stats_app_counters(struct ixdp_ctl_app_counters *dst,
+			       const struct ixdp_ctl_app_counters *src)
+{
+	IXDP_CTL_APP_COUNTERS(STATS_COPY)
+}
+
 static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_worker *o)
 {
-	const struct worker_stats *st = &w->st;
+	const struct stack_stats *t = stack_stats(w->stack);
+	const struct chan_stats *a = chan_stats(w->chan);
 	unsigned int q;
 
 	memset(o, 0, sizeof(*o));
 	o->id = w->id;
 	o->cpu = w->cpu;
-	o->rx_packets = STAT_READ(st->rx_packets);
-	o->rx_bytes = STAT_READ(st->rx_bytes);
-	o->tx_packets = STAT_READ(st->tx_packets);
-	o->tx_bytes = STAT_READ(st->tx_bytes);
-	o->rx_invalid = STAT_READ(st->rx_invalid);
-	o->rx_unhandled = STAT_READ(st->rx_unhandled);
-	o->rx_dropped = o->rx_invalid + o->rx_unhandled;
-	o->tx_dropped = STAT_READ(st->tx_dropped);
-	o->misrouted = STAT_READ(st->misrouted);
-	o->sleeps = STAT_READ(st->sleeps);
-	o->cpu_lost = STAT_READ(st->cpu_lost);
-	o->busy_ns = STAT_READ(st->busy_ns);
-	o->cpu_ns = worker_cpu_ns(w);
 	o->busy_pct_x100 = w->busy_pct_x100;
 	o->cpu_pct_x100 = w->cpu_pct_x100;
 	o->flow_groups = fg_count_owned(&d->fg, w->id);
-	o->rx_bursts = STAT_READ(st->rx_bursts);
-	o->rx_burst = STAT_READ(st->burst);
-	if (w->stack) {
-		const struct stack_stats *t = stack_stats(w->stack);
-
-		o->tcp_conns = STAT_READ(t->conns);
-		o->tcp_time_wait = STAT_READ(t->time_wait);
-		o->tcp_opened = STAT_READ(t->conns_opened);
-		o->tcp_closed = STAT_READ(t->conns_closed);
-		o->tcp_segs_in = STAT_READ(t->segs_in);
-		o->tcp_segs_out = STAT_READ(t->segs_out);
-		o->tcp_retrans = STAT_READ(t->retrans);
-		o->tcp_acks_coalesced = STAT_READ(t->acks_coalesced);
-		o->tcp_dropped = STAT_READ(t->rx_not_local) + STAT_READ(t->rx_nomem) +
-				 STAT_READ(t->tx_nobuf) + STAT_READ(t->tx_unresolved);
-		o->tcp_bytes_in = STAT_READ(t->bytes_in);
-		o->tcp_bytes_out = STAT_READ(t->bytes_out);
-		o->tcp_tw_reused = STAT_READ(t->tw_reused);
-		o->tcp_syn_dropped = STAT_READ(t->syn_dropped);
-	}
-	if (w->chan) {
-		const struct chan_stats *a = chan_stats(w->chan);
-
-		o->app_cmds = STAT_READ(a->cmds);
-		o->app_cmds_bad = STAT_READ(a->cmds_bad);
-		o->app_events = STAT_READ(a->events);
-		o->app_ev_full = STAT_READ(a->ev_full);
-		o->app_conns = STAT_READ(a->conns);
-		o->app_contexts = STAT_READ(a->contexts);
-		o->app_knocks_refused = STAT_READ(a->knocks_refused);
-		o->app_conns_capped = STAT_READ(a->conns_capped);
-	}
+	o->rx_burst = STAT_READ(w->st.burst);
+	o->cpu_ns = worker_cpu_ns(w);
+	stats_worker_counters(&o->c, &w->st.c);
+	o->tcp_conns = STAT_READ(t->conns);
+	o->tcp_time_wait = STAT_READ(t->time_wait);
+	o->tcp_half_open = STAT_READ(t->half_open);
+	stats_tcp_counters(&o->tcp, &t->c);
+	o->app_conns = STAT_READ(a->conns);
+	o->app_contexts = STAT_READ(a->contexts);
+	stats_app_counters(&o->app, &a->c);
 	for (q = 0; q < d->nr_queues; q++) {
 		struct xdp_statistics xs;
 

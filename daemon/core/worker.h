@@ -62,20 +62,17 @@ struct worker_txq {
 	struct xdp_desc d[WORKER_TXQ];
 };
 
-/* Written by the worker only (relaxed stores); read by the control thread. */
+/*
+ * Written by the worker only (relaxed stores); read by the control thread.  The counters are
+ * include/ixdp/ctl.h's list, by name (st.rx_packets) or as the block IXDP_CTL_STATS carries (st.c).
+ */
 struct worker_stats {
-	__u64 rx_packets;
-	__u64 rx_bytes;
-	__u64 tx_packets;
-	__u64 tx_bytes;
-	__u64 rx_invalid;
-	__u64 rx_unhandled;
-	__u64 tx_dropped;
-	__u64 misrouted;
-	__u64 sleeps;
-	__u64 cpu_lost;		/* back-offs begun: CPU found taken when idle */
-	__u64 busy_ns;
-	__u64 rx_bursts;	/* RX bursts that found frames: rx_packets / rx_bursts = mean batch */
+	union {
+		struct ixdp_ctl_worker_counters c;
+		struct {
+			IXDP_CTL_WORKER_COUNTERS(IXDP_CTL_U64)
+		};
+	};
 	__u32 burst;		/* current RX burst limit */
 } __attribute__((aligned(64)));
 

@@ -19,6 +19,7 @@
 #include <linux/types.h>
 #include <stdbool.h>
 
+#include "ixdp/ctl.h"
 #include "ixdp/parse.h"
 
 #define STACK_ADDRS_MAX 32	/* NETIF_ADDRS_MAX */
@@ -94,21 +95,12 @@ struct stack_cfg {
 
 /* Counters: written by the stack's thread only. */
 struct stack_stats {
-	__u64 segs_in;		/* TCP segments handed to lwIP */
-	__u64 segs_out;		/* frames lwIP sent */
-	__u64 retrans;		/* segments sent again (sequence below the highest sent) */
-	__u64 acks_coalesced;	/* pure ACKs not sent: a later one in the same batch covered them */
-	__u64 rx_not_local;	/* destination is not one of our addresses: dropped */
-	__u64 rx_nomem;		/* no pbuf for a frame: dropped */
-	__u64 tx_nobuf;		/* no frame for an output: dropped (TCP retransmits) */
-	__u64 tx_unresolved;	/* no neighbour after the wait: dropped */
-	__u64 conns_opened;
-	__u64 conns_closed;
-	__u64 bytes_in;		/* payload bytes received by the services */
-	__u64 bytes_out;	/* payload bytes queued by the services */
-	__u64 tw_reused;	/* SYNs that replaced a connection of ours in TIME_WAIT */
-	__u64 addr_resets;	/* connections reset because their address was removed */
-	__u64 syn_dropped;	/* SYNs dropped unanswered: half_open_max or the listener's limit */
+	union {			/* include/ixdp/ctl.h's list: by name, or as the block (c) */
+		struct ixdp_ctl_tcp_counters c;
+		struct {
+			IXDP_CTL_TCP_COUNTERS(IXDP_CTL_U64)
+		};
+	};
 	__u32 half_open;	/* connections in SYN_RCVD */
 	__u32 conns;		/* in the demux hash (active) */
 	__u32 time_wait;	/* on lwIP's TIME_WAIT list, counted each timer tick */

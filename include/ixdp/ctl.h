@@ -28,7 +28,7 @@
 #include "steer.h"
 
 #define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
-#define IXDP_CTL_VERSION 6
+#define IXDP_CTL_VERSION 7
 #define IXDP_CTL_REPLY_MAX (16u << 20)
 
 enum ixdp_ctl_op {
@@ -122,51 +122,88 @@ struct ixdp_ctl_stats {
 	__u64 apps_refused;	/* attach refused: credentials, ABI version, limits */
 };
 
+/*
+ * The workers' counters, each described once: X(field, key, what it counts).  A list makes a
+ * struct of __u64s that the daemon counts into (the worker's loop, its TCP stack, its app
+ * channels: written by that worker alone, with relaxed stores), that IXDP_CTL_STATS carries as
+ * is, and that ixdpctl prints (`stats --json` under the key, `counters` with the text).  A new
+ * counter is one line here and its increments; IXDP_CTL_VERSION changes with any list.
+ */
+#define IXDP_CTL_WORKER_COUNTERS(X)							\
+	X(rx_packets, "rx_packets", "frames received")					\
+	X(rx_bytes, "rx_bytes", "bytes received")					\
+	X(tx_packets, "tx_packets", "frames sent")					\
+	X(tx_bytes, "tx_bytes", "bytes sent")						\
+	X(rx_invalid, "rx_invalid", "frames dropped: malformed, or a bad checksum")	\
+	X(rx_unhandled, "rx_unhandled", "frames dropped: no service here for them")	\
+	X(tx_dropped, "tx_dropped", "frames dropped: the TX ring was full")		\
+	X(misrouted, "misrouted", "frames of a flow group another worker owns")	\
+	X(sleeps, "sleeps", "times the worker went to sleep")				\
+	X(cpu_lost, "cpu_lost", "idle back-offs begun: the worker's CPU was found taken") \
+	X(busy_ns, "busy_ns", "time in loop iterations that found work, ns")		\
+	X(rx_bursts, "rx_bursts", "RX bursts that found frames (rx_packets / rx_bursts: the mean batch)")
+
+#define IXDP_CTL_TCP_COUNTERS(X)							\
+	X(conns_opened, "opened", "connections opened (accepted or connected)")	\
+	X(conns_closed, "closed", "connections closed")					\
+	X(segs_in, "segs_in", "TCP segments handed to lwIP")				\
+	X(segs_out, "segs_out", "frames lwIP sent")					\
+	X(retrans, "retrans", "segments sent again (sequence below the highest sent)")	\
+	X(acks_coalesced, "acks_coalesced", "pure ACKs not sent: a later one in the batch covered them") \
+	X(tw_reused, "tw_reused", "SYNs that replaced a connection of ours in TIME_WAIT")	\
+	X(syn_dropped, "syn_dropped", "SYNs dropped unanswered: tcp-half-open, tcp-half-open-listener") \
+	X(bytes_in, "bytes_in", "payload bytes received by the services and apps")	\
+	X(bytes_out, "bytes_out", "payload bytes queued by the services and apps")	\
+	X(rx_not_local, "rx_not_local", "segments dropped: not to one of our addresses")	\
+	X(rx_nomem, "rx_nomem", "segments dropped: no pbuf for the frame")		\
+	X(tx_nobuf, "tx_nobuf", "output dropped: no frame (TCP retransmits it)")	\
+	X(tx_unresolved, "tx_unresolved", "output dropped: no neighbour after the wait")	\
+	X(addr_resets, "addr_resets", "connections reset: their address was removed")
+
+#define IXDP_CTL_APP_COUNTERS(X)							\
+	X(cmds, "cmds", "commands taken")						\
+	X(cmds_bad, "cmds_bad", "commands answered with an error: bad handle, offset, length, field") \
+	X(events, "events", "events written")						\
+	X(ev_full, "ev_full", "times an event ring was full: the app is behind")	\
+	X(rx_full, "rx_full", "times a context's receive area was full")		\
+	X(wakeups, "wakeups", "apps woken")						\
+	X(knocks_refused, "knocks_refused", "new connections reset: no listening context could take them") \
+	X(conns_capped, "conns_capped", "knocks or CONNECTs refused: app-ctx-conns or uid-conns held") \
+	X(ports_none, "ports_none", "CONNECTs refused: no source port left")
+
+#define IXDP_CTL_U64(field, key, text) __u64 field;
+#define IXDP_CTL_ONE(field, key, text) +1
+
+struct ixdp_ctl_worker_counters {
+	IXDP_CTL_WORKER_COUNTERS(IXDP_CTL_U64)
+};
+
+struct ixdp_ctl_tcp_counters {
+	IXDP_CTL_TCP_COUNTERS(IXDP_CTL_U64)
+};
+
+struct ixdp_ctl_app_counters {
+	IXDP_CTL_APP_COUNTERS(IXDP_CTL_U64)
+};
+
 struct ixdp_ctl_worker {
 	__u32 id;
 	__u32 cpu;
-	__u64 rx_packets;
-	__u64 rx_bytes;
-	__u64 tx_packets;
-	__u64 tx_bytes;
-	__u64 rx_dropped;	/* frames the worker dropped: rx_invalid + rx_unhandled */
-	__u64 rx_invalid;	/* malformed or bad checksum */
-	__u64 rx_unhandled;	/* no service here for it */
-	__u64 tx_dropped;	/* TX ring full */
-	__u64 xsk_rx_dropped;	/* kernel: RX ring full or frame too big, on its sockets */
-	__u64 misrouted;	/* frames of a group another worker owns */
-	__u64 sleeps;		/* times the worker went to sleep */
-	__u64 busy_ns;		/* time spent in loop iterations that found work */
-	__u64 cpu_ns;		/* thread CPU time, spinning included */
 	__u32 busy_pct_x100;	/* busy share of the last second, in 1/100 % */
 	__u32 cpu_pct_x100;
 	__u32 flow_groups;	/* groups it owns */
 	__u32 rx_burst;		/* adaptive RX burst limit now */
-	/* TCP (zero when no TCP service runs) */
-	__u32 tcp_conns;	/* active connections */
+	__u32 tcp_conns;	/* active connections (zero when no TCP service runs) */
 	__u32 tcp_time_wait;	/* connections in TIME_WAIT */
-	__u64 tcp_opened;	/* connections accepted */
-	__u64 tcp_closed;
-	__u64 tcp_segs_in;
-	__u64 tcp_segs_out;
-	__u64 tcp_retrans;	/* segments sent again */
-	__u64 tcp_dropped;	/* not for us, no memory, no frame, no neighbour */
-	__u64 tcp_bytes_in;	/* payload read by the services */
-	__u64 tcp_bytes_out;	/* payload queued by the services */
-	__u64 rx_bursts;	/* RX bursts that found frames: rx_packets / rx_bursts = mean batch */
-	__u64 tcp_acks_coalesced; /* pure ACKs not sent: a later one in the batch covered them */
-	__u64 tcp_tw_reused;	/* SYNs that replaced a connection of ours in TIME_WAIT */
-	__u64 tcp_syn_dropped;	/* SYNs dropped unanswered: half-open limits (tcp-half-open*) */
-	/* app channels */
-	__u64 app_cmds;		/* commands taken */
-	__u64 app_cmds_bad;	/* answered with an error: bad handle, offset, length, field */
-	__u64 app_events;	/* events written */
-	__u64 app_ev_full;	/* an event ring was full: the app is behind */
+	__u32 tcp_half_open;	/* connections in SYN_RCVD */
 	__u32 app_conns;	/* app connections, every state */
 	__u32 app_contexts;	/* contexts attached to this worker */
-	__u64 cpu_lost;		/* back-offs begun: CPU found taken when idle */
-	__u64 app_knocks_refused; /* new connections reset: no listening context could take them */
-	__u64 app_conns_capped;	/* a context's knock or CONNECT refused: app-ctx-conns, uid-conns */
+	__u32 pad;
+	__u64 cpu_ns;		/* thread CPU time, spinning included */
+	__u64 xsk_rx_dropped;	/* kernel: RX ring full or frame too big, on its sockets */
+	struct ixdp_ctl_worker_counters c;
+	struct ixdp_ctl_tcp_counters tcp;
+	struct ixdp_ctl_app_counters app;
 };
 
 struct ixdp_ctl_queue {
@@ -211,7 +248,9 @@ struct ixdp_ctl_conn {
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_req) == 32, "ixdp_ctl_req ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_reply) == 16, "ixdp_ctl_reply ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 168, "ixdp_ctl_stats ABI");
-IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 296, "ixdp_ctl_worker ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) ==
+		   64 + 8 * (0 IXDP_CTL_WORKER_COUNTERS(IXDP_CTL_ONE) IXDP_CTL_TCP_COUNTERS(IXDP_CTL_ONE)
+			     IXDP_CTL_APP_COUNTERS(IXDP_CTL_ONE)), "ixdp_ctl_worker ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_queue) == 32, "ixdp_ctl_queue ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_fg) == 32, "ixdp_ctl_fg ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_conns) == 8, "ixdp_ctl_conns ABI");

@@ -86,3 +86,29 @@ echo "$out" | grep -q "another ixdpd answers" || fail "unclear error: $out"
 out2=$(in_peer "$NETTOOL" udp-flows "$DUT_IP" 9000 4 5) || fail "first daemon disturbed: $out2"
 ok "second daemon refused: $(echo "$out" | head -1)"
 ixdpd_stop || fail "ixdpd exit status $?"
+
+# An interface name that JSON must escape ('"' and '\' are legal in one): `stats --json` still
+# parses and gives the name back.  Both ends of the veth are in the DUT namespace.
+odd='ix"d\0'
+in_dut ip link add "$odd" type veth peer name ixodd1 || fail "ip link add"
+in_dut ip link set "$odd" up && in_dut ip link set ixodd1 up || fail "ip link set up"
+ixdpd_start --interface "$odd" --workers 1
+name=$(stats_json | jq -r .interface) || fail "stats --json does not parse: $(stats_json)"
+[ "$name" = "$odd" ] || fail "interface name in JSON: '$name', not '$odd'"
+ok "interface $odd: escaped in JSON, read back whole"
+
+# `ixdpctl counters` is generated from the same list as the JSON: every key it names is there.
+json=$(stats_json)
+n=0
+while read -r path _; do
+	case $path in
+	.workers*) base=${path%.KEY}; continue ;;
+	esac
+	[ "$(echo "$json" | jq "$base.$path | type" 2>/dev/null)" = '"number"' ] ||
+		fail "ixdpctl counters names ${base}.$path, stats --json has no such number"
+	n=$((n + 1))
+done < <("$IXDPCTL" counters | sed 's/^\(workers[^ ]*\).*/\1 -/; s/^  \([a-z_]*\) .*/\1 -/' |
+	sed 's/^workers\[\]/.workers[0]/')
+[ "$n" -ge 30 ] || fail "ixdpctl counters listed $n counters"
+ok "ixdpctl counters: all $n counters are numbers in stats --json"
+ixdpd_stop || fail "ixdpd exit status $?"
