@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tcp_fuzz.c - libFuzzer target: TCP segments from the wire into a worker's stack
- * (daemon/tcp/stack.c, over a real lwIP copy), the input read as a small program.
+ * (daemon/tcp/, over a real lwIP copy), the input read as a small program.
  *
  * Random bytes die at the first checksum, so the harness plays the remote host itself: it opens
  * connections with real handshakes (SYN options from the input: MSS, window scale, SACK

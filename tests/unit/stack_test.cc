@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// stack_test.cc - a worker's TCP stack (daemon/tcp/stack.c) against a second, independent lwIP copy
+// stack_test.cc - a worker's TCP stack (daemon/tcp/) against a second, independent lwIP copy
 // acting as the client, joined by an in-memory wire: handshake, echo, close, reset, loss and
 // retransmission, flow control, neighbour waits, isolation of copies, addresses coming and going,
 // and 1 to 10,000 connections with the per-segment cost reported (not asserted).
