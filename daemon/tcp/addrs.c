@@ -222,7 +222,7 @@ int stack_addr_del(struct stack *s, const struct ixdp_addr_key *a)
 	stk_lwip_del(s, a);
 	s->cfg.nr_addrs--;
 	memmove(&s->cfg.addrs[i], &s->cfg.addrs[i + 1], (s->cfg.nr_addrs - i) * sizeof(s->cfg.addrs[0]));
-	s->st.addr_resets += n;
+	STAT_ADD(s->st.addr_resets, n);
 	return n;
 }
 

@@ -358,7 +358,7 @@ int stack_conn_send(struct stack *s, struct stack_conn *c, const void *buf, __u3
 		done += n;
 	}
 	if (done) {
-		s->st.bytes_out += done;
+		STAT_ADD(s->st.bytes_out, done);
 		LW(s)->tcp_output(pcb);
 	}
 	stk_leave(s, pcb, slot);

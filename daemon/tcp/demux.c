@@ -18,10 +18,10 @@ static int stk_grow(struct stack *s);
 static void stk_count(struct stack *s, const struct stk_slot *e, int n)
 {
 	if (e->tw) {
-		s->st.time_wait += n;
+		STAT_ADD(s->st.time_wait, n);
 	} else {
-		s->st.conns += n;
-		s->st.fg_conns[stk_fg(s, &e->key)] += n;
+		STAT_ADD(s->st.conns, n);
+		STAT_ADD(s->st.fg_conns[stk_fg(s, &e->key)], n);
 	}
 }
 
@@ -49,12 +49,12 @@ static void stk_half_open(struct stack *s, struct stk_slot *e, bool gone)
 	if (svc == e->half_svc)
 		return;
 	if (e->half_svc != STK_NOT_HALF) {
-		s->st.half_open--;
+		STAT_SUB(s->st.half_open, 1);
 		if (e->half_svc != STK_NO_SVC)
 			s->services[e->half_svc].half_open--;
 	}
 	if (svc != STK_NOT_HALF) {
-		s->st.half_open++;
+		STAT_INC(s->st.half_open);
 		if (svc != STK_NO_SVC)
 			s->services[svc].half_open++;
 	}

@@ -75,7 +75,7 @@ static bool stk_hold_ack(struct stack *s, struct stk_slot *e, const struct stk_s
 		a = &s->acks[e->held - 1];
 		if (seq_lt(a->ack, g->ack) || (a->ack == g->ack && a->win != g->win)) {
 			s->io.tx_drop(s->io.ctx, a->frame);
-			s->st.acks_coalesced++;
+			STAT_INC(s->st.acks_coalesced);
 		} else {
 			struct stk_seg old = { .key = g->key };
 
@@ -129,7 +129,7 @@ static void stk_emit(struct stack *s, const __u8 mac[6], int family, struct pbuf
 	struct stk_seg g;
 
 	if (!f) {
-		s->st.tx_nobuf++;
+		STAT_INC(s->st.tx_nobuf);
 		return;
 	}
 	memcpy(f, mac, 6);
@@ -153,7 +153,7 @@ static void stk_emit(struct stack *s, const __u8 mac[6], int family, struct pbuf
 
 		if (g.has_ack && !seq_lt(g.ack, a->ack)) {
 			s->io.tx_drop(s->io.ctx, a->frame);
-			s->st.acks_coalesced++;
+			STAT_INC(s->st.acks_coalesced);
 		} else {
 			stk_commit(s, e, &old, a->frame, a->len);
 		}
@@ -175,12 +175,12 @@ static void stk_defer(struct stack *s, struct pbuf *p, int family, const void *a
 		free(s->pending[0].ip);
 		memmove(&s->pending[0], &s->pending[1], (STK_PENDING_MAX - 1) * sizeof(*w));
 		s->nr_pending--;
-		s->st.tx_unresolved++;
+		STAT_INC(s->st.tx_unresolved);
 	}
 	w = &s->pending[s->nr_pending];
 	w->ip = malloc(p->tot_len);
 	if (!w->ip) {
-		s->st.tx_unresolved++;
+		STAT_INC(s->st.tx_unresolved);
 		return;
 	}
 	w->len = LW(s)->pbuf_copy_partial(p, w->ip, p->tot_len, 0);
@@ -262,7 +262,7 @@ void stk_retry_pending(struct stack *s, __u64 now)
 			stk_emit(s, mac, w->family, NULL, w->ip, w->len);
 			free(w->ip);
 		} else if (now >= w->deadline) {
-			s->st.tx_unresolved++;
+			STAT_INC(s->st.tx_unresolved);
 			free(w->ip);
 		} else {
 			s->pending[kept++] = *w;

@@ -25,7 +25,7 @@ void stk_conn_free(struct stack_conn *c)
 {
 	struct stack *s = c->s;
 
-	s->st.conns_closed++;
+	STAT_INC(s->st.conns_closed);
 	while (c->rxq) {
 		struct pbuf *p = c->rxq;
 
@@ -104,7 +104,7 @@ static void stk_echo_flush(struct stack_conn *c)
 		return;
 	memmove(c->held, c->held + n, c->held_len - n);
 	c->held_len -= n;
-	s->st.bytes_out += n;
+	STAT_ADD(s->st.bytes_out, n);
 	LW(s)->tcp_recved(c->pcb, n);
 	LW(s)->tcp_output(c->pcb);
 }
@@ -156,7 +156,7 @@ static err_t stk_echo_recv(struct stack_conn *c, struct pbuf *p)
 		LW(s)->tcp_abort(c->pcb); /* calls stk_err(), which frees c */
 		return ERR_ABRT;
 	}
-	s->st.bytes_out += done;
+	STAT_ADD(s->st.bytes_out, done);
 	if (done) {
 		LW(s)->tcp_recved(c->pcb, done);
 		LW(s)->tcp_output(c->pcb);
@@ -216,7 +216,7 @@ err_t stk_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		}
 		return c->held_len ? ERR_OK : stk_conn_close(c);
 	}
-	s->st.bytes_in += p->tot_len;
+	STAT_ADD(s->st.bytes_in, p->tot_len);
 	if (c->kind == STACK_APP)
 		return stk_app_recv(c, p);
 	if (c->kind == STACK_ECHO)
@@ -289,7 +289,7 @@ void stk_conn_init(struct stack_conn *c)
 	LW(s)->tcp_sent(pcb, stk_sent);
 	LW(s)->tcp_err(pcb, stk_err);
 	tcp_nagle_disable(pcb); /* request/response traffic: no waiting for a full segment */
-	s->st.conns_opened++;
+	STAT_INC(s->st.conns_opened);
 }
 
 static err_t stk_accept(void *arg, struct tcp_pcb *pcb, err_t err)

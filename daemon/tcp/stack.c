@@ -169,7 +169,7 @@ static bool stk_tw_reuse(struct stack *s, struct stk_slot *slot, const __u8 *l4)
 	pcb->next = NULL;
 	LW(s)->tcp_abort(pcb); /* a TIME_WAIT pcb: freed, nothing sent */
 	*LW(s)->tcp_tw_pcbs = NULL;
-	s->st.tw_reused++;
+	STAT_INC(s->st.tw_reused);
 	return true;
 }
 
@@ -285,21 +285,21 @@ int stack_input(struct stack *s, const void *frame, const struct ixdp_pkt *pkt)
 
 	stk_cur = s;
 	if (!stk_is_local(s, &pkt->flow)) {
-		s->st.rx_not_local++; /* lwIP would route it (IP_FORWARD): never */
+		STAT_INC(s->st.rx_not_local); /* lwIP would route it (IP_FORWARD): never */
 		return -EINVAL;
 	}
 	slot = stk_find(s, &pkt->flow);
 	if ((!slot || slot->tw) && stk_syn_refused(s, pkt, (const __u8 *)frame + pkt->l4_off)) {
-		s->st.syn_dropped++;
+		STAT_INC(s->st.syn_dropped);
 		return -ENOBUFS;
 	}
 	p = LW(s)->pbuf_alloc(PBUF_RAW, pkt->l3_len, PBUF_RAM);
 	if (!p) {
-		s->st.rx_nomem++;
+		STAT_INC(s->st.rx_nomem);
 		return -ENOMEM;
 	}
 	LW(s)->pbuf_take(p, (const __u8 *)frame + pkt->l3_off, pkt->l3_len);
-	s->st.segs_in++;
+	STAT_INC(s->st.segs_in);
 
 	if (slot && slot->tw && stk_tw_reuse(s, slot, (const __u8 *)frame + pkt->l4_off))
 		slot = NULL;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/stat.h"
 #include "tcp/lwcopy.h"
 #include "tcp/stack.h"
 
@@ -216,10 +217,10 @@ static inline bool seq_lt(__u32 a, __u32 b)
 static inline void stk_commit(struct stack *s, struct stk_slot *e, const struct stk_seg *g,
 			      __u8 *f, __u32 len)
 {
-	s->st.segs_out++;
+	STAT_INC(s->st.segs_out);
 	if (e && g->seglen) {
 		if (e->snd_max && seq_lt(g->seq, e->snd_max))
-			s->st.retrans++;
+			STAT_INC(s->st.retrans);
 		if (!e->snd_max || seq_lt(e->snd_max, g->seq + g->seglen))
 			e->snd_max = g->seq + g->seglen;
 	}
