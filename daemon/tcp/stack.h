@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * stack.h - a worker's TCP/IP stack: its own copy of lwIP, one netif, O(1) connection demux.
+ * stack.h - a worker's TCP/IP stack: its own copy of lwIP, a netif per IPv4 address of the link
+ * (more where IPv6 addresses outnumber a netif's slots), O(1) connection demux.
  *
  * The stack knows nothing of AF_XDP: frames come in through stack_input(), frames go out
  * through the worker's tx_alloc/tx_commit callbacks, and link-layer addresses come from its
