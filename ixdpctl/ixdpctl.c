@@ -276,6 +276,12 @@ static void print_json(const struct stats_view *v, int with_fg)
 		putchar(',');
 		JU64("misrouted", w->misrouted);
 		putchar(',');
+		JU64("fwd_out", w->fwd_out);
+		putchar(',');
+		JU64("fwd_dropped", w->fwd_dropped);
+		putchar(',');
+		JU64("fwd_in", w->fwd_in);
+		putchar(',');
 		JU64("sleeps", w->sleeps);
 		putchar(',');
 		JU64("cpu_lost", w->cpu_lost);

@@ -134,7 +134,7 @@ struct ixdp_ctl_worker {
 	__u64 rx_unhandled;	/* no service here for it */
 	__u64 tx_dropped;	/* TX ring full */
 	__u64 xsk_rx_dropped;	/* kernel: RX ring full or frame too big, on its sockets */
-	__u64 misrouted;	/* frames of a group another worker owns */
+	__u64 misrouted;	/* frames of a group another worker owns: fwd_out + fwd_dropped */
 	__u64 sleeps;		/* times the worker went to sleep */
 	__u64 busy_ns;		/* time spent in loop iterations that found work */
 	__u64 cpu_ns;		/* thread CPU time, spinning included */
@@ -167,6 +167,10 @@ struct ixdp_ctl_worker {
 	__u64 cpu_lost;		/* back-offs begun: CPU found taken when idle */
 	__u64 app_knocks_refused; /* new connections reset: no listening context could take them */
 	__u64 app_conns_capped;	/* a context's knock or CONNECT refused: app-ctx-conns, uid-conns */
+	/* misrouted frames: handed to their group's owner over the worker-to-worker ring */
+	__u64 fwd_out;		/* forwarded to the owner */
+	__u64 fwd_dropped;	/* dropped: the ring to the owner was full */
+	__u64 fwd_in;		/* forwarded here by other workers, handled */
 };
 
 struct ixdp_ctl_queue {
@@ -211,7 +215,7 @@ struct ixdp_ctl_conn {
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_req) == 32, "ixdp_ctl_req ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_reply) == 16, "ixdp_ctl_reply ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 168, "ixdp_ctl_stats ABI");
-IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 296, "ixdp_ctl_worker ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 320, "ixdp_ctl_worker ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_queue) == 32, "ixdp_ctl_queue ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_fg) == 32, "ixdp_ctl_fg ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_conns) == 8, "ixdp_ctl_conns ABI");
