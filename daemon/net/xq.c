@@ -17,12 +17,53 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <xdp/xsk.h>
+
 #include "core/log.h"
+#include "net/pool.h"
 #include "net/steering.h"
 #include "net/xq.h"
 
+#define XQ_BURST PKTIO_BURST	/* frames per RX burst, TX burst, refill and reap round */
 #define XQ_HUGEPAGE (2u << 20)
 #define XQ_KICKS_MAX 4	/* extra kicks per flush for a TX ring the kernel lags on */
+
+/* Per rx queue: the fill and completion rings all W sockets on the queue share. */
+struct xq_queue {
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+	pthread_spinlock_t fill_lock;
+	pthread_spinlock_t comp_lock;
+	__u32 id;
+} __attribute__((aligned(64)));
+
+/* One AF_XDP socket: bound to one queue, read by one worker. */
+struct xq_sock {
+	struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	int fd;
+	__u32 queue;
+	__u32 worker;
+	struct xsk_socket *xsk;	/* the queue's first socket is made by libxdp */
+	void *rx_map;		/* the others are bound by hand (xq.c: xq_bind_shared) */
+	void *tx_map;
+	size_t rx_map_len;
+	size_t tx_map_len;
+} __attribute__((aligned(64)));
+
+struct xq {
+	struct pktio io;		/* first: what the daemon holds */
+	struct pool pool;		/* its area is the umem */
+	struct steer *steer;		/* the XDP program: owners and the XSKMAP */
+	struct xsk_umem *umem;
+	__u32 nr_queues;
+	__u32 nr_workers;
+	__u32 fill_size;
+	__u32 comp_size;
+	struct xq_queue *queues;	/* [nr_queues] */
+	struct xq_sock *socks;		/* [nr_queues * nr_workers] */
+};
 
 static unsigned int pow2_at_least(unsigned int v, unsigned int min)
 {
