@@ -25,6 +25,7 @@
 #include "app/chan.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/stat.h"
 
 #define CHAN_NONE 0u	/* list and chunk links are index + 1 */
 
@@ -124,8 +125,6 @@ struct chan {
 	struct chan_lst lst[STACK_SERVICES_MAX];
 	struct chan_stats st;
 };
-
-#define STAT_INC(x) __atomic_store_n(&(x), (x) + 1, __ATOMIC_RELAXED)
 
 /* --- connection slots ----------------------------------------------------------------------- */
 

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/ixdpd.h"
 #include "core/log.h"
+#include "net/xq.h"
 
 #define IXDPD_SAMPLE_MS 1000
 #define RESERVED_PORTS_SYSCTL "/proc/sys/net/ipv4/ip_local_reserved_ports"
@@ -33,6 +34,7 @@ void ixdpd_init(struct ixdpd *d)
 	memset(d, 0, sizeof(*d));
 	cfg_defaults(&d->cfg);
 	d->epfd = d->sigfd = d->timerfd = -1;
+	d->neigh.wake_fd = -1;
 	d->ctl.listen_fd = -1;
 	for (i = 0; i < CTL_CLIENTS_MAX; i++)
 		d->ctl.clients[i].fd = -1;
@@ -293,17 +295,20 @@ static int ixdpd_start_workers(struct ixdpd *d)
 {
 	char tmpdir[sizeof(d->cfg.control)];
 	struct stack_cfg sc;
-	unsigned int w, q;
+	unsigned int w;
 	int ret;
 
 	ixdpd_stack_cfg(d, &sc, tmpdir, sizeof(tmpdir));
+	ret = w2w_init(&d->w2w, d->cfg.workers);
+	if (ret)
+		return ret;
 	d->workers = calloc(d->cfg.workers, sizeof(*d->workers));
 	if (!d->workers)
 		return -ENOMEM;
 	for (w = 0; w < d->cfg.workers; w++) {
 		struct worker *wk = &d->workers[w];
 
-		ret = worker_init(wk, w, d->cfg.cpus[w], &d->xq, &d->fg);
+		ret = worker_init(wk, w, d->cfg.cpus[w], d->io, &d->fg, d->workers, &d->w2w);
 		if (ret)
 			return ret;
 		d->nr_workers_init++;
@@ -311,20 +316,9 @@ static int ixdpd_start_workers(struct ixdpd *d)
 		wk->reflect_udp = d->cfg.reflect_udp;
 		wk->spin_ns = (__u64)d->cfg.idle_spin_us * 1000;
 		wk->backoff_ns = (__u64)d->cfg.idle_backoff_ms * 1000000;
-		if (d->tcp) {
-			ret = ixdpd_open_stack(d, wk, &sc);
-			if (ret)
-				return ret;
-		}
-		for (q = 0; q < d->nr_queues; q++) {
-			ret = steer_set_xsk(&d->steer, q * d->cfg.workers + w,
-					    xq_sock(&d->xq, q, w)->fd);
-			if (ret) {
-				pr_err("XSKMAP slot %u: %s", q * d->cfg.workers + w,
-				       strerror(-ret));
-				return ret;
-			}
-		}
+		ret = ixdpd_open_stack(d, wk, &sc);
+		if (ret)
+			return ret;
 		ret = worker_start(wk);
 		if (ret) {
 			pr_err("worker %u: %s", w, strerror(-ret));
@@ -355,8 +349,6 @@ static int ixdpd_conns(struct ixdpd *d, struct ctl_buf *reply)
 		struct worker *wk = &d->workers[w];
 		struct worker_cmd cmd = { .op = WORKER_OP_CONNS, .max_conns = IXDPD_CONNS_PER_WORKER };
 
-		if (!wk->stack)
-			continue;
 		/* Kept for the daemon's life: a worker that answers late may still write to it. */
 		if (!wk->conns_buf) {
 			wk->conns_buf = calloc(IXDPD_CONNS_PER_WORKER, sizeof(*wk->conns_buf));
@@ -417,8 +409,7 @@ static __u32 ixdpd_fg_conns(const struct ixdpd *d, __u32 g)
 	unsigned int w;
 
 	for (w = 0; w < d->nr_workers_init; w++)
-		if (d->workers[w].stack)
-			n += STAT_READ(stack_stats(d->workers[w].stack)->fg_conns[g]);
+		n += STAT_READ(stack_stats(d->workers[w].stack)->fg_conns[g]);
 	return n;
 }
 
@@ -452,7 +443,7 @@ static int ixdpd_fg_move(struct ixdpd *d, const struct ixdp_ctl_req *req, struct
 			       g, conns, conns == 1 ? "" : "s");
 		return -EBUSY;
 	}
-	ret = fg_move(&d->fg, &d->steer, g, to);
+	ret = fg_move(&d->fg, d->io, g, to);
 	if (ret || !(flags & IXDP_CTL_FG_FORCE))
 		return ret;
 	/*
@@ -462,7 +453,7 @@ static int ixdpd_fg_move(struct ixdpd *d, const struct ixdp_ctl_req *req, struct
 	for (w = 0; w < d->nr_workers_init; w++) {
 		struct worker_cmd cmd = { .op = WORKER_OP_FG_RESET, .fg = g };
 
-		if (w == to || !d->workers[w].stack)
+		if (w == to)
 			continue;
 		ret = worker_call(&d->workers[w], &cmd, 1000);
 		if (ret < 0) {
@@ -652,20 +643,22 @@ int ixdpd_start(struct ixdpd *d)
 	ret = steer_open(&d->steer, d->nif.ifindex, d->nif.name, c->xdp_mode);
 	if (ret)
 		return ret;
-	fg_init(&d->fg, c->flow_groups, c->workers);
-	ret = fg_publish(&d->fg, &d->steer);
-	if (!ret)
-		ret = ixdpd_add_services(d);
+	ret = ixdpd_add_services(d);
 	if (ret) {
 		pr_err("filling the XDP maps: %s", strerror(-ret));
 		return ret;
 	}
 
-	ret = xq_open(&d->xq, &xp);
+	ret = xq_open(&d->io, &xp, &d->steer);
 	if (ret)
 		return ret;
+	fg_init(&d->fg, c->flow_groups, c->workers);
+	ret = fg_publish(&d->fg, d->io);
+	if (ret) {
+		pr_err("publishing the flow group owners: %s", strerror(-ret));
+		return ret;
+	}
 	/* Apps may attach at any time: every worker runs a stack, and the neighbours are watched. */
-	d->tcp = true;
 	{
 		struct epoll_event ev = { .events = EPOLLIN };
 
@@ -769,11 +762,11 @@ int ixdpd_run(struct ixdpd *d)
 				}
 			} else if (fd == d->timerfd) {
 				ixdpd_tick(d);
-			} else if (d->tcp && fd == neigh_mon_fd(&d->neigh)) {
+			} else if (fd == neigh_mon_fd(&d->neigh)) {
 				neigh_on_kernel(&d->neigh);
 			} else if (d->watch.mon && fd == netif_watch_fd(&d->watch)) {
 				netif_watch_read(&d->watch, &d->nif);
-			} else if (d->tcp && fd == d->neigh.wake_fd) {
+			} else if (fd == d->neigh.wake_fd) {
 				neigh_on_requests(&d->neigh);
 			} else if (ctl_owns(&d->ctl, fd)) {
 				ctl_event(&d->ctl, fd, ev[i].events);
@@ -808,10 +801,10 @@ void ixdpd_stop(struct ixdpd *d)
 	free(d->workers);
 	d->workers = NULL;
 	d->nr_workers_init = 0;
-	if (d->tcp)
-		neigh_close(&d->neigh);
-	d->tcp = false;
-	xq_close(&d->xq);
+	w2w_destroy(&d->w2w);
+	neigh_close(&d->neigh); /* safe when never opened: ixdpd_init() set its wake_fd to -1 */
+	pktio_close(d->io);
+	d->io = NULL;
 	ports_release(&d->ports);
 	ctl_close(&d->ctl);
 	if (d->timerfd >= 0)

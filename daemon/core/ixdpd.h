@@ -5,8 +5,10 @@
  *   control thread (ixdpd_run): signals, control socket, 1 s stats sampling, the kernel's
  *                               neighbour/route tables (neigh.c), the interface's addresses
  *                               (netif.c)
- *   workers[0..W-1]:            worker.c loops over their column of the socket matrix (xq.c)
- *   steer:                      the XDP program and its maps (steer.c)
+ *   workers[0..W-1]:            worker.c loops over their queues of the packet I/O backend
+ *   io:                         the packet I/O backend (net/pktio.h; AF_XDP: net/xq.c)
+ *   w2w:                        the worker-to-worker frame rings (w2w.h)
+ *   steer:                      the XDP program and its maps (net/steering.c)
  */
 #ifndef IXDP_IXDPD_H
 #define IXDP_IXDPD_H
@@ -14,13 +16,14 @@
 #include "app/apps.h"
 #include "core/config.h"
 #include "core/control.h"
+#include "core/w2w.h"
 #include "core/worker.h"
 #include "net/fg.h"
 #include "net/neigh.h"
 #include "net/netif.h"
+#include "net/pktio.h"
 #include "net/ports.h"
 #include "net/steering.h"
-#include "net/xq.h"
 
 struct ixdpd {
 	struct ixdp_config cfg;
@@ -28,22 +31,22 @@ struct ixdpd {
 	struct netif_watch watch;
 	unsigned int nr_queues;
 	struct steer steer;
-	struct xq xq;
+	struct pktio *io;
+	struct w2w w2w;
 	struct fg_table fg;
 	struct worker *workers;
 	unsigned int nr_workers_init;
 	struct ctl ctl;
 	struct ports ports;
 	struct neigh neigh;
-	bool tcp;		/* workers have stacks, neigh is open */
 	struct apps apps;
 	bool apps_open;
 	int epfd;
 	int sigfd;
 	int timerfd;
 	__u64 start_ns;
-	__u64 ring_full;	/* AF_XDP RX-ring-full drops, as of the last warning */
-	__u64 ring_empty;	/* fill-ring-empty drops, as of the last warning */
+	__u64 ring_full;	/* backend RX-ring-full drops, as of the last warning */
+	__u64 ring_empty;	/* RX-buffer-empty (fill ring) drops, as of the last warning */
 	__u64 ring_warned_ns;
 };
 

@@ -1,24 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * stats.c - the IXDP_CTL_STATS reply: the daemon's counters gathered from the XDP maps, the
- * AF_XDP sockets (XDP_STATISTICS) and the workers, in the layout of include/ixdp/ctl.h.
+ * packet I/O backend (pktio_stats) and the workers, in the layout of include/ixdp/ctl.h.
  */
 #include <errno.h>
-#include <linux/if_xdp.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "core/clock.h"
 #include "core/ixdpd.h"
 #include "core/log.h"
-
-static void stats_xsk(const struct xq_sock *s, struct xdp_statistics *st)
-{
-	socklen_t len = sizeof(*st);
-
-	if (getsockopt(s->fd, SOL_XDP, XDP_STATISTICS, st, &len))
-		memset(st, 0, sizeof(*st));
-}
 
 #define STATS_COPY(field, key, text) dst->field = STAT_READ(src->field);
 
@@ -41,11 +31,11 @@ static void stats_app_counters(struct ixdp_ctl_app_counters *dst,
 	IXDP_CTL_APP_COUNTERS(STATS_COPY)
 }
 
-static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_worker *o)
+static void stats_worker(struct ixdpd *d, struct worker *w, const struct pktio_stats *io,
+			 struct ixdp_ctl_worker *o)
 {
 	const struct stack_stats *t = stack_stats(w->stack);
 	const struct chan_stats *a = chan_stats(w->chan);
-	unsigned int q;
 
 	memset(o, 0, sizeof(*o));
 	o->id = w->id;
@@ -63,42 +53,7 @@ static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_work
 	o->app_conns = STAT_READ(a->conns);
 	o->app_contexts = STAT_READ(a->contexts);
 	stats_app_counters(&o->app, &a->c);
-	for (q = 0; q < d->nr_queues; q++) {
-		struct xdp_statistics xs;
-
-		stats_xsk(xq_sock(&d->xq, q, w->id), &xs);
-		o->xsk_rx_dropped += xs.rx_dropped + xs.rx_ring_full;
-	}
-}
-
-/* Ring occupancy, read from another thread's rings: a snapshot, exact only when idle. */
-static __u32 stats_ring(const __u32 *prod, const __u32 *cons)
-{
-	return __atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE);
-}
-
-/*
- * Frames the kernel holds.  With frames_free, it accounts for every frame of an idle daemon:
- * frames = free + kernel, or a frame leaked.
- */
-static __u64 stats_kernel_frames(struct ixdpd *d)
-{
-	unsigned int q, w;
-	__u64 n = 0;
-
-	for (q = 0; q < d->nr_queues; q++) {
-		struct xq_queue *xq = &d->xq.queues[q];
-
-		n += stats_ring(xq->fill.producer, xq->fill.consumer);
-		n += stats_ring(xq->comp.producer, xq->comp.consumer);
-		for (w = 0; w < d->cfg.workers; w++) {
-			struct xq_sock *s = xq_sock(&d->xq, q, w);
-
-			n += stats_ring(s->rx.producer, s->rx.consumer);
-			n += stats_ring(s->tx.producer, s->tx.consumer);
-		}
-	}
-	return n;
+	o->xsk_rx_dropped = io->rx_dropped[w->id];
 }
 
 /**
@@ -116,6 +71,7 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 	struct ixdp_ctl_worker *wo;
 	struct ixdp_ctl_queue *qo;
 	struct ixdp_ctl_fg *fo;
+	struct pktio_stats io;
 	__u64 *fgw, cached = 0;
 
 	s = ctl_buf_reserve(b, sizeof(*s) + nw * sizeof(*wo) + d->nr_queues * sizeof(*qo) +
@@ -136,23 +92,23 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 		      d->cfg.xdp_mode == CFG_XDP_GENERIC ? IXDP_CTL_XDP_GENERIC :
 							   IXDP_CTL_XDP_EXTERNAL;
 	s->xdp_native = d->steer.attached_native;
-	s->zerocopy = d->xq.zerocopy;
-	s->hugepages = d->xq.hugepages;
+	s->zerocopy = d->io->zerocopy;
+	s->hugepages = d->io->pool->hugepages;
 	s->nr_workers = nw;
 	s->nr_queues = d->nr_queues;
 	s->nr_fg = nfg;
 	s->reflect_udp = d->cfg.reflect_udp;
 	s->echo_tcp = d->cfg.echo_tcp;
 	s->sink_tcp = d->cfg.sink_tcp;
-	s->tcp = d->tcp;
+	s->tcp = 1; /* every worker runs a stack */
 	s->hash_seed = d->cfg.hash_seed;
 	s->hash_seed_random = d->cfg.hash_seed_random;
 	s->hash_seed_shown = 1;
-	s->frame_size = d->xq.frame_size;
+	s->frame_size = d->io->pool->frame_size;
 	s->xdp_prog_id = d->steer.prog_id;
 	s->uptime_ns = clock_now_ns() - d->start_ns;
-	s->umem_bytes = d->xq.size;
-	s->pool_frames = d->xq.pool.nr_frames;
+	s->umem_bytes = d->io->pool->size;
+	s->pool_frames = d->io->pool->nr_frames;
 	if (d->apps_open) {
 		s->apps = apps_count(&d->apps);
 		s->apps_attached = d->apps.attached;
@@ -160,21 +116,20 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 		s->apps_refused = d->apps.refused;
 	}
 	steer_read_counters(&d->steer, s->xdp);
+	pktio_stats(d->io, &io);
 
 	for (w = 0; w < nw; w++) {
-		stats_worker(d, &d->workers[w], &wo[w]);
+		stats_worker(d, &d->workers[w], &io, &wo[w]);
 		cached += __atomic_load_n(&d->workers[w].cache.n, __ATOMIC_RELAXED);
 	}
-	s->pool_free = xq_pool_free_frames(&d->xq.pool) + cached;
-	s->pool_kernel = stats_kernel_frames(d);
+	/* With pool_kernel, every frame of an idle daemon: frames = free + kernel, or one leaked. */
+	s->pool_free = pool_free_frames(d->io->pool) + cached;
+	s->pool_kernel = io.frames_held;
 
 	for (q = 0; q < d->nr_queues; q++) {
-		struct xdp_statistics xs;
-
-		stats_xsk(xq_sock(&d->xq, q, 0), &xs);
 		memset(&qo[q], 0, sizeof(qo[q]));
 		qo[q].id = q;
-		qo[q].fill_empty = xs.rx_fill_ring_empty_descs;
+		qo[q].fill_empty = io.fill_empty[q];
 	}
 
 	for (g = 0; g < nfg; g++) {
@@ -197,8 +152,8 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 }
 
 /**
- * ixdpd_check_rings - warn (at most once a minute) when the kernel dropped frames because an
- * AF_XDP ring was full (RX) or empty (fill): each one costs its sender a retransmission timeout,
+ * ixdpd_check_rings - warn (at most once a minute) when the backend dropped frames because an
+ * RX ring was full or the fill ring empty: each one costs its sender a retransmission timeout,
  * and the cure is configuration, so the warning says which.
  * @d:   running daemon
  * @now: CLOCK_MONOTONIC, nanoseconds
@@ -206,18 +161,14 @@ int ixdpd_stats(struct ixdpd *d, struct ctl_buf *b)
 void ixdpd_check_rings(struct ixdpd *d, __u64 now)
 {
 	__u64 full = 0, empty = 0;
+	struct pktio_stats io;
 	unsigned int q, w;
 
-	for (q = 0; q < d->nr_queues; q++) {
-		for (w = 0; w < d->cfg.workers; w++) {
-			struct xdp_statistics xs;
-
-			stats_xsk(xq_sock(&d->xq, q, w), &xs);
-			full += xs.rx_ring_full + xs.rx_dropped;
-			if (!w) /* a per-queue counter, the same on every socket of the queue */
-				empty += xs.rx_fill_ring_empty_descs;
-		}
-	}
+	pktio_stats(d->io, &io);
+	for (w = 0; w < d->cfg.workers; w++)
+		full += io.rx_dropped[w];
+	for (q = 0; q < d->nr_queues; q++)
+		empty += io.fill_empty[q];
 	if (now - d->ring_warned_ns >= 60000000000ull || !d->ring_warned_ns) {
 		if (full > d->ring_full)
 			pr_warn("the kernel dropped %llu frames since the last report: AF_XDP RX ring "

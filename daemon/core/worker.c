@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* worker.c - the per-core run-to-completion loop over a worker's AF_XDP sockets. */
+/* worker.c - the per-core run-to-completion loop over a worker's queues of the packet I/O seam. */
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,9 @@
 
 #define WORKER_SLEEP_MS 200	/* a sleeping worker still looks around this often */
 #define WORKER_BLOCKED_MS 1	/* ... and this often while events wait for an app's room */
-#define WORKER_KICKS_MAX 4	/* extra kicks per iteration for a TX ring the kernel lags on */
+#define WORKER_FORWARDED ((__u32)-1)	/* worker_frame(): the frame went to its group's owner */
 
-/* Single writer: a plain add published with a relaxed store, so readers never see a tear. */
-#define STAT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* Debug: hold a request this long (tests of a worker that answers late), at most 10 s. */
 static void worker_debug_delay(unsigned int ms)
@@ -49,62 +49,98 @@ static unsigned int worker_debug_knob(unsigned int id, const char *name, const c
 }
 
 /**
- * worker_init - prepare worker @id for @cpu over the sockets of column @id of @xq.
- * @w:   worker, zeroed by the caller except for the knobs set after this call
- * @id:  worker index
- * @cpu: CPU it is pinned to
- * @xq:  the socket matrix
- * @fg:  flow group table
+ * worker_init - prepare worker @id for @cpu over its queues of @io.
+ * @w:     worker, zeroed by the caller except for the knobs set after this call
+ * @id:    worker index
+ * @cpu:   CPU it is pinned to
+ * @io:    the packet I/O backend
+ * @fg:    flow group table
+ * @peers: every worker (@w is peers[id]), to wake the one it forwards frames to
+ * @w2w:   the worker-to-worker rings of io->nr_workers workers
  *
  * Return: 0 or a negative errno.
  */
-int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *xq,
-		const struct fg_table *fg)
+int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct pktio *io,
+		const struct fg_table *fg, struct worker *peers, struct w2w *w2w)
 {
+	int ret = -ENOMEM;
+
 	w->id = id;
 	w->cpu = cpu;
-	w->xq = xq;
+	w->io = io;
+	w->pool = io->pool;
 	w->fg = fg;
+	w->peers = peers;
+	w->w2w = w2w;
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->wake_fd < 0)
+		return -errno;
 	w->fg_packets = calloc(IXDP_FG_MAX, sizeof(*w->fg_packets));
 	if (!w->fg_packets)
-		return -ENOMEM;
-	w->txq = calloc(xq->nr_queues, sizeof(*w->txq));
-	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->wake_fd < 0 || !w->txq) {
-		int ret = w->txq ? -errno : -ENOMEM;
-
-		if (w->wake_fd >= 0)
-			close(w->wake_fd);
-		free(w->txq);
-		free(w->fg_packets);
-		w->txq = NULL;
-		w->fg_packets = NULL;
-		return ret;
-	}
-	xq_cache_init(&w->cache, &xq->pool);
+		goto err_close;
+	w->txq = calloc(io->nr_queues, sizeof(*w->txq));
+	if (!w->txq)
+		goto err_free_fg;
+	w->fwd = calloc(io->nr_workers, sizeof(*w->fwd));
+	if (!w->fwd)
+		goto err_free_txq;
+	pool_cache_init(&w->cache, w->pool);
 	w->burst = WORKER_BURST_MIN;
 	w->detach_delay_ms = worker_debug_knob(id, "IXDP_DEBUG_DETACH_DELAY_MS", "app detach");
 	w->conns_delay_ms = worker_debug_knob(id, "IXDP_DEBUG_CONNS_DELAY_MS", "CONNS request");
 	return 0;
+
+err_free_txq:
+	free(w->txq);
+	w->txq = NULL;
+err_free_fg:
+	free(w->fg_packets);
+	w->fg_packets = NULL;
+err_close:
+	close(w->wake_fd);
+	w->wake_fd = -1;
+	return ret;
 }
 
-/* Process one received frame; returns the length to send back in place, or 0 when done with it. */
-static inline __u32 worker_frame(struct worker *w, void *data, __u32 len)
+/*
+ * The frames of one RX burst that belong to another worker, in order, waiting for the burst's
+ * end (one ring update per owner and burst).
+ */
+static inline void worker_forward(struct worker *w, __u32 owner, const struct pktio_frame *f)
 {
+	struct worker_fwd *b = &w->fwd[owner];
+
+	b->f[b->n++] = *f; /* at most one burst: worker_fwd_flush() runs after each */
+	w->fwd_n++;
+}
+
+/*
+ * Process one frame; returns the length to send back in place, 0 when done with it, or
+ * WORKER_FORWARDED when its group's owner is another worker, which gets it instead.  A frame
+ * another worker forwarded (@forwarded) is handled here whoever owns its group now: it is
+ * never sent on again, so no frame travels between workers twice.
+ */
+static inline __u32 worker_frame(struct worker *w, const struct pktio_frame *f, bool forwarded)
+{
+	void *data = pool_frame(w->pool, f->addr);
 	struct ixdp_pkt pkt;
-	__u32 fg;
+	__u32 fg, owner;
 	int ret;
 
-	if (ixdp_parse(data, (char *)data + len, &pkt) != IXDP_PARSE_L4) {
+	if (ixdp_parse(data, (char *)data + f->len, &pkt) != IXDP_PARSE_L4) {
 		STAT_ADD(w->st.rx_invalid, 1);
 		return 0;
 	}
 	fg = ixdp_flow_group(&pkt.flow, w->hash_seed, w->fg->nr - 1);
-	STAT_ADD(w->fg_packets[fg], 1);
-	if (fg_owner(w->fg, fg) != w->id)
+	owner = fg_owner(w->fg, fg);
+	if (unlikely(owner != w->id) && !forwarded) {
 		STAT_ADD(w->st.misrouted, 1);
+		worker_forward(w, owner, f);
+		return WORKER_FORWARDED;
+	}
+	STAT_ADD(w->fg_packets[fg], 1);
 
-	if (pkt.flow.proto == IPPROTO_TCP && w->stack) {
+	if (pkt.flow.proto == IPPROTO_TCP) {
 		/* The stack copies the segment; its answers go to txq[cur_q] through tx_alloc. */
 		stack_input(w->stack, data, &pkt);
 		return 0;
@@ -113,7 +149,7 @@ static inline __u32 worker_frame(struct worker *w, void *data, __u32 len)
 		STAT_ADD(w->st.rx_unhandled, 1);
 		return 0;
 	}
-	ret = reflect_udp(data, len, &pkt);
+	ret = reflect_udp(data, f->len, &pkt);
 	if (ret < 0) {
 		STAT_ADD(w->st.rx_invalid, 1);
 		return 0;
@@ -121,45 +157,91 @@ static inline __u32 worker_frame(struct worker *w, void *data, __u32 len)
 	return ret;
 }
 
-/* TX burst: as much of txq[q] as the socket's TX ring takes (the rest is dropped and counted). */
+/* TX burst: as much of txq[q] as the backend takes (the rest is dropped and counted). */
 static void worker_tx(struct worker *w, unsigned int q)
 {
 	struct worker_txq *t = &w->txq[q];
-	struct xq_sock *s = xq_sock(w->xq, q, w->id);
-	__u32 n = t->n, room = xsk_prod_nb_free(&s->tx, n), idx = 0, i;
+	__u32 n = t->n, sent, i;
 	__u64 bytes = 0;
 
 	if (!n)
 		return;
-	if (room > n)
-		room = n;
-	if (room) {
-		xsk_ring_prod__reserve(&s->tx, room, &idx);
-		for (i = 0; i < room; i++) {
-			*xsk_ring_prod__tx_desc(&s->tx, idx + i) = t->d[i];
-			bytes += t->d[i].len;
-		}
-		xsk_ring_prod__submit(&s->tx, room);
-		STAT_ADD(w->st.tx_packets, room);
-		STAT_ADD(w->st.tx_bytes, bytes);
-	}
-	for (i = room; i < n; i++)
-		xq_cache_free(&w->cache, xq_frame_base(t->d[i].addr, w->xq->frame_size));
-	if (n > room)
-		STAT_ADD(w->st.tx_dropped, n - room);
+	sent = pktio_tx_burst(w->io, w->id, q, t->f, n);
+	for (i = 0; i < sent; i++)
+		bytes += t->f[i].len;
+	STAT_ADD(w->st.tx_packets, sent);
+	STAT_ADD(w->st.tx_bytes, bytes);
+	for (i = sent; i < n; i++)
+		pool_cache_free(&w->cache, pool_frame_base(w->pool, t->f[i].addr));
+	if (n > sent)
+		STAT_ADD(w->st.tx_dropped, n - sent);
 	t->n = 0;
-	xq_kick(s);
 }
 
-/* RX burst on one socket, processed to completion, answers sent with one kick. */
+/* Handle one frame to completion: answered on queue @q, freed, or forwarded to its owner. */
+static inline void worker_take(struct worker *w, unsigned int q, const struct pktio_frame *f,
+			       bool forwarded)
+{
+	struct worker_txq *t = &w->txq[q];
+	__u32 out = worker_frame(w, f, forwarded);
+
+	if (out == WORKER_FORWARDED)
+		return;
+	if (!out) {
+		pool_cache_free(&w->cache, pool_frame_base(w->pool, f->addr));
+		return;
+	}
+	if (t->n == WORKER_TXQ)
+		worker_tx(w, q);
+	t->f[t->n++] = (struct pktio_frame){ .addr = f->addr, .len = out };
+}
+
+/*
+ * A worker sleeping in poll() sees a frame forwarded to it only when woken.  The fence orders
+ * the ring's publication before the look at the flag; the sleeper orders its flag before its
+ * last look at the rings (worker_sleep()): one of the two sees the other.
+ */
+static void worker_wake_peer(struct worker *p)
+{
+	__u64 one = 1;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&p->sleeping, __ATOMIC_RELAXED) &&
+	    write(p->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn("worker %u: wakeup: %s", p->id, strerror(errno));
+}
+
+/* Hand this burst's frames of other workers' groups to their owners; a full ring drops. */
+static __attribute__((noinline)) void worker_fwd_flush(struct worker *w)
+{
+	unsigned int to, i, sent;
+
+	for (to = 0; to < w->io->nr_workers && w->fwd_n; to++) {
+		struct worker_fwd *b = &w->fwd[to];
+
+		if (!b->n)
+			continue;
+		sent = w2w_send(w2w_ring(w->w2w, w->id, to), b->f, b->n);
+		STAT_ADD(w->st.fwd_out, sent);
+		for (i = sent; i < b->n; i++)
+			pool_cache_free(&w->cache, pool_frame_base(w->pool, b->f[i].addr));
+		if (b->n > sent)
+			STAT_ADD(w->st.fwd_dropped, b->n - sent);
+		w->fwd_n -= b->n;
+		b->n = 0;
+		if (sent)
+			worker_wake_peer(&w->peers[to]);
+	}
+}
+
+/* RX burst on one queue, processed to completion, answers sent with one TX burst. */
 static __attribute__((noinline)) unsigned int worker_rx(struct worker *w, unsigned int q)
 {
-	struct xq_sock *s = xq_sock(w->xq, q, w->id);
-	struct worker_txq *t = &w->txq[q];
-	__u32 n, idx, i;
+	struct pktio_frame f[WORKER_BURST_MAX];
+	__u32 n, i;
 	__u64 bytes = 0;
 
-	n = xsk_ring_cons__peek(&s->rx, w->burst, &idx);
+	n = pktio_rx_burst(w->io, w->id, q, f, w->burst);
 	if (!n)
 		return 0;
 	/*
@@ -175,25 +257,53 @@ static __attribute__((noinline)) unsigned int worker_rx(struct worker *w, unsign
 	__atomic_store_n(&w->st.burst, w->burst, __ATOMIC_RELAXED);
 	w->cur_q = q;
 	for (i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
-		__u32 out = worker_frame(w, xq_frame(w->xq, d->addr), d->len);
-
-		bytes += d->len;
-		if (!out) {
-			xq_cache_free(&w->cache, xq_frame_base(d->addr, w->xq->frame_size));
-			continue;
-		}
-		if (t->n == WORKER_TXQ)
-			worker_tx(w, q);
-		t->d[t->n++] = (struct xdp_desc){ .addr = d->addr, .len = out };
+		bytes += f[i].len;
+		worker_take(w, q, &f[i], false);
 	}
-	xsk_ring_cons__release(&s->rx, n);
 	STAT_ADD(w->st.rx_packets, n);
 	STAT_ADD(w->st.rx_bytes, bytes);
-	if (w->stack)
-		stack_flush(w->stack); /* the batch's pure ACKs, coalesced */
+	if (unlikely(w->fwd_n))
+		worker_fwd_flush(w);
+	stack_flush(w->stack); /* the batch's pure ACKs, coalesced */
 	worker_tx(w, q);
 	return n;
+}
+
+/*
+ * Frames other workers forwarded here (at most a burst from each), handled as if received;
+ * answers leave with one TX burst on queue 0 (any queue can send any frame of the pool).
+ */
+static unsigned int worker_fwd_rx(struct worker *w)
+{
+	struct pktio_frame f[WORKER_BURST_MAX];
+	unsigned int from, n, i, total = 0;
+
+	w->cur_q = 0;
+	for (from = 0; from < w->io->nr_workers; from++) {
+		if (from == w->id)
+			continue;
+		n = w2w_recv(w2w_ring(w->w2w, from, w->id), f, WORKER_BURST_MAX);
+		for (i = 0; i < n; i++)
+			worker_take(w, 0, &f[i], true);
+		total += n;
+	}
+	if (!total)
+		return 0;
+	STAT_ADD(w->st.fwd_in, total);
+	stack_flush(w->stack);
+	worker_tx(w, 0);
+	return total;
+}
+
+/* Before sleeping (after setting the sleeping flag): has another worker forwarded frames? */
+static bool worker_fwd_pending(const struct worker *w)
+{
+	unsigned int from;
+
+	for (from = 0; from < w->io->nr_workers; from++)
+		if (from != w->id && w2w_pending(w2w_ring(w->w2w, from, w->id)))
+			return true;
+	return false;
 }
 
 /* --- the stack's view of the worker: frames out, neighbours ---------------------------------- */
@@ -203,17 +313,16 @@ static void *worker_tx_alloc(void *ctx, __u32 len)
 	struct worker *w = ctx;
 	__u64 addr;
 
-	if (len > w->xq->frame_size || !xq_cache_alloc(&w->cache, &addr))
+	if (len > w->pool->frame_size || !pool_cache_alloc(&w->cache, &addr))
 		return NULL;
-	return xq_frame(w->xq, addr);
+	return pool_frame(w->pool, addr);
 }
 
 static void worker_tx_drop(void *ctx, void *buf)
 {
 	struct worker *w = ctx;
 
-	xq_cache_free(&w->cache, xq_frame_base((__u64)((char *)buf - (char *)w->xq->area),
-						w->xq->frame_size));
+	pool_cache_free(&w->cache, pool_frame_base(w->pool, pool_addr(w->pool, buf)));
 }
 
 static void worker_tx_commit(void *ctx, void *buf, __u32 len)
@@ -224,10 +333,7 @@ static void worker_tx_commit(void *ctx, void *buf, __u32 len)
 	/* Frames may be committed long after their allocation (held ACKs): check room here. */
 	if (t->n == WORKER_TXQ)
 		worker_tx(w, w->cur_q);
-	t->d[t->n++] = (struct xdp_desc){
-		.addr = (__u64)((char *)buf - (char *)w->xq->area),
-		.len = len,
-	};
+	t->f[t->n++] = (struct pktio_frame){ .addr = pool_addr(w->pool, buf), .len = len };
 }
 
 /* The MAC of the next hop to @dst, from the kernel's tables; unknown ones are asked for. */
@@ -294,31 +400,33 @@ void worker_control(struct worker *w)
 	if (seq == c->answered)
 		return; /* nothing new; answered is ours alone */
 	switch (c->op) {
+	case WORKER_OP_NONE:
+		c->result = 0;
+		break;
 	case WORKER_OP_CONNS:
 		worker_debug_delay(w->conns_delay_ms);
-		c->result = w->stack ? (int)stack_conns(w->stack, c->conns, c->max_conns) : 0;
+		c->result = (int)stack_conns(w->stack, c->conns, c->max_conns);
 		break;
 	case WORKER_OP_APP_ATTACH:
-		c->result = w->chan ? chan_attach(w->chan, c->arg) : -EOPNOTSUPP;
+		c->result = chan_attach(w->chan, c->arg);
 		break;
 	case WORKER_OP_APP_DETACH:
 		worker_debug_delay(w->detach_delay_ms);
 		/* Resets go out with this iteration's TX on queue 0. */
 		w->cur_q = 0;
-		if (w->chan)
-			chan_detach(w->chan, c->arg);
+		chan_detach(w->chan, c->arg);
 		c->result = 0;
 		break;
 	case WORKER_OP_ADDR_ADD:
-		c->result = w->stack ? stack_addr_add(w->stack, &c->addr) : 0;
+		c->result = stack_addr_add(w->stack, &c->addr);
 		break;
 	case WORKER_OP_ADDR_DEL:
 		w->cur_q = 0; /* the resets go out with this iteration's TX on queue 0 */
-		c->result = w->stack ? stack_addr_del(w->stack, &c->addr.a) : 0;
+		c->result = stack_addr_del(w->stack, &c->addr.a);
 		break;
 	case WORKER_OP_FG_RESET:
 		w->cur_q = 0; /* as for ADDR_DEL */
-		c->result = w->stack ? stack_fg_reset(w->stack, c->fg) : 0;
+		c->result = stack_fg_reset(w->stack, c->fg);
 		break;
 	default:
 		c->result = -EOPNOTSUPP;
@@ -399,75 +507,48 @@ bool worker_answered(const struct worker *w, __u32 seq)
 	return (__s32)(__atomic_load_n(&w->cmd.answered, __ATOMIC_ACQUIRE) - seq) >= 0;
 }
 
-static unsigned int worker_reap(struct worker *w)
-{
-	unsigned int q, n = 0;
-
-	for (q = 0; q < w->xq->nr_queues; q++)
-		n += xq_reap(&w->xq->queues[q], &w->cache, w->xq->frame_size);
-	return n;
-}
-
-static void worker_refill(struct worker *w)
-{
-	unsigned int q;
-
-	for (q = 0; q < w->xq->nr_queues; q++)
-		xq_refill(&w->xq->queues[q], &w->cache);
-}
-
-/* Copy-mode TX sends 32 frames per kick: keep kicking sockets the kernel has not drained. */
-static unsigned int worker_flush(struct worker *w)
-{
-	unsigned int q, kicks, pending = 0;
-
-	for (q = 0; q < w->xq->nr_queues; q++) {
-		struct xq_sock *s = xq_sock(w->xq, q, w->id);
-
-		for (kicks = 0; kicks < WORKER_KICKS_MAX && xq_tx_pending(s); kicks++)
-			xq_kick(s);
-		pending += xq_tx_pending(s);
-	}
-	return pending;
-}
-
-/* Sleep until a frame arrives on one of our sockets, a wakeup, or WORKER_SLEEP_MS. */
+/*
+ * Sleep until a frame arrives on one of our queues (the backend's wait fds), a wakeup (control
+ * thread, a worker that forwarded frames), or WORKER_SLEEP_MS.
+ */
 static void worker_sleep(struct worker *w)
 {
 	struct pollfd pfd[IXDP_QUEUES_MAX + 1 + APP_CTX_MAX];
-	unsigned int q, nq = w->xq->nr_queues, n = nq + 1;
+	unsigned int nq, n;
 	int timeout = WORKER_SLEEP_MS;
 	bool blocked = false;
-	__u64 v;
+	__u64 due, now, v;
+	int ms;
 
 	/* Apps wake us only when they see the flag: set it, then look at their rings once more. */
-	if (w->chan && !chan_sleep_begin(w->chan, &blocked))
+	if (!chan_sleep_begin(w->chan, &blocked))
+		goto out;
+	/* So do other workers: the same for the w2w rings (worker_wake_peer()). */
+	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
+	if (worker_fwd_pending(w))
 		goto out;
 	if (blocked)
 		timeout = WORKER_BLOCKED_MS; /* events wait for an app to make room: look again soon */
-	if (w->stack) {
-		/* The stack's next timer (a delayed ACK is due within milliseconds). */
-		__u64 due = stack_next_due(w->stack), now = clock_now_ns();
-		int ms = due > now ? (int)((due - now + 999999) / 1000000) : 0;
-
-		if (ms < timeout)
-			timeout = ms;
-	}
+	/* The stack's next timer (a delayed ACK is due within milliseconds). */
+	due = stack_next_due(w->stack);
+	now = clock_now_ns();
+	ms = due > now ? (int)((due - now + 999999) / 1000000) : 0;
+	if (ms < timeout)
+		timeout = ms;
 	/* Idle: the next burst starts small, so the first frames after a pause are answered soonest. */
 	w->burst = WORKER_BURST_MIN;
 	__atomic_store_n(&w->st.burst, w->burst, __ATOMIC_RELAXED);
-	for (q = 0; q < nq; q++)
-		pfd[q] = (struct pollfd){ .fd = xq_sock(w->xq, q, w->id)->fd, .events = POLLIN };
+	nq = pktio_wait_fds(w->io, w->id, pfd, IXDP_QUEUES_MAX);
 	pfd[nq] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
-	if (w->chan)
-		n += chan_pollfds(w->chan, pfd + n, APP_CTX_MAX);
+	n = nq + 1;
+	n += chan_pollfds(w->chan, pfd + n, APP_CTX_MAX);
 	STAT_ADD(w->st.sleeps, 1);
 	if (poll(pfd, n, timeout) > 0 && (pfd[nq].revents & POLLIN))
 		while (read(w->wake_fd, &v, sizeof(v)) > 0)
 			;
 out:
-	if (w->chan)
-		chan_sleep_end(w->chan);
+	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	chan_sleep_end(w->chan);
 }
 
 /*
@@ -557,26 +638,22 @@ static void *worker_main(void *arg)
 		 * ran the stack's timers (a walk over every connection) may take long on its own:
 		 * it says nothing about the CPU.
 		 */
-		judge = w->cmd.answered == answered && (!w->stack || stack_next_due(w->stack) > t0);
-		work = worker_reap(w);
-		if (w->chan) {
-			/* Apps' commands: their segments go out with queue 0's burst below. */
-			w->cur_q = 0;
-			work += chan_commands(w->chan);
-		}
-		for (q = 0; q < w->xq->nr_queues; q++)
+		judge = w->cmd.answered == answered && stack_next_due(w->stack) > t0;
+		work = pktio_reap(w->io, w->id, &w->cache);
+		/* Apps' commands: their segments go out with queue 0's burst below. */
+		w->cur_q = 0;
+		work += chan_commands(w->chan);
+		for (q = 0; q < w->io->nr_queues; q++)
 			work += worker_rx(w, q);
-		if (w->stack) {
-			/* Timers: retransmissions, delayed ACKs, frames that waited for a MAC. */
-			w->cur_q = 0;
-			stack_poll(w->stack, t0);
-			work += w->txq[0].n;
-			worker_tx(w, 0);
-		}
-		if (w->chan)
-			work += chan_deliver(w->chan);
-		worker_refill(w);
-		work += worker_flush(w);
+		work += worker_fwd_rx(w);
+		/* Timers: retransmissions, delayed ACKs, frames that waited for a MAC. */
+		w->cur_q = 0;
+		stack_poll(w->stack, t0);
+		work += w->txq[0].n;
+		worker_tx(w, 0);
+		work += chan_deliver(w->chan);
+		pktio_refill(w->io, w->id, &w->cache);
+		work += pktio_flush(w->io, w->id);
 
 		t1 = clock_now_ns();
 		if (work) {
@@ -594,8 +671,8 @@ static void *worker_main(void *arg)
 		worker_sleep(w);
 		t0 = last_work = clock_now_ns();
 	}
-	worker_flush(w);
-	xq_cache_flush(&w->cache);
+	pktio_flush(w->io, w->id);
+	pool_cache_flush(&w->cache);
 	return NULL;
 }
 
@@ -640,7 +717,8 @@ void worker_stop(struct worker *w)
  */
 void worker_destroy(struct worker *w)
 {
-	unsigned int q;
+	struct pktio_frame f[WORKER_BURST_MAX];
+	unsigned int q, from, n, i;
 
 	if (w->stack) {
 		/* Reset every connection; send the RSTs while the sockets still exist. */
@@ -649,11 +727,22 @@ void worker_destroy(struct worker *w)
 		w->chan = NULL;
 		stack_close(w->stack);
 		w->stack = NULL;
-		for (q = 0; q < w->xq->nr_queues; q++)
+		for (q = 0; q < w->io->nr_queues; q++)
 			worker_tx(w, q);
-		worker_flush(w);
-		xq_cache_flush(&w->cache);
+		pktio_flush(w->io, w->id);
 	}
+	/* Frames forwarded to us that we never took: every worker has stopped, none comes now. */
+	for (from = 0; w->txq && from < w->io->nr_workers; from++) {
+		if (from == w->id)
+			continue;
+		while ((n = w2w_recv(w2w_ring(w->w2w, from, w->id), f, WORKER_BURST_MAX)))
+			for (i = 0; i < n; i++)
+				pool_cache_free(&w->cache, pool_frame_base(w->pool, f[i].addr));
+	}
+	if (w->txq)
+		pool_cache_flush(&w->cache);
+	free(w->fwd);
+	w->fwd = NULL;
 	free(w->txq);
 	w->txq = NULL;
 	free(w->conns_buf);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * worker.h - a pinned worker thread: run-to-completion over its AF_XDP sockets.
+ * worker.h - a pinned worker thread: run-to-completion over its queues of the packet I/O backend
+ * (net/pktio.h), which it does not know the kind of.
  *
  * One loop iteration is a short list of bounded stages:
- *   reap TX completions -> per socket: RX burst, process (reflector, or the TCP stack), TX burst
- *   and one kick -> TCP timers -> refill fill rings -> idle policy (spin idle_spin_us, yielding
- *   the CPU each time, then sleep in poll() until a frame or a wakeup arrives; for idle_backoff_ms
- *   after an idle iteration found its CPU taken, sleep at once)
+ *   control request -> reap TX completions -> app commands -> per queue: RX burst, process
+ *   (reflector, or the TCP stack; frames of a group another worker owns go to it over the
+ *   worker-to-worker ring), TX burst -> frames other workers forwarded -> TCP timers and their
+ *   TX burst -> app events -> refill RX buffers -> flush TX -> idle policy (spin idle_spin_us,
+ *   yielding the CPU each time, then sleep in poll() until a frame or a wakeup arrives; for
+ *   idle_backoff_ms after an idle iteration found its CPU taken, sleep at once)
  */
 #ifndef IXDP_WORKER_H
 #define IXDP_WORKER_H
@@ -15,18 +18,21 @@
 #include <stdbool.h>
 
 #include "app/chan.h"
+#include "core/stat.h"
+#include "core/w2w.h"
 #include "net/fg.h"
 #include "net/neigh.h"
-#include "net/xq.h"
+#include "net/pktio.h"
+#include "net/pool.h"
 #include "tcp/stack.h"
 
-#define WORKER_TXQ (2 * XQ_BURST)	/* frames waiting for one TX burst on one socket */
+#define WORKER_TXQ (2 * PKTIO_BURST)	/* frames waiting for one TX burst on one queue */
 #define WORKER_BURST_MIN 4		/* adaptive RX burst: from here ... */
-#define WORKER_BURST_MAX XQ_BURST	/* ... to here */
+#define WORKER_BURST_MAX PKTIO_BURST	/* ... to here */
 
 /* A request from the control thread, applied at the top of the worker's loop. */
 enum worker_op {
-	WORKER_OP_NONE,
+	WORKER_OP_NONE,		/* answers 0: a round trip through the mailbox and nothing else */
 	WORKER_OP_CONNS,	/* copy the connection table into conns/max_conns */
 	WORKER_OP_APP_ATTACH,	/* arg: struct app_ctx, now serve its channel */
 	WORKER_OP_APP_DETACH,	/* arg: struct app_ctx, reset its connections and forget it */
@@ -56,10 +62,16 @@ struct worker_cmd {
 };
 
 
-/* Frames to send on one of the worker's sockets at the next TX burst. */
+/* Frames to send on one of the worker's queues at the next TX burst. */
 struct worker_txq {
 	__u32 n;
-	struct xdp_desc d[WORKER_TXQ];
+	struct pktio_frame f[WORKER_TXQ];
+};
+
+/* Frames of one RX burst for another worker, sent on the w2w ring at the burst's end. */
+struct worker_fwd {
+	__u32 n;
+	struct pktio_frame f[WORKER_BURST_MAX];
 };
 
 /*
@@ -79,8 +91,14 @@ struct worker_stats {
 struct worker {
 	unsigned int id;
 	unsigned int cpu;
-	struct xq *xq;
+	struct pktio *io;	/* the packet I/O backend: this worker serves its queues */
+	struct pool *pool;	/* io's frames */
 	const struct fg_table *fg;
+	struct worker *peers;	/* every worker, [io->nr_workers]; this one is peers[id] */
+	struct w2w *w2w;	/* the worker-to-worker rings */
+	struct worker_fwd *fwd;	/* [io->nr_workers]: this burst's frames for each owner */
+	__u32 fwd_n;		/* frames in fwd, all owners together */
+	int sleeping;		/* in poll(): a worker that forwards to it must wake it */
 	__u32 hash_seed;
 	__u16 reflect_udp;	/* 0: off */
 	__u64 spin_ns;
@@ -90,7 +108,7 @@ struct worker {
 	struct stack *stack;	/* its TCP stack (NULL only before worker_open_stack()) */
 	struct chan *chan;	/* app channels over the stack */
 	struct neigh *neigh;
-	struct worker_txq *txq;	/* [nr_queues] */
+	struct worker_txq *txq;	/* [io->nr_queues] */
 	unsigned int cur_q;	/* queue whose burst is being processed: the stack sends there */
 	__u64 now;		/* CLOCK_MONOTONIC at the start of the iteration */
 	__u32 burst;		/* adaptive RX burst limit, WORKER_BURST_MIN..MAX */
@@ -104,7 +122,7 @@ struct worker {
 	bool stop;
 	pthread_t thread;
 	bool running;
-	struct xq_cache cache;
+	struct pool_cache cache;
 	struct worker_stats st;
 	__u64 *fg_packets;	/* [fg->nr], frames handled per flow group */
 
@@ -116,8 +134,8 @@ struct worker {
 	__u32 cpu_pct_x100;
 };
 
-int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct xq *xq,
-		const struct fg_table *fg);
+int worker_init(struct worker *w, unsigned int id, unsigned int cpu, struct pktio *io,
+		const struct fg_table *fg, struct worker *peers, struct w2w *w2w);
 int worker_open_stack(struct worker *w, const struct stack_cfg *cfg, struct neigh *neigh,
 		      const struct chan_cfg *ccfg);
 int worker_start(struct worker *w);
@@ -129,7 +147,5 @@ void worker_control(struct worker *w);
 __u32 worker_posted(const struct worker *w);
 bool worker_answered(const struct worker *w, __u32 seq);
 void worker_sample(struct worker *w, __u64 now);
-
-#define STAT_READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 #endif /* IXDP_WORKER_H */

@@ -4,7 +4,7 @@
 
 #include "core/log.h"
 #include "net/fg.h"
-#include "net/steering.h"
+#include "net/pktio.h"
 
 /**
  * fg_init - spread @nr groups round-robin over @nr_workers workers.
@@ -23,19 +23,19 @@ void fg_init(struct fg_table *t, __u32 nr, __u32 nr_workers)
 }
 
 /**
- * fg_publish - write the whole table into the XDP program's fg_owner map.
- * @t: table
- * @s: the loaded program
+ * fg_publish - give the packet I/O backend the whole table (what it steers by).
+ * @t:  table
+ * @io: backend
  *
  * Return: 0 or a negative errno.
  */
-int fg_publish(const struct fg_table *t, struct steer *s)
+int fg_publish(const struct fg_table *t, struct pktio *io)
 {
 	__u32 g;
 	int ret;
 
 	for (g = 0; g < t->nr; g++) {
-		ret = steer_set_owner(s, g, t->owner[g]);
+		ret = pktio_set_owner(io, g, t->owner[g]);
 		if (ret)
 			return ret;
 	}
@@ -45,15 +45,16 @@ int fg_publish(const struct fg_table *t, struct steer *s)
 /**
  * fg_move - make @worker the owner of flow group @fg.
  * @t:      table
- * @s:      the loaded program
+ * @io:     the packet I/O backend, which steers
  * @fg:     flow group
  * @worker: new owner
  *
- * Packet-level move: frames already in the old owner's RX ring are still handled there.
+ * Packet-level move: frames already in the old owner's RX ring reach it, and it forwards
+ * them to the new owner over the worker-to-worker ring (core/worker.c).
  *
- * Return: 0, -ERANGE for a group or worker that does not exist, or the map update's error.
+ * Return: 0, -ERANGE for a group or worker that does not exist, or the backend's error.
  */
-int fg_move(struct fg_table *t, struct steer *s, __u32 fg, __u32 worker)
+int fg_move(struct fg_table *t, struct pktio *io, __u32 fg, __u32 worker)
 {
 	__u32 old;
 	int ret;
@@ -63,7 +64,7 @@ int fg_move(struct fg_table *t, struct steer *s, __u32 fg, __u32 worker)
 	old = t->owner[fg];
 	if (old == worker)
 		return 0;
-	ret = steer_set_owner(s, fg, worker);
+	ret = pktio_set_owner(io, fg, worker);
 	if (ret)
 		return ret;
 	__atomic_store_n(&t->owner[fg], worker, __ATOMIC_RELAXED);

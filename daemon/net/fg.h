@@ -2,9 +2,10 @@
 /*
  * fg.h - the flow group table: which worker owns each group.
  *
- * The control thread is the only writer; workers read owners without a lock to account for
- * what they receive.  The XDP program's fg_owner map is the copy that steers: fg_move() updates
- * the map first, then this table.
+ * The control thread is the only writer; workers read owners without a lock to decide whether
+ * a frame they received is theirs or goes to its owner.  The packet I/O backend holds the copy
+ * that steers (AF_XDP: the XDP program's fg_owner map; a NIC driver: its RSS or flow director
+ * table): fg_move() updates the backend first, then this table.
  */
 #ifndef IXDP_FG_H
 #define IXDP_FG_H
@@ -13,7 +14,7 @@
 
 #include "ixdp/steer.h"
 
-struct steer;
+struct pktio;
 
 struct fg_table {
 	__u32 nr;		/* flow groups, a power of two */
@@ -22,8 +23,8 @@ struct fg_table {
 };
 
 void fg_init(struct fg_table *t, __u32 nr, __u32 nr_workers);
-int fg_publish(const struct fg_table *t, struct steer *s);
-int fg_move(struct fg_table *t, struct steer *s, __u32 fg, __u32 worker);
+int fg_publish(const struct fg_table *t, struct pktio *io);
+int fg_move(struct fg_table *t, struct pktio *io, __u32 fg, __u32 worker);
 __u32 fg_count_owned(const struct fg_table *t, __u32 worker);
 
 static inline __u32 fg_owner(const struct fg_table *t, __u32 fg)

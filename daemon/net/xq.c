@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * xq.c - the umem, its frame pool, and the (queue x worker) AF_XDP socket matrix.
+ * xq.c - the AF_XDP backend of struct pktio: the umem over the frame pool's area, and the
+ * (queue x worker) socket matrix.
  *
  * libxdp 1.3.1 makes the umem and the first socket of every queue (with that queue's own fill
  * and completion ring).  It cannot make the others: it binds every shared socket against the
@@ -16,120 +17,53 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <xdp/xsk.h>
+
 #include "core/log.h"
+#include "net/pool.h"
+#include "net/steering.h"
 #include "net/xq.h"
 
+#define XQ_BURST PKTIO_BURST	/* frames per RX burst, TX burst, refill and reap round */
 #define XQ_HUGEPAGE (2u << 20)
+#define XQ_KICKS_MAX 4	/* extra kicks per flush for a TX ring the kernel lags on */
 
-/**
- * xq_pool_init - a pool holding every frame of a umem of @nr_frames frames.
- * @p:          pool
- * @nr_frames:  frames in the umem
- * @frame_size: bytes per frame
- *
- * Return: 0 or -ENOMEM.
- */
-int xq_pool_init(struct xq_pool *p, __u32 nr_frames, __u32 frame_size)
-{
-	__u32 i;
+/* Per rx queue: the fill and completion rings all W sockets on the queue share. */
+struct xq_queue {
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+	pthread_spinlock_t fill_lock;
+	pthread_spinlock_t comp_lock;
+	__u32 id;
+} __attribute__((aligned(64)));
 
-	p->stack = calloc(nr_frames, sizeof(*p->stack));
-	if (!p->stack)
-		return -ENOMEM;
-	for (i = 0; i < nr_frames; i++)
-		p->stack[i] = (__u64)(nr_frames - 1 - i) * frame_size;
-	p->nr_free = nr_frames;
-	p->nr_frames = nr_frames;
-	pthread_mutex_init(&p->lock, NULL);
-	return 0;
-}
+/* One AF_XDP socket: bound to one queue, read by one worker. */
+struct xq_sock {
+	struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	int fd;
+	__u32 queue;
+	__u32 worker;
+	struct xsk_socket *xsk;	/* the queue's first socket is made by libxdp */
+	void *rx_map;		/* the others are bound by hand (xq.c: xq_bind_shared) */
+	void *tx_map;
+	size_t rx_map_len;
+	size_t tx_map_len;
+} __attribute__((aligned(64)));
 
-/**
- * xq_pool_destroy - free the pool's bookkeeping.
- * @p: pool
- */
-void xq_pool_destroy(struct xq_pool *p)
-{
-	free(p->stack);
-	p->stack = NULL;
-	pthread_mutex_destroy(&p->lock);
-}
-
-/**
- * xq_pool_get - take up to @n frames.
- * @p:    pool
- * @addr: receives the frame addresses
- * @n:    frames wanted
- *
- * Return: frames taken (fewer when the pool runs low).
- */
-__u32 xq_pool_get(struct xq_pool *p, __u64 *addr, __u32 n)
-{
-	pthread_mutex_lock(&p->lock);
-	if (n > p->nr_free)
-		n = p->nr_free;
-	p->nr_free -= n;
-	memcpy(addr, &p->stack[p->nr_free], n * sizeof(*addr));
-	pthread_mutex_unlock(&p->lock);
-	return n;
-}
-
-/**
- * xq_pool_put - return @n frames.
- * @p:    pool
- * @addr: frame base addresses
- * @n:    count
- */
-void xq_pool_put(struct xq_pool *p, const __u64 *addr, __u32 n)
-{
-	pthread_mutex_lock(&p->lock);
-	memcpy(&p->stack[p->nr_free], addr, n * sizeof(*addr));
-	p->nr_free += n;
-	pthread_mutex_unlock(&p->lock);
-}
-
-/**
- * xq_pool_free_frames - frames on the shared stack right now (caches not included).
- * @p: pool
- *
- * Return: the count.
- */
-__u32 xq_pool_free_frames(struct xq_pool *p)
-{
-	return __atomic_load_n(&p->nr_free, __ATOMIC_RELAXED);
-}
-
-/**
- * xq_cache_init - an empty worker cache over @p.
- * @c: cache
- * @p: pool it draws from
- */
-void xq_cache_init(struct xq_cache *c, struct xq_pool *p)
-{
-	c->n = 0;
-	c->pool = p;
-}
-
-/**
- * xq_cache_flush - give every cached frame back to the pool.
- * @c: cache
- */
-void xq_cache_flush(struct xq_cache *c)
-{
-	xq_pool_put(c->pool, c->addr, c->n);
-	__atomic_store_n(&c->n, 0, __ATOMIC_RELAXED);
-}
-
-void __xq_cache_refill(struct xq_cache *c)
-{
-	c->n += xq_pool_get(c->pool, &c->addr[c->n], XQ_SLAB);
-}
-
-void __xq_cache_spill(struct xq_cache *c)
-{
-	c->n -= XQ_SLAB;
-	xq_pool_put(c->pool, &c->addr[c->n], XQ_SLAB);
-}
+struct xq {
+	struct pktio io;		/* first: what the daemon holds */
+	struct pool pool;		/* its area is the umem */
+	struct steer *steer;		/* the XDP program: owners and the XSKMAP */
+	struct xsk_umem *umem;
+	__u32 nr_queues;
+	__u32 nr_workers;
+	__u32 fill_size;
+	__u32 comp_size;
+	struct xq_queue *queues;	/* [nr_queues] */
+	struct xq_sock *socks;		/* [nr_queues * nr_workers] */
+};
 
 static unsigned int pow2_at_least(unsigned int v, unsigned int min)
 {
@@ -159,48 +93,9 @@ unsigned int xq_frames_needed(const struct xq_params *p, unsigned int *fill, uns
 	*fill = p->fill_ring ? p->fill_ring : pow2_at_least(p->nr_workers * p->rx_ring, 2048);
 	*comp = p->comp_ring ? p->comp_ring : pow2_at_least(p->nr_workers * p->tx_ring, 2048);
 	n = (unsigned long)p->nr_queues * (*fill + p->nr_workers * (p->rx_ring + p->tx_ring)) +
-	    p->nr_workers * 2 * XQ_SLAB;
+	    p->nr_workers * 2 * POOL_SLAB;
 	n = (n + per_page - 1) / per_page * per_page;
 	return n;
-}
-
-/* The umem lives in a memfd so that later it can be mapped read-only into app processes. */
-static int xq_umem_alloc(struct xq *xq, size_t size)
-{
-	int fd, ret;
-
-	xq->size = (size + XQ_HUGEPAGE - 1) & ~(size_t)(XQ_HUGEPAGE - 1);
-	fd = memfd_create("ixdp-umem", MFD_CLOEXEC | MFD_HUGETLB);
-	if (fd >= 0) {
-		if (!ftruncate(fd, xq->size)) {
-			xq->area = mmap(NULL, xq->size, PROT_READ | PROT_WRITE,
-					MAP_SHARED | MAP_POPULATE, fd, 0);
-			if (xq->area != MAP_FAILED) {
-				xq->memfd = fd;
-				xq->hugepages = true;
-				return 0;
-			}
-		}
-		close(fd);
-	}
-
-	fd = memfd_create("ixdp-umem", MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, xq->size))
-		goto err_close;
-	xq->area = mmap(NULL, xq->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (xq->area == MAP_FAILED)
-		goto err_close;
-	xq->memfd = fd;
-	xq->hugepages = false;
-	return 0;
-
-err_close:
-	ret = -errno;
-	close(fd);
-	xq->area = NULL;
-	return ret;
 }
 
 static void xq_ring_init(struct xsk_ring_cons *r, void *map, const struct xdp_ring_offset *off,
@@ -325,7 +220,7 @@ out:
 		return ret;
 	if (getsockopt(s->fd, SOL_XDP, XDP_OPTIONS, &opts, &len))
 		return -errno;
-	xq->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
+	xq->io.zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
 	return 0;
 }
 
@@ -351,7 +246,7 @@ static void xq_fill_initial(struct xq *xq)
 		struct xq_queue *qu = &xq->queues[q];
 
 		while ((n = xsk_prod_nb_free(&qu->fill, XQ_BURST)) > 0) {
-			n = xq_pool_get(&xq->pool, addr, n < XQ_BURST ? n : XQ_BURST);
+			n = pool_get(&xq->pool, addr, n < XQ_BURST ? n : XQ_BURST);
 			if (!n)
 				break;
 			xsk_ring_prod__reserve(&qu->fill, n, &idx);
@@ -362,20 +257,302 @@ static void xq_fill_initial(struct xq *xq)
 	}
 }
 
+static inline struct xq *xq_of(struct pktio *io)
+{
+	return (struct xq *)io; /* io is struct xq's first member */
+}
+
+static inline struct xq_sock *xq_sock(struct xq *xq, unsigned int queue, unsigned int worker)
+{
+	return &xq->socks[queue * xq->nr_workers + worker];
+}
+
+/* Frames the kernel has not yet taken from the TX ring. */
+static inline __u32 xq_tx_pending(const struct xq_sock *s)
+{
+	return s->tx.cached_prod - __atomic_load_n(s->tx.consumer, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Ask the kernel to send what the socket's TX ring holds.  Copy mode sends at most 32 frames
+ * per call and needs a call for every batch (the TX ring's need-wakeup flag stays set); the
+ * flush kicks again while frames are pending.  Transient errors are no errors: the frames stay
+ * in the ring for the next kick.
+ */
+static void xq_kick(struct xq_sock *s)
+{
+	if (!xsk_ring_prod__needs_wakeup(&s->tx))
+		return;
+	if (sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+		return;
+	switch (errno) {
+	case EAGAIN:
+	case EBUSY:
+	case ENOBUFS:
+	case ENETDOWN:
+		return;
+	}
+	pr_debug("AF_XDP kick, queue %u worker %u: %s", s->queue, s->worker, strerror(errno));
+}
+
+/* pktio rx_burst: peek, copy the descriptors out, release the ring slots at once. */
+static unsigned int xq_rx_burst(struct pktio *io, unsigned int worker, unsigned int q,
+				struct pktio_frame *f, unsigned int max)
+{
+	struct xq_sock *s = xq_sock(xq_of(io), q, worker);
+	__u32 n, idx = 0, i;
+
+	n = xsk_ring_cons__peek(&s->rx, max, &idx);
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
+
+		f[i] = (struct pktio_frame){ .addr = d->addr, .len = d->len };
+	}
+	/* The frames are ours now (their addresses are copied): the kernel may reuse the slots. */
+	xsk_ring_cons__release(&s->rx, n);
+	return n;
+}
+
+/* pktio tx_burst: as much as the TX ring has room for, then one kick. */
+static unsigned int xq_tx_burst(struct pktio *io, unsigned int worker, unsigned int q,
+				const struct pktio_frame *f, unsigned int n)
+{
+	struct xq_sock *s = xq_sock(xq_of(io), q, worker);
+	__u32 room = xsk_prod_nb_free(&s->tx, n), idx = 0, i;
+
+	if (room > n)
+		room = n;
+	if (room) {
+		xsk_ring_prod__reserve(&s->tx, room, &idx);
+		for (i = 0; i < room; i++)
+			*xsk_ring_prod__tx_desc(&s->tx, idx + i) =
+				(struct xdp_desc){ .addr = f[i].addr, .len = f[i].len };
+		xsk_ring_prod__submit(&s->tx, room);
+	}
+	xq_kick(s);
+	return room;
+}
+
+/* Take sent frames off one queue's completion ring (skipped if another worker is at it). */
+static unsigned int xq_reap_queue(struct xq *xq, struct xq_queue *q, struct pool_cache *c)
+{
+	__u32 n, idx, i;
+
+	if (pthread_spin_trylock(&q->comp_lock))
+		return 0;
+	n = xsk_ring_cons__peek(&q->comp, 4 * XQ_BURST, &idx);
+	for (i = 0; i < n; i++) {
+		__u64 addr = *xsk_ring_cons__comp_addr(&q->comp, idx + i);
+
+		pool_cache_free(c, pool_frame_base(&xq->pool, addr));
+	}
+	if (n)
+		xsk_ring_cons__release(&q->comp, n);
+	pthread_spin_unlock(&q->comp_lock);
+	return n;
+}
+
+/* pktio reap: every queue's completions (at most 4 bursts each). */
+static unsigned int xq_reap(struct pktio *io, unsigned int worker, struct pool_cache *c)
+{
+	struct xq *xq = xq_of(io);
+	unsigned int q, n = 0;
+
+	for (q = 0; q < xq->nr_queues; q++)
+		n += xq_reap_queue(xq, &xq->queues[q], c);
+	return n;
+}
+
+/* Top up one queue's fill ring from @c, at most a few bursts (skipped if another worker is). */
+static unsigned int xq_refill_queue(struct xq_queue *q, struct pool_cache *c)
+{
+	unsigned int total = 0, round;
+
+	if (pthread_spin_trylock(&q->fill_lock))
+		return 0;
+	for (round = 0; round < 4; round++) {
+		__u64 addr[XQ_BURST];
+		__u32 n, got = 0, idx = 0, i;
+
+		n = xsk_prod_nb_free(&q->fill, XQ_BURST);
+		if (n < XQ_BURST)
+			break; /* refill in whole bursts: one ring update per 64 frames */
+		while (got < XQ_BURST && pool_cache_alloc(c, &addr[got]))
+			got++;
+		if (!got)
+			break;
+		xsk_ring_prod__reserve(&q->fill, got, &idx);
+		for (i = 0; i < got; i++)
+			*xsk_ring_prod__fill_addr(&q->fill, idx + i) = addr[i];
+		xsk_ring_prod__submit(&q->fill, got);
+		total += got;
+		if (got < XQ_BURST)
+			break;
+	}
+	pthread_spin_unlock(&q->fill_lock);
+	return total;
+}
+
+/* pktio refill: every queue's fill ring. */
+static unsigned int xq_refill(struct pktio *io, unsigned int worker, struct pool_cache *c)
+{
+	struct xq *xq = xq_of(io);
+	unsigned int q, n = 0;
+
+	for (q = 0; q < xq->nr_queues; q++)
+		n += xq_refill_queue(&xq->queues[q], c);
+	return n;
+}
+
+/* pktio flush: copy-mode TX sends 32 frames per kick, so kick the worker's sockets again. */
+static unsigned int xq_flush(struct pktio *io, unsigned int worker)
+{
+	struct xq *xq = xq_of(io);
+	unsigned int q, kicks, pending = 0;
+
+	for (q = 0; q < xq->nr_queues; q++) {
+		struct xq_sock *s = xq_sock(xq, q, worker);
+
+		for (kicks = 0; kicks < XQ_KICKS_MAX && xq_tx_pending(s); kicks++)
+			xq_kick(s);
+		pending += xq_tx_pending(s);
+	}
+	return pending;
+}
+
+/* pktio wait_fds: the worker's socket on every queue. */
+static unsigned int xq_wait_fds(struct pktio *io, unsigned int worker, struct pollfd *pfd,
+				unsigned int max)
+{
+	struct xq *xq = xq_of(io);
+	unsigned int q;
+
+	for (q = 0; q < xq->nr_queues && q < max; q++)
+		pfd[q] = (struct pollfd){ .fd = xq_sock(xq, q, worker)->fd, .events = POLLIN };
+	return q;
+}
+
+/* pktio set_owner: the XDP program's fg_owner map. */
+static int xq_set_owner(struct pktio *io, __u32 fg, __u32 worker)
+{
+	return steer_set_owner(xq_of(io)->steer, fg, worker);
+}
+
+static void xq_sock_stats(const struct xq_sock *s, struct xdp_statistics *st)
+{
+	socklen_t len = sizeof(*st);
+
+	if (getsockopt(s->fd, SOL_XDP, XDP_STATISTICS, st, &len))
+		memset(st, 0, sizeof(*st));
+}
+
+/* Ring occupancy, read from another thread's rings: a snapshot, exact only when idle. */
+static __u32 xq_ring_used(const __u32 *prod, const __u32 *cons)
+{
+	return __atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+}
+
+/* pktio stats: the sockets' XDP_STATISTICS and what every ring holds. */
+static void xq_stats(struct pktio *io, struct pktio_stats *st)
+{
+	struct xq *xq = xq_of(io);
+	unsigned int q, w;
+
+	memset(st, 0, sizeof(*st));
+	for (q = 0; q < xq->nr_queues; q++) {
+		struct xq_queue *qu = &xq->queues[q];
+
+		st->frames_held += xq_ring_used(qu->fill.producer, qu->fill.consumer);
+		st->frames_held += xq_ring_used(qu->comp.producer, qu->comp.consumer);
+		for (w = 0; w < xq->nr_workers; w++) {
+			struct xq_sock *s = xq_sock(xq, q, w);
+			struct xdp_statistics xs;
+
+			st->frames_held += xq_ring_used(s->rx.producer, s->rx.consumer);
+			st->frames_held += xq_ring_used(s->tx.producer, s->tx.consumer);
+			xq_sock_stats(s, &xs);
+			st->rx_dropped[w] += xs.rx_dropped + xs.rx_ring_full;
+			if (!w) /* a per-queue counter, the same on every socket of the queue */
+				st->fill_empty[q] = xs.rx_fill_ring_empty_descs;
+		}
+	}
+}
+
+/* Close every socket, release the umem and the pool.  Safe on a partly opened @xq. */
+static void xq_teardown(struct xq *xq)
+{
+	unsigned int i, n = xq->nr_queues * xq->nr_workers;
+
+	/* Sockets joined by hand first: libxdp tears the queue's rings down with its socket. */
+	for (i = 0; xq->socks && i < n; i++)
+		if (!xq->socks[i].xsk)
+			xq_sock_close(&xq->socks[i]);
+	for (i = 0; xq->socks && i < n; i++)
+		xq_sock_close(&xq->socks[i]);
+	if (xq->umem && xsk_umem__delete(xq->umem))
+		pr_warn("umem still in use at close");
+	free(xq->queues);
+	free(xq->socks);
+	pool_close(&xq->pool);
+	free(xq);
+}
+
+/* pktio close */
+static void xq_close(struct pktio *io)
+{
+	xq_teardown(xq_of(io));
+}
+
+static const struct pktio_ops xq_ops = {
+	.rx_burst = xq_rx_burst,
+	.tx_burst = xq_tx_burst,
+	.reap = xq_reap,
+	.refill = xq_refill,
+	.flush = xq_flush,
+	.wait_fds = xq_wait_fds,
+	.set_owner = xq_set_owner,
+	.stats = xq_stats,
+	.close = xq_close,
+};
+
+/* Put every socket into its XSKMAP slot, queue * W + worker (what the program redirects to). */
+static int xq_publish(struct xq *xq)
+{
+	unsigned int q, w;
+	int ret;
+
+	for (q = 0; q < xq->nr_queues; q++) {
+		for (w = 0; w < xq->nr_workers; w++) {
+			ret = steer_set_xsk(xq->steer, q * xq->nr_workers + w,
+					    xq_sock(xq, q, w)->fd);
+			if (ret) {
+				pr_err("XSKMAP slot %u: %s", q * xq->nr_workers + w,
+				       strerror(-ret));
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
 /**
- * xq_open - allocate the umem and bind the socket matrix on @p->ifname.
- * @xq: zeroed on entry; filled on success
- * @p:  parameters
+ * xq_open - the AF_XDP backend: allocate the frame pool (the umem), bind the socket matrix on
+ * @p->ifname and enter every socket in @steer's XSKMAP.
+ * @io:    receives the backend
+ * @p:     parameters
+ * @steer: the loaded XDP program; frames reach the sockets only once it is configured
  *
- * Sockets are bound but not yet in any XSKMAP: no frame arrives until the caller inserts them.
  * The fill rings are supplied.
  *
  * Return: 0, or a negative errno (with the cause logged) and nothing left allocated.
  */
-int xq_open(struct xq *xq, const struct xq_params *p)
+int xq_open(struct pktio **io, const struct xq_params *p, struct steer *steer)
 {
 	struct xsk_umem_config ucfg;
 	unsigned int q, w, frames, fill, comp;
+	struct xq *xq;
 	int ret;
 
 	frames = xq_frames_needed(p, &fill, &comp);
@@ -385,35 +562,44 @@ int xq_open(struct xq *xq, const struct xq_params *p)
 				p->frames, frames);
 		frames = p->frames;
 	}
-	if (frames < (unsigned long)p->nr_queues * fill + p->nr_workers * 2 * XQ_SLAB) {
+	if (frames < (unsigned long)p->nr_queues * fill + p->nr_workers * 2 * POOL_SLAB) {
 		pr_err("frames = %u cannot even fill the %u fill rings of %u entries", frames,
 		       p->nr_queues, fill);
 		return -EINVAL;
 	}
 
-	memset(xq, 0, sizeof(*xq));
-	xq->memfd = -1;
-	xq->frame_size = p->frame_size;
+	xq = calloc(1, sizeof(*xq));
+	if (!xq)
+		return -ENOMEM;
+	xq->io = (struct pktio){
+		.ops = &xq_ops,
+		.name = "AF_XDP",
+		.pool = &xq->pool,
+		.nr_queues = p->nr_queues,
+		.nr_workers = p->nr_workers,
+	};
+	xq->steer = steer;
 	xq->nr_queues = p->nr_queues;
 	xq->nr_workers = p->nr_workers;
 	xq->fill_size = fill;
 	xq->comp_size = comp;
 
-	ret = xq_umem_alloc(xq, (size_t)frames * p->frame_size);
+	ret = pool_open(&xq->pool, frames, p->frame_size);
 	if (ret) {
 		pr_err("umem of %u frames: %s", frames, strerror(-ret));
-		return ret;
+		goto err_free;
 	}
-	frames = xq->size / p->frame_size;
-	ret = xq_pool_init(&xq->pool, frames, p->frame_size);
-	if (ret)
-		goto err_area;
+	frames = xq->pool.nr_frames;
 
 	xq->queues = calloc(p->nr_queues, sizeof(*xq->queues));
 	xq->socks = calloc(p->nr_queues * p->nr_workers, sizeof(*xq->socks));
 	if (!xq->queues || !xq->socks) {
+		free(xq->queues);
+		free(xq->socks);
+		xq->queues = NULL;
+		xq->socks = NULL;
 		ret = -ENOMEM;
-		goto err_arrays;
+		goto err_teardown;
 	}
 	for (q = 0; q < p->nr_queues; q++) {
 		xq->queues[q].id = q;
@@ -435,11 +621,11 @@ int xq_open(struct xq *xq, const struct xq_params *p)
 		.frame_headroom = 0,
 		.flags = 0,
 	};
-	ret = xsk_umem__create(&xq->umem, xq->area, xq->size, &xq->queues[0].fill,
+	ret = xsk_umem__create(&xq->umem, xq->pool.area, xq->pool.size, &xq->queues[0].fill,
 			       &xq->queues[0].comp, &ucfg);
 	if (ret) {
-		pr_err("AF_XDP umem registration (%zu bytes): %s", xq->size, strerror(-ret));
-		goto err_arrays;
+		pr_err("AF_XDP umem registration (%zu bytes): %s", xq->pool.size, strerror(-ret));
+		goto err_teardown;
 	}
 
 	for (q = 0; q < p->nr_queues; q++) {
@@ -456,140 +642,25 @@ int xq_open(struct xq *xq, const struct xq_params *p)
 			if (ret) {
 				pr_err("%s: AF_XDP socket for queue %u, worker %u: %s", p->ifname,
 				       q, w, strerror(-ret));
-				goto err_socks;
+				goto err_teardown;
 			}
 		}
 	}
 	xq_fill_initial(xq);
+	ret = xq_publish(xq);
+	if (ret)
+		goto err_teardown;
 	pr_info("%s: umem %zu MiB (%u frames of %u, %s), %u queues x %u workers, %s mode",
-		p->ifname, xq->size >> 20, frames, p->frame_size,
-		xq->hugepages ? "hugepages" : "4 KiB pages", p->nr_queues, p->nr_workers,
-		xq->zerocopy ? "zero-copy" : "copy");
+		p->ifname, xq->pool.size >> 20, frames, p->frame_size,
+		xq->pool.hugepages ? "hugepages" : "4 KiB pages", p->nr_queues, p->nr_workers,
+		xq->io.zerocopy ? "zero-copy" : "copy");
+	*io = &xq->io;
 	return 0;
 
-err_socks:
-	xq_close(xq);
+err_teardown:
+	xq_teardown(xq);
 	return ret;
-err_arrays:
-	free(xq->queues);
-	free(xq->socks);
-	xq_pool_destroy(&xq->pool);
-err_area:
-	munmap(xq->area, xq->size);
-	close(xq->memfd);
-	memset(xq, 0, sizeof(*xq));
+err_free:
+	free(xq);
 	return ret;
-}
-
-/**
- * xq_close - close every socket, release the umem.  Safe on a partly opened @xq.
- * @xq: matrix
- */
-void xq_close(struct xq *xq)
-{
-	unsigned int i, n = xq->nr_queues * xq->nr_workers;
-
-	if (!xq->area)
-		return;
-	/* Sockets joined by hand first: libxdp tears the queue's rings down with its socket. */
-	for (i = 0; xq->socks && i < n; i++)
-		if (!xq->socks[i].xsk)
-			xq_sock_close(&xq->socks[i]);
-	for (i = 0; xq->socks && i < n; i++)
-		xq_sock_close(&xq->socks[i]);
-	if (xq->umem && xsk_umem__delete(xq->umem))
-		pr_warn("umem still in use at close");
-	free(xq->queues);
-	free(xq->socks);
-	xq_pool_destroy(&xq->pool);
-	munmap(xq->area, xq->size);
-	close(xq->memfd);
-	memset(xq, 0, sizeof(*xq));
-}
-
-/**
- * xq_refill - top up a queue's fill ring from @c, at most a few bursts.
- * @q: queue
- * @c: the calling worker's cache
- *
- * Return: frames given to the kernel (0 also when another worker holds the ring).
- */
-unsigned int xq_refill(struct xq_queue *q, struct xq_cache *c)
-{
-	unsigned int total = 0, round;
-
-	if (pthread_spin_trylock(&q->fill_lock))
-		return 0;
-	for (round = 0; round < 4; round++) {
-		__u64 addr[XQ_BURST];
-		__u32 n, got = 0, idx = 0, i;
-
-		n = xsk_prod_nb_free(&q->fill, XQ_BURST);
-		if (n < XQ_BURST)
-			break; /* refill in whole bursts: one ring update per 64 frames */
-		while (got < XQ_BURST && xq_cache_alloc(c, &addr[got]))
-			got++;
-		if (!got)
-			break;
-		xsk_ring_prod__reserve(&q->fill, got, &idx);
-		for (i = 0; i < got; i++)
-			*xsk_ring_prod__fill_addr(&q->fill, idx + i) = addr[i];
-		xsk_ring_prod__submit(&q->fill, got);
-		total += got;
-		if (got < XQ_BURST)
-			break;
-	}
-	pthread_spin_unlock(&q->fill_lock);
-	return total;
-}
-
-/**
- * xq_reap - take sent frames off a queue's completion ring into @c.
- * @q:          queue
- * @c:          the calling worker's cache
- * @frame_size: umem frame size
- *
- * Return: frames reaped.
- */
-unsigned int xq_reap(struct xq_queue *q, struct xq_cache *c, __u32 frame_size)
-{
-	__u32 n, idx, i;
-
-	if (pthread_spin_trylock(&q->comp_lock))
-		return 0;
-	n = xsk_ring_cons__peek(&q->comp, 4 * XQ_BURST, &idx);
-	for (i = 0; i < n; i++) {
-		__u64 addr = *xsk_ring_cons__comp_addr(&q->comp, idx + i);
-
-		xq_cache_free(c, xq_frame_base(addr, frame_size));
-	}
-	if (n)
-		xsk_ring_cons__release(&q->comp, n);
-	pthread_spin_unlock(&q->comp_lock);
-	return n;
-}
-
-/**
- * xq_kick - ask the kernel to send what the socket's TX ring holds.
- * @s: socket
- *
- * Copy mode sends at most 32 frames per call and needs a call for every batch (the TX ring's
- * need-wakeup flag stays set); the caller kicks again while frames are pending.
- *
- * Return: 0, or a negative errno that is not a transient condition.
- */
-int xq_kick(struct xq_sock *s)
-{
-	if (!xsk_ring_prod__needs_wakeup(&s->tx))
-		return 0;
-	if (sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
-		return 0;
-	switch (errno) {
-	case EAGAIN:
-	case EBUSY:
-	case ENOBUFS:
-	case ENETDOWN:
-		return 0;
-	}
-	return -errno;
 }

@@ -28,7 +28,7 @@
 #include "steer.h"
 
 #define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
-#define IXDP_CTL_VERSION 7
+#define IXDP_CTL_VERSION 8
 #define IXDP_CTL_REPLY_MAX (16u << 20)
 
 enum ixdp_ctl_op {
@@ -137,11 +137,14 @@ struct ixdp_ctl_stats {
 	X(rx_invalid, "rx_invalid", "frames dropped: malformed, or a bad checksum")	\
 	X(rx_unhandled, "rx_unhandled", "frames dropped: no service here for them")	\
 	X(tx_dropped, "tx_dropped", "frames dropped: the TX ring was full")		\
-	X(misrouted, "misrouted", "frames of a flow group another worker owns")	\
+	X(misrouted, "misrouted", "frames of a flow group another worker owns: fwd_out + fwd_dropped") \
 	X(sleeps, "sleeps", "times the worker went to sleep")				\
 	X(cpu_lost, "cpu_lost", "idle back-offs begun: the worker's CPU was found taken") \
 	X(busy_ns, "busy_ns", "time in loop iterations that found work, ns")		\
-	X(rx_bursts, "rx_bursts", "RX bursts that found frames (rx_packets / rx_bursts: the mean batch)")
+	X(rx_bursts, "rx_bursts", "RX bursts that found frames (rx_packets / rx_bursts: the mean batch)") \
+	X(fwd_out, "fwd_out", "misrouted frames handed to their group's owner over the worker-to-worker ring") \
+	X(fwd_dropped, "fwd_dropped", "misrouted frames dropped: the ring to the owner was full") \
+	X(fwd_in, "fwd_in", "frames other workers forwarded here, handled")
 
 #define IXDP_CTL_TCP_COUNTERS(X)							\
 	X(conns_opened, "opened", "connections opened (accepted or connected)")	\

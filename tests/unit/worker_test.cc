@@ -55,7 +55,7 @@ protected:
 		hold = park = parked = go = false;
 		w.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		ASSERT_GE(w.wake_fd, 0);
-		w.running = true; /* no stack, no channels: CONNS answers 0, APP_ATTACH -EOPNOTSUPP */
+		w.running = true; /* no stack, no channels: only NONE (0) and unknown ops (-EOPNOTSUPP) */
 		w.control_hook = hook;
 		t = std::thread([this] {
 			while (!stop.load()) {
@@ -77,27 +77,27 @@ protected:
 
 TEST_F(WorkerMailbox, CallsGetTheirOwnAnswers)
 {
-	struct worker_cmd attach = {}, conns = {};
+	struct worker_cmd bad = {}, none = {};
 
-	attach.op = WORKER_OP_APP_ATTACH;
-	conns.op = WORKER_OP_CONNS;
+	bad.op = -1;
+	none.op = WORKER_OP_NONE;
 	for (int i = 0; i < 100; i++) {
-		EXPECT_EQ(worker_call(&w, &attach, 1000), -EOPNOTSUPP);
-		EXPECT_EQ(worker_call(&w, &conns, 1000), 0);
+		EXPECT_EQ(worker_call(&w, &bad, 1000), -EOPNOTSUPP);
+		EXPECT_EQ(worker_call(&w, &none, 1000), 0);
 	}
 }
 
 TEST_F(WorkerMailbox, LateAnswerIsNotTakenForTheNextCall)
 {
-	struct worker_cmd attach = {}, conns = {};
+	struct worker_cmd bad = {}, none = {};
 
-	attach.op = WORKER_OP_APP_ATTACH;
-	conns.op = WORKER_OP_CONNS;
+	bad.op = -1;
+	none.op = WORKER_OP_NONE;
 
 	/* The worker is stuck: the call times out, and the next one finds the mailbox busy. */
 	hold = true;
-	EXPECT_EQ(worker_call(&w, &attach, 50), -ETIMEDOUT);
-	EXPECT_EQ(worker_call(&w, &conns, 50), -EBUSY);
+	EXPECT_EQ(worker_call(&w, &bad, 50), -ETIMEDOUT);
+	EXPECT_EQ(worker_call(&w, &none, 50), -EBUSY);
 
 	/* It answers late; then, having read the mailbox, it is delayed while the next call
 	 * is posted.  The next call must get its own op's answer, not a rerun of the old op. */
@@ -107,18 +107,18 @@ TEST_F(WorkerMailbox, LateAnswerIsNotTakenForTheNextCall)
 	wait_for(parked, true);
 	ASSERT_TRUE(parked.load());
 	go = true;
-	EXPECT_EQ(worker_call(&w, &conns, 2000), 0);
-	EXPECT_EQ(conns.result, 0);
-	EXPECT_EQ(worker_call(&w, &attach, 2000), -EOPNOTSUPP);
+	EXPECT_EQ(worker_call(&w, &none, 2000), 0);
+	EXPECT_EQ(none.result, 0);
+	EXPECT_EQ(worker_call(&w, &bad, 2000), -EOPNOTSUPP);
 }
 
 TEST_F(WorkerMailbox, NotRunningIsRefused)
 {
-	struct worker_cmd conns = {};
+	struct worker_cmd none = {};
 
-	conns.op = WORKER_OP_CONNS;
+	none.op = WORKER_OP_NONE;
 	w.running = false;
-	EXPECT_EQ(worker_call(&w, &conns, 10), -ESRCH);
+	EXPECT_EQ(worker_call(&w, &none, 10), -ESRCH);
 	w.running = true;
 }
 
