@@ -257,7 +257,7 @@ static void app_consume(__u32 *seen)
 		if (e->type == IXDP_APP_EV_RECV)
 			check(e->off <= RX && e->len <= RX - e->off, "RECV outside the rx area");
 		if (e->handle && e->type != IXDP_APP_EV_RESULT)
-			check(IXDP_APP_HANDLE_WORKER(e->handle) == W, "handle of another worker");
+			check(((e->handle >> 24) & 0xff) == W, "handle of another worker");
 	}
 	ch->ev_cons = prod;
 }
