@@ -322,6 +322,10 @@ static void print_json(const struct stats_view *v, int with_fg)
 		JU64("knocks_refused", w->app_knocks_refused);
 		putchar(',');
 		JU64("conns_capped", w->app_conns_capped);
+		putchar(',');
+		JU64("moves", w->app_moves);
+		putchar(',');
+		JU64("moves_refused", w->app_moves_refused);
 		printf("}}");
 	}
 	printf("],\"queues\":[");

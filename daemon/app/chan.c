@@ -927,6 +927,10 @@ static void chan_command(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 		ret = chan_move(c, cx, cmd, k);
 		if (!ret)
 			chan_result_k(c, cx, cmd, &was, 0, 0); /* the sender's cookie */
+		if (ret)
+			STAT_INC(c->st.moves_refused);
+		else
+			STAT_INC(c->st.moves);
 		break;
 	}
 	}

@@ -46,6 +46,8 @@ struct chan_stats {
 	__u64 knocks_refused;	/* new connections reset: no listener context could take them */
 	__u64 conns_capped;	/* knocks or CONNECTs refused: app-ctx-conns or uid-conns held */
 	__u64 ports_none;	/* CONNECTs refused: no source port left (or backing off) */
+	__u64 moves;		/* MOVEs carried out: connections handed to another context */
+	__u64 moves_refused;	/* MOVEs of a live handle refused (the connection stayed) */
 	__u32 conns;		/* app connections (every state) */
 	__u32 contexts;
 };

@@ -75,6 +75,8 @@ static void stats_worker(struct ixdpd *d, struct worker *w, struct ixdp_ctl_work
 		o->app_contexts = STAT_READ(a->contexts);
 		o->app_knocks_refused = STAT_READ(a->knocks_refused);
 		o->app_conns_capped = STAT_READ(a->conns_capped);
+		o->app_moves = STAT_READ(a->moves);
+		o->app_moves_refused = STAT_READ(a->moves_refused);
 	}
 	for (q = 0; q < d->nr_queues; q++) {
 		struct xdp_statistics xs;

@@ -167,6 +167,8 @@ struct ixdp_ctl_worker {
 	__u64 cpu_lost;		/* back-offs begun: CPU found taken when idle */
 	__u64 app_knocks_refused; /* new connections reset: no listening context could take them */
 	__u64 app_conns_capped;	/* a context's knock or CONNECT refused: app-ctx-conns, uid-conns */
+	__u64 app_moves;	/* connections handed to another context (MOVE) */
+	__u64 app_moves_refused; /* MOVEs refused: the connection stayed with its context */
 };
 
 struct ixdp_ctl_queue {
@@ -211,7 +213,7 @@ struct ixdp_ctl_conn {
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_req) == 32, "ixdp_ctl_req ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_reply) == 16, "ixdp_ctl_reply ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_stats) == 168, "ixdp_ctl_stats ABI");
-IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 296, "ixdp_ctl_worker ABI");
+IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_worker) == 312, "ixdp_ctl_worker ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_queue) == 32, "ixdp_ctl_queue ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_fg) == 32, "ixdp_ctl_fg ABI");
 IXDP_STATIC_ASSERT(sizeof(struct ixdp_ctl_conns) == 8, "ixdp_ctl_conns ABI");
