@@ -10,12 +10,13 @@
  * while its peer checks every byte of the echo (nettool tcp-streams).  With KILL_THREAD, that
  * loop's context ends after KILL_MS while the others keep moving connections to it until they
  * see it go (its connections are reset; moves that reach the daemon after it are refused and
- * the connection stays where it was).  The server stops after SECONDS and prints
+ * the connection stays where it was).  The server stops after SECONDS (or at SIGTERM) and prints
  * "moves N arrived A" (moves asked for and accepted by ixev, connections that arrived).
  * Exit 0 unless a loop failed.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,11 @@ static struct mv_thread th[MV_THREADS_MAX];
 static unsigned int nthreads;
 static size_t every;
 static int stopping;		/* atomic */
+
+static void mv_term(int sig)
+{
+	(void)sig;	/* sleep() in main returns: the stop follows */
+}
 
 static unsigned long mv_ms(void)
 {
@@ -88,6 +94,20 @@ static void mv_handler(struct ixev_conn *c, unsigned int events)
 	}
 	if (events & IXEV_HUP)
 		goto close;
+	/*
+	 * Before reading: what was received and not consumed travels with the connection (the
+	 * daemon replays it to the target), buffered echo would not (ixev_move() says -EBUSY).
+	 */
+	if (mc->since >= every && (to = mv_next(t))) {
+		ixev_set_handler(c, IXEV_IN | IXEV_HUP, mv_handler);
+		if (c->tx_len)
+			return;	/* read on once the echo is out: bytes still unread call again */
+		if (!ixev_move(c, to)) {
+			mc->since = 0;	/* if it is refused, counted again from here */
+			__atomic_add_fetch(&t->moves, 1, __ATOMIC_RELAXED);
+			return;		/* not ours to touch any more */
+		}
+	}
 	for (rounds = 0; rounds < MV_ROUNDS; rounds++) {
 		n = ixev_peek(c, &data);
 		if (n == -EAGAIN)
@@ -105,14 +125,6 @@ static void mv_handler(struct ixev_conn *c, unsigned int events)
 			goto wait_out;
 	}
 	ixev_set_handler(c, IXEV_IN | IXEV_HUP, mv_handler);
-	/* Unconsumed bytes travel; buffered ones would not (ixev_move() says -EBUSY). */
-	if (mc->since >= every && !c->tx_len && (to = mv_next(t))) {
-		if (!ixev_move(c, to)) {
-			mc->since = 0;	/* harmless if refused: counted again from here */
-			__atomic_add_fetch(&t->moves, 1, __ATOMIC_RELAXED);
-			return;		/* not ours to touch any more */
-		}
-	}
 	return;
 wait_out:
 	ixev_set_handler(c, IXEV_OUT | IXEV_HUP, mv_handler);
@@ -219,6 +231,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "move-echo: bad arguments\n");
 		return 2;
 	}
+	signal(SIGTERM, mv_term);
 	for (i = 0; i < nthreads; i++) {
 		th[i].id = i;
 		ret = ixev_loop_create(NULL, &mv_ops, &th[i], &th[i].loop);
