@@ -146,7 +146,7 @@ $(BUILD)/bin/ix-%: $$(call app_objs,$$*) $(APPLIB) $(LIBIX_SO) | $(BUILD)/bin
 		-lix -lpthread
 
 # --- test tools (traffic for the namespace tests) and bench tools ------------------------------
-TOOLS := $(BUILD)/bin/ixdp-nettool $(BUILD)/bin/ixdp-hostile-app
+TOOLS := $(BUILD)/bin/ixdp-nettool $(BUILD)/bin/ixdp-hostile-app $(BUILD)/bin/ixdp-move-echo
 
 $(BUILD)/bin/ixdp-nettool: tests/tools/nettool.c $(HDRS) $(DAEMON_LIB) | $(BUILD)/bin
 	$(call msg,CC,$@)
@@ -155,6 +155,10 @@ $(BUILD)/bin/ixdp-nettool: tests/tools/nettool.c $(HDRS) $(DAEMON_LIB) | $(BUILD
 $(BUILD)/bin/ixdp-hostile-app: tests/tools/hostile_app.c $(HDRS) | $(BUILD)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+$(BUILD)/bin/ixdp-move-echo: tests/tools/move_echo.c $(LIBIX_HDRS) $(LIBIX_SO) | $(BUILD)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib' -lix -lpthread
 
 # --- benchmark tools: bench/NAME.c -> build/bench/NAME, bench/NAME.bpf.c -> build/bench/NAME.bpf.o
 BENCH_BPF  := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))

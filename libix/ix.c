@@ -33,6 +33,21 @@
  *     -EPROTO (the connection is unusable; close it).  Indices a worker publishes that make no
  *     sense end the context like a daemon crash: every call returns -ECONNRESET.
  *
+ *   - Handles are opaque (ABI version 2).  Each context keeps a map handle -> worker, learned
+ *     from the channel of the event that made the handle the context's (KNOCK, CONNECTED,
+ *     MOVED), and forgotten at ix_close(), ix_reject() and a MOVE that succeeded.  It is an
+ *     open-addressing table (linear probing, deletion by backward shift, so no tombstones)
+ *     kept at most half full: it doubles as it fills, up to twice what the daemon lets the
+ *     context hold (conns_max per worker, times the workers), so a lookup is O(1) and the
+ *     table bounded.  A handle not in the map is -EBADF.
+ *
+ *   - ix_move(): from the call until the MOVE's RESULT, the handle's RECV, SENT and DEAD
+ *     events are held back (events of the handle libix had already taken from the rings and
+ *     not yet returned are held back too).  On success they are dropped: they were the
+ *     sender's view, and the new owner gets the bytes and the FIN/DEAD afresh.  On failure
+ *     they are handed to the app after the RESULT, in their order: nothing was lost.  Other
+ *     RESULTs of the handle (a SEND before the MOVE) are not held.
+ *
  *   - ix_fd() is an epoll descriptor over the context's wake socket, its control connection
  *     and a private eventfd.  An ix_poll() that returns 0 leaves the context armed: the next
  *     event published by any worker makes ix_fd() readable.  A call that buffers events away
@@ -67,6 +82,8 @@
 #define IX_CTL_CHECK_NS (100 * 1000000ull)	/* ix_poll(.., 0) looks at the control socket */
 #define IX_ERRMSG_MAX 4096	/* longest refusal message read from the daemon */
 #define IX_NS_PER_MS 1000000ull
+#define IX_MAP_MIN 1024		/* first size of a context's handle map */
+#define IX_CONNS_DEFAULT 16384	/* per worker, when the daemon does not say (conns_max 0) */
 
 /* Events and ops are handed to the app with the daemon's numbers. */
 #define IX_SAME(a, b) _Static_assert((int)(a) == (int)(b), #a " is " #b)
@@ -76,6 +93,7 @@ IX_SAME(IX_EV_CONNECTED, IXDP_APP_EV_CONNECTED);
 IX_SAME(IX_EV_RECV, IXDP_APP_EV_RECV);
 IX_SAME(IX_EV_SENT, IXDP_APP_EV_SENT);
 IX_SAME(IX_EV_DEAD, IXDP_APP_EV_DEAD);
+IX_SAME(IX_EV_MOVED, IXDP_APP_EV_MOVED);
 IX_SAME(IX_OP_LISTEN, IXDP_APP_LISTEN);
 IX_SAME(IX_OP_UNLISTEN, IXDP_APP_UNLISTEN);
 IX_SAME(IX_OP_ACCEPT, IXDP_APP_ACCEPT);
@@ -85,6 +103,7 @@ IX_SAME(IX_OP_SEND, IXDP_APP_SEND);
 IX_SAME(IX_OP_RECV_DONE, IXDP_APP_RECV_DONE);
 IX_SAME(IX_OP_SHUTDOWN, IXDP_APP_SHUTDOWN);
 IX_SAME(IX_OP_CLOSE, IXDP_APP_CLOSE);
+IX_SAME(IX_OP_MOVE, IXDP_APP_MOVE);
 #undef IX_SAME
 
 enum ix_span_state {
@@ -136,6 +155,13 @@ struct ix_chan {
 	int sync_err;
 };
 
+/* One handle of the context: which channel (worker) its commands go to. */
+struct ix_hent {
+	uint64_t handle;	/* 0: empty */
+	uint32_t chan;
+	uint32_t moving;	/* a MOVE is in flight: its events are held back */
+};
+
 struct ix_ctx {
 	struct ixdp_app_shm *shm;
 	size_t shm_size;
@@ -162,6 +188,19 @@ struct ix_ctx {
 	uint32_t fifo_head;
 	uint32_t fifo_tail;
 	uint32_t fifo_cap;	/* a power of two, or 0 */
+	ix_handle_t moved;	/* a MOVE's RESULT just taken (ix_ev_take -> ix_drain_chan) */
+	int moved_err;
+
+	/* handle -> channel (see the top of this file) */
+	struct ix_hent *map;
+	uint32_t map_cap;	/* a power of two, or 0 */
+	uint32_t map_len;
+	uint32_t map_max;	/* the most map_cap may grow to */
+
+	/* events of handles with a MOVE in flight, in order */
+	struct ix_event *held;
+	uint32_t held_len;
+	uint32_t held_cap;
 
 	struct ix_chan chan[];
 };
@@ -277,6 +316,107 @@ static void ix_set_dead(struct ix_ctx *ctx, const char *why)
 	if (!ctx->dead)
 		ix_logf(IX_LOG_ERR, "libix: context %u: %s", ctx->ctx_id, why);
 	ctx->dead = 1;
+}
+
+/* --- the handle map --------------------------------------------------------------------- */
+
+/* A power of two at least twice @per_worker * @nr handles (capped at 2^30 entries). */
+static uint32_t ix_map_max(uint32_t per_worker, unsigned int nr)
+{
+	uint64_t want = 2ull * per_worker * nr;
+	uint32_t cap = IX_MAP_MIN;
+
+	while (cap < want && cap < (1u << 30))
+		cap *= 2;
+	return cap;
+}
+
+/* Handles are the daemon's numbers: mix every bit into the home slot (splitmix64's finish). */
+static uint32_t ix_map_home(uint64_t h, uint32_t cap)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return (uint32_t)h & (cap - 1);
+}
+
+static struct ix_hent *ix_map_find(const struct ix_ctx *ctx, uint64_t h)
+{
+	uint32_t i;
+
+	if (!h || !ctx->map_cap)
+		return NULL;
+	for (i = ix_map_home(h, ctx->map_cap); ctx->map[i].handle; i = (i + 1) & (ctx->map_cap - 1))
+		if (ctx->map[i].handle == h)
+			return &ctx->map[i];
+	return NULL;
+}
+
+static void ix_map_put(struct ix_hent *t, uint32_t cap, const struct ix_hent *e)
+{
+	uint32_t i = ix_map_home(e->handle, cap);
+
+	while (t[i].handle)
+		i = (i + 1) & (cap - 1);
+	t[i] = *e;
+}
+
+/*
+ * @h is the context's, on channel @chan (a new handle, or one that moved here).  Return 0 or
+ * -ENOMEM (no memory, or more handles than the daemon lets the context hold).
+ */
+static int ix_map_add(struct ix_ctx *ctx, uint64_t h, uint32_t chan)
+{
+	struct ix_hent e = { .handle = h, .chan = chan }, *old = ix_map_find(ctx, h);
+
+	if (old) {
+		*old = e;
+		return 0;
+	}
+	if ((ctx->map_len + 1) * 2 > ctx->map_cap) {
+		uint32_t cap = ctx->map_cap ? ctx->map_cap * 2 : IX_MAP_MIN, i;
+		struct ix_hent *t;
+
+		if (cap > ctx->map_max)
+			return -ENOMEM;
+		t = calloc(cap, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		for (i = 0; i < ctx->map_cap; i++)
+			if (ctx->map[i].handle)
+				ix_map_put(t, cap, &ctx->map[i]);
+		free(ctx->map);
+		ctx->map = t;
+		ctx->map_cap = cap;
+	}
+	ix_map_put(ctx->map, ctx->map_cap, &e);
+	ctx->map_len++;
+	return 0;
+}
+
+/* Forget @h, moving later entries of its probe run back into the hole. */
+static void ix_map_del(struct ix_ctx *ctx, uint64_t h)
+{
+	struct ix_hent *e = ix_map_find(ctx, h);
+	uint32_t mask = ctx->map_cap - 1, i, j;
+
+	if (!e)
+		return;
+	i = (uint32_t)(e - ctx->map);
+	for (j = (i + 1) & mask; ctx->map[j].handle; j = (j + 1) & mask) {
+		uint32_t k = ix_map_home(ctx->map[j].handle, ctx->map_cap);
+		/* an entry stays if its home lies cyclically in (i, j] */
+		int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+
+		if (!stays) {
+			ctx->map[i] = ctx->map[j];
+			i = j;
+		}
+	}
+	ctx->map[i].handle = 0;
+	ctx->map_len--;
 }
 
 /* --- attach ------------------------------------------------------------------------------ */
@@ -502,6 +642,7 @@ static int ix_map(struct ix_ctx *ctx, const struct ixdp_app_attach *att, int mem
 	ctx->rx_size = h.rx_size;
 	ctx->tx_size = h.tx_size;
 	ctx->ctx_id = h.ctx_id;
+	ctx->map_max = ix_map_max(h.conns_max ? h.conns_max : IX_CONNS_DEFAULT, nr);
 	for (w = 0; w < nr; w++) {
 		struct ixdp_app_chan *hdr = (void *)(base + h.chan_off + w * h.chan_size);
 		struct ix_chan *ch = &ctx->chan[w];
@@ -751,6 +892,8 @@ IX_API void ix_detach(struct ix_ctx *ctx)
 	close(ctx->ctl_fd);	/* the daemon sees the context end here */
 	munmap(ctx->shm, ctx->shm_size);
 	free(ctx->fifo);
+	free(ctx->map);
+	free(ctx->held);
 	free(ctx);
 }
 
@@ -1063,6 +1206,86 @@ static int ix_fifo_pop(struct ix_ctx *ctx, struct ix_event *evs, int max)
 	return n;
 }
 
+/* The events a MOVE in flight holds back: they may be stale (see the top of this file). */
+static int ix_holdable(int type)
+{
+	return type == IX_EV_RECV || type == IX_EV_SENT || type == IX_EV_DEAD;
+}
+
+/* Keep @ev aside until its handle's MOVE has its RESULT.  Return 0 or -ENOMEM. */
+static int ix_hold(struct ix_ctx *ctx, const struct ix_event *ev)
+{
+	if (ctx->held_len == ctx->held_cap) {
+		uint32_t cap = ctx->held_cap ? ctx->held_cap * 2 : 64;
+		struct ix_event *n;
+
+		if (cap > (1u << 30))
+			return -ENOMEM;
+		n = realloc(ctx->held, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		ctx->held = n;
+		ctx->held_cap = cap;
+	}
+	ctx->held[ctx->held_len++] = *ev;
+	return 0;
+}
+
+/* ix_move() of @h: its events already in the private queue are held back too, in order. */
+static void ix_fifo_hold(struct ix_ctx *ctx, ix_handle_t h)
+{
+	uint32_t mask = ctx->fifo_cap - 1, r, w = ctx->fifo_tail;
+
+	for (r = ctx->fifo_tail; r != ctx->fifo_head; r++) {
+		struct ix_event *ev = &ctx->fifo[r & mask];
+
+		if (ev->handle == h && ix_holdable(ev->type) && !ix_hold(ctx, ev))
+			continue;
+		if (w != r)
+			ctx->fifo[w & mask] = *ev;
+		w++;
+	}
+	ctx->fifo_head = w;
+}
+
+/*
+ * The RESULT of @h's MOVE came (err): forget the handle, or keep it; its held events are
+ * dropped, or queued for ix_poll() after the RESULT.  Return how many were queued.
+ */
+static int ix_move_done(struct ix_ctx *ctx, ix_handle_t h, int err)
+{
+	struct ix_hent *e = ix_map_find(ctx, h);
+	uint32_t r, w = 0;
+	int queued = 0;
+
+	if (!err)
+		ix_map_del(ctx, h);
+	else if (e)
+		e->moving = 0;
+	for (r = 0; r < ctx->held_len; r++) {
+		struct ix_event *ev = &ctx->held[r], *dst;
+
+		if (ev->handle != h) {
+			ctx->held[w++] = *ev;
+			continue;
+		}
+		if (!err || !e)
+			continue;	/* they travelled with the connection (or it is closed) */
+		dst = ix_fifo_slot(ctx);
+		if (!dst) {
+			ix_logf(IX_LOG_ERR, "libix: no memory: an event of a connection is lost");
+			continue;
+		}
+		*dst = *ev;
+		ctx->fifo_head++;
+		queued++;
+	}
+	ctx->held_len = w;
+	if (queued)
+		ix_kick(ctx);
+	return queued;
+}
+
 static void ix_addr_get(const struct ixdp_app_ev *e, struct ix_addr *a)
 {
 	a->port = e->port;
@@ -1073,6 +1296,20 @@ static void ix_addr_get(const struct ixdp_app_ev *e, struct ix_addr *a)
 		a->family = AF_INET6;
 		memcpy(&a->v6, e->addr, sizeof(a->v6));
 	}
+}
+
+/* 1: hand @ev to the app; 0: its handle has a MOVE in flight, and it is held back. */
+static int ix_keep(struct ix_ctx *ctx, const struct ix_event *ev)
+{
+	const struct ix_hent *e = ix_map_find(ctx, ev->handle);
+
+	if (!e || !e->moving)
+		return 1;
+	if (ix_hold(ctx, ev)) {
+		ix_logf(IX_LOG_ERR, "libix: no memory to hold an event of a moving connection back");
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -1098,16 +1335,28 @@ static int ix_ev_take(struct ix_ctx *ctx, struct ix_chan *ch, const struct ixdp_
 		}
 		if (e->op == IXDP_APP_SEND)
 			ix_tx_done(ctx, ch, e->seq);
+		if (e->op == IXDP_APP_MOVE) {
+			/* settled by ix_drain_chan() once this RESULT is stored */
+			ctx->moved = e->handle;
+			ctx->moved_err = e->err ? e->err : 0;
+		}
 		out->op = e->op;
 		out->seq = e->seq;
 		out->len = e->len;
 		return 1;
 	case IXDP_APP_EV_KNOCK:
+	case IXDP_APP_EV_MOVED:
 		out->lport = e->lport;
 		ix_addr_get(e, &out->remote);
+		if (ix_map_add(ctx, e->handle, ix_chan_nr(ctx, ch)))
+			ix_logf(IX_LOG_ERR, "libix: no room for handle %#llx: commands on it fail",
+				(unsigned long long)e->handle);
 		return 1;
 	case IXDP_APP_EV_CONNECTED:
 		ix_addr_get(e, &out->remote);
+		if (!e->err && e->handle && ix_map_add(ctx, e->handle, ix_chan_nr(ctx, ch)))
+			ix_logf(IX_LOG_ERR, "libix: no room for handle %#llx: commands on it fail",
+				(unsigned long long)e->handle);
 		return 1;
 	case IXDP_APP_EV_RECV:
 		if (!ix_fits(e->off, e->len, ctx->rx_size)) {
@@ -1120,12 +1369,12 @@ static int ix_ev_take(struct ix_ctx *ctx, struct ix_chan *ch, const struct ixdp_
 		}
 		out->data = ch->rx + e->off;
 		out->len = e->len;
-		return 1;
+		return ix_keep(ctx, out);
 	case IXDP_APP_EV_SENT:
 		out->len = e->len;
-		return 1;
+		return ix_keep(ctx, out);
 	case IXDP_APP_EV_DEAD:
-		return 1;
+		return ix_keep(ctx, out);
 	}
 	ix_logf(IX_LOG_WARN, "libix: worker %u sent an event of unknown type %u",
 		ix_chan_nr(ctx, ch), e->type);
@@ -1161,6 +1410,17 @@ static int ix_drain_chan(struct ix_ctx *ctx, struct ix_chan *ch, struct ix_event
 		if (!out) {
 			ctx->fifo_head++;
 			ix_kick(ctx);
+		}
+		if (ctx->moved) {
+			ix_handle_t h = ctx->moved;
+
+			ctx->moved = 0;
+			/*
+			 * Events given back by a failed MOVE wait in the private queue, which
+			 * ix_poll() empties first: later ones of this channel must not pass them.
+			 */
+			if (ix_move_done(ctx, h, ctx->moved_err) && out)
+				break;
 		}
 	}
 	if (cons != ch->ev_cons) {
@@ -1270,16 +1530,16 @@ static long ix_cmd_put(struct ix_ctx *ctx, struct ix_chan *ch, struct ixdp_app_c
 
 static int ix_chan_of(struct ix_ctx *ctx, ix_handle_t h, struct ix_chan **chp)
 {
-	unsigned int w;
+	const struct ix_hent *e;
 
 	if (!ctx)
 		return -EINVAL;
 	if (ctx->dead)
 		return -ECONNRESET;
-	w = IXDP_APP_HANDLE_WORKER(h);
-	if (!h || w >= ctx->nr_workers)
+	e = ix_map_find(ctx, h);
+	if (!e)
 		return -EBADF;
-	*chp = &ctx->chan[w];
+	*chp = &ctx->chan[e->chan];
 	return 0;
 }
 
@@ -1288,7 +1548,7 @@ static long ix_simple(struct ix_ctx *ctx, ix_handle_t h, uint16_t op, uint16_t f
 {
 	struct ixdp_app_cmd *cmd;
 	struct ix_chan *ch;
-	int ret;
+	long ret;
 
 	ret = ix_chan_of(ctx, h, &ch);
 	if (ret)
@@ -1301,7 +1561,10 @@ static long ix_simple(struct ix_ctx *ctx, ix_handle_t h, uint16_t op, uint16_t f
 	cmd->len = len;
 	cmd->handle = h;
 	cmd->cookie = cookie;
-	return ix_cmd_put(ctx, ch, cmd);
+	ret = ix_cmd_put(ctx, ch, cmd);
+	if (op == IXDP_APP_CLOSE || op == IXDP_APP_REJECT)
+		ix_map_del(ctx, h);	/* invalid from here on */
+	return ret;
 }
 
 static int ix_addr_put(const struct ix_addr *a, struct ixdp_app_cmd *cmd)
@@ -1413,6 +1676,49 @@ IX_API long ix_shutdown(struct ix_ctx *ctx, ix_handle_t h)
 IX_API long ix_close(struct ix_ctx *ctx, ix_handle_t h, int reset)
 {
 	return ix_simple(ctx, h, IXDP_APP_CLOSE, reset ? IXDP_APP_CLOSE_RESET : 0, 0, 0);
+}
+
+/**
+ * ix_move - hand @h to another context of this process.
+ * @ctx:    the context that holds @h
+ * @h:      the connection (OPEN or DEAD)
+ * @to:     the new owner (attached by this process; read: its ctx_id)
+ * @cookie: the new owner's, in its IX_EV_MOVED and the connection's later events
+ *
+ * Until the RESULT, the handle's RECV, SENT and DEAD events are held back (see the top of
+ * this file): dropped if the MOVE succeeds, handed to the app after the RESULT if it fails.
+ *
+ * Return: the command's sequence number, -EBADF, -EINVAL (@to NULL or @ctx), -EBUSY (a MOVE
+ * of @h is in flight already), -EAGAIN, -ECONNRESET.
+ */
+IX_API long ix_move(struct ix_ctx *ctx, ix_handle_t h, const struct ix_ctx *to, uint64_t cookie)
+{
+	struct ixdp_app_cmd *cmd;
+	struct ix_hent *e;
+	struct ix_chan *ch;
+	long ret;
+
+	if (!to || to == ctx)
+		return -EINVAL;
+	ret = ix_chan_of(ctx, h, &ch);
+	if (ret)
+		return ret;
+	if (ix_map_find(ctx, h)->moving)
+		return -EBUSY;
+	ret = ix_cmd_get(ctx, ch, &cmd);
+	if (ret)
+		return ret;
+	cmd->op = IXDP_APP_MOVE;
+	cmd->handle = h;
+	cmd->cookie = cookie;
+	cmd->len = to->ctx_id;
+	ret = ix_cmd_put(ctx, ch, cmd);
+	/* looked up again: events taken while waiting for room may have grown the map */
+	e = ix_map_find(ctx, h);
+	if (e)
+		e->moving = 1;
+	ix_fifo_hold(ctx, h);
+	return ret;
 }
 
 /**

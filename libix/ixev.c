@@ -29,6 +29,16 @@
  *     ixev_run() or ixev_loop_destroy().  ops->accept() may set the handler and the user field
  *     of the conn it returns, nothing else: it is not the loop's until accept returns.
  *
+ *   - ixev_move() hands a conn to another loop of the process: the MOVE's cookie is the conn's
+ *     address (same process), so the target loop finds the conn in IX_EV_MOVED and makes it
+ *     its own, handler, mask and user field kept; the daemon replays the bytes not consumed.
+ *     From the call on, the sender's slot is MOVING: it keeps the conn's state but never
+ *     touches the conn (the target may own it already), until the MOVE's RESULT frees the slot
+ *     or, on a refusal, makes the conn live here again as it was (libix gives back the events
+ *     it held meanwhile).  A moved conn's events carry the target's cookie (a pointer, not a
+ *     slot of the target's table), so events are routed by cookie only when the slot found
+ *     has the event's handle, else through the handle table.
+ *
  *   - ixev_run() returns the number of ix events it took, or, when it took none, the number of
  *     handler calls it made (for readiness set up by ixev_set_handler()).
  */
@@ -46,11 +56,13 @@
 #define IXEV_CHUNK_MIN 2048u		/* smallest it tries when the send area is short */
 #define IXEV_NONE UINT32_MAX
 #define IXEV_LISTEN_COOKIE 0
+#define IXEV_DESTROY_ROUNDS 16		/* ix_poll() batches ixev_loop_destroy() looks at */
 
 enum ixev_state {
 	IXEV_FREE,
 	IXEV_LIVE,	/* the app's conn */
 	IXEV_ORPHAN,	/* closed by the app, still sending its last bytes */
+	IXEV_MOVING,	/* ixev_move() in flight: the conn is not ours to touch until RESULT */
 };
 
 struct ixev_span {
@@ -555,7 +567,7 @@ static int ixev_push(struct ixev_loop *l, uint32_t i)
 	struct ixev_priv *p = s->priv;
 	ix_handle_t h = s->handle;
 
-	if (!h || (s->state == IXEV_LIVE && s->conn->dead_err))
+	if (!h || s->state == IXEV_MOVING || (s->state == IXEV_LIVE && s->conn->dead_err))
 		return 0;
 	if (!p->inflight && !p->blocked && p->tx_len) {
 		size_t chunk = p->tx_len < IXEV_CHUNK ? p->tx_len : IXEV_CHUNK;
@@ -774,15 +786,28 @@ static void ixev_on_connected(struct ixev_loop *l, const struct ix_event *ev)
 		ops->dialed(c, 0);
 }
 
-static void ixev_on_recv(struct ixev_loop *l, const struct ix_event *ev)
+/* The slot an event of a connection is for: by cookie if that slot has its handle, else by
+ * handle (a conn that moved here carries a cookie of the loop it came from). */
+static int ixev_of_event(const struct ixev_loop *l, const struct ix_event *ev)
 {
 	int i = ixev_by_cookie(l, ev->cookie);
+
+	if (i >= 0 && l->slots[i].handle == ev->handle)
+		return i;
+	return ixev_hash_find(l, ev->handle);
+}
+
+static void ixev_on_recv(struct ixev_loop *l, const struct ix_event *ev)
+{
+	int i = ixev_of_event(l, ev);
 	struct ixev_slot *s;
 	struct ixev_conn *c;
 
 	if (i < 0)
 		return;
 	s = &l->slots[i];
+	if (s->state == IXEV_MOVING)
+		return;		/* libix holds these back; one it could not is stale */
 	if (s->state == IXEV_ORPHAN) {
 		if (ev->len)
 			ix_recv_done(l->ix, s->handle, ev->len);
@@ -806,9 +831,9 @@ static void ixev_on_recv(struct ixev_loop *l, const struct ix_event *ev)
 
 static void ixev_on_sent(struct ixev_loop *l, const struct ix_event *ev)
 {
-	int i = ixev_by_cookie(l, ev->cookie);
+	int i = ixev_of_event(l, ev);
 
-	if (i < 0)
+	if (i < 0 || l->slots[i].state == IXEV_MOVING)
 		return;
 	l->slots[i].priv->blocked = 0;
 	ixev_mark_dirty(l, (uint32_t)i);
@@ -816,10 +841,49 @@ static void ixev_on_sent(struct ixev_loop *l, const struct ix_event *ev)
 
 static void ixev_on_dead(struct ixev_loop *l, const struct ix_event *ev)
 {
-	int i = ixev_by_cookie(l, ev->cookie);
+	int i = ixev_of_event(l, ev);
 
-	if (i >= 0)
+	if (i >= 0 && l->slots[i].state != IXEV_MOVING)
 		ixev_kill(l, (uint32_t)i, ev->err);
+}
+
+/* A conn another loop of the process handed us (ixev_move()): the cookie is its address. */
+static void ixev_on_moved(struct ixev_loop *l, const struct ix_event *ev)
+{
+	struct ixev_conn *c = (struct ixev_conn *)(uintptr_t)ev->cookie;
+	uint32_t i;
+
+	if (!c) {
+		ix_close(l->ix, ev->handle, 1);
+		return;
+	}
+	if (ixev_register(l, c, ev->handle, &i)) {
+		ix_logf(IX_LOG_ERR, "ixev: no memory for a moved connection: reset");
+		ix_close(l->ix, ev->handle, 1);
+		c->closing = 1;
+		if (l->ops->release)
+			l->ops->release(c);
+		return;
+	}
+	c->ready = IXEV_OUT;
+	ixev_touch(l, i);
+}
+
+/* The RESULT of ixev_move() on slot @i: the conn is gone from here, or ours again. */
+static void ixev_move_result(struct ixev_loop *l, uint32_t i, int err)
+{
+	struct ixev_slot *s = &l->slots[i];
+
+	if (s->state != IXEV_MOVING)
+		return;
+	if (!err) {
+		ixev_slot_free(l, i);	/* the conn itself is the target loop's now */
+		return;
+	}
+	ix_logf(IX_LOG_INFO, "ixev: moving connection %#llx refused (%s): it stays",
+		(unsigned long long)s->handle, strerror(-err));
+	s->state = IXEV_LIVE;
+	ixev_touch(l, i);
 }
 
 static void ixev_on_result(struct ixev_loop *l, const struct ix_event *ev)
@@ -833,6 +897,12 @@ static void ixev_on_result(struct ixev_loop *l, const struct ix_event *ev)
 		return;		/* a connection closed since */
 	s = &l->slots[i];
 	p = s->priv;
+	if (ev->op == IX_OP_MOVE) {
+		ixev_move_result(l, (uint32_t)i, ev->err);
+		return;
+	}
+	if (s->state == IXEV_MOVING)
+		return;		/* nothing refused before the MOVE can reach the conn now */
 	if (ev->op != IX_OP_SEND) {
 		if (ev->err) {
 			ix_logf(IX_LOG_WARN, "ixev: command %d on connection %#llx failed: %s",
@@ -889,6 +959,9 @@ static void ixev_on_event(struct ixev_loop *l, const struct ix_event *ev)
 		break;
 	case IX_EV_RESULT:
 		ixev_on_result(l, ev);
+		break;
+	case IX_EV_MOVED:
+		ixev_on_moved(l, ev);
 		break;
 	}
 }
@@ -967,12 +1040,27 @@ IX_API int ixev_loop_create(const char *control, const struct ixev_conn_ops *ops
  */
 IX_API void ixev_loop_destroy(struct ixev_loop *l)
 {
+	int n, k, rounds;
 	uint32_t i;
 
 	if (!l)
 		return;
+	/*
+	 * Conns other loops moved here, and RESULTs of our own moves, that the rings hold already:
+	 * taken, so those conns are released below rather than lost (bounded: new ones may come).
+	 */
+	for (rounds = 0; rounds < IXEV_DESTROY_ROUNDS; rounds++) {
+		n = ix_poll(l->ix, l->evs, IXEV_BATCH, 0);
+		if (n <= 0)
+			break;
+		for (k = 0; k < n; k++)
+			if (l->evs[k].type == IX_EV_MOVED ||
+			    (l->evs[k].type == IX_EV_RESULT && l->evs[k].op == IX_OP_MOVE))
+				ixev_on_event(l, &l->evs[k]);
+	}
 	for (i = 0; i < l->nr_slots; i++) {
 		struct ixev_conn *c = l->slots[i].conn;
+		/* a MOVING conn may be another loop's already: not released here */
 		int live = l->slots[i].state == IXEV_LIVE;
 
 		if (l->slots[i].state == IXEV_FREE)
@@ -1155,5 +1243,46 @@ IX_API int ixev_dial(struct ixev_loop *l, struct ixev_conn *c, const struct ix_a
 		c->loop = NULL;
 		return (int)seq;
 	}
+	return 0;
+}
+
+/**
+ * ixev_move - hand @c to loop @to (another context of this process): its handler, mask and
+ * user field go with it and run on @to's thread from its next ixev_run().
+ * @c:  the connection, established (not dialing), nothing buffered to send, not shut down
+ * @to: the target loop
+ *
+ * Bytes received and not consumed travel (the daemon gives them to @to again); bytes consumed
+ * were given back already.  After a 0 return the caller must not touch @c: it is @to's, or,
+ * if the daemon refuses the move (@to gone, full), it stays this loop's and its handler runs
+ * here again.
+ *
+ * Return: 0, -EINVAL (not a conn of a loop, @to NULL or its own loop), -ENOTCONN (dialing),
+ * -EPIPE (closing), -EBUSY (bytes buffered or in flight, or shut down: move before sending),
+ * or ix_move()'s errors.
+ */
+IX_API int ixev_move(struct ixev_conn *c, struct ixev_loop *to)
+{
+	struct ixev_loop *l;
+	struct ixev_slot *s;
+	struct ixev_priv *p;
+	int i = ixev_slot_of(c);
+	long seq;
+
+	if (i < 0)
+		return c && c->closing ? -EPIPE : -EINVAL;
+	l = c->loop;
+	if (!to || to == l)
+		return -EINVAL;
+	s = &l->slots[i];
+	p = s->priv;
+	if (!s->handle)
+		return -ENOTCONN;
+	if (p->inflight || p->tx_len || p->shut)
+		return -EBUSY;
+	seq = ix_move(l->ix, s->handle, to->ix, (uint64_t)(uintptr_t)c);
+	if (seq < 0)
+		return (int)seq;
+	s->state = IXEV_MOVING;
 	return 0;
 }

@@ -5,6 +5,7 @@
  * stop them within APP_RUN_TIMEOUT_MS and join them within APP_STOP_TIMEOUT_S.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,12 +55,24 @@ int app_options(struct app_server *srv, int argc, char **argv, const char *extra
 		int (*extra)(int opt, const char *arg, void *ctx), void *ctx,
 		void (*usage)(FILE *f))
 {
+	static const struct option longopts[] = {
+		{ "dispatch", no_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char opts[32];
 	int opt, ret;
 
 	snprintf(opts, sizeof(opts), "p:t:h%s", extra_opts);
-	while ((opt = getopt(argc, argv, opts)) != -1) {
+	while ((opt = getopt_long(argc, argv, opts, longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'D':
+			if (!srv->can_dispatch) {
+				fprintf(stderr, "%s: --dispatch is not supported\n", srv->name);
+				return 2;
+			}
+			srv->dispatch = true;
+			ret = 0;
+			break;
 		case 'p':
 			ret = app_parse_uint(optarg, 1, 65535, &srv->port);
 			break;
@@ -150,6 +163,23 @@ static void app_wait_for_stop(const sigset_t *sigs, struct app_thread *threads, 
 }
 
 /**
+ * app_next_loop - --dispatch: the loop thread @t hands its next connection to, round robin over
+ * the other threads.
+ * @t: the accepting thread (its loop's thread only)
+ *
+ * Return: a loop, or NULL when there is no other thread (serve it here).
+ */
+struct ixev_loop *app_next_loop(struct app_thread *t)
+{
+	unsigned int n = t->nr_all, k;
+
+	if (n < 2)
+		return NULL;
+	k = t->rr++ % (n - 1);
+	return t->all[k >= t->id ? k + 1 : k].loop;
+}
+
+/**
  * app_listen_why - the reason behind an ix_listen()/ixev_listen() error, in words: ixdpd
  * refuses each of its listen rules with its own errno (docs/security.md).
  * @err: the negative errno
@@ -222,7 +252,10 @@ int app_serve(const struct app_server *srv)
 				control, strerror(-ret), app_attach_hint(ret));
 			goto destroy_loops;
 		}
-		ret = ixev_listen(t->loop, NULL, srv->port);
+		t->all = threads;
+		t->nr_all = srv->nthreads;
+		/* --dispatch: thread 0 takes every connection and hands it over */
+		ret = srv->dispatch && i ? 0 : ixev_listen(t->loop, NULL, srv->port);
 		if (ret) {
 			fprintf(stderr, "%s: cannot listen on port %lu: %s (%s)\n", srv->name,
 				srv->port, strerror(-ret), app_listen_why(ret));
@@ -237,8 +270,9 @@ int app_serve(const struct app_server *srv)
 			goto stop_threads;
 		}
 	}
-	fprintf(stderr, "%s: listening on port %lu with %lu threads (ixdpd at %s)\n", srv->name,
-		srv->port, srv->nthreads, control);
+	fprintf(stderr, "%s: listening on port %lu with %lu threads%s (ixdpd at %s)\n", srv->name,
+		srv->port, srv->nthreads,
+		srv->dispatch ? ", thread 0 accepting and handing over" : "", control);
 	app_wait_for_stop(&sigs, threads, srv->nthreads);
 	status = 0;
 

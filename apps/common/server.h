@@ -7,6 +7,7 @@
 #define APPS_SERVER_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "ix/ixev.h"
@@ -24,6 +25,9 @@ struct app_thread {
 	pthread_t tid;
 	int err;		/* why the thread stopped early (negative errno), 0 if it did not */
 	int done;		/* atomic */
+	struct app_thread *all;	/* every thread of the server (--dispatch hands over to them) */
+	unsigned int nr_all;
+	unsigned int rr;	/* thread 0: the next one app_next_loop() gives */
 };
 
 struct app_server {
@@ -34,6 +38,8 @@ struct app_server {
 	/* optional: set t->user up before the thread's loop is created; 0 or -errno */
 	int (*thread_init)(struct app_thread *t, void *arg);
 	void *arg;
+	bool can_dispatch;	/* the app hands connections over (app_next_loop()) */
+	bool dispatch;		/* --dispatch: thread 0 alone listens and hands them over */
 };
 
 int app_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
@@ -42,5 +48,6 @@ int app_options(struct app_server *srv, int argc, char **argv, const char *extra
 		void (*usage)(FILE *f));
 int app_serve(const struct app_server *srv);
 const char *app_listen_why(int err);
+struct ixev_loop *app_next_loop(struct app_thread *t);
 
 #endif /* APPS_SERVER_H */

@@ -3,7 +3,9 @@
  * main.c - ix-kv: a memcached-compatible (text protocol) key-value server on ixev.
  *
  * One ixev loop per thread, each its own context of ixdpd, all listening on the same port (the
- * daemon spreads new connections over them) and sharing one item store.  Per connection, the
+ * daemon spreads new connections over them) and sharing one item store.  With --dispatch only
+ * thread 0 listens, memcached's own model: it accepts each connection and hands it to the next
+ * of the other threads (ixev_move()); a connection it cannot hand over it serves itself.  Per connection, the
  * received bytes are read in place (ixev_peek) and fed to the protocol engine (proto.c); only
  * what it took is consumed, so a client that does not read its answers stops being read from
  * and its TCP window closes.  Answers go out with ixev_send(); when ixev's send buffer is full
@@ -38,6 +40,7 @@ struct kv_client {
 static struct kv_store *store;
 static unsigned int max_conns = KV_CONNS_DEFAULT;
 static unsigned int nr_conns; /* atomic */
+static bool dispatch;
 
 static void client_handler(struct ixev_conn *c, unsigned int events);
 
@@ -64,12 +67,14 @@ static int client_flush(struct kv_client *cl)
 static void client_handler(struct ixev_conn *c, unsigned int events)
 {
 	struct kv_client *cl = c->user;
+	struct app_thread *t = ixev_loop_arg(c->loop);
 	unsigned int rounds = 0;
 	const void *data;
 	size_t used;
 	ssize_t n;
 	int ret;
 
+	cl->kv.stats = t->user;	/* this thread's counters: the conn may have moved here */
 	if (events & IXEV_HUP)
 		goto close;
 	for (;;) {
@@ -109,6 +114,20 @@ close:
 	ixev_close(c); /* queued bytes go out, then FIN; release() frees cl */
 }
 
+/*
+ * --dispatch, thread 0: the first call for a new connection, once it is the loop's (ops->accept
+ * may not move it).  Bytes that came with it travel (none consumed yet).
+ */
+static void dispatch_handler(struct ixev_conn *c, unsigned int events)
+{
+	struct ixev_loop *to = app_next_loop(ixev_loop_arg(c->loop));
+
+	ixev_set_handler(c, IXEV_IN | IXEV_HUP, client_handler);
+	if (!(events & IXEV_HUP) && to && !ixev_move(c, to))
+		return;	/* not ours to touch any more */
+	client_handler(c, events);
+}
+
 static struct ixev_conn *client_accept(struct ixev_loop *l, const struct ix_addr *remote,
 				       uint16_t lport)
 {
@@ -123,7 +142,10 @@ static struct ixev_conn *client_accept(struct ixev_loop *l, const struct ix_addr
 	ixev_conn_init(&cl->ixc);
 	cl->ixc.user = cl;
 	kv_conn_init(&cl->kv, store, t->user);
-	ixev_set_handler(&cl->ixc, IXEV_IN | IXEV_HUP, client_handler);
+	if (dispatch)
+		ixev_set_handler(&cl->ixc, IXEV_IN | IXEV_OUT | IXEV_HUP, dispatch_handler);
+	else
+		ixev_set_handler(&cl->ixc, IXEV_IN | IXEV_HUP, client_handler);
 	return &cl->ixc;
 
 uncount:
@@ -148,13 +170,15 @@ static const struct ixev_conn_ops client_ops = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ix-kv [-p PORT] [-t THREADS] [-c CONNS] [-m MB] [-h]\n"
+		"usage: ix-kv [-p PORT] [-t THREADS] [-c CONNS] [-m MB] [--dispatch] [-h]\n"
 		"  a memcached-compatible server (text protocol) on ixdp\n"
 		"  -p PORT     TCP port (default %d)\n"
 		"  -t THREADS  threads, each its own ixdpd context (default %d, at most %d)\n"
 		"  -c CONNS    most connections at once (default %d)\n"
 		"  -m MB       item memory before the least recently used items are evicted\n"
 		"              (default %d; 0: no limit)\n"
+		"  --dispatch  thread 0 accepts and hands each connection to the next of the\n"
+		"              other threads (memcached's model)\n"
 		"  -h          this help\n"
 		"  $IXDP_CONTROL names ixdpd's control socket (default %s)\n",
 		KV_PORT_DEFAULT, KV_THREADS_DEFAULT, APP_THREADS_MAX, KV_CONNS_DEFAULT,
@@ -193,7 +217,8 @@ static int kv_thread_init(struct app_thread *t, void *arg)
 int main(int argc, char **argv)
 {
 	struct app_server srv = { .name = "ix-kv", .ops = &client_ops, .port = KV_PORT_DEFAULT,
-				  .nthreads = KV_THREADS_DEFAULT, .thread_init = kv_thread_init };
+				  .nthreads = KV_THREADS_DEFAULT, .thread_init = kv_thread_init,
+				  .can_dispatch = true };
 	struct kv_store_opts opts = { 0 };
 	struct kv_args args = { KV_CONNS_DEFAULT, KV_MEM_MB_DEFAULT };
 	int ret, status;
@@ -202,6 +227,7 @@ int main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	max_conns = args.conns;
+	dispatch = srv.dispatch;
 	opts.mem_limit = args.mem_mb << 20;
 	opts.threads = srv.nthreads;
 	opts.max_conns = max_conns;

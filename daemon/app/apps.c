@@ -193,6 +193,7 @@ static int app_map(struct apps *a, struct app_ctx *c)
 		.rx_size = rx,
 		.tx_size = APP_TX_SIZE,
 		.ctx_id = c->id,
+		.conns_max = a->ctx_conns,
 	};
 	for (w = 0; w < a->nr_workers; w++) {
 		__u64 base = APP_PAGE + chan * w;
@@ -285,6 +286,8 @@ static void app_end(struct apps *a, struct app_ctx *c, struct app_ctx **slot, __
 {
 	unsigned int w;
 
+	/* Before any worker lets go: a MOVE to it from now on fails (chan.c, chan_move()). */
+	__atomic_store_n(&c->ended, true, __ATOMIC_RELEASE);
 	/* Its control connection goes now: an fd number reused by a new client is not this. */
 	if (c->sock >= 0)
 		close(c->sock);

@@ -25,6 +25,7 @@ struct apps {
 	gid_t group;			/* besides root, members of this group may attach */
 	bool group_set;
 	size_t rx_size;			/* app-rx-size, set after apps_init() */
+	unsigned int ctx_conns;		/* app-ctx-conns, likewise: told to apps (conns_max) */
 	unsigned int uid_contexts;	/* uid-contexts, set after apps_init(); 0: no limit */
 	unsigned int uid_conns;		/* uid-conns, likewise; 0: no limit */
 	int epfd;

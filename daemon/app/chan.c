@@ -11,6 +11,10 @@
  * connections.  Indices the app publishes (cmd_prod, ev_cons) are checked against the ring
  * size; a context that breaks them only stalls itself.
  *
+ * MOVE hands a connection to another context of the same process on this worker: the slot (and
+ * so the handle) stays, its owner, cookie and rx chunks change (the bytes the app has not given
+ * back are copied into the new owner's rx area and replayed to it as RECVs, after MOVED).
+ *
  * Events are never lost: what happens to a connection is recorded in its pending flags and the
  * connection is queued on its context's pending list; chan_deliver() turns flags into events
  * as the event ring has room.  Received bytes stay in the stack (window closed) until they fit
@@ -43,7 +47,12 @@ enum chan_pend {
 	P_RECV = 1 << 2,
 	P_SENT = 1 << 3,
 	P_DEAD = 1 << 4,
+	P_MOVED = 1 << 5,	/* MOVED to the new owner */
+	P_REPLAY = 1 << 6,	/* then the bytes (and FIN) it was handed, as RECVs */
 };
+
+/* The worker a handle was made by: bits 24-31 (the daemon's own; apps no longer decode it). */
+#define CHAN_HANDLE_WORKER(h) ((unsigned int)(((h) >> 24) & 0xff))
 
 struct chan_ctx;
 
@@ -69,6 +78,11 @@ struct chan_conn {
 	__u32 rx_head_off;	/* consumed in the head chunk */
 	__u32 rx_tail_fill;	/* written in the tail chunk */
 	__u32 rx_out;
+	/* P_REPLAY: bytes of the chunks still to announce, from replay_chunk + replay_off */
+	__u32 replay_left;
+	__u32 replay_chunk;
+	__u32 replay_off;
+	bool replay_fin;	/* then a FIN (the sender had been told of one) */
 	struct stack_conn_info info; /* KNOCK, CONNECTED: the endpoints */
 };
 
@@ -93,6 +107,7 @@ struct chan_ctx {
 	__u32 *chunk_next;	/* rx chunk free list and chains */
 	__u32 chunk_free;
 	__u32 nr_chunks;
+	__u32 nr_free;		/* chunks on the free list */
 	__u32 pend_head;	/* connections with events to write */
 	__u32 pend_tail;
 	__u32 nr_conns;
@@ -178,7 +193,7 @@ static struct chan_conn *chan_alloc(struct chan *c, struct chan_ctx *cx, __u32 *
 
 	*err = -EMFILE;
 	if (cx->nr_conns >= c->cfg.ctx_conns) {
-		c->st.conns_capped++;
+		STAT_INC(c->st.conns_capped);
 		return NULL;
 	}
 	*err = -ENOMEM;
@@ -205,7 +220,7 @@ static struct chan_conn *chan_alloc(struct chan *c, struct chan_ctx *cx, __u32 *
 	}
 	if (!chan_user_take(cx)) {
 		*err = -EMFILE;
-		c->st.conns_capped++;
+		STAT_INC(c->st.conns_capped);
 		return NULL;
 	}
 	i = c->free_head - 1;
@@ -214,7 +229,7 @@ static struct chan_conn *chan_alloc(struct chan *c, struct chan_ctx *cx, __u32 *
 	k->cx = cx;
 	k->next = CHAN_NONE;
 	cx->nr_conns++;
-	c->st.conns++;
+	STAT_INC(c->st.conns);
 	*idx = i;
 	return k;
 }
@@ -225,8 +240,10 @@ static __u32 chan_chunk_get(struct chan_ctx *cx)
 {
 	__u32 n = cx->chunk_free;
 
-	if (n)
+	if (n) {
 		cx->chunk_free = cx->chunk_next[n - 1];
+		cx->nr_free--;
+	}
 	return n;
 }
 
@@ -234,6 +251,7 @@ static void chan_chunk_put(struct chan_ctx *cx, __u32 n)
 {
 	cx->chunk_next[n - 1] = cx->chunk_free;
 	cx->chunk_free = n;
+	cx->nr_free++;
 }
 
 /* Give back every chunk of @k. */
@@ -247,6 +265,55 @@ static void chan_rx_drop(struct chan_ctx *cx, struct chan_conn *k)
 	}
 	k->rx_tail = CHAN_NONE;
 	k->rx_head_off = k->rx_tail_fill = k->rx_out = 0;
+	k->replay_left = k->replay_chunk = k->replay_off = 0;
+}
+
+/*
+ * Copy the @k->rx_out bytes of @k's chunks in @from's rx area into fresh chunks of @to's, packed
+ * from the start of the first; the caller checked that @to has the chunks free.  The new chain
+ * goes to @head, @tail and @fill (bytes in the tail chunk).
+ */
+static void chan_rx_copy(struct chan_ctx *from, const struct chan_conn *k, struct chan_ctx *to,
+			 __u32 *head, __u32 *tail, __u32 *fill)
+{
+	__u32 n = k->rx_head, off = k->rx_head_off, left = k->rx_out, d = CHAN_NONE;
+	__u32 dfill = CHAN_RX_CHUNK;
+
+	*head = CHAN_NONE;
+	while (left && n) {
+		bool last = n == k->rx_tail;
+		__u32 end = last ? k->rx_tail_fill : CHAN_RX_CHUNK;
+
+		while (off < end && left) {
+			__u32 m = end - off;
+
+			if (dfill == CHAN_RX_CHUNK) {
+				__u32 nd = chan_chunk_get(to);
+
+				if (d)
+					to->chunk_next[d - 1] = nd;
+				else
+					*head = nd;
+				d = nd;
+				dfill = 0;
+			}
+			if (m > CHAN_RX_CHUNK - dfill)
+				m = CHAN_RX_CHUNK - dfill;
+			if (m > left)
+				m = left;
+			memcpy(to->rx + (d - 1) * CHAN_RX_CHUNK + dfill,
+			       from->rx + (n - 1) * CHAN_RX_CHUNK + off, m);
+			dfill += m;
+			off += m;
+			left -= m;
+		}
+		if (last)
+			break;
+		n = from->chunk_next[n - 1];
+		off = 0;
+	}
+	*tail = d;
+	*fill = d ? dfill : 0;
 }
 
 /* The app is done with @len bytes from the front of @k's chunks (checked by the caller). */
@@ -302,7 +369,7 @@ static void chan_emit(struct chan *c, struct chan_ctx *cx, const struct ixdp_app
 {
 	memcpy(&cx->evs[cx->ev_prod & (cx->ev_entries - 1)], ev, sizeof(*ev));
 	cx->ev_prod++;
-	c->st.events++;
+	STAT_INC(c->st.events);
 }
 
 /* A command's RESULT; for a command on a connection, the connection's cookie. */
@@ -377,7 +444,7 @@ static void chan_free(struct chan *c, struct chan_conn *k)
 	chan_rx_drop(cx, k);
 	chan_user_put(cx);
 	cx->nr_conns--;
-	c->st.conns--;
+	STAT_SUB(c->st.conns, 1);
 	memset(k, 0, sizeof(*k));
 	k->idx = i;
 	k->gen = gen ?: 1; /* a stale handle never matches again (until 2^32 reuses) */
@@ -418,7 +485,7 @@ static void *chan_knock(void *ctx, void *lst, struct stack_conn *sc,
 		chan_queue(k->cx, c, k, P_KNOCK);
 		return (void *)(uintptr_t)(i + 1);
 	}
-	c->st.knocks_refused++;
+	STAT_INC(c->st.knocks_refused);
 	return NULL;
 }
 
@@ -487,7 +554,7 @@ static struct chan_conn *chan_lookup(struct chan *c, struct chan_ctx *cx, __u64 
 	__u32 i = h & 0xffffff;
 	struct chan_conn *k;
 
-	if (IXDP_APP_HANDLE_WORKER(h) != c->cfg.worker || i >= c->nr_slots)
+	if (CHAN_HANDLE_WORKER(h) != c->cfg.worker || i >= c->nr_slots)
 		return NULL;
 	k = chan_slot(c, i);
 	if (k->cx != cx || k->gen != (__u32)(h >> 32) || k->state == CS_FREE)
@@ -609,7 +676,7 @@ static int chan_source_port(struct chan *c, int family, const __u32 laddr[4],
 	__u32 tries = n < CHAN_PORT_TRIES ? n : CHAN_PORT_TRIES;
 
 	if (c->port_retry_ns && clock_now_ns() < c->port_retry_ns) {
-		c->st.ports_none++;
+		STAT_INC(c->st.ports_none);
 		return -EADDRNOTAVAIL;
 	}
 	c->port_retry_ns = 0;
@@ -630,7 +697,7 @@ static int chan_source_port(struct chan *c, int family, const __u32 laddr[4],
 		return 0;
 	}
 	c->port_retry_ns = clock_now_ns() + CHAN_PORT_BACKOFF_NS;
-	c->st.ports_none++;
+	STAT_INC(c->st.ports_none);
 	return -EADDRNOTAVAIL;
 }
 
@@ -674,6 +741,8 @@ static void chan_connect(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 	if (!ret)
 		ret = stack_app_connect(c->s, cmd->family, laddr, lport, cmd->addr, cmd->port,
 					(void *)(uintptr_t)(i + 1), &k->sc);
+	k->info.lport = lport;
+	memcpy(k->info.laddr, laddr, sizeof(k->info.laddr));
 	if (ret) {
 		/* Reported like a failure on the wire: CONNECTED with the error. */
 		k->state = CS_DEAD;
@@ -708,13 +777,81 @@ static void chan_close_conn(struct chan *c, struct chan_conn *k, bool reset)
 	chan_free(c, k);
 }
 
+/* The context attached here as @id (a ctx_id), or NULL. */
+static struct chan_ctx *chan_ctx_by_id(struct chan *c, __u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_ctx; i++)
+		if (c->ctx[i]->app->id == id)
+			return c->ctx[i];
+	return NULL;
+}
+
+/*
+ * MOVE: give @k to the context @cmd->len names (include/ixdp/app.h).  On success the sender's
+ * RESULT is written by the caller; the new owner's MOVED and replay wait on its pending list.
+ * Return: 0, -ESRCH, -EPERM, -EMFILE, -ENOBUFS, -EINVAL (nothing changed).
+ */
+static int chan_move(struct chan *c, struct chan_ctx *cx, const struct ixdp_app_cmd *cmd,
+		     struct chan_conn *k)
+{
+	struct chan_ctx *to;
+	__u32 head, tail, fill, need;
+	__u8 pend;
+
+	/* A context whose app has gone does not give its connections away: they are reset. */
+	if (__atomic_load_n(&cx->app->ended, __ATOMIC_ACQUIRE))
+		return -ESRCH;
+	if (k->state != CS_OPEN && k->state != CS_DEAD)
+		return -EINVAL;
+	to = chan_ctx_by_id(c, cmd->len);
+	if (!to || __atomic_load_n(&to->app->ended, __ATOMIC_ACQUIRE))
+		return -ESRCH;
+	if (to == cx)
+		return -EINVAL;
+	/* Same pid and uid: one process, so one user slot (apps.c counts users by uid). */
+	if (to->app->pid != cx->app->pid || to->app->uid != cx->app->uid)
+		return -EPERM;
+	if (to->nr_conns >= c->cfg.ctx_conns) {
+		STAT_INC(c->st.conns_capped);
+		return -EMFILE;
+	}
+	need = (k->rx_out + CHAN_RX_CHUNK - 1) / CHAN_RX_CHUNK;
+	if (need > to->nr_free)
+		return -ENOBUFS;
+
+	chan_rx_copy(cx, k, to, &head, &tail, &fill);
+	pend = k->pend & (P_RECV | P_SENT | P_DEAD);
+	chan_unqueue(c, cx, k);
+	need = k->rx_out;
+	chan_rx_drop(cx, k);
+	cx->nr_conns--;
+	to->nr_conns++;
+	k->cx = to;
+	k->cookie = cmd->cookie;
+	k->rx_head = head;
+	k->rx_tail = tail;
+	k->rx_tail_fill = fill;
+	k->rx_out = need;
+	/* Everything the sender was told that still holds is told again, in the same order. */
+	k->replay_left = need;
+	k->replay_chunk = head;
+	k->replay_off = 0;
+	k->replay_fin = k->eof_sent;
+	if (k->state == CS_DEAD)
+		pend |= P_DEAD;
+	chan_queue(to, c, k, pend | P_MOVED | P_REPLAY);
+	return 0;
+}
+
 /* Carry out one command (a private copy of it). */
 static void chan_command(struct chan *c, struct chan_ctx *cx, const struct ixdp_app_cmd *cmd)
 {
 	struct chan_conn *k = NULL;
 	int ret = 0;
 
-	c->st.cmds++;
+	STAT_INC(c->st.cmds);
 	switch (cmd->op) {
 	case IXDP_APP_NOP:
 		return;
@@ -733,6 +870,7 @@ static void chan_command(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 	case IXDP_APP_RECV_DONE:
 	case IXDP_APP_SHUTDOWN:
 	case IXDP_APP_CLOSE:
+	case IXDP_APP_MOVE:
 		k = chan_lookup(c, cx, cmd->handle);
 		if (!k) {
 			chan_result(c, cx, cmd, -EBADF, 0);
@@ -765,7 +903,8 @@ static void chan_command(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 		chan_send(c, cx, cmd, k);
 		return;
 	case IXDP_APP_RECV_DONE:
-		if (cmd->len > k->rx_out) {
+		/* only bytes it was told of: those still to replay are not its yet */
+		if (cmd->len > k->rx_out - k->replay_left) {
 			ret = -EINVAL;
 			break;
 		}
@@ -781,6 +920,18 @@ static void chan_command(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 	case IXDP_APP_CLOSE:
 		chan_close_conn(c, k, cmd->flags & IXDP_APP_CLOSE_RESET);
 		break;
+	case IXDP_APP_MOVE: {
+		const struct chan_conn was = { .cookie = k->cookie };
+
+		ret = chan_move(c, cx, cmd, k);
+		if (!ret)
+			chan_result_k(c, cx, cmd, &was, 0, 0); /* the sender's cookie */
+		if (ret)
+			STAT_INC(c->st.moves_refused);
+		else
+			STAT_INC(c->st.moves);
+		break;
+	}
 	}
 	if (ret)
 		chan_result_k(c, cx, cmd, k, ret, 0);
@@ -827,7 +978,7 @@ static unsigned int chan_ctx_commands(struct chan *c, struct chan_ctx *cx)
 	if (avail > room) {
 		avail = room;
 		if (!room)
-			c->st.ev_full++;
+			STAT_INC(c->st.ev_full);
 	}
 	if (avail > CHAN_CMD_BUDGET)
 		avail = CHAN_CMD_BUDGET;
@@ -883,7 +1034,7 @@ static bool chan_recv(struct chan *c, struct chan_ctx *cx, struct chan_conn *k, 
 			__u32 ch = chan_chunk_get(cx);
 
 			if (!ch) {
-				c->st.rx_full++;
+				STAT_INC(c->st.rx_full);
 				return false;
 			}
 			if (k->rx_tail)
@@ -914,6 +1065,41 @@ static bool chan_recv(struct chan *c, struct chan_ctx *cx, struct chan_conn *k, 
 		}
 	}
 	return true;
+}
+
+/* P_REPLAY: announce the moved bytes and FIN as RECVs.  False: more to do (no room). */
+static bool chan_replay(struct chan *c, struct chan_ctx *cx, struct chan_conn *k, __u64 h,
+			__u32 *room)
+{
+	while (k->replay_left && *room) {
+		__u32 n = k->replay_chunk;
+		__u32 end = n == k->rx_tail ? k->rx_tail_fill : CHAN_RX_CHUNK;
+		__u32 len = end - k->replay_off;
+		struct ixdp_app_ev ev = { .type = IXDP_APP_EV_RECV, .handle = h,
+					  .cookie = k->cookie };
+
+		if (len > k->replay_left)
+			len = k->replay_left;
+		ev.off = (n - 1) * CHAN_RX_CHUNK + k->replay_off;
+		ev.len = len;
+		chan_emit(c, cx, &ev);
+		(*room)--;
+		k->replay_left -= len;
+		k->replay_off += len;
+		if (k->replay_off == CHAN_RX_CHUNK && k->replay_left) {
+			k->replay_chunk = cx->chunk_next[n - 1];
+			k->replay_off = 0;
+		}
+	}
+	if (!k->replay_left && k->replay_fin && *room) {
+		struct ixdp_app_ev ev = { .type = IXDP_APP_EV_RECV, .handle = h,
+					  .cookie = k->cookie };
+
+		chan_emit(c, cx, &ev);
+		(*room)--;
+		k->replay_fin = false;
+	}
+	return !k->replay_left && !k->replay_fin;
 }
 
 /* Write what @k has pending, as far as @room goes; returns true when nothing is left. */
@@ -947,6 +1133,20 @@ static bool chan_deliver_conn(struct chan *c, struct chan_ctx *cx, struct chan_c
 	}
 	if ((k->pend & P_KNOCK) || (k->pend & P_CONNECTED))
 		return false;
+	if ((k->pend & P_MOVED) && *room) {
+		ev.type = IXDP_APP_EV_MOVED;
+		chan_info_ev(&k->info, &ev);
+		chan_emit(c, cx, &ev);
+		(*room)--;
+		k->pend &= ~P_MOVED;
+	}
+	if (k->pend & P_MOVED)
+		return false;
+	if (k->pend & P_REPLAY) {
+		if (!chan_replay(c, cx, k, h, room))
+			return false;
+		k->pend &= ~P_REPLAY;
+	}
 	if (k->pend & P_RECV) {
 		if (k->state != CS_OPEN)
 			k->pend &= ~P_RECV;
@@ -988,7 +1188,7 @@ static unsigned int chan_deliver_ctx(struct chan *c, struct chan_ctx *cx)
 		return 0;
 	room = chan_ev_room(c, cx);
 	if (!room) {
-		c->st.ev_full++;
+		STAT_INC(c->st.ev_full);
 		return 0;
 	}
 	for (visits = 0; visits < CHAN_DELIVER_BUDGET && room && cx->pend_head; visits++) {
@@ -1005,7 +1205,7 @@ static unsigned int chan_deliver_ctx(struct chan *c, struct chan_ctx *cx)
 			first_back = i;
 	}
 	if (!room && cx->pend_head)
-		c->st.ev_full++;
+		STAT_INC(c->st.ev_full);
 	return cx->ev_prod - before;
 }
 
@@ -1168,7 +1368,7 @@ int chan_attach(struct chan *c, struct app_ctx *a)
 	for (i = cx->nr_chunks; i > 0; i--)
 		chan_chunk_put(cx, i);
 	c->ctx[c->nr_ctx++] = cx;
-	c->st.contexts = c->nr_ctx;
+	__atomic_store_n(&c->st.contexts, c->nr_ctx, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -1201,7 +1401,7 @@ void chan_detach(struct chan *c, struct app_ctx *a)
 	for (i = 0; i < c->nr_ctx; i++)
 		if (c->ctx[i] == cx)
 			c->ctx[i] = c->ctx[--c->nr_ctx];
-	c->st.contexts = c->nr_ctx;
+	__atomic_store_n(&c->st.contexts, c->nr_ctx, __ATOMIC_RELAXED);
 	free(cx->chunk_next);
 	free(cx);
 }

@@ -48,6 +48,7 @@ struct app_ctx {
 	size_t shm_size;
 	int app_wake;			/* our end of the app's wakeup socket */
 	int worker_wake[IXDP_WORKERS_MAX]; /* our ends: worker w polls worker_wake[w] */
+	bool ended;			/* its app went: no MOVE to it (workers read it atomic) */
 	bool dying;			/* ended; kept until every worker has let go of it */
 	__u64 held;			/* dying: workers that may still hold it (bit w) */
 	__u64 posted;			/* ... of those, the ones whose detach is posted */

@@ -685,6 +685,7 @@ int ixdpd_start(struct ixdpd *d)
 	d->apps.listens.app_ports = c->app_ports;
 	ixdpd_log_app_ports(d);
 	d->apps.rx_size = c->app_rx_size;
+	d->apps.ctx_conns = c->app_ctx_conns;
 	d->apps.uid_contexts = c->uid_contexts;
 	d->apps.listens.uid_listens = c->uid_listens;
 	d->apps.uid_conns = c->uid_conns;

@@ -55,6 +55,7 @@ enum ix_ev_type {
 	IX_EV_RECV = 4,		/* data (len 0: the peer closed its side) */
 	IX_EV_SENT = 5,		/* len bytes of send space came back */
 	IX_EV_DEAD = 6,		/* the connection is gone (err); ix_close() it */
+	IX_EV_MOVED = 7,	/* a connection handed to this context (ix_move()): cookie, remote */
 };
 
 /* Commands, as IX_EV_RESULT names them (enum ixdp_app_op). */
@@ -68,19 +69,21 @@ enum ix_op {
 	IX_OP_RECV_DONE = 7,
 	IX_OP_SHUTDOWN = 8,
 	IX_OP_CLOSE = 9,
+	IX_OP_MOVE = 10,
 };
 
 struct ix_event {
 	int type;		/* enum ix_ev_type */
 	int err;		/* 0 or a negative errno */
 	ix_handle_t handle;
-	uint64_t cookie;	/* the app's, from ix_accept()/ix_connect(); KNOCK: the listener's */
+	uint64_t cookie;	/* the app's, from ix_accept()/ix_connect()/ix_move(); KNOCK: the
+				 * listener's */
 	void *data;		/* RECV: the bytes, valid until ix_recv_done() covers them */
 	size_t len;		/* RECV: bytes; SENT: bytes freed; RESULT of a SEND: bytes accepted */
 	int op;			/* RESULT: enum ix_op */
 	uint32_t seq;		/* RESULT: what the command's call returned */
-	struct ix_addr remote;	/* KNOCK, CONNECTED */
-	uint16_t lport;		/* KNOCK: the local port */
+	struct ix_addr remote;	/* KNOCK, CONNECTED, MOVED */
+	uint16_t lport;		/* KNOCK, MOVED: the local port */
 };
 
 enum ix_log_level { IX_LOG_ERR, IX_LOG_WARN, IX_LOG_INFO };
@@ -145,8 +148,8 @@ int ix_unlisten(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port);
 
 /*
  * The commands below are queued, not waited for.  Each returns its sequence number (> 0,
- * echoed in the IX_EV_RESULT it may get) or a negative errno: -EBADF (the handle names no
- * worker), -EINVAL, -ECONNRESET.  A full ring is published and waited on (events arriving
+ * echoed in the IX_EV_RESULT it may get) or a negative errno: -EBADF (not a handle of this
+ * context: never given to it, closed, rejected or moved away), -EINVAL, -ECONNRESET.  A full ring is published and waited on (events arriving
  * meanwhile are kept for ix_poll()); -EAGAIN if the worker took nothing for 1 s.
  * A command on a closed or foreign handle gets IX_EV_RESULT with err -EBADF.
  */
@@ -192,6 +195,21 @@ long ix_shutdown(struct ix_ctx *ctx, ix_handle_t h);
 
 /* ix_close - FIN after the queued bytes, or RST with @reset; @h is invalid from here on. */
 long ix_close(struct ix_ctx *ctx, ix_handle_t h, int reset);
+
+/*
+ * ix_move - hand @h to @to, another context attached by this process (same pid and uid); its
+ * thread gets IX_EV_MOVED with the same handle and @cookie, then, as IX_EV_RECV, every byte
+ * not given back with ix_recv_done() before this call (so give back what was consumed first),
+ * then the FIN and IX_EV_DEAD if they had come.  Commands queued on @h before this one are
+ * carried out first.  The IX_EV_RESULT (op IX_OP_MOVE) settles it: err 0, and @h is no longer
+ * @ctx's (forget it: commands on it get -EBADF); or -ESRCH (@to is gone or going), -EPERM
+ * (another process), -EMFILE (@to holds as many connections as the daemon allows),
+ * -ENOBUFS (@to's receive area cannot take the bytes), -EINVAL (not yet accepted, or
+ * connecting), and @h stays @ctx's.  Between the call and the RESULT, @h's RECV, SENT and DEAD
+ * events are held back: dropped on success (the new owner gets them afresh), returned after
+ * the RESULT on failure.  Return: as ix_accept(), and -EBUSY (a move of @h is in flight).
+ */
+long ix_move(struct ix_ctx *ctx, ix_handle_t h, const struct ix_ctx *to, uint64_t cookie);
 
 /* ix_flush - publish queued commands now (wakes a sleeping worker).  Return: 0, -ECONNRESET. */
 int ix_flush(struct ix_ctx *ctx);

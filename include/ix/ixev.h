@@ -79,7 +79,11 @@ struct ixev_conn {
 int ixev_loop_create(const char *control, const struct ixev_conn_ops *ops, void *arg,
 		     struct ixev_loop **lp);
 
-/* ixev_loop_destroy - reset what is open, release every conn, detach. */
+/*
+ * ixev_loop_destroy - reset what is open, release every conn, detach.  Conns other loops moved
+ * here whose IX_EV_MOVED is in the rings already are released too; a conn this loop is moving
+ * away whose RESULT has not come is not (it may be the target's by now).
+ */
 void ixev_loop_destroy(struct ixev_loop *l);
 
 /* The @arg given to ixev_loop_create(), and the loop's ix context. */
@@ -132,6 +136,15 @@ int ixev_shutdown(struct ixev_conn *c);
  * for @c again; ops->release(@c) is called before this returns.
  */
 void ixev_close(struct ixev_conn *c);
+
+/*
+ * ixev_move - hand @c to loop @to of this process (see ix_move()); handler, mask and user field
+ * go with it, unconsumed received bytes come again on @to.  Do not touch @c after 0: it is
+ * @to's (or, if the daemon refuses, this loop's again, its handler called here).  Return: 0,
+ * -EINVAL, -ENOTCONN (dialing), -EPIPE (closing), -EBUSY (bytes to send or shut down), or
+ * ix_move()'s errors.
+ */
+int ixev_move(struct ixev_conn *c, struct ixev_loop *to);
 
 /* ixev_dial - connect @c to @remote; ops->dialed() reports.  Return: 0 or ix_connect()'s. */
 int ixev_dial(struct ixev_loop *l, struct ixev_conn *c, const struct ix_addr *remote);

@@ -23,8 +23,9 @@
  * (entries - 1)).  The daemon aligns every channel header to 64 bytes and every ring and area
  * to 4096; libix refuses a layout that is not at least 64- and 8-byte aligned respectively.  A producer writes its entries, then publishes the index with a release store;
  * a consumer reads the index with an acquire load.  Every context is attached to every worker:
- * a connection belongs to one worker (its handle says which), and its commands go to that
- * worker's ring.
+ * a connection belongs to one worker, and its commands go to that worker's ring.  The handle
+ * does not say which (version 2): the app learns the worker from the channel of the event that
+ * gave it the handle (KNOCK, CONNECTED, MOVED) and keeps that, until a MOVED names another.
  *
  * Connections and flow control are IX's:
  *   - KNOCK: a new connection on a port the app listens on; the app answers ACCEPT (with its own
@@ -43,6 +44,21 @@
  *     -ECONNREFUSED, -ETIMEDOUT on it).
  *   - CLOSE: FIN after the queued bytes, and the handle is invalid from then on (a DEAD handle
  *     is freed); CLOSE with IXDP_APP_CLOSE_RESET sends a RST instead.
+ *   - MOVE: hand an OPEN or DEAD connection to another context of the same process (same pid
+ *     and uid at attach), named by its ctx_id in len, with the new owner's cookie.  Commands
+ *     before it in the ring are carried out first (SENDs included).  The sender gets RESULT:
+ *     err 0 and the handle is no longer its own (commands on it get -EBADF), or -ESRCH (no such
+ *     context, or it is ending), -EPERM (another process), -EMFILE (the target holds
+ *     app-ctx-conns), -ENOBUFS (the target's rx area cannot take the bytes), -EINVAL (not OPEN
+ *     or DEAD, the sender itself) and the connection stays the sender's as it was.  On success
+ *     the target gets, on its channel for the connection's worker, MOVED (the same handle, its
+ *     cookie, remote address/port, lport), then every byte the sender had not given back with
+ *     RECV_DONE as RECV events (copied into the target's rx area; the window stays closed by
+ *     exactly those bytes), then the FIN (RECV len 0) and DEAD if they had happened, then what
+ *     comes next.  Events the worker wrote for the connection to the sender before the MOVE
+ *     are stale on success (their bytes travelled); on failure nothing is written again: the
+ *     sender keeps what it had.  A MOVE still unread in the ring of a context that ends is
+ *     not carried out.
  *
  * Wakeups: a side with nothing to do spins briefly, then sets its sleeping flag, re-checks its
  * rings, and sleeps in poll().  The other side, after publishing, reads the flag and only then
@@ -55,14 +71,15 @@
 #include <linux/types.h>
 
 #define IXDP_APP_MAGIC 0x50415849u	/* "IXAP" */
-#define IXDP_APP_VERSION 1
+#define IXDP_APP_VERSION 2
 #define IXDP_APP_ENTRY 64
 
 /*
- * Handles: generation << 32 | worker << 24 | slot.  Handle 0 is never valid.  A stale handle
- * (its connection closed) fails with -EBADF, never reaches another connection.
+ * Handles are opaque to apps (version 1 named the worker in bits 24-31; version 2 does not).
+ * Handle 0 is never valid.  A stale handle (its connection closed or moved away) fails with
+ * -EBADF, never reaches another connection.  A handle stays the same when its connection
+ * moves to another context (MOVE) and, later, to another worker.
  */
-#define IXDP_APP_HANDLE_WORKER(h) ((unsigned int)(((h) >> 24) & 0xff))
 
 enum ixdp_app_op {
 	IXDP_APP_NOP = 0,
@@ -75,6 +92,7 @@ enum ixdp_app_op {
 	IXDP_APP_RECV_DONE = 7,	/* handle, len */
 	IXDP_APP_SHUTDOWN = 8,	/* handle: FIN after the queued bytes, receiving goes on */
 	IXDP_APP_CLOSE = 9,	/* handle, flags: IXDP_APP_CLOSE_RESET */
+	IXDP_APP_MOVE = 10,	/* handle, cookie (the new owner's), len = target ctx_id -> RESULT */
 	IXDP_APP_OP_MAX,
 };
 
@@ -84,9 +102,9 @@ enum ixdp_app_op {
 struct ixdp_app_cmd {
 	__u16 op;		/* enum ixdp_app_op */
 	__u16 flags;
-	__u32 len;		/* SEND, RECV_DONE: bytes */
+	__u32 len;		/* SEND, RECV_DONE: bytes; MOVE: the target's ctx_id */
 	__u64 handle;
-	__u64 cookie;		/* LISTEN, ACCEPT, CONNECT: the app's, echoed in events */
+	__u64 cookie;		/* LISTEN, ACCEPT, CONNECT, MOVE: the app's, echoed in events */
 	__u64 off;		/* SEND: offset in the channel's tx area (from chan.tx_off) */
 	__u32 addr[4];		/* LISTEN, CONNECT: network order, IPv4 in addr[0] */
 	__u16 port;		/* LISTEN, CONNECT: host order */
@@ -104,6 +122,7 @@ enum ixdp_app_ev_type {
 	IXDP_APP_EV_RECV = 4,		/* handle, cookie, off (rx area), len (0: FIN) */
 	IXDP_APP_EV_SENT = 5,		/* handle, cookie, len: send space freed */
 	IXDP_APP_EV_DEAD = 6,		/* handle, cookie, err */
+	IXDP_APP_EV_MOVED = 7,		/* handle, cookie (the MOVE's), remote addr/port, lport */
 	IXDP_APP_EV_MAX,
 };
 
@@ -117,11 +136,11 @@ struct ixdp_app_ev {
 	__u64 off;		/* RECV: offset in the channel's rx area (from chan.rx_off) */
 	__u32 len;
 	__u32 seq;		/* RESULT: the command's seq */
-	__u32 addr[4];		/* KNOCK, CONNECTED: remote address */
-	__u16 port;		/* KNOCK, CONNECTED: remote port */
+	__u32 addr[4];		/* KNOCK, CONNECTED, MOVED: remote address */
+	__u16 port;		/* KNOCK, CONNECTED, MOVED: remote port */
 	__u8 family;
 	__u8 pad;
-	__u16 lport;		/* KNOCK: the local port */
+	__u16 lport;		/* KNOCK, MOVED: the local port */
 	__u16 pad2;
 };
 
@@ -142,8 +161,8 @@ struct ixdp_app_shm {
 	__u32 ev_entries;	/* per channel, a power of two */
 	__u32 rx_size;		/* per channel, bytes */
 	__u32 tx_size;		/* per channel, bytes */
-	__u32 ctx_id;		/* the daemon's number for this context (logs, ixdpctl) */
-	__u32 reserved0;
+	__u32 ctx_id;		/* the daemon's number for this context (logs, ixdpctl, MOVE) */
+	__u32 conns_max;	/* connections it may hold per worker (app-ctx-conns) */
 
 	/* written by the app */
 	__u32 app_sleeping __attribute__((aligned(64)));	/* 1: write to the app's socket */

@@ -1,6 +1,7 @@
 #!/bin/bash
 # apps.sh - apps on libix against the kernel's TCP in the peer namespace: the ixev echo server
-# and the memcached-protocol KV server at once on one daemon (memccapable, memcaslap), an app
+# and the memcached-protocol KV server at once on one daemon (memccapable, memcaslap), the KV
+# server again with --dispatch (thread 0 accepts and hands each connection over), an app
 # killed with SIGKILL mid-stream (its peers see the connections end, the other apps go on,
 # nothing leaks), a hostile app scribbling over its rings for 30 s while the others serve, an
 # app of another ABI version and an app outside the allowed group refused with a clear error.
@@ -70,6 +71,34 @@ mc() { echo "$out" | awk -v k="$1:" '$1 == k { print $2 }'; }
 	[ "$(mc cmd_set)" -gt 0 ] || fail "memcaslap reported errors: $out"
 ok "memcaslap 5 s, 16 connections, 10 % of gets verified: $(mc cmd_get) gets, $(mc cmd_set) sets," \
 	"verify_failed 0, verify_misses 0; $(echo "$out" | grep -E '^Run time' | tr '\n' ' ')"
+
+# memcached's own model: ix-kv --dispatch, thread 0 alone listens and hands every connection to
+# thread 1 or 2 (ixev_move); the same two clients, and every connection they made was moved.
+moves() { stats_json | jq "[.workers[].app.$1] | add"; }
+m0=$(moves moves)
+app_start kvd "$KV" -p 11212 -t 3 -m 512 --dispatch
+wait_apps 7
+out=$(in_peer timeout 120 memccapable -h "$DUT_IP" -p 11212 -a 2>&1) ||
+	fail "memccapable, --dispatch: $out"
+ok "memccapable (ascii) against ix-kv --dispatch: $(echo "$out" | grep -c pass) passed"
+opened0=$(stats_json | jq '[.workers[].tcp.opened] | add')
+m1=$(moves moves)
+out=$(in_peer timeout 60 memcaslap -s "$DUT_IP:11212" -t 5s -T 2 -c 16 --verify=0.1 2>&1) ||
+	fail "memcaslap, --dispatch: $out"
+[ -n "$(mc verify_failed)" ] && [ "$(mc verify_failed)" -eq 0 ] &&
+	[ "$(mc verify_misses)" -eq 0 ] && [ "$(mc cmd_get)" -gt 0 ] && [ "$(mc cmd_set)" -gt 0 ] ||
+	fail "memcaslap, --dispatch, reported errors: $out"
+opened=$(($(stats_json | jq '[.workers[].tcp.opened] | add') - opened0))
+moved=$(($(moves moves) - m1))
+[ "$moved" -ge 16 ] && [ "$moved" -ge "$opened" ] ||
+	fail "--dispatch: $moved moves for memcaslap's $opened connections"
+[ "$(moves moves_refused)" -eq 0 ] || fail "$(moves moves_refused) moves refused"
+ok "memcaslap against ix-kv --dispatch: $(mc cmd_get) gets, $(mc cmd_set) sets, verify_failed 0," \
+	"verify_misses 0; each of its $opened connections handed over ($moved moves, $((m1 - m0))" \
+	"for memccapable), none refused"
+kill -TERM "$kvd_pid"
+wait "$kvd_pid" || fail "ix-kv --dispatch exit status $?"
+wait_apps 4
 
 # TIME_WAIT reuse: "quit" makes ix-kv close first, so the TIME_WAIT is ixdp's; the peer
 # reconnects at once from the same port (4-tuple) and must be served, not stalled for 2 MSL.
@@ -194,6 +223,11 @@ pool_full
 out=$("$HOSTILE" "$CONTROL" --version 999) || fail "ABI version 999 was accepted: $out"
 echo "$out" | grep -q "ABI version 999" || fail "version refusal without a clear message: $out"
 ok "ABI version 999 refused: $out"
+# An app built against version 1 (handles that named their worker) is refused the same way.
+out=$("$HOSTILE" "$CONTROL" --version 1) || fail "ABI version 1 was accepted: $out"
+echo "$out" | grep -q "ABI version 1, ixdpd speaks version 2" ||
+	fail "version 1 refusal without a clear message: $out"
+ok "ABI version 1 refused: $out"
 out=$(setpriv --reuid nobody --regid nogroup --clear-groups "$UECHO" -p 7003 -t 1 2>&1) &&
 	fail "nobody was let in: $out"
 echo "$out" | grep -qiE 'permission|denied|EACCES' || fail "no clear refusal: $out"

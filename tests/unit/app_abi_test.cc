@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // app_abi_test.cc - the shared-memory ABI of include/ixdp/app.h, field by field: sizes, offsets,
-// the cache-line split between writers, the power-of-two rules and the handle encoding.  A
+// the cache-line split between writers, the power-of-two rules and the opaque handles.  A
 // change here is an ABI change: bump IXDP_APP_VERSION with it.
 #include <gtest/gtest.h>
 
@@ -24,7 +24,8 @@ constexpr bool pow2(uint64_t x) { return x && !(x & (x - 1)); }
 TEST(AppAbi, Constants)
 {
 	EXPECT_EQ(IXDP_APP_MAGIC, 0x50415849u);
-	EXPECT_EQ(IXDP_APP_VERSION, 1);
+	// 2: handles are opaque (no worker field), MOVE/MOVED, conns_max in the header.
+	EXPECT_EQ(IXDP_APP_VERSION, 2);
 	EXPECT_EQ(IXDP_APP_ENTRY, 64);
 	EXPECT_TRUE(pow2(IXDP_APP_ENTRY));
 	EXPECT_EQ(IXDP_APP_FDS_MAX, 2 + IXDP_WORKERS_MAX);
@@ -47,7 +48,7 @@ TEST(AppAbi, OpsAndEventTypes)
 	EXPECT_EQ(IXDP_APP_RECV_DONE, 7);
 	EXPECT_EQ(IXDP_APP_SHUTDOWN, 8);
 	EXPECT_EQ(IXDP_APP_CLOSE, 9);
-	EXPECT_EQ(IXDP_APP_OP_MAX, 10);
+	EXPECT_EQ(IXDP_APP_MOVE, 10);
 	EXPECT_EQ(IXDP_APP_EV_NONE, 0);
 	EXPECT_EQ(IXDP_APP_EV_RESULT, 1);
 	EXPECT_EQ(IXDP_APP_EV_KNOCK, 2);
@@ -55,7 +56,7 @@ TEST(AppAbi, OpsAndEventTypes)
 	EXPECT_EQ(IXDP_APP_EV_RECV, 4);
 	EXPECT_EQ(IXDP_APP_EV_SENT, 5);
 	EXPECT_EQ(IXDP_APP_EV_DEAD, 6);
-	EXPECT_EQ(IXDP_APP_EV_MAX, 7);
+	EXPECT_EQ(IXDP_APP_EV_MOVED, 7);
 	// libix hands the daemon's numbers to apps unchanged.
 	EXPECT_EQ((int)IX_EV_RESULT, (int)IXDP_APP_EV_RESULT);
 	EXPECT_EQ((int)IX_EV_KNOCK, (int)IXDP_APP_EV_KNOCK);
@@ -130,7 +131,7 @@ TEST(AppAbi, ContextHeader)
 	EXPECT_EQ(OFF(ixdp_app_shm, rx_size), 48u);
 	EXPECT_EQ(OFF(ixdp_app_shm, tx_size), 52u);
 	EXPECT_EQ(OFF(ixdp_app_shm, ctx_id), 56u);
-	EXPECT_EQ(OFF(ixdp_app_shm, reserved0), 60u);
+	EXPECT_EQ(OFF(ixdp_app_shm, conns_max), 60u);
 	// What the app writes is alone on its cache line.
 	EXPECT_EQ(OFF(ixdp_app_shm, app_sleeping), 64u);
 	EXPECT_EQ(OFF(ixdp_app_shm, reserved1), 68u);
@@ -200,25 +201,29 @@ TEST(AppAbi, PowerOfTwoRules)
 	EXPECT_EQ(64 % alignof(struct ixdp_app_ev), 0u);
 }
 
+// Version 2: the ABI says nothing of a handle's bits (libix maps handles to workers itself,
+// tests/unit/libix_test.cc); what stays is the 64-bit field in both entries and 0 never valid.
 TEST(AppAbi, Handle)
 {
-	auto mk = [](uint64_t gen, uint64_t w, uint64_t slot) {
-		return gen << 32 | w << 24 | slot;
-	};
+	EXPECT_EQ(SIZE(ixdp_app_cmd, handle), 8u);
+	EXPECT_EQ(SIZE(ixdp_app_ev, handle), 8u);
+	EXPECT_EQ(sizeof(ix_handle_t), 8u);
+	EXPECT_TRUE(std::is_unsigned<ix_handle_t>::value);
+#ifdef IXDP_APP_HANDLE_WORKER
+	ADD_FAILURE() << "version 2 handles are opaque: no IXDP_APP_HANDLE_WORKER";
+#endif
+}
 
-	EXPECT_EQ(IXDP_APP_HANDLE_WORKER(mk(1, 0, 0)), 0u);
-	EXPECT_EQ(IXDP_APP_HANDLE_WORKER(mk(1, 5, 0xffffff)), 5u);
-	EXPECT_EQ(IXDP_APP_HANDLE_WORKER(mk(0xffffffff, 63, 7)), 63u);
-	EXPECT_EQ(IXDP_APP_HANDLE_WORKER(mk(0xffffffff, 255, 0xffffff)), 255u);
-	// Neither the generation nor the slot leaks into the worker.
-	for (uint64_t gen : { 1ull, 0x80000000ull, 0xffffffffull })
-		for (uint64_t slot : { 0ull, 1ull, 0xffffffull })
-			EXPECT_EQ(IXDP_APP_HANDLE_WORKER(mk(gen, 17, slot)), 17u);
-	// Usable in a constant expression, and unsigned.
-	static_assert(IXDP_APP_HANDLE_WORKER(0x0000000103000000ull) == 3, "handle worker");
-	EXPECT_EQ(IXDP_APP_HANDLE_WORKER(~0ull), 255u);
-	// The worker field holds every worker number.
-	EXPECT_LE(IXDP_WORKERS_MAX, 256);
+TEST(AppAbi, Move)
+{
+	EXPECT_EQ(IXDP_APP_MOVE, 10);
+	EXPECT_EQ(IXDP_APP_OP_MAX, 11);
+	EXPECT_EQ(IXDP_APP_EV_MOVED, 7);
+	EXPECT_EQ(IXDP_APP_EV_MAX, 8);
+	EXPECT_EQ((int)IX_OP_MOVE, IXDP_APP_MOVE);
+	EXPECT_EQ((int)IX_EV_MOVED, IXDP_APP_EV_MOVED);
+	// MOVE names the target in len: a ctx_id fits it.
+	EXPECT_EQ(SIZE(ixdp_app_cmd, len), SIZE(ixdp_app_shm, ctx_id));
 }
 
 } // namespace

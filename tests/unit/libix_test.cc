@@ -463,6 +463,22 @@ protected:
 		ASSERT_EQ(h.attach(&ctx), 0);
 		ASSERT_NE(ctx, nullptr);
 	}
+	// Give the context handle @hd on worker @w, as a daemon does: a KNOCK on that channel
+	// (version 2 handles are opaque: libix learns the worker from the event's channel).
+	void learn(uint64_t hd, unsigned int w)
+	{
+		struct ixdp_app_ev e = {};
+		struct ix_event ev;
+
+		e.type = IXDP_APP_EV_KNOCK;
+		e.handle = hd;
+		ASSERT_TRUE(h.put(w, e));
+		ASSERT_EQ(ix_poll(ctx, &ev, 1, 1000), 1);
+		ASSERT_EQ(ev.type, IX_EV_KNOCK);
+		ASSERT_EQ(ev.handle, hd);
+	}
+	// The same, with the worker the test's own handles (mkh) carry in bits 24-31.
+	void learn(uint64_t hd) { learn(hd, (unsigned int)(hd >> 24) & 0xff); }
 };
 
 // --- attach ------------------------------------------------------------------------------
@@ -644,6 +660,8 @@ TEST_F(Libix, DaemonGoneGivesConnReset)
 {
 	attach_ok();
 	uint64_t hd = mkh(1, 0, 1);
+	learn(hd);
+	learn(hd);
 	EXPECT_GT(ix_accept(ctx, hd, 9), 0);
 	close(h.conn);
 	h.conn = -1;
@@ -677,13 +695,16 @@ TEST_F(Libix, DaemonGoneNoticedByNonBlockingPoll)
 TEST_F(Libix, CommandsLandOnTheHandlesWorkerAndWaitForFlush)
 {
 	attach_ok();
-	uint64_t h1 = mkh(3, 1, 77), h0 = mkh(9, 0, 5);
+	uint64_t h1 = mkh(3, 1, 77), h0 = mkh(9, 0, 5), h2 = mkh(9, 0, 6);
+	learn(h1);
+	learn(h0);
+	learn(h2);
 	long s1 = ix_accept(ctx, h1, 0xc00c1e);
 	long s2 = ix_recv_done(ctx, h1, 1500);
 	long s3 = ix_shutdown(ctx, h1);
 	long s4 = ix_close(ctx, h1, 1);
 	long s5 = ix_reject(ctx, h0);
-	long s6 = ix_close(ctx, h0, 0);
+	long s6 = ix_close(ctx, h2, 0);
 	for (long s : { s1, s2, s3, s4, s5, s6 })
 		EXPECT_GT(s, 0);
 	EXPECT_LT(s1, s2);
@@ -711,7 +732,12 @@ TEST_F(Libix, CommandsLandOnTheHandlesWorkerAndWaitForFlush)
 	EXPECT_EQ(c0[0].op, IXDP_APP_REJECT);
 	EXPECT_EQ(c0[0].handle, h0);
 	EXPECT_EQ(c0[1].op, IXDP_APP_CLOSE);
+	EXPECT_EQ(c0[1].handle, h2);
 	EXPECT_EQ(c0[1].flags, 0);
+	// Closed and rejected handles are forgotten: no command reaches a ring for them.
+	EXPECT_EQ(ix_send(ctx, h1, "x", 1), -EBADF);
+	EXPECT_EQ(ix_accept(ctx, h0, 1), -EBADF);
+	EXPECT_EQ(ix_close(ctx, h2, 0), -EBADF);
 	for (auto &c : c1) { // the poisoned slot was cleared
 		EXPECT_EQ(c.pad, 0);
 		for (uint8_t b : c.reserved)
@@ -719,6 +745,7 @@ TEST_F(Libix, CommandsLandOnTheHandlesWorkerAndWaitForFlush)
 	}
 
 	// ix_poll publishes too.
+	learn(h0);
 	EXPECT_GT(ix_accept(ctx, h0, 1), 0);
 	EXPECT_EQ(h.published(0), 2u);
 	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
@@ -734,6 +761,10 @@ TEST_F(Libix, BadHandlesTouchNoRing)
 	EXPECT_EQ(ix_close(ctx, mkh(1, 64, 3), 0), -EBADF);
 	EXPECT_EQ(ix_tx_alloc(ctx, mkh(1, 5, 3), 10), nullptr);
 	EXPECT_EQ(errno, EBADF);
+	// Version 2: a well-formed handle of a real worker is still nothing the context was given.
+	EXPECT_EQ(ix_accept(ctx, mkh(1, 1, 1), 1), -EBADF);
+	EXPECT_EQ(ix_move(ctx, mkh(1, 0, 1), ctx, 1), -EINVAL);
+	EXPECT_EQ(ix_move(ctx, mkh(1, 0, 1), nullptr, 1), -EINVAL);
 	EXPECT_EQ(ix_recv_done(ctx, mkh(1, 0, 1), 0), -EINVAL);
 	EXPECT_EQ(ix_flush(ctx), 0);
 	EXPECT_EQ(h.published(0), 0u);
@@ -792,6 +823,7 @@ TEST_F(Libix, RingFullWaitsAndBuffersEvents)
 {
 	attach_ok();
 	uint64_t hd = mkh(1, 0, 1);
+	learn(hd);
 	for (uint32_t i = 0; i < 10; i++)
 		h.put(0, ev_of(IXDP_APP_EV_SENT, hd, 5, 0, 100 + i));
 	for (uint32_t i = 0; i < h.cmd_entries; i++)
@@ -803,9 +835,9 @@ TEST_F(Libix, RingFullWaitsAndBuffersEvents)
 		auto t0 = Clock::now();
 		// The worker takes nothing until its events are consumed (event ring "full").
 		while (ms_since(t0) < 5000 &&
-		       (h.published(0) != h.cmd_entries || h.ev_cons(0) != 10))
+		       (h.published(0) != h.cmd_entries || h.ev_cons(0) != 11))
 			std::this_thread::sleep_for(std::chrono::microseconds(100));
-		ok = h.published(0) == h.cmd_entries && h.ev_cons(0) == 10;
+		ok = h.published(0) == h.cmd_entries && h.ev_cons(0) == 11; // + learn()'s KNOCK
 		h.take(0);
 	});
 	long seq = ix_recv_done(ctx, hd, 999);
@@ -829,6 +861,7 @@ TEST_F(Libix, RingFullGivesUpAfterABound)
 {
 	attach_ok();
 	uint64_t hd = mkh(1, 1, 1);
+	learn(hd);
 	for (uint32_t i = 0; i < h.cmd_entries; i++)
 		ASSERT_GT(ix_shutdown(ctx, hd), 0);
 	__atomic_store_n(&h.chan(1)->worker_sleeping, 1, __ATOMIC_RELAXED);
@@ -849,6 +882,7 @@ TEST_F(Libix, RecvPointsIntoTheRxArea)
 {
 	attach_ok();
 	uint64_t hd = mkh(2, 1, 9);
+	learn(hd);
 	memcpy(h.rx(1) + 4096, "hello, world", 12);
 	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, 0xabc, 4096, 12));
 	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, 0xabc, 0, 0)); // FIN
@@ -864,7 +898,7 @@ TEST_F(Libix, RecvPointsIntoTheRxArea)
 	EXPECT_EQ(evs[1].len, 0u);
 	EXPECT_EQ(evs[2].type, IX_EV_DEAD); // refused, reported as the connection's end
 	EXPECT_EQ(evs[2].err, -EPROTO);
-	EXPECT_EQ(h.ev_cons(1), 3u);
+	EXPECT_EQ(h.ev_cons(1), 4u); // learn()'s KNOCK and these
 
 	EXPECT_GT(ix_recv_done(ctx, hd, 12), 0);
 	ix_flush(ctx);
@@ -887,7 +921,7 @@ TEST_F(Libix, PollReturnsAtMostMaxAndKeepsOrder)
 		ASSERT_GT(n, 0);
 		ASSERT_LE(n, 7);
 		for (int i = 0; i < n; i++)
-			seen[IXDP_APP_HANDLE_WORKER(evs[i].handle)].push_back((uint32_t)evs[i].len);
+			seen[(evs[i].handle >> 24) & 0xff].push_back((uint32_t)evs[i].len);
 		total += n;
 	}
 	for (unsigned int w = 0; w < 2; w++) {
@@ -963,6 +997,7 @@ TEST_F(Libix, TxAllocSendsInPlace)
 {
 	attach_ok();
 	uint64_t hd = mkh(1, 1, 2);
+	learn(hd);
 	uint8_t *p = (uint8_t *)ix_tx_alloc(ctx, hd, 1000);
 	ASSERT_NE(p, nullptr);
 	int64_t off = h.app_tx_off(p, 1);
@@ -1016,6 +1051,8 @@ TEST_F(Libix, TxReservationRule)
 {
 	attach_ok();
 	uint64_t hd = mkh(1, 0, 2), other = mkh(4, 0, 3);
+	learn(hd);
+	learn(other);
 	uint8_t *p1 = (uint8_t *)ix_tx_alloc(ctx, hd, 1000);
 	uint8_t *p2 = (uint8_t *)ix_tx_alloc(ctx, other, 2000);
 	ASSERT_NE(p1, nullptr);
@@ -1045,6 +1082,7 @@ TEST_F(Libix, TxAreaFreedInOrder)
 {
 	attach_ok();
 	uint64_t hd = mkh(1, 1, 2);
+	learn(hd);
 	const size_t q = h.tx_size / 4;
 	std::vector<char> buf(h.tx_size, 'x');
 	long seq[4];
@@ -1101,6 +1139,7 @@ TEST_F(Libix, TxAllocWraps)
 {
 	attach_ok();
 	uint64_t hd = mkh(1, 0, 2);
+	learn(hd);
 	const size_t big = h.tx_size / 2 - 100;
 	long a = ix_send(ctx, hd, std::string(big, 'a').data(), big);
 	long b = ix_send(ctx, hd, std::string(big, 'b').data(), big);
@@ -1252,6 +1291,10 @@ TEST_F(Libix, WakesOnlySleepingWorkers)
 	attach_ok();
 	__atomic_store_n(&h.chan(0)->worker_sleeping, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&h.chan(1)->worker_sleeping, 0, __ATOMIC_RELAXED);
+	learn(mkh(1, 0, 1));
+	learn(mkh(1, 1, 1));
+	h.woken(0, 0);
+	h.woken(1, 0);
 	EXPECT_GT(ix_accept(ctx, mkh(1, 0, 1), 1), 0);
 	EXPECT_GT(ix_accept(ctx, mkh(1, 1, 1), 1), 0);
 	EXPECT_FALSE(h.woken(0, 0)); // not before the flush
@@ -1286,6 +1329,7 @@ TEST_F(Libix, SleepingAppIsWoken)
 TEST_F(Libix, FdBecomesReadableAfterAnEmptyPoll)
 {
 	attach_ok();
+	learn(mkh(1, 0, 1));
 	struct pollfd p = { ix_fd(ctx), POLLIN, 0 };
 	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0); // armed
 	EXPECT_EQ(poll(&p, 1, 0), 0);
@@ -1301,7 +1345,7 @@ TEST_F(Libix, FdBecomesReadableAfterAnEmptyPoll)
 	h.put(0, ev_of(IXDP_APP_EV_SENT, mkh(1, 0, 3), 8, 0, 10));
 	std::thread worker([&] {
 		auto t0 = Clock::now();
-		while (ms_since(t0) < 5000 && h.ev_cons(0) != 1)
+		while (ms_since(t0) < 5000 && h.ev_cons(0) != 2) // the KNOCK of learn(), and this
 			std::this_thread::sleep_for(std::chrono::microseconds(100));
 		h.take(0);
 	});
