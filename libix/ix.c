@@ -35,11 +35,10 @@
  *
  *   - Handles are opaque (ABI version 2).  Each context keeps a map handle -> worker, learned
  *     from the channel of the event that made the handle the context's (KNOCK, CONNECTED,
- *     MOVED), and forgotten at ix_close(), ix_reject() and a MOVE that succeeded.  It is an
- *     open-addressing table (linear probing, deletion by backward shift, so no tombstones)
- *     kept at most half full: it doubles as it fills, up to twice what the daemon lets the
- *     context hold (conns_max per worker, times the workers), so a lookup is O(1) and the
- *     table bounded.  A handle not in the map is -EBADF.
+ *     MOVED), and forgotten at ix_close(), ix_reject() and a MOVE that succeeded: hmap.h,
+ *     growing up to twice what the daemon lets the context hold (conns_max per worker, times
+ *     the workers), so a lookup is O(1) and the table bounded.  A handle not in the map is
+ *     -EBADF.
  *
  *   - ix_move(): from the call until the MOVE's RESULT, the handle's RECV, SENT and DEAD
  *     events are held back (events of the handle libix had already taken from the rings and
@@ -76,6 +75,7 @@
 #include "ix/ix.h"
 #include "ixdp/app.h"
 #include "ixdp/ctl.h"
+#include "hmap.h"
 #include "ix_priv.h"
 
 #define IX_FULL_WAIT_MS 1000	/* a full command ring waits this long for its worker */
@@ -83,6 +83,7 @@
 #define IX_ERRMSG_MAX 4096	/* longest refusal message read from the daemon */
 #define IX_NS_PER_MS 1000000ull
 #define IX_MAP_MIN 1024		/* first size of a context's handle map */
+#define IX_HENT_MOVING 1u	/* handle map flag: a MOVE is in flight, its events are held */
 #define IX_CONNS_DEFAULT 16384	/* per worker, when the daemon does not say (conns_max 0) */
 
 /* Events and ops are handed to the app with the daemon's numbers. */
@@ -155,13 +156,6 @@ struct ix_chan {
 	int sync_err;
 };
 
-/* One handle of the context: which channel (worker) its commands go to. */
-struct ix_hent {
-	uint64_t handle;	/* 0: empty */
-	uint32_t chan;
-	uint32_t moving;	/* a MOVE is in flight: its events are held back */
-};
-
 struct ix_ctx {
 	struct ixdp_app_shm *shm;
 	size_t shm_size;
@@ -192,10 +186,7 @@ struct ix_ctx {
 	int moved_err;
 
 	/* handle -> channel (see the top of this file) */
-	struct ix_hent *map;
-	uint32_t map_cap;	/* a power of two, or 0 */
-	uint32_t map_len;
-	uint32_t map_max;	/* the most map_cap may grow to */
+	struct ix_hmap map;	/* val: the channel; flags: IX_HENT_MOVING */
 
 	/* events of handles with a MOVE in flight, in order */
 	struct ix_event *held;
@@ -329,94 +320,6 @@ static uint32_t ix_map_max(uint32_t per_worker, unsigned int nr)
 	while (cap < want && cap < (1u << 30))
 		cap *= 2;
 	return cap;
-}
-
-/* Handles are the daemon's numbers: mix every bit into the home slot (splitmix64's finish). */
-static uint32_t ix_map_home(uint64_t h, uint32_t cap)
-{
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebull;
-	h ^= h >> 31;
-	return (uint32_t)h & (cap - 1);
-}
-
-static struct ix_hent *ix_map_find(const struct ix_ctx *ctx, uint64_t h)
-{
-	uint32_t i;
-
-	if (!h || !ctx->map_cap)
-		return NULL;
-	for (i = ix_map_home(h, ctx->map_cap); ctx->map[i].handle; i = (i + 1) & (ctx->map_cap - 1))
-		if (ctx->map[i].handle == h)
-			return &ctx->map[i];
-	return NULL;
-}
-
-static void ix_map_put(struct ix_hent *t, uint32_t cap, const struct ix_hent *e)
-{
-	uint32_t i = ix_map_home(e->handle, cap);
-
-	while (t[i].handle)
-		i = (i + 1) & (cap - 1);
-	t[i] = *e;
-}
-
-/*
- * @h is the context's, on channel @chan (a new handle, or one that moved here).  Return 0 or
- * -ENOMEM (no memory, or more handles than the daemon lets the context hold).
- */
-static int ix_map_add(struct ix_ctx *ctx, uint64_t h, uint32_t chan)
-{
-	struct ix_hent e = { .handle = h, .chan = chan }, *old = ix_map_find(ctx, h);
-
-	if (old) {
-		*old = e;
-		return 0;
-	}
-	if ((ctx->map_len + 1) * 2 > ctx->map_cap) {
-		uint32_t cap = ctx->map_cap ? ctx->map_cap * 2 : IX_MAP_MIN, i;
-		struct ix_hent *t;
-
-		if (cap > ctx->map_max)
-			return -ENOMEM;
-		t = calloc(cap, sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		for (i = 0; i < ctx->map_cap; i++)
-			if (ctx->map[i].handle)
-				ix_map_put(t, cap, &ctx->map[i]);
-		free(ctx->map);
-		ctx->map = t;
-		ctx->map_cap = cap;
-	}
-	ix_map_put(ctx->map, ctx->map_cap, &e);
-	ctx->map_len++;
-	return 0;
-}
-
-/* Forget @h, moving later entries of its probe run back into the hole. */
-static void ix_map_del(struct ix_ctx *ctx, uint64_t h)
-{
-	struct ix_hent *e = ix_map_find(ctx, h);
-	uint32_t mask = ctx->map_cap - 1, i, j;
-
-	if (!e)
-		return;
-	i = (uint32_t)(e - ctx->map);
-	for (j = (i + 1) & mask; ctx->map[j].handle; j = (j + 1) & mask) {
-		uint32_t k = ix_map_home(ctx->map[j].handle, ctx->map_cap);
-		/* an entry stays if its home lies cyclically in (i, j] */
-		int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-
-		if (!stays) {
-			ctx->map[i] = ctx->map[j];
-			i = j;
-		}
-	}
-	ctx->map[i].handle = 0;
-	ctx->map_len--;
 }
 
 /* --- attach ------------------------------------------------------------------------------ */
@@ -642,7 +545,8 @@ static int ix_map(struct ix_ctx *ctx, const struct ixdp_app_attach *att, int mem
 	ctx->rx_size = h.rx_size;
 	ctx->tx_size = h.tx_size;
 	ctx->ctx_id = h.ctx_id;
-	ctx->map_max = ix_map_max(h.conns_max ? h.conns_max : IX_CONNS_DEFAULT, nr);
+	ctx->map.min = IX_MAP_MIN;
+	ctx->map.max = ix_map_max(h.conns_max ? h.conns_max : IX_CONNS_DEFAULT, nr);
 	for (w = 0; w < nr; w++) {
 		struct ixdp_app_chan *hdr = (void *)(base + h.chan_off + w * h.chan_size);
 		struct ix_chan *ch = &ctx->chan[w];
@@ -892,7 +796,7 @@ IX_API void ix_detach(struct ix_ctx *ctx)
 	close(ctx->ctl_fd);	/* the daemon sees the context end here */
 	munmap(ctx->shm, ctx->shm_size);
 	free(ctx->fifo);
-	free(ctx->map);
+	ix_hmap_free(&ctx->map);
 	free(ctx->held);
 	free(ctx);
 }
@@ -1254,14 +1158,14 @@ static void ix_fifo_hold(struct ix_ctx *ctx, ix_handle_t h)
  */
 static int ix_move_done(struct ix_ctx *ctx, ix_handle_t h, int err)
 {
-	struct ix_hent *e = ix_map_find(ctx, h);
+	struct ix_hent *e = ix_hmap_find(&ctx->map, h);
 	uint32_t r, w = 0;
 	int queued = 0;
 
 	if (!err)
-		ix_map_del(ctx, h);
+		ix_hmap_del(&ctx->map, h);
 	else if (e)
-		e->moving = 0;
+		e->flags &= ~IX_HENT_MOVING;
 	for (r = 0; r < ctx->held_len; r++) {
 		struct ix_event *ev = &ctx->held[r], *dst;
 
@@ -1301,9 +1205,9 @@ static void ix_addr_get(const struct ixdp_app_ev *e, struct ix_addr *a)
 /* 1: hand @ev to the app; 0: its handle has a MOVE in flight, and it is held back. */
 static int ix_keep(struct ix_ctx *ctx, const struct ix_event *ev)
 {
-	const struct ix_hent *e = ix_map_find(ctx, ev->handle);
+	const struct ix_hent *e = ix_hmap_find(&ctx->map, ev->handle);
 
-	if (!e || !e->moving)
+	if (!e || !(e->flags & IX_HENT_MOVING))
 		return 1;
 	if (ix_hold(ctx, ev)) {
 		ix_logf(IX_LOG_ERR, "libix: no memory to hold an event of a moving connection back");
@@ -1348,13 +1252,13 @@ static int ix_ev_take(struct ix_ctx *ctx, struct ix_chan *ch, const struct ixdp_
 	case IXDP_APP_EV_MOVED:
 		out->lport = e->lport;
 		ix_addr_get(e, &out->remote);
-		if (ix_map_add(ctx, e->handle, ix_chan_nr(ctx, ch)))
+		if (ix_hmap_add(&ctx->map, e->handle, ix_chan_nr(ctx, ch)))
 			ix_logf(IX_LOG_ERR, "libix: no room for handle %#llx: commands on it fail",
 				(unsigned long long)e->handle);
 		return 1;
 	case IXDP_APP_EV_CONNECTED:
 		ix_addr_get(e, &out->remote);
-		if (!e->err && e->handle && ix_map_add(ctx, e->handle, ix_chan_nr(ctx, ch)))
+		if (!e->err && e->handle && ix_hmap_add(&ctx->map, e->handle, ix_chan_nr(ctx, ch)))
 			ix_logf(IX_LOG_ERR, "libix: no room for handle %#llx: commands on it fail",
 				(unsigned long long)e->handle);
 		return 1;
@@ -1536,10 +1440,10 @@ static int ix_chan_of(struct ix_ctx *ctx, ix_handle_t h, struct ix_chan **chp)
 		return -EINVAL;
 	if (ctx->dead)
 		return -ECONNRESET;
-	e = ix_map_find(ctx, h);
+	e = ix_hmap_find(&ctx->map, h);
 	if (!e)
 		return -EBADF;
-	*chp = &ctx->chan[e->chan];
+	*chp = &ctx->chan[e->val];
 	return 0;
 }
 
@@ -1563,7 +1467,7 @@ static long ix_simple(struct ix_ctx *ctx, ix_handle_t h, uint16_t op, uint16_t f
 	cmd->cookie = cookie;
 	ret = ix_cmd_put(ctx, ch, cmd);
 	if (op == IXDP_APP_CLOSE || op == IXDP_APP_REJECT)
-		ix_map_del(ctx, h);	/* invalid from here on */
+		ix_hmap_del(&ctx->map, h);	/* invalid from here on */
 	return ret;
 }
 
@@ -1703,7 +1607,7 @@ IX_API long ix_move(struct ix_ctx *ctx, ix_handle_t h, const struct ix_ctx *to, 
 	ret = ix_chan_of(ctx, h, &ch);
 	if (ret)
 		return ret;
-	if (ix_map_find(ctx, h)->moving)
+	if (ix_hmap_find(&ctx->map, h)->flags & IX_HENT_MOVING)
 		return -EBUSY;
 	ret = ix_cmd_get(ctx, ch, &cmd);
 	if (ret)
@@ -1714,9 +1618,9 @@ IX_API long ix_move(struct ix_ctx *ctx, ix_handle_t h, const struct ix_ctx *to, 
 	cmd->len = to->ctx_id;
 	ret = ix_cmd_put(ctx, ch, cmd);
 	/* looked up again: events taken while waiting for room may have grown the map */
-	e = ix_map_find(ctx, h);
+	e = ix_hmap_find(&ctx->map, h);
 	if (e)
-		e->moving = 1;
+		e->flags |= IX_HENT_MOVING;
 	ix_fifo_hold(ctx, h);
 	return ret;
 }

@@ -49,6 +49,7 @@
 
 #include "ix/ix.h"
 #include "ix/ixev.h"
+#include "hmap.h"
 #include "ix_priv.h"
 
 #define IXEV_BATCH 64			/* events taken per ixev_run() */
@@ -57,6 +58,8 @@
 #define IXEV_NONE UINT32_MAX
 #define IXEV_LISTEN_COOKIE 0
 #define IXEV_DESTROY_ROUNDS 16		/* ix_poll() batches ixev_loop_destroy() looks at */
+#define IXEV_HASH_MIN 64		/* first size of the handle -> slot map */
+#define IXEV_HASH_MAX (1u << 30)	/* ... and its largest */
 
 enum ixev_state {
 	IXEV_FREE,
@@ -114,11 +117,6 @@ struct ixev_vec {
 	uint32_t cap;
 };
 
-struct ixev_hent {
-	ix_handle_t handle;	/* 0: empty */
-	uint32_t slot;
-};
-
 struct ixev_loop {
 	struct ix_ctx *ix;
 	const struct ixev_conn_ops *ops;
@@ -126,9 +124,7 @@ struct ixev_loop {
 	struct ixev_slot *slots;
 	uint32_t nr_slots;
 	uint32_t free_head;
-	struct ixev_hent *hash;	/* handle -> slot, linear probing */
-	uint32_t hash_cap;
-	uint32_t hash_len;
+	struct ix_hmap hash;	/* handle -> slot */
 	struct ixev_vec touched;	/* conns whose handler may run */
 	struct ixev_vec dirty;		/* conns with bytes or a FIN to push */
 	struct ix_event evs[IXEV_BATCH];
@@ -164,78 +160,12 @@ static int ixev_slot_of(const struct ixev_conn *c)
 	return (int)c->slot;
 }
 
-static uint32_t ixev_hash_home(ix_handle_t h, uint32_t cap)
-{
-	return (uint32_t)((h * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
-}
-
+/* The slot of the connection with handle @h, or -1. */
 static int ixev_hash_find(const struct ixev_loop *l, ix_handle_t h)
 {
-	uint32_t i;
+	const struct ix_hent *e = ix_hmap_find(&l->hash, h);
 
-	if (!h || !l->hash_cap)
-		return -1;
-	for (i = ixev_hash_home(h, l->hash_cap); l->hash[i].handle; i = (i + 1) & (l->hash_cap - 1))
-		if (l->hash[i].handle == h)
-			return (int)l->hash[i].slot;
-	return -1;
-}
-
-static void ixev_hash_put(struct ixev_hent *t, uint32_t cap, ix_handle_t h, uint32_t slot)
-{
-	uint32_t i = ixev_hash_home(h, cap);
-
-	while (t[i].handle)
-		i = (i + 1) & (cap - 1);
-	t[i].handle = h;
-	t[i].slot = slot;
-}
-
-static int ixev_hash_add(struct ixev_loop *l, ix_handle_t h, uint32_t slot)
-{
-	if ((l->hash_len + 1) * 2 > l->hash_cap) {
-		uint32_t cap = l->hash_cap ? l->hash_cap * 2 : 64, i;
-		struct ixev_hent *t;
-
-		if (cap > (1u << 30))
-			return -ENOMEM;
-		t = calloc(cap, sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		for (i = 0; i < l->hash_cap; i++)
-			if (l->hash[i].handle)
-				ixev_hash_put(t, cap, l->hash[i].handle, l->hash[i].slot);
-		free(l->hash);
-		l->hash = t;
-		l->hash_cap = cap;
-	}
-	ixev_hash_put(l->hash, l->hash_cap, h, slot);
-	l->hash_len++;
-	return 0;
-}
-
-/* Remove @h, moving later entries of its probe run back into the hole (no tombstones). */
-static void ixev_hash_del(struct ixev_loop *l, ix_handle_t h)
-{
-	uint32_t mask = l->hash_cap - 1, i, j;
-
-	if (!h || !l->hash_cap)
-		return;
-	for (i = ixev_hash_home(h, l->hash_cap); l->hash[i].handle != h; i = (i + 1) & mask)
-		if (!l->hash[i].handle)
-			return;
-	for (j = (i + 1) & mask; l->hash[j].handle; j = (j + 1) & mask) {
-		uint32_t k = ixev_hash_home(l->hash[j].handle, l->hash_cap);
-		/* an entry stays if its home lies cyclically in (i, j] */
-		int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-
-		if (!stays) {
-			l->hash[i] = l->hash[j];
-			i = j;
-		}
-	}
-	l->hash[i].handle = 0;
-	l->hash_len--;
+	return e ? (int)e->val : -1;
 }
 
 static int ixev_vec_push(struct ixev_vec *v, uint32_t slot, uint32_t gen)
@@ -320,7 +250,7 @@ static void ixev_slot_free(struct ixev_loop *l, uint32_t i)
 {
 	struct ixev_slot *s = &l->slots[i];
 
-	ixev_hash_del(l, s->handle);
+	ix_hmap_del(&l->hash, s->handle);
 	ixev_priv_free(s->priv);
 	s->conn = NULL;
 	s->priv = NULL;
@@ -348,7 +278,7 @@ static int ixev_register(struct ixev_loop *l, struct ixev_conn *c, ix_handle_t h
 	s = &l->slots[i];
 	s->priv = p;
 	s->state = IXEV_LIVE;
-	if (h && ixev_hash_add(l, h, i)) {
+	if (h && ix_hmap_add(&l->hash, h, i)) {
 		ixev_slot_free(l, i);
 		return -ENOMEM;
 	}
@@ -764,7 +694,7 @@ static void ixev_on_connected(struct ixev_loop *l, const struct ix_event *ev)
 	c = l->slots[i].conn;
 	if (!err && !ev->handle)
 		err = -ECONNREFUSED;
-	if (!err && ixev_hash_add(l, ev->handle, (uint32_t)i))
+	if (!err && ix_hmap_add(&l->hash, ev->handle, (uint32_t)i))
 		err = -ENOMEM;
 	if (err) {
 		if (ev->handle)
@@ -1029,6 +959,8 @@ IX_API int ixev_loop_create(const char *control, const struct ixev_conn_ops *ops
 	}
 	l->ops = ops ? ops : &ixev_no_ops;
 	l->arg = arg;
+	l->hash.min = IXEV_HASH_MIN;
+	l->hash.max = IXEV_HASH_MAX;
 	l->free_head = IXEV_NONE;
 	*lp = l;
 	return 0;
@@ -1074,7 +1006,7 @@ IX_API void ixev_loop_destroy(struct ixev_loop *l)
 	}
 	ix_detach(l->ix);
 	free(l->slots);
-	free(l->hash);
+	ix_hmap_free(&l->hash);
 	free(l->touched.v);
 	free(l->dirty.v);
 	free(l);
