@@ -21,8 +21,9 @@
  *
  * Rings are single-producer single-consumer, indices free-running __u32 from 0 (entry = index &
  * (entries - 1)).  The daemon aligns every channel header to 64 bytes and every ring and area
- * to 4096; libix refuses a layout that is not at least 64- and 8-byte aligned respectively.  A producer writes its entries, then publishes the index with a release store;
- * a consumer reads the index with an acquire load.  Every context is attached to every worker:
+ * to 4096; libix refuses a layout that is not at least 64- and 8-byte aligned respectively.
+ * A producer writes its entries, then publishes the index with a release store; a consumer
+ * reads the index with an acquire load.  Every context is attached to every worker:
  * a connection belongs to one worker, and its commands go to that worker's ring.  The handle
  * does not say which (version 2): the app learns the worker from the channel of the event that
  * gave it the handle (KNOCK, CONNECTED, MOVED) and keeps that, until a MOVED names another.

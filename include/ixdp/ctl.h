@@ -142,7 +142,7 @@ struct ixdp_ctl_stats {
 	X(cpu_lost, "cpu_lost", "idle back-offs begun: the worker's CPU was found taken") \
 	X(busy_ns, "busy_ns", "time in loop iterations that found work, ns")		\
 	X(rx_bursts, "rx_bursts", "RX bursts that found frames (rx_packets / rx_bursts: the mean batch)") \
-	X(fwd_out, "fwd_out", "misrouted frames handed to their group's owner over the worker-to-worker ring") \
+	X(fwd_out, "fwd_out", "misrouted frames handed to their group's owner (w2w ring)") \
 	X(fwd_dropped, "fwd_dropped", "misrouted frames dropped: the ring to the owner was full") \
 	X(fwd_in, "fwd_in", "frames other workers forwarded here, handled")
 
@@ -170,7 +170,7 @@ struct ixdp_ctl_stats {
 	X(ev_full, "ev_full", "times an event ring was full: the app is behind")	\
 	X(rx_full, "rx_full", "times a context's receive area was full")		\
 	X(wakeups, "wakeups", "apps woken")						\
-	X(knocks_refused, "knocks_refused", "new connections reset: no listening context could take them") \
+	X(knocks_refused, "knocks_refused", "new connections reset: no listening context took them") \
 	X(conns_capped, "conns_capped", "knocks or CONNECTs refused: app-ctx-conns or uid-conns held") \
 	X(ports_none, "ports_none", "CONNECTs refused: no source port left")		\
 	X(moves, "moves", "connections handed to another context of their process (MOVE)")	\

@@ -9,14 +9,14 @@
  * Checked: no crash or sanitizer report; the model is never called on a connection the chan
  * layer already closed; every RECV lies inside the rx area; every handle the daemon hands out
  * names its worker; ring indices published by the daemon never run past the app's; the
- * context never holds more than app-ctx-conns (16 here) connections, nor its user more than
- * uid-conns (12 here, 0-3 of them held on other workers), and the user's shared count is exactly
- * what its connections are (none left when the context goes); with every source port
- * taken, one worker iteration looks at no more than two scans' worth of ports however many
- * CONNECTs it takes (the 10 ms backoff of chan_source_port()).  The rx area is the 64 KiB the
- * layout says (chan.c sizes its chunk list from the layout, not from the daemon's default), and
- * the seed rx_area_full fills it: a peer sends 75 KiB the app never returns, and the worker stops
- * at the full area (rx_full) with the rest left in the stack.
+ * contexts together never hold more than 3 x app-ctx-conns (16 here) connections, nor their
+ * user more than uid-conns (12 here, 0-3 of them held on other workers), and the user's shared
+ * count is exactly what its connections are (none left when the context goes); with every
+ * source port taken, one worker iteration looks at no more than two scans' worth of ports
+ * however many CONNECTs it takes (the 10 ms backoff of chan_source_port()).  The rx area is
+ * the 64 KiB the layout says (chan.c sizes its chunk list from the layout, not from the
+ * daemon's default), and the seed rx_area_full fills it: a peer sends 75 KiB the app never
+ * returns, and the worker stops at the full area (rx_full) with the rest left in the stack.
  *
  * MOVE: two more contexts are attached, B (same pid and uid as the first, A) and C (another
  * pid).  Bytes 0xf0-0xff pick the apps' own, well-formed actions (the older corpus keeps its
@@ -27,7 +27,7 @@
  * expects: no byte lost, doubled or reordered across moves (the target starts at the first
  * byte the sender had not given back), no data after a FIN, no event for a connection after
  * the RESULT that moved it away, MOVED only where a move went; a move to C is -EPERM, to no
- * context or from an ended one -ESRCH, to itself -EINVAL, to an ended one never succeeds.
+ * context or from an ended one -ESRCH, to itself or to an ended one never succeeds.
  * Handles a raw command (action 0) names are left out of the exact checks.
  */
 #include <errno.h>
