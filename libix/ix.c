@@ -40,6 +40,10 @@
  *     the workers), so a lookup is O(1) and the table bounded.  A handle not in the map is
  *     -EBADF.
  *
+ *   - A MOVED for a handle the context holds already (and is not moving away) says that its
+ *     connection changed worker: libix re-points the handle to that channel and the app sees
+ *     nothing (flow-group migration; docs/architecture.md has the plan).
+ *
  *   - ix_move(): from the call until the MOVE's RESULT, the handle's RECV, SENT and DEAD
  *     events are held back (events of the handle libix had already taken from the rings and
  *     not yet returned are held back too).  On success they are dropped: they were the
@@ -1202,6 +1206,21 @@ static void ix_addr_get(const struct ixdp_app_ev *e, struct ix_addr *a)
 	}
 }
 
+/*
+ * A MOVED for @h, which the context holds and is not moving away: its connection changed
+ * worker, and its commands go to @ch from now on.  Return 1 when that was it (libix takes the
+ * event), 0 for a connection another context handed over.
+ */
+static int ix_repoint(struct ix_ctx *ctx, struct ix_chan *ch, ix_handle_t h)
+{
+	struct ix_hent *e = ix_hmap_find(&ctx->map, h);
+
+	if (!e || (e->flags & IX_HENT_MOVING))
+		return 0;
+	e->val = ix_chan_nr(ctx, ch);
+	return 1;
+}
+
 /* 1: hand @ev to the app; 0: its handle has a MOVE in flight, and it is held back. */
 static int ix_keep(struct ix_ctx *ctx, const struct ix_event *ev)
 {
@@ -1248,8 +1267,11 @@ static int ix_ev_take(struct ix_ctx *ctx, struct ix_chan *ch, const struct ixdp_
 		out->seq = e->seq;
 		out->len = e->len;
 		return 1;
-	case IXDP_APP_EV_KNOCK:
 	case IXDP_APP_EV_MOVED:
+		if (ix_repoint(ctx, ch, e->handle))
+			return 0;
+		/* fall through */
+	case IXDP_APP_EV_KNOCK:
 		out->lport = e->lport;
 		ix_addr_get(e, &out->remote);
 		if (ix_hmap_add(&ctx->map, e->handle, ix_chan_nr(ctx, ch)))

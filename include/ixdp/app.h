@@ -60,6 +60,9 @@
  *     are stale on success (their bytes travelled); on failure nothing is written again: the
  *     sender keeps what it had.  A MOVE still unread in the ring of a context that ends is
  *     not carried out.
+ *   - MOVED for a handle the context already holds: the connection now has another worker
+ *     (migration), whose channel the event came on; the app's commands for it go there from
+ *     then on.  Nothing else changes: no bytes are replayed, the cookie stays.
  *
  * Wakeups: a side with nothing to do spins briefly, then sets its sleeping flag, re-checks its
  * rings, and sleeps in poll().  The other side, after publishing, reads the flag and only then

@@ -752,6 +752,38 @@ TEST_F(Libix, CommandsLandOnTheHandlesWorkerAndWaitForFlush)
 	EXPECT_EQ(h.published(0), 3u);
 }
 
+// A MOVED for a handle the context holds: its connection changed worker (migration).  libix
+// takes the event itself and sends the handle's later commands to the new worker's ring.
+TEST_F(Libix, MovedForAHeldHandleRepointsIt)
+{
+	attach_ok();
+	uint64_t hd = mkh(4, 0, 9), other = mkh(4, 0, 10);
+	learn(hd, 0);
+	learn(other, 0);
+	struct ixdp_app_ev e = ev_of(IXDP_APP_EV_MOVED, hd, 0x5eed);
+	ASSERT_TRUE(h.put(1, e));
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 200), 0); // the app sees nothing
+	EXPECT_EQ(h.ev_cons(1), 1u);		   // ... but libix took it
+	EXPECT_GT(ix_recv_done(ctx, hd, 10), 0);
+	EXPECT_GT(ix_close(ctx, other, 0), 0);
+	EXPECT_EQ(ix_flush(ctx), 0);
+	auto c0 = h.take(0);
+	auto c1 = h.take(1);
+	ASSERT_EQ(c1.size(), 1u);
+	EXPECT_EQ(c1[0].op, IXDP_APP_RECV_DONE);
+	EXPECT_EQ(c1[0].handle, hd);
+	ASSERT_EQ(c0.size(), 1u); // the other connection stayed on worker 0
+	EXPECT_EQ(c0[0].handle, other);
+
+	// A MOVED for a handle it does not hold is a connection handed over: the app sees it.
+	uint64_t fresh = mkh(5, 0, 11);
+	ASSERT_TRUE(h.put(0, ev_of(IXDP_APP_EV_MOVED, fresh, 0xfeed)));
+	ASSERT_EQ(ix_poll(ctx, evs, 64, 1000), 1);
+	EXPECT_EQ(evs[0].type, IX_EV_MOVED);
+	EXPECT_EQ(evs[0].handle, fresh);
+	EXPECT_EQ(evs[0].cookie, 0xfeedu);
+}
+
 TEST_F(Libix, BadHandlesTouchNoRing)
 {
 	attach_ok();
