@@ -49,14 +49,38 @@ for _ in $(seq 100); do
 	sleep 0.2
 done
 [ "$(app_conns)" -eq 100 ] || fail "expected the app to hold 100 connections, has $(app_conns)"
-in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7100 50 -n 1 -m 1 -H 20 -t 30 >"$tmp_dir/peer2.out" 2>&1 &
+# 50 more, one after another, each to its end: the handshake completes (the knock comes with the
+# accept), then the reset must come, never an echo or a silence.  Each is settled before the next,
+# so every one of them has reached the daemon's count when this ends.
+in_peer timeout 120 python3 - "$DUT_IP" >"$tmp_dir/peer2.out" 2>&1 <<'PY' &
+import socket, sys
+reset, served, silent = 0, 0, 0
+for i in range(50):
+    try:
+        s = socket.create_connection((sys.argv[1], 7100), timeout=5)
+    except (ConnectionRefusedError, ConnectionResetError):
+        reset += 1	# the reset came before connect() returned
+        continue
+    s.settimeout(5)
+    try:
+        s.sendall(b"x")
+        if s.recv(1):
+            served += 1
+        else:
+            reset += 1
+    except (ConnectionResetError, BrokenPipeError):
+        reset += 1
+    except socket.timeout:
+        silent += 1
+    s.close()
+print(f"reset {reset} served {served} silent {silent}")
+sys.exit(0 if reset == 50 else 1)
+PY
 peer2=$!
 _pids+=("$peer2")
 max=$(app_conns_max)
 [ "$max" -le 100 ] || fail "the app held $max connections, app-ctx-conns is 100"
-if wait "$peer2"; then
-	fail "the 50 connections over the cap were served: $(tail -2 "$tmp_dir/peer2.out")"
-fi
+wait "$peer2" || fail "the 50 connections over the cap were not all reset: $(cat "$tmp_dir/peer2.out")"
 refused=$(app_stat knocks_refused) capped=$(app_stat conns_capped)
 [ "$refused" -ge 50 ] && [ "$capped" -ge 50 ] ||
 	fail "the 50 refused connections counted knocks_refused $refused, conns_capped $capped"
