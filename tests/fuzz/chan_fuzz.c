@@ -263,6 +263,9 @@ struct fctx {
 	bool attached;
 	struct known k[KNOWN];
 	unsigned int nk;
+	/* the handles of its well-formed commands by ring index, until the worker takes them */
+	__u64 sent_h[CMD_N];
+	__u32 sent_at[CMD_N];
 };
 
 static struct fctx X[NCTX];
@@ -384,6 +387,8 @@ static bool app_cmd(struct fctx *x, const struct ixdp_app_cmd *cmd)
 	if (ch->cmd_prod - ch->cmd_cons >= CMD_N)
 		return false;
 	cmds[ch->cmd_prod & (CMD_N - 1)] = *cmd;
+	x->sent_h[ch->cmd_prod & (CMD_N - 1)] = cmd->handle;
+	x->sent_at[ch->cmd_prod & (CMD_N - 1)] = ch->cmd_prod;
 	ch->cmd_prod++;
 	return true;
 }
@@ -637,10 +642,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			app_taint(cmds[ch->cmd_prod & (CMD_N - 1)].handle);
 			i += sizeof(*cmds);
 			ch->cmd_prod++;
-			/* more than the ring holds: the worker skips what it has not taken */
+			/*
+			 * More than the ring holds: the worker skips what it has not taken, also
+			 * well-formed commands whose slots raw ones have overwritten since.
+			 */
 			if (ch->cmd_prod - ch->cmd_cons > CMD_N)
-				for (n = 0; n < CMD_N; n++)
+				for (n = 0; n < CMD_N; n++) {
 					app_taint(cmds[n].handle);
+					if (X[0].sent_h[n] &&
+					    X[0].sent_at[n] - ch->cmd_cons < ch->cmd_prod - ch->cmd_cons)
+						app_taint(X[0].sent_h[n]);
+				}
 			break;
 		case 1: /* the app publishes a wild producer index */
 			/* whatever the ring holds may be carried out (again): no exact checks */
