@@ -82,7 +82,10 @@ int ixev_loop_create(const char *control, const struct ixev_conn_ops *ops, void 
 /*
  * ixev_loop_destroy - reset what is open, release every conn, detach.  Conns other loops moved
  * here whose IX_EV_MOVED is in the rings already are released too; a conn this loop is moving
- * away whose RESULT has not come is not (it may be the target's by now).
+ * away whose RESULT has not come is not (it may be the target's by now).  Known limit: a conn
+ * another loop moved here whose MOVE the daemon carried out after this loop last read its rings
+ * is released by neither loop (the sender's part ended with the RESULT); an app that destroys a
+ * loop while others may still move conns to it keeps its own list of them.
  */
 void ixev_loop_destroy(struct ixev_loop *l);
 

@@ -44,7 +44,8 @@ moves=$(sum moves)
 refused=$(sum moves_refused)
 kill -TERM "$mv"
 wait "$mv" || fail "move-echo exit status $?: $(cat "$tmp_dir/move1.log")"
-read -r _ asked _ arrived <"$tmp_dir/move1.out" || fail "move-echo printed nothing"
+read -r _ asked _ arrived _ unreleased <"$tmp_dir/move1.out" || fail "move-echo printed nothing"
+[ "$unreleased" -eq 0 ] || fail "$unreleased conns never released with every context alive"
 [ "$moves" -ge 100 ] || fail "only $moves moves carried out (move-echo asked for $asked)"
 [ "$refused" -eq 0 ] || fail "$refused moves refused with every context alive"
 [ "$arrived" -ge "$moves" ] || fail "$moves moves but only $arrived arrivals seen"
@@ -82,6 +83,10 @@ ok "loop 1's context ended mid-run ($during); then 16 more streams echoed intact
 	"two, still moving: $after moves, $(sum moves_refused) refused in all"
 kill -TERM "$mv"
 wait "$mv" || fail "move-echo exit status $?: $(cat "$tmp_dir/move2.log")"
+read -r _ _ _ _ _ unreleased <"$tmp_dir/move2.out" || fail "move-echo printed nothing"
+# Known limit (ixev.h, ixev_loop_destroy): a conn whose MOVE to loop 1 was carried out after
+# loop 1 last read its rings is released by no loop; move-echo frees those at exit.
+ok "conns moved to loop 1 too late for it to release them: $unreleased (freed by move-echo)"
 attached 0
 app_conns_zero
 pool_full
