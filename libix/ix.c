@@ -174,6 +174,7 @@ struct ix_ctx {
 	uint32_t seq;
 	uint64_t spin_ns;	/* how long a wait spins before it sleeps: IX_SPIN_US or $IXDP_SPIN_US */
 	int dead;
+	int ending;		/* ix_end(): the daemon's EOF is expected, the rings still read */
 	int armed;		/* app_sleeping left set by an ix_poll() that returned 0 */
 	int kicked;		/* self_fd holds a count */
 	uint64_t dirty;		/* channels with unpublished commands */
@@ -308,7 +309,7 @@ static unsigned int ix_chan_nr(const struct ix_ctx *ctx, const struct ix_chan *c
 
 static void ix_set_dead(struct ix_ctx *ctx, const char *why)
 {
-	if (!ctx->dead)
+	if (!ctx->dead && !ctx->ending)
 		ix_logf(IX_LOG_ERR, "libix: context %u: %s", ctx->ctx_id, why);
 	ctx->dead = 1;
 }
@@ -1935,6 +1936,33 @@ static int ix_arm(struct ix_ctx *ctx)
 }
 
 /**
+ * ix_end - end the context but keep reading its rings (see ix.h).
+ * @ctx: the context
+ *
+ * Commands queued so far are published first, so a MOVE among them is carried out or refused.
+ * Then our side of the control connection is shut down: the daemon ends the context (MOVEs to
+ * it are refused from now on), writes what it still owes it (every MOVED of a connection it
+ * was given), resets its connections on every worker and only then closes its side.
+ *
+ * Return: 0 (also when ended already), -EINVAL, -ECONNRESET (the daemon has gone), or the
+ * error of shutdown(2).
+ */
+IX_API int ix_end(struct ix_ctx *ctx)
+{
+	if (!ctx)
+		return -EINVAL;
+	if (ctx->ending)
+		return 0;
+	if (ctx->dead)
+		return -ECONNRESET;
+	ix_publish(ctx);
+	if (shutdown(ctx->ctl_fd, SHUT_WR))
+		return -errno;
+	ctx->ending = 1;
+	return 0;
+}
+
+/**
  * ix_poll - publish the queued commands, then return up to @max events.
  * @ctx:        the context
  * @evs:        receives the events
@@ -1952,7 +1980,8 @@ IX_API int ix_poll(struct ix_ctx *ctx, struct ix_event *evs, int max, int timeou
 
 	if (!ctx || !evs || max <= 0)
 		return -EINVAL;
-	if (ctx->dead)
+	/* An ending context is read to the end: what the daemon wrote before its EOF counts. */
+	if (ctx->dead && !ctx->ending)
 		return -ECONNRESET;
 	ix_disarm(ctx, 0);
 	ix_publish(ctx);
@@ -1971,13 +2000,15 @@ IX_API int ix_poll(struct ix_ctx *ctx, struct ix_event *evs, int max, int timeou
 			if (now - ctx->ctl_checked >= IX_CTL_CHECK_NS) {
 				ctx->ctl_checked = now;
 				ix_check_ctl(ctx);
+				if (ctx->dead && ctx->ending)
+					continue; /* read what came before the EOF */
 				if (ctx->dead)
 					return -ECONNRESET;
 			}
 			return 0;
 		}
 		ret = ix_wait(ctx, deadline);
-		if (ret)
+		if (ret && !ctx->ending)
 			return ret;
 	}
 }

@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ix/ix.h"
 #include "ix/ixev.h"
@@ -57,7 +58,6 @@
 #define IXEV_CHUNK_MIN 2048u		/* smallest it tries when the send area is short */
 #define IXEV_NONE UINT32_MAX
 #define IXEV_LISTEN_COOKIE 0
-#define IXEV_DESTROY_ROUNDS 16		/* ix_poll() batches ixev_loop_destroy() looks at */
 #define IXEV_HASH_MIN 64		/* first size of the handle -> slot map */
 #define IXEV_HASH_MAX (1u << 30)	/* ... and its largest */
 
@@ -96,7 +96,7 @@ struct ixev_priv {
 };
 
 struct ixev_slot {
-	struct ixev_conn *conn;	/* NULL unless LIVE */
+	struct ixev_conn *conn;	/* LIVE or MOVING: the conn; else NULL */
 	struct ixev_priv *priv;
 	ix_handle_t handle;	/* 0 while dialing */
 	uint32_t gen;
@@ -966,25 +966,47 @@ IX_API int ixev_loop_create(const char *control, const struct ixev_conn_ops *ops
 	return 0;
 }
 
+/* CLOCK_MONOTONIC in milliseconds. */
+static uint64_t ixev_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /**
  * ixev_loop_destroy - release every conn and detach (the daemon resets what was open).
  * @l: the loop (NULL: nothing)
+ *
+ * The context is ended first (ix_end()) and its rings read until the daemon's EOF: then every
+ * conn another loop moved here has been announced (IX_EV_MOVED makes it ours, to release), and
+ * a MOVING conn whose RESULT did not come was never moved (ours too).  Without that answer
+ * (the daemon has gone, or IX_END_TIMEOUT_MS passed) a MOVING conn is left alone: it may be
+ * the target's by now.
  */
 IX_API void ixev_loop_destroy(struct ixev_loop *l)
 {
-	int n, k, rounds;
+	uint64_t deadline;
+	int n, k, ended;
 	uint32_t i;
 
 	if (!l)
 		return;
-	/*
-	 * Conns other loops moved here, and RESULTs of our own moves, that the rings hold already:
-	 * taken, so those conns are released below rather than lost (bounded: new ones may come).
-	 */
-	for (rounds = 0; rounds < IXEV_DESTROY_ROUNDS; rounds++) {
-		n = ix_poll(l->ix, l->evs, IXEV_BATCH, 0);
-		if (n <= 0)
+	ended = !ix_end(l->ix);
+	deadline = ixev_now_ms() + IX_END_TIMEOUT_MS;
+	while (ended) {
+		uint64_t now = ixev_now_ms();
+
+		n = now < deadline ? ix_poll(l->ix, l->evs, IXEV_BATCH, (int)(deadline - now)) : 0;
+		if (n == -ECONNRESET)
+			break; /* the daemon's EOF, every event before it taken */
+		if (n <= 0) {
+			ix_logf(IX_LOG_WARN, "libix: ixev loop: no end from ixdpd in %d ms: conns "
+				"being moved away are not released", IX_END_TIMEOUT_MS);
+			ended = 0;
 			break;
+		}
 		for (k = 0; k < n; k++)
 			if (l->evs[k].type == IX_EV_MOVED ||
 			    (l->evs[k].type == IX_EV_RESULT && l->evs[k].op == IX_OP_MOVE))
@@ -992,13 +1014,13 @@ IX_API void ixev_loop_destroy(struct ixev_loop *l)
 	}
 	for (i = 0; i < l->nr_slots; i++) {
 		struct ixev_conn *c = l->slots[i].conn;
-		/* a MOVING conn may be another loop's already: not released here */
-		int live = l->slots[i].state == IXEV_LIVE;
+		int ours = l->slots[i].state == IXEV_LIVE ||
+			   (ended && l->slots[i].state == IXEV_MOVING);
 
 		if (l->slots[i].state == IXEV_FREE)
 			continue;
 		ixev_slot_free(l, i);
-		if (live) {
+		if (ours) {
 			c->closing = 1;
 			if (l->ops->release)
 				l->ops->release(c);

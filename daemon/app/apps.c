@@ -5,11 +5,14 @@
  * Attach: the control server hands over a connection that asked IXDP_CTL_APP_ATTACH.  Its
  * peer's credentials are checked, the versions compared, a sealed memfd laid out
  * (include/ixdp/app.h), wakeup sockets made, every worker told (worker_call), and the reply
- * sent with the fds.  The connection then stays open: EOF, an error, or any byte from the app
- * ends the context, and every worker resets its connections and forgets it before the memory
- * goes.  A worker that does not answer the detach in time (or is still busy with an earlier
- * request) leaves the context dying: the detach is retried from the control thread's tick
- * (apps_tick) until every worker has let go, then the context is freed.
+ * sent with the fds.  The connection then stays open: EOF (libix shuts its side down, or the
+ * app is gone), an error, or any byte from the app ends the context, and every worker resets
+ * its connections and forgets it before the memory goes.  A worker that does not answer the
+ * detach in time, is still busy with an earlier request, or holds a MOVED the app has not had
+ * room for (chan_detach()) leaves the context dying: the detach is retried from the control
+ * thread's tick (apps_tick) until every worker has let go, then the context is freed.  Only
+ * then is our end of the connection closed: its EOF tells the app that no worker writes to its
+ * rings any more (include/ixdp/app.h, "Ending").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "app/apps.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/worker.h"
 #include "net/netif.h"
@@ -242,9 +246,11 @@ static void app_ctx_put(struct app_ctx *c)
 
 /*
  * Tell the workers in @c->held to forget @c (they reset its connections); clear the bit of each
- * that did.  A worker busy with an earlier request (-EBUSY) keeps its bit and is asked again
- * later; one that does not answer in @timeout_ms keeps its bit with the request posted, and is
- * checked for its answer later (a detach is never dropped and never posted twice).
+ * that did.  A worker busy with an earlier request (-EBUSY) or still delivering a MOVED to it
+ * (-EAGAIN) keeps its bit and is asked again later; one that does not answer in @timeout_ms
+ * keeps its bit with the request posted, and is checked for its answer later (a detach is never
+ * dropped and never posted twice while one is outstanding; asked again when the late answer was
+ * -EAGAIN or cannot be read any more, which costs a worker that has forgotten @c nothing).
  *
  * Return: true when no worker holds @c any more.
  */
@@ -260,12 +266,17 @@ static bool app_workers_detach(struct apps *a, struct app_ctx *c, unsigned int t
 		if (!(c->held & bit))
 			continue;
 		if (c->posted & bit) {
-			if (worker_answered(&a->workers[w], c->detach_seq[w]))
+			if (!worker_answered(&a->workers[w], c->detach_seq[w]))
+				continue;
+			c->posted &= ~bit;
+			if (worker_result(&a->workers[w], c->detach_seq[w], &ret) && ret != -EAGAIN) {
 				c->held &= ~bit;
-			continue;
+				continue;
+			}
+			/* -EAGAIN, or a later request's result took its place: ask again */
 		}
 		ret = worker_call(&a->workers[w], &cmd, timeout_ms);
-		if (ret == -EBUSY)
+		if (ret == -EBUSY || ret == -EAGAIN)
 			continue;
 		if (ret == -ETIMEDOUT) {
 			c->posted |= bit;
@@ -286,12 +297,12 @@ static void app_end(struct apps *a, struct app_ctx *c, struct app_ctx **slot, __
 {
 	unsigned int w;
 
-	/* Before any worker lets go: a MOVE to it from now on fails (chan.c, chan_move()). */
+	/*
+	 * Before any worker lets go: a MOVE to it from now on fails (chan.c, chan_move()).  Its
+	 * control connection stays open (off epoll) until it is freed: see the top of the file.
+	 */
+	c->end_ns = clock_now_ns();
 	__atomic_store_n(&c->ended, true, __ATOMIC_RELEASE);
-	/* Its control connection goes now: an fd number reused by a new client is not this. */
-	if (c->sock >= 0)
-		close(c->sock);
-	c->sock = -1;
 	c->held = held;
 	c->posted = 0;
 	if (app_workers_detach(a, c, APP_CALL_MS)) {

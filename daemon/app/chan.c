@@ -1372,23 +1372,12 @@ int chan_attach(struct chan *c, struct app_ctx *a)
 	return 0;
 }
 
-/**
- * chan_detach - forget a context (WORKER_OP_APP_DETACH): its connections are reset, its
- * listens given up.
- * @c: the worker's channels
- * @a: the context
- */
-void chan_detach(struct chan *c, struct app_ctx *a)
+/* Reset @cx's connections, give up its listens, and forget it. */
+static void chan_forget(struct chan *c, struct chan_ctx *cx)
 {
-	struct chan_ctx *cx = NULL;
 	unsigned int i;
 	__u32 j;
 
-	for (i = 0; i < c->nr_ctx; i++)
-		if (c->ctx[i]->app == a)
-			cx = c->ctx[i];
-	if (!cx)
-		return;
 	for (i = 0; i < STACK_SERVICES_MAX; i++)
 		if (c->lst[i].used)
 			chan_lst_leave(c, &c->lst[i], cx);
@@ -1404,6 +1393,58 @@ void chan_detach(struct chan *c, struct app_ctx *a)
 	__atomic_store_n(&c->st.contexts, c->nr_ctx, __ATOMIC_RELAXED);
 	free(cx->chunk_next);
 	free(cx);
+}
+
+/* Does a connection moved to @cx still wait to tell it so (its MOVED not written)? */
+static bool chan_moved_pending(struct chan *c, const struct chan_ctx *cx)
+{
+	__u32 j, seen = 0;
+
+	for (j = 0; j < c->nr_slots && seen < cx->nr_conns; j++) {
+		const struct chan_conn *k = chan_slot(c, j);
+
+		if (k->cx != cx || k->state == CS_FREE)
+			continue;
+		if (k->pend & P_MOVED)
+			return true;
+		seen++;
+	}
+	return false;
+}
+
+/**
+ * chan_detach - forget a context (WORKER_OP_APP_DETACH): its connections are reset, its
+ * listens given up.
+ * @c: the worker's channels
+ * @a: the context, ended
+ *
+ * A connection another context moved to @a before it ended is @a's app memory as well as ours:
+ * the app frees it when the MOVED reaches it, and an app that ends with ix_end() reads its
+ * rings until we close the control connection.  So what is pending is written first, and while
+ * a MOVED still waits for room in the event ring, the detach waits too (until APP_DRAIN_MS
+ * after the end: an app that does not read any more loses it).
+ *
+ * Return: 0 (forgotten, or not attached here), or -EAGAIN (nothing reset: ask again).
+ */
+int chan_detach(struct chan *c, struct app_ctx *a)
+{
+	struct chan_ctx *cx = NULL;
+	unsigned int i;
+
+	for (i = 0; i < c->nr_ctx; i++)
+		if (c->ctx[i]->app == a)
+			cx = c->ctx[i];
+	if (!cx)
+		return 0;
+	chan_deliver_ctx(c, cx);
+	chan_publish(c, cx);
+	if (chan_moved_pending(c, cx)) {
+		if (clock_now_ns() - a->end_ns < (__u64)APP_DRAIN_MS * 1000000)
+			return -EAGAIN;
+		STAT_INC(c->st.moved_lost);
+	}
+	chan_forget(c, cx);
+	return 0;
 }
 
 /**
@@ -1441,7 +1482,7 @@ void chan_close(struct chan *c)
 	if (!c)
 		return;
 	while (c->nr_ctx)
-		chan_detach(c, c->ctx[0]->app);
+		chan_forget(c, c->ctx[0]);
 	for (p = 0; p < c->nr_pages; p++)
 		free(c->pages[p]);
 	free(c->pages);

@@ -61,7 +61,7 @@ struct chan_cfg {
 int chan_open(struct chan **cp, const struct chan_cfg *cfg, struct stack *s);
 void chan_close(struct chan *c);
 int chan_attach(struct chan *c, struct app_ctx *a);
-void chan_detach(struct chan *c, struct app_ctx *a);
+int chan_detach(struct chan *c, struct app_ctx *a);
 unsigned int chan_commands(struct chan *c);
 unsigned int chan_deliver(struct chan *c);
 bool chan_sleep_begin(struct chan *c, bool *blocked);

@@ -22,6 +22,7 @@
 #define APP_TX_SIZE (4u << 20)	/* per channel */
 #define APP_CALL_MS 2000	/* bound on a worker's answer to attach/detach */
 #define APP_RETRY_MS 20		/* bound on a retried detach's answer (the tick) */
+#define APP_DRAIN_MS 2000	/* an ended context's time to make room for its MOVEDs */
 #define APP_UID_CONNS 65536	/* default uid-conns: on every worker together */
 
 /*
@@ -39,7 +40,7 @@ struct app_uid {
 /* One attached context: set up by the control thread, read-only to workers while attached. */
 struct app_ctx {
 	unsigned int id;
-	int sock;			/* the control connection: its end is the app's end */
+	int sock;			/* the control connection: its EOF is the app's end */
 	pid_t pid;
 	uid_t uid;
 	struct app_uid *user;		/* its user's slot in struct apps; NULL: not counted */
@@ -49,6 +50,7 @@ struct app_ctx {
 	int app_wake;			/* our end of the app's wakeup socket */
 	int worker_wake[IXDP_WORKERS_MAX]; /* our ends: worker w polls worker_wake[w] */
 	bool ended;			/* its app went: no MOVE to it (workers read it atomic) */
+	__u64 end_ns;			/* when it ended (clock_now_ns()) */
 	bool dying;			/* ended; kept until every worker has let go of it */
 	__u64 held;			/* dying: workers that may still hold it (bit w) */
 	__u64 posted;			/* ... of those, the ones whose detach is posted */

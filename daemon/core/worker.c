@@ -414,8 +414,7 @@ void worker_control(struct worker *w)
 		worker_debug_delay(w->detach_delay_ms);
 		/* Resets go out with this iteration's TX on queue 0. */
 		w->cur_q = 0;
-		chan_detach(w->chan, c->arg);
-		c->result = 0;
+		c->result = chan_detach(w->chan, c->arg);
 		break;
 	case WORKER_OP_ADDR_ADD:
 		c->result = stack_addr_add(w->stack, &c->addr);
@@ -493,6 +492,24 @@ int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_m
 __u32 worker_posted(const struct worker *w)
 {
 	return w->cmd.seq;
+}
+
+/**
+ * worker_result - the result of request @seq, while it is the last one posted (control thread).
+ * @w:      worker
+ * @seq:    from worker_posted()
+ * @result: receives it
+ *
+ * Return: true once the worker has answered @seq and no request was posted since; false
+ * otherwise (not answered yet, or a later request's result took its place).
+ */
+bool worker_result(const struct worker *w, __u32 seq, int *result)
+{
+	/* Pairs with the worker's release of answered: the result is written before it. */
+	if (__atomic_load_n(&w->cmd.answered, __ATOMIC_ACQUIRE) != seq || w->cmd.seq != seq)
+		return false;
+	*result = w->cmd.result;
+	return true;
 }
 
 /**

@@ -145,6 +145,7 @@ __u64 worker_cpu_ns(const struct worker *w);
 int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_ms);
 void worker_control(struct worker *w);
 __u32 worker_posted(const struct worker *w);
+bool worker_result(const struct worker *w, __u32 seq, int *result);
 bool worker_answered(const struct worker *w, __u32 seq);
 void worker_sample(struct worker *w, __u64 now);
 

@@ -33,6 +33,7 @@ extern "C" {
 #define IX_SPIN_US 50		/* ix_poll() spins this long before it sleeps */
 #define IX_ATTACH_TIMEOUT_MS 5000
 #define IX_SYNC_TIMEOUT_MS 5000	/* ix_listen(), ix_unlisten() */
+#define IX_END_TIMEOUT_MS 5000	/* ix_end() to the daemon's EOF: a bound for ixev_loop_destroy() */
 
 typedef uint64_t ix_handle_t;
 
@@ -108,7 +109,20 @@ void ix_set_log(ix_log_fn fn, void *arg);
 int ix_attach(const char *control, struct ix_ctx **ctxp);
 
 /*
+ * ix_end - end the context but keep reading its rings: the daemon refuses MOVEs to it from now
+ * on (-ESRCH to the sender), writes the MOVED of every connection it was given before, resets
+ * its connections and closes the control connection (within IX_END_TIMEOUT_MS, unless one of
+ * its workers is stuck).  ix_poll() returns the events written until then, then -ECONNRESET:
+ * from that point no connection moved here goes unannounced, and a MOVE of ours whose RESULT
+ * has not come was never carried out.  Commands queued after ix_end() may not be carried out.
+ * Then ix_detach().  Return: 0, -EINVAL, -ECONNRESET (the daemon has gone), or shutdown(2)'s
+ * error.
+ */
+int ix_end(struct ix_ctx *ctx);
+
+/*
  * ix_detach - close the context: the daemon resets its connections and frees its rings.
+ * Events not read yet are lost: a conn another context moved here goes unannounced (ix_end()).
  */
 void ix_detach(struct ix_ctx *ctx);
 

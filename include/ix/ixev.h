@@ -80,12 +80,11 @@ int ixev_loop_create(const char *control, const struct ixev_conn_ops *ops, void 
 		     struct ixev_loop **lp);
 
 /*
- * ixev_loop_destroy - reset what is open, release every conn, detach.  Conns other loops moved
- * here whose IX_EV_MOVED is in the rings already are released too; a conn this loop is moving
- * away whose RESULT has not come is not (it may be the target's by now).  Known limit: a conn
- * another loop moved here whose MOVE the daemon carried out after this loop last read its rings
- * is released by neither loop (the sender's part ended with the RESULT); an app that destroys a
- * loop while others may still move conns to it keeps its own list of them.
+ * ixev_loop_destroy - end the context (ix_end()), read its rings to the daemon's EOF, release
+ * every conn that is ours, detach.  Released: the live conns, every conn another loop moved here
+ * before the end (moves after it are refused: the conn stays the sender's), and those this loop
+ * was moving away whose MOVE was never carried out; each conn by exactly one loop.  Without the
+ * daemon's answer in IX_END_TIMEOUT_MS (logged), conns being moved away are not released.
  */
 void ixev_loop_destroy(struct ixev_loop *l);
 

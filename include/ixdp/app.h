@@ -64,6 +64,15 @@
  *     (migration), whose channel the event came on; the app's commands for it go there from
  *     then on.  Nothing else changes: no bytes are replayed, the cookie stays.
  *
+ * Ending: the context ends when the daemon reads EOF (or any byte, or an error) on its control
+ * connection.  MOVEs to it are refused from then on.  Each worker then writes what it still
+ * owes the context; while a MOVED waits for room in its event ring, that worker keeps the
+ * context (for at most 2 s after the end, then the connection is reset and counted moved_lost),
+ * then resets its connections and forgets it.  Only when every worker has let go does the
+ * daemon close its end of the control connection.  An app that shuts down only its writing side
+ * (libix's ix_end()) reads its rings until that EOF: then every connection moved to it has been
+ * announced, and a MOVE of its own without a RESULT was never carried out.
+ *
  * Wakeups: a side with nothing to do spins briefly, then sets its sleeping flag, re-checks its
  * rings, and sleeps in poll().  The other side, after publishing, reads the flag and only then
  * writes one byte to the sleeper's socket.  (Sockets, not eventfds: an eventfd's file status

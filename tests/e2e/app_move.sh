@@ -4,7 +4,8 @@
 # while 32 peers check every byte of their echoed streams (order and content), and then the
 # same with one loop's context ending mid-run: the daemon stays up, connections that were not
 # on the ending context finish intact, a fresh batch after it is served whole by the other two,
-# and every connection and frame is reclaimed.
+# every conn is released by exactly one loop (also those moved to the ending one just before it
+# ended), and every connection and frame is reclaimed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
@@ -78,15 +79,20 @@ kill -0 "$IXDPD_PID" || fail "ixdpd died"
 out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7011 16 -n 65536 -m 2097152 -r 9 -t 60) ||
 	fail "the two loops left after the end: $out"
 after=$(($(sum moves) - m0))
+refused=$(sum moves_refused)
 [ "$after" -gt 0 ] || fail "no move carried out in the second run"
+# move-echo's other loops go on moving conns to loop 1 for 200 ms after its ix_end().
+[ "$refused" -gt 0 ] || fail "no move to the ended context was refused"
 ok "loop 1's context ended mid-run ($during); then 16 more streams echoed intact by the other" \
-	"two, still moving: $after moves, $(sum moves_refused) refused in all"
+	"two, still moving: $after moves; $refused moves to the ended context refused"
 kill -TERM "$mv"
 wait "$mv" || fail "move-echo exit status $?: $(cat "$tmp_dir/move2.log")"
 read -r _ _ _ _ _ unreleased <"$tmp_dir/move2.out" || fail "move-echo printed nothing"
-# Known limit (ixev.h, ixev_loop_destroy): a conn whose MOVE to loop 1 was carried out after
-# loop 1 last read its rings is released by no loop; move-echo frees those at exit.
-ok "conns moved to loop 1 too late for it to release them: $unreleased (freed by move-echo)"
+# ix_end(): every conn moved to loop 1 before its end is announced to it, and released.
+[ "$unreleased" -eq 0 ] || fail "$unreleased conns moved to the ending loop released by none"
+lost=$(sum moved_lost)
+[ "$lost" -eq 0 ] || fail "$lost MOVEDs the ending context never read"
+ok "every conn released exactly once across the end (moved_lost 0)"
 attached 0
 app_conns_zero
 pool_full

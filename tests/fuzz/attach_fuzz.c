@@ -11,7 +11,8 @@
  * Byte 1 arms each worker's first failure.  Every later byte starts an action (its bit 7: do not
  * run the loop after it): connect a client (root or another user, in this process or another
  * one), send it a request template or raw bytes at any split, half-close or close it, read its
- * replies, arm a worker failure or timeout, let a worker catch up, claim or release listens as a
+ * replies, arm a worker failure, timeout or a detach answered -EAGAIN (chan_detach() still has a
+ * MOVED to write), let a worker catch up, claim or release listens as a
  * worker would, attach many apps at once, run an action short of file descriptors, fail a
  * service table update.  A user's listens meet app-ports 1024-1100 and 8080 and an ephemeral
  * range of 1080-1090 read from a memfd; the kernel's listeners are asked for real.  After each
@@ -30,9 +31,12 @@
  *  - once the loop is idle: every request answered; an app that hung up, half-closed or wrote is
  *    detached and its connection closed, a quiet one stays; workers hold exactly the live
  *    contexts (and the dying ones app.c keeps while a worker has not answered their detach);
- *    a dying context is held by a worker whose mailbox is still busy (else the tick's retry
- *    would have freed it); attached - detached = live;
- *  - once every worker has caught up, one tick frees every dying context;
+ *    a dying context is held by a worker whose mailbox is still busy or that answered -EAGAIN
+ *    and still has it (else the tick's retry would have freed it), and its connection is still
+ *    open (its EOF tells the app that no worker writes its rings any more);
+ *    attached - detached = live;
+ *  - once every worker has caught up, one tick frees every dying context and closes its
+ *    connection;
  *  - a client is refused at accept with -EUSERS only if it is not root and its user may be over
  *    its share of the control slots (CTL_UID_SLOTS) or into root's last CTL_ROOT_SLOTS;
  *  - no user but root holds more than uid-contexts (3 here) contexts, nor more than uid-listens
@@ -209,11 +213,13 @@ struct mworker {
 	unsigned int n_att;
 	int arm_call;		/* -ETIMEDOUT: the next call is not answered in time */
 	int arm_attach;		/* the next attach fails with this (chan_attach's errors) */
+	bool arm_again;		/* the next detach answers -EAGAIN (a MOVED still to write) */
 	bool pending;		/* a timed-out request the worker has not carried out yet */
 	__u32 seq;		/* the mailbox's numbers, as worker.c */
 	__u32 answered;
 	int pend_op;
 	struct app_ctx *pend_arg;
+	int result;		/* of the request answered last */
 	struct mlisten lst[MW_LISTENS];
 	unsigned int n_lst;
 };
@@ -307,6 +313,10 @@ int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_m
 	m = &mw[i];
 	if (m->pending) {
 		ret = -EBUSY; /* the timed-out request is still in the mailbox */
+	} else if (cmd->op == WORKER_OP_APP_DETACH && m->arm_again && mw_has(m, cmd->arg)) {
+		m->arm_again = false; /* chan_detach(): answered, nothing reset, ask again */
+		m->answered = ++m->seq;
+		ret = m->result = -EAGAIN;
 	} else if (m->arm_call) {
 		m->arm_call = 0;
 		m->seq++;
@@ -315,7 +325,7 @@ int worker_call(struct worker *w, struct worker_cmd *cmd, unsigned int timeout_m
 		m->pend_arg = cmd->arg;
 		ret = -ETIMEDOUT;
 	} else {
-		ret = mw_perform(i, cmd->op, cmd->arg);
+		ret = m->result = mw_perform(i, cmd->op, cmd->arg);
 		m->answered = ++m->seq;
 	}
 	cmd->result = ret;
@@ -329,7 +339,7 @@ static void mw_catch_up(unsigned int w)
 	if (!m->pending)
 		return;
 	m->pending = false;
-	mw_perform(w, m->pend_op, m->pend_arg);
+	m->result = mw_perform(w, m->pend_op, m->pend_arg);
 	m->answered = m->seq;
 }
 
@@ -339,6 +349,18 @@ __u32 worker_posted(const struct worker *w)
 
 	check(w >= workers && i < nw, "worker_posted on no worker");
 	return mw[i].seq;
+}
+
+bool worker_result(const struct worker *w, __u32 seq, int *result)
+{
+	unsigned int i = (unsigned int)(w - workers);
+
+	check(w >= workers && i < nw, "worker_result on no worker");
+	check((__s32)(mw[i].seq - seq) >= 0, "asked about a request never posted");
+	if (mw[i].answered != seq || mw[i].seq != seq)
+		return false;
+	*result = mw[i].result;
+	return true;
 }
 
 bool worker_answered(const struct worker *w, __u32 seq)
@@ -458,6 +480,7 @@ struct client {
 	const struct ident *id;
 	bool may_refuse;		/* ctl may have been full when it connected */
 	bool shut_rd, shut_wr, closed, send_failed, eof;
+	bool was_dying;			/* its context was dying before the last tick */
 	__u8 out[256];			/* queued, not yet sent */
 	size_t out_len;
 	size_t sent_len;		/* the stream as the daemon got it (sent[], last) */
@@ -1010,6 +1033,16 @@ static struct app_ctx *live_ctx(unsigned int id)
 	return NULL;
 }
 
+static struct app_ctx *dying_ctx(unsigned int id)
+{
+	unsigned int i;
+
+	for (i = 0; i < APP_CTX_MAX; i++)
+		if (apps.ctx[i] && apps.ctx[i]->dying && apps.ctx[i]->id == id)
+			return apps.ctx[i];
+	return NULL;
+}
+
 #define UID_CONTEXTS 3	/* uid-contexts under test */
 #define UID_CONNS 5	/* uid-conns under test: set in each user's slot */
 
@@ -1059,7 +1092,10 @@ static void check_uid_listens(void)
 			      "a user holds more listens than uid-listens");
 }
 
-/* A dying context waits for a worker that has not answered yet; none other stays. */
+/*
+ * A dying context waits for a worker that has not answered yet, or that answered -EAGAIN and
+ * still holds it; none other stays.
+ */
 static void check_dying(void)
 {
 	unsigned int i, w;
@@ -1070,9 +1106,8 @@ static void check_dying(void)
 
 		if (!c || !c->dying)
 			continue;
-		check(c->sock < 0, "a dying context keeps its connection");
 		for (w = 0; w < nw; w++)
-			waits |= (c->held >> w & 1) && mw[w].pending;
+			waits |= (c->held >> w & 1) && (mw[w].pending || mw_has(&mw[w], c));
 		check(waits, "a dying context no worker keeps: never freed");
 	}
 }
@@ -1135,6 +1170,10 @@ static void check_idle(void)
 			for (w = 0; w < nw; w++)
 				check(mw_has(&mw[w], c), "a live context not on every worker");
 			live++;
+		} else if (dying_ctx(cl->ctx_id)) {
+			/* its EOF tells the app no worker writes its rings any more */
+			check(!cl->eof || cl->shut_rd,
+			      "a dying context's connection closed before the workers let go");
 		} else {
 			check(!live_ctx(cl->ctx_id), "an app that wrote or hung up keeps its context");
 			check(cl->eof || cl->shut_rd, "an ended context's connection left open");
@@ -1176,6 +1215,8 @@ static void arm(unsigned int w, unsigned int code)
 	code &= 7;
 	if (code == 4)
 		mw[w].arm_call = -ETIMEDOUT;
+	else if (code == 5)
+		mw[w].arm_again = true;
 	else if (code < 4)
 		mw[w].arm_attach = attach_errs[code];
 }
@@ -1469,14 +1510,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	settle();
 	check_idle();
 
-	/* Every worker catches up: the next tick frees every dying context. */
+	/* Every worker catches up: the next tick frees every dying context, and closes. */
+	for (i = 0; i < nr_clients; i++)
+		clients[i].was_dying = clients[i].fd >= 0 && !clients[i].shut_rd &&
+				       clients[i].attach_replied && !clients[i].attach_status &&
+				       dying_ctx(clients[i].ctx_id);
 	for (w = 0; w < nw; w++) {
 		mw_catch_up(w);
 		mw[w].arm_call = mw[w].arm_attach = 0;
+		mw[w].arm_again = false;
 	}
 	apps_tick(&apps);
 	for (i = 0; i < APP_CTX_MAX; i++)
 		check(!apps.ctx[i] || !apps.ctx[i]->dying, "a dying context left after the tick");
+	for (i = 0; i < nr_clients; i++) {
+		if (!clients[i].was_dying)
+			continue;
+		client_read(&clients[i]);
+		check(clients[i].eof, "a freed context's connection left open");
+	}
 	for (w = 0; w < nw; w++)
 		for (i = 0; i < mw[w].n_att; i++)
 			check(live_ctx(mw[w].att[i]->id) == mw[w].att[i],

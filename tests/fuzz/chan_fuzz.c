@@ -22,7 +22,9 @@
  * pid).  Bytes 0xf0-0xff pick the apps' own, well-formed actions (the older corpus keeps its
  * meaning below them): accept a connection an app was told of, give back what it received,
  * move a connection to A, B, C or a context that does not exist, end B or A (app_ctx.ended),
- * detach an ended one, drain any context's events.  The stack model writes a pattern of
+ * detach an ended one, drain any context's events.  A detach is held back (-EAGAIN) only while
+ * a connection moved to the context has not been announced to it (its event ring full), and
+ * once it is done, every move to it that succeeded has had its MOVED written.  The stack model writes a pattern of
  * (slot, stream position), and each app checks every RECV byte against it at the position it
  * expects: no byte lost, doubled or reordered across moves (the target starts at the first
  * byte the sender had not given back), no data after a FIN, no event for a connection after
@@ -37,6 +39,7 @@
 #include <string.h>
 
 #include "app/chan.h"
+#include "core/clock.h"
 
 #define W 1			/* the worker under test */
 #define CONNS 64
@@ -531,6 +534,32 @@ static void app_taint(__u64 h)
 }
 
 /* Actions 0xf0-0xff: the apps' own well-formed commands and the contexts' lives. */
+/*
+ * Detach ended context @n: refused (-EAGAIN) only while a move to it carried out waits to say
+ * MOVED; once done, the events it was written (read now) announce every such move.
+ */
+static void app_detach(struct chan *c, int n)
+{
+	struct fctx *x = &X[n];
+	__u64 lost = chan_stats(c)->moved_lost;
+	unsigned int i;
+	bool waits = false;
+
+	for (i = 0; i < KNOWN; i++)
+		waits |= pm[i].used && pm[i].to == n && !pm[i].moved_seen;
+	if (chan_detach(c, &x->app) == -EAGAIN) {
+		check(waits || nr_tainted, "a detach held back with no move to it in flight");
+		return;
+	}
+	for (i = 0; i < NCTX; i++)
+		app_consume_ctx((int)i);
+	for (i = 0; i < KNOWN && chan_stats(c)->moved_lost == lost; i++)
+		check(!pm[i].used || pm[i].to != n || !pm[i].result_seen || pm[i].moved_seen,
+		      "a context detached before a connection moved to it was announced");
+	x->attached = false;
+	x->nk = 0;
+}
+
 static void app_action(struct chan *c, __u8 op, __u8 arg)
 {
 	int n = arg & 1 ? 1 : 0, to;
@@ -579,14 +608,15 @@ static void app_action(struct chan *c, __u8 op, __u8 arg)
 					    .from_ended = x->app.ended, .accepted = k->accepted };
 		return;
 	case 4: /* a context ends (B, or A with arg bit 1) */
-		X[arg & 2 ? 0 : 1].app.ended = true;
+		x = &X[arg & 2 ? 0 : 1];
+		if (!x->app.ended)
+			x->app.end_ns = clock_now_ns();
+		x->app.ended = true;
 		return;
 	case 5: /* an ended context is detached: its connections reset */
 		if (!x->attached || !x->app.ended)
 			return;
-		chan_detach(c, &x->app);
-		x->attached = false;
-		x->nk = 0;
+		app_detach(c, n);
 		return;
 	default: /* a context drains its events */
 		app_consume_ctx(arg % NCTX);

@@ -8,11 +8,12 @@
  * receive.  Each time a connection has echoed EVERY more bytes and has nothing buffered to send,
  * its loop hands it to the next loop (ixev_move()), so a stream goes round the loops many times
  * while its peer checks every byte of the echo (nettool tcp-streams).  With KILL_THREAD, that
- * loop's context ends after KILL_MS while the others keep moving connections to it until they
- * see it go (its connections are reset; moves that reach the daemon after it are refused and
- * the connection stays where it was).  The server stops after SECONDS (or at SIGTERM) and prints
- * "moves N arrived A unreleased U" (moves asked for and accepted by ixev, connections that
- * arrived, and conns no loop released: see mv_release()).
+ * loop's context ends (ix_end()) after KILL_MS while the others keep moving connections to it
+ * until they see it go (its connections are reset; moves that reach the daemon after the end
+ * are refused and the connection stays where it was; those carried out before it are announced
+ * to the ending loop, which releases them).  The server stops after SECONDS (or at SIGTERM) and
+ * prints "moves N arrived A unreleased U" (moves asked for and accepted by ixev, connections
+ * that arrived, and conns no loop released: see mv_release()).
  * Exit 0 unless a loop failed.
  */
 #include <errno.h>
@@ -24,12 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ix/ix.h"
 #include "ix/ixev.h"
 
 #define MV_THREADS_MAX 16
 #define MV_ROUNDS 16
 #define MV_RUN_MS 20
 #define MV_GRACE_MS 2000	/* bound on the other loops finishing an iteration */
+#define MV_LATE_MS 200		/* the others still move conns to an ended context this long */
 
 struct mv_thread {
 	unsigned int id;
@@ -158,9 +161,8 @@ static struct ixev_conn *mv_accept(struct ixev_loop *l, const struct ix_addr *re
 }
 
 /*
- * A conn moved to a loop whose context ends after the daemon carried out the MOVE but before
- * the loop read its MOVED is released by neither loop (ixev_loop_destroy() in ixev.h): the
- * sender's part ended with the RESULT.  main() frees those at exit and counts them.
+ * Every conn is on mv_live until a loop releases it: ixev must release each exactly once, also
+ * those moved to a loop as it ends.  main() counts (and frees) any left at exit.
  */
 static void mv_release(struct ixev_conn *c)
 {
@@ -178,12 +180,25 @@ static const struct ixev_conn_ops mv_ops = {
 	.release = mv_release,
 };
 
-/* Thread @t ends its context now: first no loop may pick it any more (bounded grace). */
+/*
+ * Thread @t ends its context now.  ix_end() first: the daemon refuses moves to it from then on,
+ * while the other loops still pick it for MV_LATE_MS (their moves are refused: the conns stay
+ * theirs) and then until they have seen it dying (a bounded grace, so that the loop is not
+ * freed under an ixev_move() of theirs); then the loop goes.
+ */
 static void mv_die(struct mv_thread *t)
 {
 	unsigned long seen[MV_THREADS_MAX], start = mv_ms();
 	unsigned int i;
+	int ret;
 
+	fprintf(stderr, "move-echo: thread %u ends its context\n", t->id);
+	ret = ix_end(ixev_loop_ix(t->loop));
+	if (ret) {
+		fprintf(stderr, "move-echo: thread %u: ix_end: %s\n", t->id, strerror(-ret));
+		__atomic_store_n(&t->err, ret, __ATOMIC_RELAXED);
+	}
+	usleep(MV_LATE_MS * 1000);
 	__atomic_store_n(&t->dying, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < nthreads; i++)
 		seen[i] = __atomic_load_n(&th[i].iters, __ATOMIC_ACQUIRE);
@@ -193,7 +208,6 @@ static void mv_die(struct mv_thread *t)
 		       mv_ms() - start < MV_GRACE_MS && !__atomic_load_n(&th[i].err, __ATOMIC_RELAXED))
 			usleep(1000);
 	}
-	fprintf(stderr, "move-echo: thread %u ends its context\n", t->id);
 	ixev_loop_destroy(t->loop);
 	t->loop = NULL;
 }

@@ -318,6 +318,23 @@ public:
 		return ret;
 	}
 
+	// Play the daemon's end of ix_end(): wait (bounded) for the app's EOF, run @before_close
+	// (what the daemon still writes), then close the control connection.
+	std::thread end_on_eof(std::function<void()> before_close = {})
+	{
+		return std::thread([this, before_close] {
+			struct pollfd p = { conn, POLLIN, 0 };
+			char b;
+
+			if (poll(&p, 1, 6000) != 1 || recv(conn, &b, 1, 0) != 0)
+				return; // no EOF: the app gives up by itself, and says so
+			if (before_close)
+				before_close();
+			close(conn);
+			conn = -1;
+		});
+	}
+
 	uint32_t published(unsigned int w)
 	{
 		return __atomic_load_n(&chan(w)->cmd_prod, __ATOMIC_ACQUIRE);
@@ -688,6 +705,62 @@ TEST_F(Libix, DaemonGoneNoticedByNonBlockingPoll)
 	while (ret == 0 && ms_since(t0) < 5000)
 		ret = ix_poll(ctx, evs, 64, 0);
 	EXPECT_EQ(ret, -ECONNRESET);
+}
+
+// ix_end(): the daemon sees EOF while libix keeps reading; what it writes before closing its
+// side comes out of ix_poll(), then -ECONNRESET, and nothing is logged as an error.
+TEST_F(Libix, EndReadsTheRingsToTheDaemonsEof)
+{
+	attach_ok();
+	char b;
+	EXPECT_EQ(ix_end(ctx), 0);
+	EXPECT_EQ(ix_end(ctx), 0); // once is enough
+	EXPECT_EQ(recv(h.conn, &b, 1, 0), 0); // the daemon's side reads EOF
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 50), 0); // not ended until the daemon says so
+
+	uint64_t hd = mkh(6, 1, 3);
+	ASSERT_TRUE(h.put(1, ev_of(IXDP_APP_EV_MOVED, hd, 0xbeef)));
+	close(h.conn); // written before the EOF: still delivered
+	h.conn = -1;
+	auto t0 = Clock::now();
+	ASSERT_EQ(ix_poll(ctx, evs, 64, 5000), 1);
+	EXPECT_EQ(evs[0].type, IX_EV_MOVED);
+	EXPECT_EQ(evs[0].handle, hd);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 5000), -ECONNRESET);
+	EXPECT_LT(ms_since(t0), 5000);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), -ECONNRESET);
+	EXPECT_EQ(ix_end(ctx), 0);
+	EXPECT_FALSE(logged("closed the control connection"));
+	EXPECT_EQ(ix_end(nullptr), -EINVAL);
+}
+
+// Written after the poll that found the rings empty, before the EOF that poll then sees: the
+// EOF is no reason to leave them unread.
+TEST_F(Libix, EndDrainsWhatCameBeforeAnEofSeenByANonBlockingPoll)
+{
+	attach_ok();
+	ASSERT_EQ(ix_end(ctx), 0);
+	uint64_t hd = mkh(6, 0, 4);
+	ASSERT_TRUE(h.put(0, ev_of(IXDP_APP_EV_MOVED, hd, 0xcafe)));
+	close(h.conn);
+	h.conn = -1;
+	int ret = 0, got = 0;
+	auto t0 = Clock::now();
+	while (ret >= 0 && ms_since(t0) < 5000) {
+		ret = ix_poll(ctx, evs, 64, 0);
+		got += ret > 0 ? ret : 0;
+	}
+	EXPECT_EQ(got, 1);
+	EXPECT_EQ(ret, -ECONNRESET);
+}
+
+TEST_F(Libix, EndAfterTheDaemonWentIsConnReset)
+{
+	attach_ok();
+	close(h.conn);
+	h.conn = -1;
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 5000), -ECONNRESET);
+	EXPECT_EQ(ix_end(ctx), -ECONNRESET);
 }
 
 // --- commands ----------------------------------------------------------------------------
@@ -1459,6 +1532,10 @@ protected:
 
 	void SetUp() override
 	{
+		{
+			std::lock_guard<std::mutex> g(log_mu);
+			logs.clear();
+		}
 		ix_set_log(log_cb, nullptr);
 		ASSERT_EQ(h.attach_loop(&l, &t_ops, &st), 0);
 		ASSERT_EQ(ixev_loop_arg(l), &st);
@@ -1466,8 +1543,21 @@ protected:
 	}
 	void TearDown() override
 	{
-		ixev_loop_destroy(l);
+		destroy();
 		ix_set_log(nullptr, nullptr);
+	}
+	// ixev_loop_destroy() against a daemon that answers the end (and first runs @before_close).
+	void destroy(std::function<void()> before_close = {})
+	{
+		if (!l)
+			return;
+		std::thread d = h.end_on_eof(before_close);
+		auto t0 = Clock::now();
+		ixev_loop_destroy(l);
+		d.join();
+		l = nullptr;
+		EXPECT_LT(ms_since(t0), 2000);
+		EXPECT_FALSE(logged("no end from ixdpd"));
 	}
 	// A connection knocks on worker @w and is accepted: its cookie.
 	uint64_t knock(uint64_t hd, unsigned int w)
@@ -1761,3 +1851,35 @@ TEST_F(IxevTest, ManyConnectionsAndStaleCookies)
 }
 
 } // namespace
+
+// A conn another loop moved here, whose MOVED the daemon writes after the loop began to end
+// (before its EOF): the loop takes it and releases it.  A live conn is released too.
+TEST_F(IxevTest, DestroyReleasesAConnMovedHereAtTheEnd)
+{
+	knock(mkh(7, 0, 1), 0);
+	ASSERT_EQ(st.conns.size(), 1u);
+	st.conns.emplace_back();
+	TConn *moved = &st.conns.back();
+	ixev_conn_init(&moved->c);
+	ixev_set_handler(&moved->c, IXEV_IN, t_handler);
+	destroy([&] {
+		h.put(1, ev_of(IXDP_APP_EV_MOVED, mkh(8, 1, 2), (uint64_t)(uintptr_t)&moved->c));
+	});
+	EXPECT_TRUE(st.conns.front().released);
+	EXPECT_TRUE(moved->released);
+	EXPECT_TRUE(moved->c.closing);
+}
+
+// A daemon that never answers the end: the loop gives up after IX_END_TIMEOUT_MS, says so,
+// and still releases its live conns.
+TEST_F(IxevTest, DestroyWithoutTheDaemonsAnswerIsBounded)
+{
+	knock(mkh(7, 0, 1), 0);
+	auto t0 = Clock::now();
+	ixev_loop_destroy(l);
+	l = nullptr;
+	EXPECT_GE(ms_since(t0), IX_END_TIMEOUT_MS - 100);
+	EXPECT_LT(ms_since(t0), IX_END_TIMEOUT_MS + 2000);
+	EXPECT_TRUE(logged("no end from ixdpd"));
+	EXPECT_TRUE(st.conns.front().released);
+}
