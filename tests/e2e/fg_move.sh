@@ -48,42 +48,8 @@ echo "$out" | grep -q "worker 2" || fail "unclear error: $out"
 [ $? -eq 2 ] || fail "a non-numeric group is not a usage error"
 ok "bad moves refused: $out"
 
-# Live TCP: 32 echo connections, one round trip on each every 50 ms, until $tmp_dir/stop.
-# holder.out gets "open", then one line per round: "round R broken B" (B: connections that
-# failed so far; a failed one is not used again).
-in_peer timeout 120 python3 - "$DUT_IP" "$tmp_dir/stop" >"$tmp_dir/holder.out" 2>&1 <<'PY' &
-import os, socket, sys, time
-conns = [socket.create_connection((sys.argv[1], 7000), timeout=5) for _ in range(32)]
-print("open", flush=True)
-alive, r = list(conns), 0
-while not os.path.exists(sys.argv[2]):
-    r += 1
-    for c in list(alive):
-        msg = b"r%06d\n" % r
-        try:
-            c.sendall(msg)
-            got = b""
-            while len(got) < len(msg):
-                b = c.recv(len(msg) - len(got))
-                if not b:
-                    raise OSError("closed")
-                got += b
-            assert got == msg, got
-        except (OSError, AssertionError) as e:
-            alive.remove(c)
-            print("broken:", e, flush=True)
-    print("round %d broken %d" % (r, len(conns) - len(alive)), flush=True)
-    time.sleep(0.05)
-PY
-holder=$!
-_pids+=("$holder")
-rounds() { grep '^round' "$tmp_dir/holder.out" | tail -1 | awk '{ print $2 }'; }
-broken() { grep '^round' "$tmp_dir/holder.out" | tail -1 | awk '{ print $4 }'; }
-for _ in $(seq 100); do
-	[ -n "$(rounds)" ] && break
-	sleep 0.1
-done
-[ -n "$(rounds)" ] || fail "echo connections did not start: $(cat "$tmp_dir/holder.out")"
+# Live TCP: 32 echo connections, one round trip on each every 50 ms, until hold_stop.
+hold_start 7000 32 50
 json=$(stats_json)
 g=$(echo "$json" | jq '[.flow_groups[] | select(.conns > 0)][0].id')
 n=$(echo "$json" | jq ".flow_groups[$g].conns")
@@ -93,25 +59,25 @@ out=$("$IXDPCTL" --control "$CONTROL" fg move "$g" "$to" 2>&1) &&
 	fail "group $g moved under $n live connections: $out"
 echo "$out" | grep -q "flow group $g has $n TCP connection" || fail "unclear refusal: $out"
 [ "$(stats_json | jq ".flow_groups[$g].owner")" -eq "$from" ] || fail "owner changed"
-r0=$(rounds)
+r0=$(hold_rounds)
 sleep 1
-[ "$(rounds)" -gt $((r0 + 5)) ] && [ "$(broken)" -eq 0 ] ||
+[ "$(hold_rounds)" -gt $((r0 + 5)) ] && [ "$(hold_broken)" -eq 0 ] ||
 	fail "the connections stopped echoing: $(tail -3 "$tmp_dir/holder.out")"
 ok "group $g with $n live connections not moved: '$out'; all 32 keep echoing" \
-	"($(rounds) rounds)"
+	"($(hold_rounds) rounds)"
 
 out=$("$IXDPCTL" --control "$CONTROL" fg move --force "$g" "$to" 2>&1) ||
 	fail "fg move --force: $out"
 [ "$(stats_json | jq ".flow_groups[$g].owner")" -eq "$to" ] || fail "owner not updated"
 for _ in $(seq 100); do
-	[ "$(broken)" -ge "$n" ] && break
+	[ "$(hold_broken)" -ge "$n" ] && break
 	sleep 0.1
 done
-[ "$(broken)" -eq "$n" ] ||
-	fail "after the forced move $(broken) connections broke, not the group's $n"
-r0=$(rounds)
+[ "$(hold_broken)" -eq "$n" ] ||
+	fail "after the forced move $(hold_broken) connections broke, not the group's $n"
+r0=$(hold_rounds)
 sleep 1
-[ "$(rounds)" -gt $((r0 + 5)) ] && [ "$(broken)" -eq "$n" ] ||
+[ "$(hold_rounds)" -gt $((r0 + 5)) ] && [ "$(hold_broken)" -eq "$n" ] ||
 	fail "the other connections stopped echoing: $(tail -3 "$tmp_dir/holder.out")"
 for _ in $(seq 40); do
 	[ "$(stats_json | jq ".flow_groups[$g].conns")" -eq 0 ] && break
@@ -124,7 +90,6 @@ grep -q "flow group $g moved by force: $n TCP connections reset" "$tmp_dir/ixdpd
 	fail "the forced move was not logged"
 ok "--force: group $g moved, its $n connections reset at once ($(grep -m1 broken: \
 	"$tmp_dir/holder.out")), the other $((32 - n)) keep echoing"
-touch "$tmp_dir/stop"
-wait "$holder" || fail "echo client: $(tail -3 "$tmp_dir/holder.out")"
+hold_stop || fail "echo client: $(tail -3 "$tmp_dir/holder.out")"
 
 ixdpd_stop || fail "ixdpd exit status $?"

@@ -62,37 +62,8 @@ ok "all $pkts frames of group $g reached worker $wrong, went to owner $owner ove
 	"were answered: $(fwd_json)"
 steer "$g" "$owner"
 
-# --- TCP: one held echo connection, one round trip every 20 ms, until $tmp_dir/stop ---------
-in_peer timeout 60 python3 - "$DUT_IP" "$tmp_dir/stop" >"$tmp_dir/holder.out" 2>&1 <<'PY' &
-import os, socket, sys, time
-c = socket.create_connection((sys.argv[1], 7000), timeout=5)
-r = 0
-try:
-    while not os.path.exists(sys.argv[2]):
-        r += 1
-        msg = b"r%06d\n" % r
-        c.sendall(msg)
-        got = b""
-        while len(got) < len(msg):
-            b = c.recv(len(msg) - len(got))
-            if not b:
-                raise OSError("closed")
-            got += b
-        assert got == msg, got
-        print("round %d" % r, flush=True)
-        time.sleep(0.02)
-except (OSError, AssertionError) as e:
-    print("broken:", e, flush=True)
-    sys.exit(1)
-PY
-holder=$!
-_pids+=("$holder")
-rounds() { grep '^round' "$tmp_dir/holder.out" | tail -1 | awk '{ print $2 }'; }
-for _ in $(seq 100); do
-	[ -n "$(rounds)" ] && break
-	sleep 0.1
-done
-[ -n "$(rounds)" ] || fail "echo connection did not start: $(cat "$tmp_dir/holder.out")"
+# --- TCP: one held echo connection, one round trip every 20 ms, until hold_stop -------------
+hold_start 7000 1 20
 conn=$("$IXDPCTL" --control "$CONTROL" conns --json | jq -c '[.conns[] | select(.local | endswith(":7000"))][0]')
 g=$(echo "$conn" | jq .flow_group)
 owner=$(echo "$conn" | jq .worker)
@@ -100,10 +71,10 @@ wrong=$((1 - owner))
 in0=$(stats_json | jq ".workers[$owner].fwd_in")
 
 steer "$g" "$wrong"
-r0=$(rounds)
+r0=$(hold_rounds)
 sleep 1
-r1=$(rounds)
-grep -q broken "$tmp_dir/holder.out" && fail "the connection broke: $(tail -2 "$tmp_dir/holder.out")"
+r1=$(hold_rounds)
+[ "$(hold_broken)" -eq 0 ] || fail "the connection broke: $(tail -2 "$tmp_dir/holder.out")"
 [ "$r1" -gt $((r0 + 10)) ] || fail "the connection stalled: rounds $r0 -> $r1"
 json=$(stats_json)
 in1=$(echo "$json" | jq ".workers[$owner].fwd_in")
@@ -115,8 +86,7 @@ ok "TCP connection of group $g (owner $owner) steered to worker $wrong: $((r1 - 
 	"round trips in 1 s, $((in1 - in0)) segments forwarded to the owner"
 
 steer "$g" "$owner"
-touch "$tmp_dir/stop"
-wait "$holder" || fail "echo client: $(tail -2 "$tmp_dir/holder.out")"
+hold_stop || fail "echo client: $(tail -2 "$tmp_dir/holder.out")"
 conns_zero || fail "connections left: $(stats_json | jq -c '[.workers[].tcp.conns]')"
 pool_full
 ok "no frame lost: $(stats_json | jq -c .af_xdp)"

@@ -224,3 +224,28 @@ user_copy() {
 xdp_attached() {
 	ip -n "$ns_dut" -d link show dev dut0 | grep -q 'prog/xdp'
 }
+
+# hold_start PORT CONNS PERIOD_MS: hold CONNS echo connections from the peer to the DUT's PORT,
+# one round trip on each every PERIOD_MS (tests/lib/echo_hold.py), until hold_stop; waits (10 s
+# at most) for the first round.  HOLDER is its pid; hold_rounds and hold_broken read its count
+# of rounds and of connections broken so far, $tmp_dir/holder.out has its output.
+hold_start() {
+	rm -f "$tmp_dir/stop"
+	in_peer timeout 300 python3 tests/lib/echo_hold.py "$DUT_IP" "$1" "$2" "$3" "$tmp_dir/stop" \
+		>"$tmp_dir/holder.out" 2>&1 &
+	HOLDER=$!
+	_pids+=("$HOLDER")
+	for _ in $(seq 100); do
+		[ -n "$(hold_rounds)" ] && return 0
+		sleep 0.1
+	done
+	fail "echo connections did not start: $(cat "$tmp_dir/holder.out")"
+}
+hold_rounds() { grep '^round' "$tmp_dir/holder.out" | tail -1 | awk '{ print $2 }'; }
+hold_broken() { grep '^round' "$tmp_dir/holder.out" | tail -1 | awk '{ print $4 }'; }
+
+# hold_stop: end the holder; status 0 if it ended well (some connection still echoing).
+hold_stop() {
+	touch "$tmp_dir/stop"
+	wait "$HOLDER"
+}
