@@ -121,6 +121,24 @@ $(LIBIX_A): $(LIBIX_OBJS) | $(BUILD)/lib
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 
+# --- the POSIX shim: libix-preload.so (over libix) and ixdp-run ------------------------------
+SHIM_SRCS := $(wildcard shim/*.c)
+SHIM_OBJS := $(patsubst shim/%.c,$(BUILD)/shim/%.o,$(SHIM_SRCS))
+SHIM_SO   := $(BUILD)/lib/libix-preload.so
+
+$(BUILD)/shim/%.o: shim/%.c shim/shim.h $(LIBIX_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@) && $(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(SHIM_SO): $(SHIM_OBJS) $(LIBIX_SO) | $(BUILD)/lib
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -shared $(SHIM_OBJS) -o $@ -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN' \
+		-lix -ldl -lpthread
+
+$(BUILD)/bin/ixdp-run: shim/ixdp-run.sh | $(BUILD)/bin
+	$(call msg,GEN,$@)
+	$(Q)install -m 0755 $< $@
+
 # --- apps on libix: apps/NAME/main.c -> build/bin/ix-NAME; every other apps/*/*.c (common/:
 # what the servers share) also goes into libixapps.a, which the apps and the unit tests link ------
 APPS        := $(patsubst apps/%/main.c,%,$(wildcard apps/*/main.c))
@@ -213,7 +231,8 @@ $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(HDRS) | $(BUILD)/fuzz
 fuzz: $(FUZZ_BINS)
 
 # --- top-level targets ---------------------------------------------------------------------------
-BINS := $(BUILD)/bin/ixdpd $(BUILD)/bin/ixdpctl $(LIBIX_SO) $(APP_BINS)
+BINS := $(BUILD)/bin/ixdpd $(BUILD)/bin/ixdpctl $(LIBIX_SO) $(APP_BINS) $(SHIM_SO) \
+	$(BUILD)/bin/ixdp-run
 
 all: $(BINS) $(BPF_OBJ) $(TOOLS) $(BENCH_BINS) $(BENCH_BPF)
 

@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * epoll.c - epoll sets and poll() over ixdp sockets and kernel fds together.
+ *
+ * The app's epoll fd stays a real kernel epoll: its kernel fds get the kernel's semantics as
+ * they are.  Once an ixdp socket joins it, the set gets a struct shim_ep: the ixdp members, a
+ * ready list that shim_notify() fills as sockets change, and two fds of ours inside the kernel
+ * set, each with a marker as its data: a kick eventfd (edge-triggered, written when a member
+ * becomes ready while a thread sleeps on the set) and ix_fd() (readable when the daemon wrote
+ * events).  epoll_wait() drains the loop, reports ready members (level or edge, ONESHOT), adds
+ * what the kernel set has, spins IXDP_SPIN_US, then sleeps in the kernel set with the time left;
+ * markers never reach the app.  An ixdp listener is in the kernel set too (its kernel side).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define SHIM_EP_KICK 0x1d9f5e7c0000000bull	/* data of our fds in a kernel set */
+#define SHIM_EP_IX 0x1d9f5e7c0000001bull
+#define SHIM_EP_FLAGS (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP)
+
+struct shim_memb {
+	struct shim_ep *ep;
+	struct shim_sock *s;
+	int fd;
+	uint32_t events;
+	epoll_data_t data;
+	bool edge;			/* EPOLLET: it changed since last reported */
+	bool off;			/* EPOLLONESHOT fired: nothing until EPOLL_CTL_MOD */
+	bool queued;			/* on ep->ready */
+	struct shim_memb *next;		/* the set's members */
+	struct shim_memb *s_next;	/* the socket's sets */
+	struct shim_memb *rd_next;	/* the ready list */
+	struct shim_memb *rd_prev;
+};
+
+struct shim_ep {
+	int epfd;
+	int kick;
+	unsigned int sleepers;		/* threads in the kernel epoll_wait() */
+	struct shim_memb *membs;
+	struct shim_memb *rd_head;
+	struct shim_memb *rd_tail;
+};
+
+static void shim_rd_push(struct shim_ep *ep, struct shim_memb *m)
+{
+	if (m->queued)
+		return;
+	m->queued = true;
+	m->rd_next = NULL;
+	m->rd_prev = ep->rd_tail;
+	if (ep->rd_tail)
+		ep->rd_tail->rd_next = m;
+	else
+		ep->rd_head = m;
+	ep->rd_tail = m;
+}
+
+static void shim_rd_del(struct shim_ep *ep, struct shim_memb *m)
+{
+	if (!m->queued)
+		return;
+	if (m->rd_prev)
+		m->rd_prev->rd_next = m->rd_next;
+	else
+		ep->rd_head = m->rd_next;
+	if (m->rd_next)
+		m->rd_next->rd_prev = m->rd_prev;
+	else
+		ep->rd_tail = m->rd_prev;
+	m->queued = false;
+}
+
+static uint32_t shim_memb_ready(const struct shim_memb *m)
+{
+	return shim_sock_events(m->s) & (m->events | EPOLLERR | EPOLLHUP);
+}
+
+/**
+ * shim_notify - @s may have become ready: queue it in its sets, wake who sleeps on them or
+ * is blocked on it (under the lock).
+ * @s: the socket
+ */
+void shim_notify(struct shim_sock *s)
+{
+	struct shim_memb *m;
+	uint64_t one = 1;
+
+	for (m = s->membs; m; m = m->s_next) {
+		if (m->off)
+			continue;
+		m->edge = true;
+		shim_rd_push(m->ep, m);
+		if (m->ep->sleepers && shim_libc.write(m->ep->kick, &one, sizeof(one)) < 0)
+			continue;	/* EAGAIN: a kick is pending already */
+	}
+	shim_wake_waiters(s);
+}
+
+/* Take @m out of its set and of its socket's list, and free it. */
+static void shim_memb_free(struct shim_memb *m)
+{
+	struct shim_memb **p;
+
+	shim_rd_del(m->ep, m);
+	for (p = &m->ep->membs; *p; p = &(*p)->next)
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
+	for (p = &m->s->membs; *p; p = &(*p)->s_next)
+		if (*p == m) {
+			*p = m->s_next;
+			break;
+		}
+	free(m);
+}
+
+/**
+ * shim_ep_forget_sock - @s is closing: it leaves every set (under the lock).
+ * @s: the socket
+ */
+void shim_ep_forget_sock(struct shim_sock *s)
+{
+	while (s->membs)
+		shim_memb_free(s->membs);
+}
+
+/* The set of @epfd, made when @make (under the lock).  NULL with errno on failure. */
+static struct shim_ep *shim_ep_get(int epfd, bool make)
+{
+	struct shim_ep *ep = shim_fd_get(epfd, SHIM_FD_EPOLL);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = SHIM_EP_KICK };
+	int ret;
+
+	if (ep || !make)
+		return ep;
+	ep = calloc(1, sizeof(*ep));
+	if (!ep) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ep->epfd = epfd;
+	ep->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ep->kick < 0)
+		goto err;
+	/* not an epoll fd (EINVAL) or not open (EBADF): as epoll_ctl() says */
+	if (shim_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, ep->kick, &ev))
+		goto err;
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = SHIM_EP_IX };
+	if (shim_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, ix_fd(ixev_loop_ix(shim.loop)), &ev))
+		goto err;
+	ret = shim_fd_set(epfd, SHIM_FD_EPOLL, ep);
+	if (ret) {
+		errno = -ret;
+		goto err;
+	}
+	return ep;
+err:
+	ret = errno;
+	if (ep->kick >= 0)
+		shim_libc.close(ep->kick);	/* which also takes it out of the set */
+	free(ep);
+	errno = ret;
+	return NULL;
+}
+
+static struct shim_memb *shim_memb_find(const struct shim_ep *ep, int fd)
+{
+	struct shim_memb *m;
+
+	for (m = ep->membs; m; m = m->next)
+		if (m->fd == fd)
+			return m;
+	return NULL;
+}
+
+/**
+ * shim_epoll_ctl - epoll_ctl(2) for an ixdp socket @fd.
+ *
+ * Errnos as the kernel's: EEXIST (ADD of a member), ENOENT (MOD or DEL of a stranger), EINVAL
+ * (EPOLLEXCLUSIVE with MOD, an unknown op), EFAULT (no event), and the kernel's own for @epfd.
+ *
+ * Return: 0, or -1 with errno.
+ */
+int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct shim_sock *s = shim_fd_get(fd, SHIM_FD_SOCK);
+	struct shim_memb *m;
+	struct shim_ep *ep;
+	int err = 0;
+
+	if (!s)
+		return shim_libc.epoll_ctl(epfd, op, fd, ev);
+	if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (op != EPOLL_CTL_DEL && !ev) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (epfd == fd) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&shim.lock);
+	ep = shim_ep_get(epfd, op == EPOLL_CTL_ADD);
+	if (!ep) {
+		err = op == EPOLL_CTL_ADD ? errno : ENOENT;
+		goto out;
+	}
+	m = shim_memb_find(ep, fd);
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (m) {
+			err = EEXIST;
+			break;
+		}
+		m = calloc(1, sizeof(*m));
+		if (!m) {
+			err = ENOMEM;
+			break;
+		}
+		/* a listener's kernel side: connections the kernel accepts */
+		if (s->type == SHIM_LISTENER && shim_libc.epoll_ctl(epfd, op, fd, ev)) {
+			err = errno;
+			free(m);
+			break;
+		}
+		m->ep = ep;
+		m->s = s;
+		m->fd = fd;
+		m->next = ep->membs;
+		ep->membs = m;
+		m->s_next = s->membs;
+		s->membs = m;
+		/* fall through */
+	case EPOLL_CTL_MOD:
+		if (!m) {
+			err = ENOENT;
+			break;
+		}
+		if (op == EPOLL_CTL_MOD && (ev->events & EPOLLEXCLUSIVE)) {
+			err = EINVAL;
+			break;
+		}
+		if (op == EPOLL_CTL_MOD && s->type == SHIM_LISTENER &&
+		    shim_libc.epoll_ctl(epfd, op, fd, ev)) {
+			err = errno;
+			break;
+		}
+		m->events = ev->events;
+		m->data = ev->data;
+		m->off = false;
+		m->edge = true;
+		shim_rd_del(ep, m);
+		if (shim_memb_ready(m))
+			shim_rd_push(ep, m);
+		break;
+	case EPOLL_CTL_DEL:
+		if (!m) {
+			err = ENOENT;
+			break;
+		}
+		if (s->type == SHIM_LISTENER)
+			shim_libc.epoll_ctl(epfd, op, fd, NULL);
+		shim_memb_free(m);
+		break;
+	}
+out:
+	pthread_mutex_unlock(&shim.lock);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Report what is ready in @ep into @evs (under the lock).  Return: how many. */
+static int shim_harvest(struct shim_ep *ep, struct epoll_event *evs, int max)
+{
+	struct shim_memb *m, *next, *again = NULL, **again_tail = &again;
+	int n = 0;
+
+	for (m = ep->rd_head; m && n < max; m = next) {
+		uint32_t ev = shim_memb_ready(m);
+
+		next = m->rd_next;
+		if (!ev || m->off || ((m->events & EPOLLET) && !m->edge)) {
+			shim_rd_del(ep, m);
+			continue;
+		}
+		evs[n].events = ev;
+		evs[n].data = m->data;
+		n++;
+		m->edge = false;
+		shim_rd_del(ep, m);
+		if (m->events & EPOLLONESHOT)
+			m->off = true;
+		else if (!(m->events & EPOLLET)) {
+			/* level: still ready, looked at again after the others (fairness) */
+			m->rd_next = NULL;
+			*again_tail = m;
+			again_tail = &m->rd_next;
+		}
+	}
+	for (m = again; m; m = next) {
+		next = m->rd_next;
+		shim_rd_push(ep, m);
+	}
+	return n;
+}
+
+/* Drop our markers from what the kernel set returned.  Return: the app's events left. */
+static int shim_filter(struct shim_ep *ep, struct epoll_event *evs, int n)
+{
+	int i, k = 0;
+	uint64_t v;
+
+	for (i = 0; i < n; i++) {
+		if (evs[i].data.u64 == SHIM_EP_KICK) {
+			if (shim_libc.read(ep->kick, &v, sizeof(v)) < 0)
+				v = 0;
+			continue;
+		}
+		if (evs[i].data.u64 == SHIM_EP_IX)
+			continue;
+		evs[k++] = evs[i];
+	}
+	return k;
+}
+
+/* One look: the loop drained, ixdp members, then the kernel set without waiting. */
+static int shim_ep_look(struct shim_ep *ep, int epfd, struct epoll_event *evs, int max)
+{
+	int n, k;
+
+	pthread_mutex_lock(&shim.lock);
+	shim_drain();
+	n = shim_harvest(ep, evs, max);
+	pthread_mutex_unlock(&shim.lock);
+	if (n < max) {
+		k = shim_libc.epoll_wait(epfd, evs + n, max - n, 0);
+		if (k > 0)
+			n += shim_filter(ep, evs + n, k);
+	}
+	return n;
+}
+
+/**
+ * shim_epoll_wait - epoll_wait(2)/epoll_pwait(2) on a set with ixdp members.
+ * @epfd:    the set
+ * @evs:     receives events
+ * @max:     room
+ * @timeout: ms, -1: no limit
+ * @mask:    epoll_pwait()'s signal mask while asleep, or NULL
+ *
+ * Return: events, 0 on timeout, or -1 with errno (EINTR, EINVAL, EFAULT, EBADF).
+ */
+int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
+		    const sigset_t *mask)
+{
+	struct shim_ep *ep = shim_fd_get(epfd, SHIM_FD_EPOLL);
+	uint64_t deadline, spin_end;
+	int n, k;
+
+	if (!ep)
+		return mask ? shim_libc.epoll_pwait(epfd, evs, max, timeout, mask) :
+			      shim_libc.epoll_wait(epfd, evs, max, timeout);
+	if (max <= 0 || !evs) {
+		errno = max <= 0 ? EINVAL : EFAULT;
+		return -1;
+	}
+	deadline = timeout < 0 ? UINT64_MAX : shim_now_ms() + (uint64_t)timeout;
+	spin_end = shim_now_ms() + (shim.spin_us + 999) / 1000;
+	for (;;) {
+		n = shim_ep_look(ep, epfd, evs, max);
+		if (n || !timeout || !shim_ms_left(deadline))
+			return n;
+		if (shim_now_ms() < spin_end)
+			continue;
+		/* sleep: drained (armed) and nothing ready, under the lock, then the kernel */
+		pthread_mutex_lock(&shim.lock);
+		shim_drain();
+		n = shim_harvest(ep, evs, max);
+		if (n) {
+			pthread_mutex_unlock(&shim.lock);
+			return n;
+		}
+		ep->sleepers++;
+		pthread_mutex_unlock(&shim.lock);
+		k = mask ? shim_libc.epoll_pwait(epfd, evs, max, shim_ms_left(deadline), mask) :
+			   shim_libc.epoll_wait(epfd, evs, max, shim_ms_left(deadline));
+		pthread_mutex_lock(&shim.lock);
+		ep->sleepers--;
+		pthread_mutex_unlock(&shim.lock);
+		if (k < 0)
+			return -1;	/* EINTR: a signal, as the kernel's */
+		n = shim_filter(ep, evs, k);
+		if (n)
+			return n;
+	}
+}
+
+/**
+ * shim_epoll_close - the app closes @epfd: forget its set (the caller closes the fd).
+ * @epfd: any fd
+ */
+void shim_epoll_close(int epfd)
+{
+	struct shim_ep *ep = shim_fd_get(epfd, SHIM_FD_EPOLL);
+
+	if (!ep)
+		return;
+	pthread_mutex_lock(&shim.lock);
+	while (ep->membs)
+		shim_memb_free(ep->membs);
+	shim_fd_clear(epfd);
+	shim_libc.close(ep->kick);
+	free(ep);
+	pthread_mutex_unlock(&shim.lock);
+}
+
+/* EPOLL* of an ixdp socket as poll(2) bits, for what @want asks (errors always). */
+static short shim_poll_bits(uint32_t ev, short want)
+{
+	short r = 0;
+
+	if (ev & EPOLLIN)
+		r |= POLLIN | POLLRDNORM;
+	if (ev & EPOLLOUT)
+		r |= POLLOUT | POLLWRNORM;
+	if (ev & EPOLLRDHUP)
+		r |= POLLRDHUP;
+	return (short)((r & want) | (ev & EPOLLERR ? POLLERR : 0) | (ev & EPOLLHUP ? POLLHUP : 0));
+}
+
+/**
+ * shim_poll - poll(2) over @fds, some of them ixdp sockets.
+ * Return: ready entries, 0 on timeout, or -1 with errno (EINTR, ENOMEM).
+ */
+int shim_poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	struct shim_sock *socks_s[16], **socks = socks_s;
+	struct pollfd tmp_s[16], *tmp = tmp_s;
+	uint64_t deadline = timeout < 0 ? UINT64_MAX : shim_now_ms() + (uint64_t)timeout;
+	int ready, k, ret = -1;
+	unsigned int ns;
+	nfds_t i;
+
+	if (n > 16) {
+		socks = malloc(n * sizeof(*socks));
+		tmp = malloc(n * sizeof(*tmp));
+		if (!socks || !tmp) {
+			errno = ENOMEM;
+			goto out;
+		}
+	}
+	for (;;) {
+		/* the kernel's fds, ours left out (a negative fd is skipped) */
+		for (i = 0; i < n; i++) {
+			tmp[i] = fds[i];
+			if (shim_fd_get(fds[i].fd, SHIM_FD_SOCK))
+				tmp[i].fd = -1;
+		}
+		pthread_mutex_lock(&shim.lock);
+		shim_drain();
+		for (i = 0, ready = 0, ns = 0; i < n; i++) {
+			struct shim_sock *s = shim_fd_get(fds[i].fd, SHIM_FD_SOCK);
+
+			if (!s)
+				continue;
+			socks[ns++] = s;
+			fds[i].revents = shim_poll_bits(shim_sock_events(s), fds[i].events);
+			ready += fds[i].revents != 0;
+		}
+		if (ready || !timeout || !shim_ms_left(deadline)) {
+			pthread_mutex_unlock(&shim.lock);
+			k = shim_libc.poll(tmp, n, 0);
+		} else {
+			k = shim_wait(socks, ns, tmp, n, shim_ms_left(deadline));
+			pthread_mutex_unlock(&shim.lock);
+			if (k < 0) {
+				errno = -k;
+				goto out;
+			}
+			k = 0;
+			for (i = 0; i < n; i++)
+				k += tmp[i].fd >= 0 && tmp[i].revents;
+		}
+		if (k < 0)
+			goto out;
+		for (i = 0; i < n; i++)
+			if (tmp[i].fd >= 0 || fds[i].fd < 0) {
+				fds[i].revents = tmp[i].revents;
+				ready += tmp[i].revents != 0;
+			}
+		if (ready || !timeout || !shim_ms_left(deadline)) {
+			ret = ready;
+			goto out;
+		}
+	}
+out:
+	if (socks != socks_s)
+		free(socks);
+	if (tmp != tmp_s)
+		free(tmp);
+	return ret;
+}

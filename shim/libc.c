@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * libc.c - libc's own socket, I/O and epoll functions, found behind the shim's (RTLD_NEXT).
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+struct shim_libc shim_libc;
+
+static void *shim_libc_sym(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (!p) {
+		/* no libc to fall back to: nothing can work (write(2) itself is the one we lack) */
+		static const char msg[] = "libix-preload: libc function missing\n";
+
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+			abort();
+		abort();
+	}
+	return p;
+}
+
+#define SHIM_SYM(name) (shim_libc.name = shim_libc_sym(#name))
+
+/**
+ * shim_libc_init - find libc's functions (once, before anything else of the shim runs).
+ */
+void shim_libc_init(void)
+{
+	SHIM_SYM(listen);
+	SHIM_SYM(accept4);
+	SHIM_SYM(read);
+	SHIM_SYM(write);
+	SHIM_SYM(readv);
+	SHIM_SYM(writev);
+	SHIM_SYM(recvfrom);
+	SHIM_SYM(sendto);
+	SHIM_SYM(recvmsg);
+	SHIM_SYM(sendmsg);
+	SHIM_SYM(close);
+	SHIM_SYM(shutdown);
+	SHIM_SYM(fcntl);
+	SHIM_SYM(ioctl);
+	SHIM_SYM(dup);
+	SHIM_SYM(dup3);
+	SHIM_SYM(getsockname);
+	SHIM_SYM(getpeername);
+	SHIM_SYM(getsockopt);
+	SHIM_SYM(setsockopt);
+	SHIM_SYM(epoll_create1);
+	SHIM_SYM(epoll_ctl);
+	SHIM_SYM(epoll_wait);
+	SHIM_SYM(epoll_pwait);
+	SHIM_SYM(poll);
+}

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * preload.c - the calls libix-preload.so takes over from libc (docs/shim.md).
+ *
+ * Each looks its fd up in the fd table first: libc's fds go straight to libc, with no lock and
+ * nothing else done, so the shim costs an unmodified app's other fds one table read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	const char *v;
+
+	shim_libc_init();
+	v = getenv("IXDP_DEBUG");
+	shim.debug = v && *v && strcmp(v, "0");
+	v = getenv("IXDP_FALLBACK");
+	shim.fallback = v && !strcmp(v, "kernel");
+	v = getenv("IXDP_SPIN_US");
+	shim.spin_us = v ? (unsigned int)strtoul(v, NULL, 10) : IX_SPIN_US;
+}
+
+static struct shim_sock *shim_sock_of(int fd)
+{
+	return shim_fd_get(fd, SHIM_FD_SOCK);
+}
+
+/* --- sockets ----------------------------------------------------------------------------- */
+
+SHIM_API int listen(int fd, int backlog)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	if (!s)
+		return shim_listen(fd, backlog);
+	/* again: a new backlog (listen(fd, 0) pauses nothing on Linux either) */
+	pthread_mutex_lock(&shim.lock);
+	s->backlog = backlog;
+	pthread_mutex_unlock(&shim.lock);
+	return shim_libc.listen(fd, backlog);
+}
+
+SHIM_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	if (!s)
+		return shim_libc.accept4(fd, addr, len, flags);
+	if (s->type != SHIM_LISTENER) {
+		errno = EINVAL;
+		return -1;
+	}
+	return shim_accept(s, addr, len, flags);
+}
+
+SHIM_API int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return accept4(fd, addr, len, 0);
+}
+
+SHIM_API int shutdown(int fd, int how)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	return s ? shim_shutdown(s, how) : shim_libc.shutdown(fd, how);
+}
+
+SHIM_API int close(int fd)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	if (s)
+		shim_sock_put(fd, s);
+	else if (shim_fd_get(fd, SHIM_FD_EPOLL))
+		shim_epoll_close(fd);
+	return shim_libc.close(fd);
+}
+
+SHIM_API int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	if (!s || s->type == SHIM_LISTENER)
+		return shim_libc.getsockname(fd, addr, len);
+	return shim_sock_name(s, 0, addr, len);
+}
+
+SHIM_API int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	if (!s || s->type == SHIM_LISTENER)
+		return shim_libc.getpeername(fd, addr, len);
+	return shim_sock_name(s, 1, addr, len);
+}
+
+SHIM_API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	if (s && s->type == SHIM_CONN && level == SOL_SOCKET && name == SO_ERROR) {
+		if (!val || !len || *len < sizeof(int)) {
+			errno = EINVAL;
+			return -1;
+		}
+		pthread_mutex_lock(&shim.lock);
+		*(int *)val = s->ixc.dead_err && !s->err_told ? -s->ixc.dead_err : 0;
+		s->err_told |= s->ixc.dead_err != 0;
+		pthread_mutex_unlock(&shim.lock);
+		*len = sizeof(int);
+		return 0;
+	}
+	/* the rest from the fd's kernel socket: type, domain, buffer sizes, options as set */
+	return shim_libc.getsockopt(fd, level, name, val, len);
+}
+
+SHIM_API int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	/*
+	 * A connection's options go to its sentinel dup, where they are accepted and harmless
+	 * (TCP_NODELAY, TCP_CORK, keepalive, linger, buffer sizes): the daemon's stack sends at
+	 * once and keeps its own timers.
+	 */
+	return shim_libc.setsockopt(fd, level, name, val, len);
+}
+
+/* --- data ---------------------------------------------------------------------------------- */
+
+SHIM_API ssize_t read(int fd, void *buf, size_t len)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+	struct iovec iov = { buf, len };
+
+	return s ? shim_recv(s, &iov, 1, 0) : shim_libc.read(fd, buf, len);
+}
+
+SHIM_API ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	if (len > buflen)
+		abort();	/* what glibc's fortify does */
+	return read(fd, buf, len);
+}
+
+SHIM_API ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	return s ? shim_recv(s, iov, iovcnt, 0) : shim_libc.readv(fd, iov, iovcnt);
+}
+
+SHIM_API ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
+			  socklen_t *alen)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+	struct iovec iov = { buf, len };
+
+	if (!s)
+		return shim_libc.recvfrom(fd, buf, len, flags, addr, alen);
+	if (addr && alen)
+		*alen = 0;	/* a connected stream socket names no sender */
+	return shim_recv(s, &iov, 1, flags);
+}
+
+SHIM_API ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	return recvfrom(fd, buf, len, flags, NULL, NULL);
+}
+
+SHIM_API ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+	if (len > buflen)
+		abort();
+	return recv(fd, buf, len, flags);
+}
+
+SHIM_API ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+				struct sockaddr *addr, socklen_t *alen)
+{
+	if (len > buflen)
+		abort();
+	return recvfrom(fd, buf, len, flags, addr, alen);
+}
+
+SHIM_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+	ssize_t n;
+
+	if (!s)
+		return shim_libc.recvmsg(fd, msg, flags);
+	n = shim_recv(s, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	if (n >= 0) {
+		msg->msg_namelen = 0;
+		msg->msg_controllen = 0;
+		msg->msg_flags = 0;
+	}
+	return n;
+}
+
+SHIM_API ssize_t write(int fd, const void *buf, size_t len)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+	struct iovec iov = { (void *)buf, len };
+
+	return s ? shim_send(s, &iov, 1, 0) : shim_libc.write(fd, buf, len);
+}
+
+SHIM_API ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	return s ? shim_send(s, iov, iovcnt, 0) : shim_libc.writev(fd, iov, iovcnt);
+}
+
+SHIM_API ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+			const struct sockaddr *addr, socklen_t alen)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+	struct iovec iov = { (void *)buf, len };
+
+	if (!s)
+		return shim_libc.sendto(fd, buf, len, flags, addr, alen);
+	return shim_send(s, &iov, 1, flags);	/* the address of a connected stream is ignored */
+}
+
+SHIM_API ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	return sendto(fd, buf, len, flags, NULL, 0);
+}
+
+SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	if (!s)
+		return shim_libc.sendmsg(fd, msg, flags);
+	return shim_send(s, msg->msg_iov, (int)msg->msg_iovlen, flags);
+}
+
+/* --- descriptors ----------------------------------------------------------------------------- */
+
+static int shim_fcntl(int fd, int cmd, long arg)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	if (!s)
+		return shim_libc.fcntl(fd, cmd, arg);
+	switch (cmd) {
+	case F_GETFL:
+		if (s->type == SHIM_LISTENER)
+			break;
+		return O_RDWR | (s->nonblock ? O_NONBLOCK : 0);
+	case F_SETFL:
+		pthread_mutex_lock(&shim.lock);
+		s->nonblock = !!(arg & O_NONBLOCK);
+		pthread_mutex_unlock(&shim.lock);
+		/* a connection's fd shares its open file with the sentinel's other dups */
+		if (s->type == SHIM_LISTENER)
+			break;
+		return 0;
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		return shim_dup(fd, s, shim_libc.fcntl(fd, cmd, arg), 0);
+	}
+	return shim_libc.fcntl(fd, cmd, arg);
+}
+
+SHIM_API int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	return shim_fcntl(fd, cmd, arg);
+}
+
+SHIM_API int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	return shim_fcntl(fd, cmd, arg);
+}
+
+SHIM_API int ioctl(int fd, unsigned long req, ...)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!s)
+		return shim_libc.ioctl(fd, req, arg);
+	if (req == FIONBIO) {
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		pthread_mutex_lock(&shim.lock);
+		s->nonblock = *(int *)arg != 0;
+		pthread_mutex_unlock(&shim.lock);
+		if (s->type == SHIM_LISTENER)
+			return shim_libc.ioctl(fd, req, arg);
+		return 0;
+	}
+	if (req == FIONREAD && s->type == SHIM_CONN) {
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		pthread_mutex_lock(&shim.lock);
+		shim_drain();
+		*(int *)arg = s->ixc.rx_len > INT32_MAX ? INT32_MAX : (int)s->ixc.rx_len;
+		pthread_mutex_unlock(&shim.lock);
+		return 0;
+	}
+	return shim_libc.ioctl(fd, req, arg);
+}
+
+SHIM_API int dup(int fd)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+
+	return s ? shim_dup(fd, s, shim_libc.dup(fd), 0) : shim_libc.dup(fd);
+}
+
+SHIM_API int dup3(int fd, int newfd, int flags)
+{
+	struct shim_sock *s = shim_sock_of(fd), *old = shim_sock_of(newfd);
+
+	if (fd == newfd) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (old)		/* dup3 closes what newfd named */
+		shim_sock_put(newfd, old);
+	else if (shim_fd_get(newfd, SHIM_FD_EPOLL))
+		shim_epoll_close(newfd);
+	return s ? shim_dup(fd, s, shim_libc.dup3(fd, newfd, flags), flags) :
+		   shim_libc.dup3(fd, newfd, flags);
+}
+
+SHIM_API int dup2(int fd, int newfd)
+{
+	if (fd == newfd)	/* dup2 of itself checks fd and does nothing */
+		return shim_libc.fcntl(fd, F_GETFD) < 0 ? -1 : newfd;
+	return dup3(fd, newfd, 0);
+}
+
+/* --- waiting ---------------------------------------------------------------------------------- */
+
+SHIM_API int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	if (!shim_sock_of(fd))
+		return shim_libc.epoll_ctl(epfd, op, fd, ev);
+	return shim_epoll_ctl(epfd, op, fd, ev);
+}
+
+SHIM_API int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
+{
+	if (!shim_fd_get(epfd, SHIM_FD_EPOLL))
+		return shim_libc.epoll_wait(epfd, evs, max, timeout);
+	return shim_epoll_wait(epfd, evs, max, timeout, NULL);
+}
+
+SHIM_API int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
+			 const sigset_t *mask)
+{
+	if (!shim_fd_get(epfd, SHIM_FD_EPOLL))
+		return shim_libc.epoll_pwait(epfd, evs, max, timeout, mask);
+	return shim_epoll_wait(epfd, evs, max, timeout, mask);
+}
+
+SHIM_API int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	nfds_t i;
+
+	for (i = 0; i < n; i++)
+		if (shim_sock_of(fds[i].fd))
+			return shim_poll(fds, n, timeout);
+	return shim_libc.poll(fds, n, timeout);
+}
+
+SHIM_API int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		abort();
+	return poll(fds, n, timeout);
+}

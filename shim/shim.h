@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * shim.h - what the files of libix-preload.so share (docs/shim.md).
+ *
+ * The shim runs unmodified socket apps on ixdp: it interposes libc's socket, I/O and epoll calls
+ * (preload.c), passes every fd that is not an ixdp socket straight to libc (libc.c), and serves
+ * the ixdp ones from one ixev loop per process (sock.c) guarded by one lock, with epoll sets that
+ * mix ixdp sockets and kernel fds (epoll.c).  The fd table (fd.c) names which fds are ixdp's:
+ * every ixdp socket is a real kernel fd (the listener's own socket, or a dup of a sentinel
+ * socket for an accepted connection), so numbers never collide with libc's.
+ *
+ * Lock rule: shim.lock is taken only on paths that touch an ixdp socket or a shim epoll set;
+ * libix's own calls into libc (poll, send, epoll_wait, ...) come back through the interposers
+ * and must pass through without it.
+ */
+#ifndef SHIM_H
+#define SHIM_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "ix/ixev.h"
+
+#define SHIM_API __attribute__((visibility("default")))
+
+/* --- libc's own functions (libc.c) --------------------------------------------------------- */
+
+struct shim_libc {
+	int (*listen)(int, int);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*close)(int);
+	int (*shutdown)(int, int);
+	int (*fcntl)(int, int, ...);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*dup)(int);
+	int (*dup3)(int, int, int);
+	int (*getsockname)(int, struct sockaddr *, socklen_t *);
+	int (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*epoll_create1)(int);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int (*poll)(struct pollfd *, nfds_t, int);
+};
+
+extern struct shim_libc shim_libc;
+
+void shim_libc_init(void);
+
+/* --- the fd table (fd.c) ------------------------------------------------------------------- */
+
+enum shim_kind {
+	SHIM_FD_NONE,		/* libc's: passed through */
+	SHIM_FD_SOCK,		/* an ixdp socket (struct shim_sock) */
+	SHIM_FD_EPOLL,		/* an epoll set with ixdp members (struct shim_ep) */
+};
+
+void *shim_fd_get(int fd, enum shim_kind kind);
+int shim_fd_set(int fd, enum shim_kind kind, void *obj);
+void shim_fd_clear(int fd);
+
+/* --- ixdp sockets (sock.c) ----------------------------------------------------------------- */
+
+struct shim_ep;
+struct shim_memb;
+
+enum shim_sock_type { SHIM_LISTENER, SHIM_CONN };
+
+struct shim_sock {
+	struct ixev_conn ixc;		/* SHIM_CONN: ixev's part (first: the handler's conn) */
+	enum shim_sock_type type;
+	int refs;			/* fds that name it (dup) */
+	int nonblock;
+	int family;
+	struct sockaddr_storage local;
+	socklen_t local_len;
+
+	/* SHIM_LISTENER: the app's own kernel socket is its fd, and listens too */
+	int kfd;
+	uint16_t port;
+	int backlog;
+	int v6only;
+	bool specific;			/* listens on ia, not on every address of ixdpd */
+	struct ix_addr ia;
+	struct shim_sock *port_next;	/* the port's other listeners */
+	struct shim_sock *acc_head;	/* accepted, not yet taken by accept() */
+	struct shim_sock *acc_tail;
+	unsigned int acc_len;
+
+	/* SHIM_CONN */
+	struct shim_sock *acc_next;	/* on its listener's queue */
+	struct shim_sock *listener;	/* ... that one, until accepted */
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+	int shut_rd;
+	int shut_wr;
+	int app_closed;			/* no fd left: ixev_close() done */
+	int err_told;			/* its death was returned once */
+
+	struct shim_memb *membs;	/* epoll sets it is in */
+	unsigned int waiters;		/* threads blocked on it */
+};
+
+struct shim {
+	pthread_mutex_t lock;
+	struct ixev_loop *loop;		/* NULL until the first ixdp socket */
+	int attach_err;			/* the attach's error, once tried */
+	int sentinel;			/* accepted connections' fds are dups of it */
+	int wake;			/* eventfd: a blocked thread should look again */
+	int debug;			/* IXDP_DEBUG */
+	int fallback;			/* IXDP_FALLBACK=kernel: no daemon, kernel sockets */
+	unsigned int spin_us;		/* IXDP_SPIN_US */
+};
+
+extern struct shim shim;
+
+void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int shim_listen(int fd, int backlog);
+int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int flags);
+ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags);
+ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags);
+int shim_shutdown(struct shim_sock *s, int how);
+void shim_sock_put(int fd, struct shim_sock *s);
+uint32_t shim_sock_events(const struct shim_sock *s);
+int shim_sock_name(const struct shim_sock *s, int peer, struct sockaddr *addr,
+		   socklen_t *len);
+int shim_dup(int fd, struct shim_sock *s, int newfd, int flags);
+void shim_drain(void);
+int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extra,
+	      nfds_t nextra, int timeout_ms);
+void shim_wake_waiters(struct shim_sock *s);
+uint64_t shim_now_ms(void);
+int shim_ms_left(uint64_t deadline);
+
+/* --- epoll sets (epoll.c) ------------------------------------------------------------------ */
+
+void shim_notify(struct shim_sock *s);
+void shim_ep_forget_sock(struct shim_sock *s);
+int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
+		    const sigset_t *mask);
+void shim_epoll_close(int epfd);
+int shim_poll(struct pollfd *fds, nfds_t n, int timeout);
+
+#endif /* SHIM_H */

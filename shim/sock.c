@@ -1,0 +1,942 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * sock.c - the process's ixdp sockets: one ixev loop (one context of ixdpd), attached on the
+ * first listen that ixdp serves, shared by every thread under shim.lock.
+ *
+ * A listener is the app's own kernel socket, which listens too: connections that reach the
+ * kernel (loopback, other interfaces) are accepted from it, those XDP steers to ixdp from the
+ * loop's accept queue.  An accepted ixdp connection gets a dup of a sentinel socket (an
+ * unconnected TCP socket) as its fd: a call the shim does not interpose fails on it at once
+ * (ENOTCONN) instead of hanging, and fstat() says it is a socket.
+ *
+ * Waiting: a blocked call runs the loop until it has nothing (which leaves the context armed:
+ * the next event makes ix_fd() readable), registers its thread's kick eventfd on the sockets it
+ * waits for, and sleeps in poll() on ix_fd(), that kick and any kernel fd it also waits for.
+ * A thread that runs the loop and makes one of those sockets ready writes the kick.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define SHIM_DRAIN_ROUNDS 1024		/* ixev_run() calls per drain at most */
+#define SHIM_ACC_MIN 64			/* accept queue: at least this, else the backlog */
+
+struct shim shim = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.sentinel = -1,
+};
+
+/* Listeners by port (several for one port: an IPv4 and an IPv6 socket), linked by port_next. */
+static struct shim_sock *shim_ports[65536];
+
+/* This thread's kick eventfd: written when a socket it waits for changes. */
+static __thread int shim_thr_kick = -1;
+
+void shim_log(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (shim_libc.write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return;
+}
+
+uint64_t shim_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds to @deadline for poll(): -1 for none (UINT64_MAX), 0 once it has passed. */
+int shim_ms_left(uint64_t deadline)
+{
+	uint64_t now = shim_now_ms();
+
+	if (deadline == UINT64_MAX)
+		return -1;
+	return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/* --- the loop -------------------------------------------------------------------------------- */
+
+static void shim_ix_log(int level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level <= IX_LOG_WARN || shim.debug)
+		shim_log("libix-preload: %s", msg);
+}
+
+static struct ixev_conn *shim_on_accept(struct ixev_loop *l, const struct ix_addr *remote,
+					uint16_t lport);
+static void shim_on_release(struct ixev_conn *c);
+
+static const struct ixev_conn_ops shim_ops = {
+	.accept = shim_on_accept,
+	.release = shim_on_release,
+};
+
+/* Attach the process's context (under the lock).  Return: 0 or ix_attach()'s error. */
+static int shim_attach(void)
+{
+	int ret;
+
+	if (shim.loop)
+		return 0;
+	if (shim.attach_err)
+		return shim.attach_err;
+	ix_set_log(shim_ix_log, NULL);
+	shim.sentinel = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (shim.sentinel < 0) {
+		shim.attach_err = -errno;
+		return shim.attach_err;
+	}
+	ret = ixev_loop_create(NULL, &shim_ops, NULL, &shim.loop);
+	if (ret) {
+		shim.attach_err = ret;
+		shim.loop = NULL;
+		shim_log("libix-preload: cannot attach to ixdpd (%s)%s", strerror(-ret),
+			 shim.fallback ? ": IXDP_FALLBACK=kernel, the kernel serves every socket" :
+			 ": listen() on its addresses fails (IXDP_FALLBACK=kernel: the kernel serves)");
+		return ret;
+	}
+	if (shim.debug)
+		shim_log("libix-preload: attached to ixdpd (%u workers)",
+			 ix_nr_workers(ixev_loop_ix(shim.loop)));
+	return 0;
+}
+
+/**
+ * shim_drain - run the loop until it has nothing (under the lock): events taken, handlers run,
+ * queued sends pushed and published.  Ends with the context armed unless the bound was hit.
+ */
+void shim_drain(void)
+{
+	int i;
+
+	if (!shim.loop)
+		return;
+	for (i = 0; i < SHIM_DRAIN_ROUNDS; i++)
+		if (ixev_run(shim.loop, 0) <= 0)
+			return;
+	/* still busy: a sleeper must look again at once rather than trust ix_fd() */
+	if (shim_thr_kick >= 0) {
+		uint64_t one = 1;
+
+		if (shim_libc.write(shim_thr_kick, &one, sizeof(one)) < 0)
+			return;
+	}
+}
+
+/* This thread's kick eventfd (made on first use). */
+static int shim_kick_fd(void)
+{
+	if (shim_thr_kick < 0)
+		shim_thr_kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return shim_thr_kick;
+}
+
+/*
+ * The threads blocked in a call, one entry per (thread, socket), on the waiting thread's stack;
+ * a socket counts its own so that one nobody waits for costs nothing.
+ */
+struct shim_wait_entry {
+	struct shim_sock *s;
+	int kick;
+	struct shim_wait_entry *next;
+};
+
+static struct shim_wait_entry *shim_waits;
+
+static void shim_wait_add(struct shim_wait_entry *e, struct shim_sock *s, int kick)
+{
+	e->s = s;
+	e->kick = kick;
+	e->next = shim_waits;
+	shim_waits = e;
+	s->waiters++;
+}
+
+static void shim_wait_del(struct shim_wait_entry *e)
+{
+	struct shim_wait_entry **p;
+
+	for (p = &shim_waits; *p; p = &(*p)->next)
+		if (*p == e) {
+			*p = e->next;
+			e->s->waiters--;
+			return;
+		}
+}
+
+/**
+ * shim_wake_waiters - wake the threads blocked on @s (under the lock).
+ * @s: a socket that changed
+ */
+void shim_wake_waiters(struct shim_sock *s)
+{
+	struct shim_wait_entry *e;
+	uint64_t one = 1;
+
+	if (!s->waiters)
+		return;
+	for (e = shim_waits; e; e = e->next)
+		if (e->s == s && shim_libc.write(e->kick, &one, sizeof(one)) < 0)
+			continue;
+}
+
+/**
+ * shim_wait - sleep until one of @socks changes, one of @extra is ready, or @timeout_ms
+ * passes (under the lock, which is let go while asleep).  The caller has just drained and
+ * found nothing, so the context is armed.
+ * @socks:      ixdp sockets to wake for
+ * @nsocks:     how many
+ * @extra:      kernel fds to wake for (their revents are set)
+ * @nextra:     how many
+ * @timeout_ms: -1: no limit
+ *
+ * Return: 0 (look again), -EINTR, -ENOMEM, or poll()'s error.
+ */
+int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extra,
+	      nfds_t nextra, int timeout_ms)
+{
+	struct shim_wait_entry ents_s[8], *ents = ents_s;
+	struct pollfd pfd_s[10], *pfd = pfd_s;
+	int kick = shim_kick_fd(), ret;
+	unsigned int i;
+	nfds_t np = 0, k;
+	uint64_t v;
+
+	if (kick < 0)
+		return -errno;
+	if (nsocks > 8)
+		ents = malloc(nsocks * sizeof(*ents));
+	if (nextra > 8)
+		pfd = malloc((nextra + 2) * sizeof(*pfd));
+	if (!ents || !pfd) {
+		if (ents != ents_s)
+			free(ents);
+		if (pfd != pfd_s)
+			free(pfd);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nsocks; i++)
+		shim_wait_add(&ents[i], socks[i], kick);
+	pfd[np++] = (struct pollfd){ .fd = kick, .events = POLLIN };
+	pfd[np++] = (struct pollfd){ .fd = shim.loop ? ix_fd(ixev_loop_ix(shim.loop)) : -1,
+				     .events = POLLIN };
+	for (k = 0; k < nextra; k++)
+		pfd[np++] = extra[k];
+	pthread_mutex_unlock(&shim.lock);
+	ret = shim_libc.poll(pfd, np, timeout_ms);
+	if (ret < 0)
+		ret = -errno;
+	pthread_mutex_lock(&shim.lock);
+	for (i = 0; i < nsocks; i++)
+		shim_wait_del(&ents[i]);
+	for (k = 0; k < nextra; k++)
+		extra[k].revents = pfd[2 + k].revents;
+	if (shim_libc.read(kick, &v, sizeof(v)) < 0)
+		v = 0;
+	if (ents != ents_s)
+		free(ents);
+	if (pfd != pfd_s)
+		free(pfd);
+	return ret < 0 ? ret : 0;
+}
+
+/* --- listeners ------------------------------------------------------------------------------- */
+
+static bool shim_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_LOOPBACK(a))
+			return true;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			return a->s6_addr[12] == 127;
+	}
+	return false;
+}
+
+/* The ix_addr to listen on for @ss (false: the wildcard, every address of the daemon). */
+static bool shim_ix_addr(const struct sockaddr_storage *ss, struct ix_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		if (in->sin_addr.s_addr == htonl(INADDR_ANY))
+			return false;
+		a->family = AF_INET;
+		a->v4 = in->sin_addr;
+		return true;
+	}
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+	if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+		return false;
+	if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		a->family = AF_INET;
+		memcpy(&a->v4, &in6->sin6_addr.s6_addr[12], 4);
+		return true;
+	}
+	a->family = AF_INET6;
+	a->v6 = in6->sin6_addr;
+	return true;
+}
+
+static uint16_t shim_port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static void shim_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char ip[64] = "?";
+
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof(ip));
+	snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+		 shim_port_of(ss));
+}
+
+/**
+ * shim_listen - listen(2) for a socket the shim has not taken yet: decide whether ixdp serves it.
+ * @fd:      the app's socket
+ * @backlog: as given
+ *
+ * A TCP socket bound to the wildcard or to one of ixdpd's addresses (not loopback, not port 0)
+ * is listened on through ixdp as well as in the kernel.  An address ixdpd does not serve stays
+ * the kernel's alone.
+ *
+ * Return: listen(2)'s value, errno set.
+ */
+int shim_listen(int fd, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int domain, type, v6only = 0, ret;
+	socklen_t olen = sizeof(int);
+	struct shim_sock *s, *other;
+	struct ix_addr ia;
+	bool specific;
+	char name[80];
+	uint16_t port;
+
+	if (shim_libc.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &olen) ||
+	    (domain != AF_INET && domain != AF_INET6))
+		return shim_libc.listen(fd, backlog);
+	olen = sizeof(int);
+	if (shim_libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) || type != SOCK_STREAM ||
+	    shim_libc.getsockname(fd, (struct sockaddr *)&ss, &len))
+		return shim_libc.listen(fd, backlog);
+	port = shim_port_of(&ss);
+	shim_addr_str(&ss, name, sizeof(name));
+	if (!port || shim_is_loopback(&ss)) {
+		if (shim.debug)
+			shim_log("libix-preload: fd %d listens on %s: kernel", fd, name);
+		return shim_libc.listen(fd, backlog);
+	}
+	if (domain == AF_INET6) {
+		olen = sizeof(int);
+		if (shim_libc.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &olen))
+			v6only = 0;
+	}
+	specific = shim_ix_addr(&ss, &ia);
+
+	pthread_mutex_lock(&shim.lock);
+	ret = shim_attach();
+	if (ret) {
+		pthread_mutex_unlock(&shim.lock);
+		if (shim.fallback)
+			return shim_libc.listen(fd, backlog);
+		errno = -ret;
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		pthread_mutex_unlock(&shim.lock);
+		errno = ENOMEM;
+		return -1;
+	}
+	other = shim_ports[port];
+	/* one ixdp listen per port: a second socket on it (IPv4 beside IPv6) shares it */
+	ret = other ? 0 : ixev_listen(shim.loop, specific ? &ia : NULL, port);
+	if (ret == -EADDRNOTAVAIL) {
+		pthread_mutex_unlock(&shim.lock);
+		free(s);
+		if (shim.debug)
+			shim_log("libix-preload: fd %d listens on %s: kernel (not an ixdpd address)",
+				 fd, name);
+		return shim_libc.listen(fd, backlog);
+	}
+	if (ret) {
+		pthread_mutex_unlock(&shim.lock);
+		free(s);
+		shim_log("libix-preload: fd %d: listen on %s through ixdpd: %s", fd, name,
+			 strerror(-ret));
+		errno = -ret;
+		return -1;
+	}
+	s->type = SHIM_LISTENER;
+	s->refs = 1;
+	s->kfd = fd;
+	s->family = domain;
+	s->local = ss;
+	s->local_len = len;
+	s->port = port;
+	s->backlog = backlog;
+	s->v6only = v6only;
+	s->specific = specific;
+	s->ia = ia;
+	s->nonblock = !!(shim_libc.fcntl(fd, F_GETFL) & O_NONBLOCK);
+	s->port_next = other;
+	shim_ports[port] = s;
+	ret = shim_fd_set(fd, SHIM_FD_SOCK, s);
+	pthread_mutex_unlock(&shim.lock);
+	if (ret) {
+		shim_sock_put(fd, s);
+		errno = -ret;
+		return -1;
+	}
+	if (shim.debug)
+		shim_log("libix-preload: fd %d listens on %s: ixdp%s", fd, name,
+			 specific ? "" : " and kernel");
+	ret = shim_libc.listen(fd, backlog);
+	if (ret) {
+		int err = errno;
+
+		shim_sock_put(fd, s);
+		errno = err;
+	}
+	return ret;
+}
+
+/* A listener of @lport that takes @remote's family, with room in its queue. */
+static struct shim_sock *shim_lst_for(uint16_t lport, const struct ix_addr *remote)
+{
+	struct shim_sock *l, *best = NULL;
+
+	for (l = shim_ports[lport]; l; l = l->port_next) {
+		unsigned int cap = l->backlog > SHIM_ACC_MIN ? (unsigned int)l->backlog :
+							       SHIM_ACC_MIN;
+
+		if (l->acc_len >= cap)
+			continue;
+		if (l->family == remote->family)
+			return l;
+		if (l->family == AF_INET6 && !l->v6only)
+			best = l;
+	}
+	return best;
+}
+
+static void shim_on_conn(struct ixev_conn *c, unsigned int events)
+{
+	(void)events;
+	shim_notify((struct shim_sock *)c);
+}
+
+/* ixev: a connection to a port we listen on (under the lock, in shim_drain()). */
+static struct ixev_conn *shim_on_accept(struct ixev_loop *loop, const struct ix_addr *remote,
+					uint16_t lport)
+{
+	struct shim_sock *l = shim_lst_for(lport, remote), *s;
+
+	(void)loop;
+	if (!l)
+		return NULL;	/* nobody listens, or every queue is full: reset */
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	ixev_conn_init(&s->ixc);
+	s->type = SHIM_CONN;
+	s->family = l->family;
+	s->local = l->local;
+	s->local_len = l->local_len;
+	if (remote->family == AF_INET && l->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&s->remote;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(remote->port);
+		in->sin_addr = remote->v4;
+		s->remote_len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->remote;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(remote->port);
+		if (remote->family == AF_INET) {	/* as the kernel shows it: v4-mapped */
+			in6->sin6_addr.s6_addr[10] = 0xff;
+			in6->sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&in6->sin6_addr.s6_addr[12], &remote->v4, 4);
+		} else {
+			in6->sin6_addr = remote->v6;
+		}
+		s->remote_len = sizeof(*in6);
+	}
+	ixev_set_handler(&s->ixc, IXEV_IN | IXEV_OUT, shim_on_conn);
+	s->listener = l;
+	if (l->acc_tail)
+		l->acc_tail->acc_next = s;
+	else
+		l->acc_head = s;
+	l->acc_tail = s;
+	l->acc_len++;
+	shim_notify(l);
+	return &s->ixc;
+}
+
+static void shim_on_release(struct ixev_conn *c)
+{
+	free((struct shim_sock *)c);
+}
+
+static struct shim_sock *shim_acc_pop(struct shim_sock *l)
+{
+	struct shim_sock *s = l->acc_head;
+
+	if (!s)
+		return NULL;
+	l->acc_head = s->acc_next;
+	if (!l->acc_head)
+		l->acc_tail = NULL;
+	l->acc_len--;
+	s->acc_next = NULL;
+	s->listener = NULL;
+	return s;
+}
+
+static void shim_copy_addr(struct sockaddr *addr, socklen_t *len,
+			   const struct sockaddr_storage *ss, socklen_t have)
+{
+	if (!addr || !len)
+		return;
+	memcpy(addr, ss, *len < have ? *len : have);
+	*len = have;
+}
+
+/**
+ * shim_accept - accept(2)/accept4(2) on an ixdp listener: its ixdp queue first, then the kernel.
+ * @l:     the listener
+ * @addr:  as accept4()
+ * @len:   as accept4()
+ * @flags: SOCK_NONBLOCK, SOCK_CLOEXEC
+ *
+ * Return: the new fd, or -1 with errno (EAGAIN, EINTR, EMFILE, ...).
+ */
+int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	struct pollfd kp = { .fd = l->kfd, .events = POLLIN };
+	struct shim_sock *s, *w = l;
+	int fd, ret;
+
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&shim.lock);
+	for (;;) {
+		shim_drain();
+		s = shim_acc_pop(l);
+		if (s) {
+			fd = shim_libc.fcntl(shim.sentinel, flags & SOCK_CLOEXEC ? F_DUPFD_CLOEXEC :
+					     F_DUPFD, 0);
+			if (fd < 0 || shim_fd_set(fd, SHIM_FD_SOCK, s)) {
+				int err = fd < 0 ? errno : ENOMEM;
+
+				if (fd >= 0)
+					shim_libc.close(fd);
+				s->app_closed = 1;
+				ixev_close(&s->ixc);	/* frees it */
+				shim_drain();
+				pthread_mutex_unlock(&shim.lock);
+				errno = err;
+				return -1;
+			}
+			s->refs = 1;
+			s->nonblock = !!(flags & SOCK_NONBLOCK);
+			shim_copy_addr(addr, len, &s->remote, s->remote_len);
+			pthread_mutex_unlock(&shim.lock);
+			return fd;
+		}
+		pthread_mutex_unlock(&shim.lock);
+		fd = shim_libc.accept4(l->kfd, addr, len, flags | SOCK_NONBLOCK);
+		if (fd >= 0) {
+			if (!(flags & SOCK_NONBLOCK))
+				shim_libc.fcntl(fd, F_SETFL, shim_libc.fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			return fd;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		pthread_mutex_lock(&shim.lock);
+		if (l->nonblock) {
+			pthread_mutex_unlock(&shim.lock);
+			errno = EAGAIN;
+			return -1;
+		}
+		ret = shim_wait(&w, 1, &kp, 1, -1);
+		if (ret) {
+			pthread_mutex_unlock(&shim.lock);
+			errno = -ret;
+			return -1;
+		}
+	}
+}
+
+/* --- connections ---------------------------------------------------------------------------- */
+
+/**
+ * shim_sock_events - what @s is ready for now, as EPOLL* bits (under the lock).
+ * @s: the socket
+ *
+ * Return: the bits; a listener's kernel side is the kernel's to report.
+ */
+uint32_t shim_sock_events(const struct shim_sock *s)
+{
+	const struct ixev_conn *c = &s->ixc;
+	uint32_t ev = 0;
+
+	if (s->type == SHIM_LISTENER)
+		return s->acc_len ? EPOLLIN | EPOLLRDNORM : 0;
+	if (c->dead_err)	/* as the kernel reports a reset */
+		return EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM | EPOLLERR | EPOLLHUP |
+		       EPOLLRDHUP;
+	if (c->rx_len || c->rx_eof || s->shut_rd)
+		ev |= EPOLLIN | EPOLLRDNORM;
+	if (c->rx_eof)
+		ev |= EPOLLRDHUP;
+	if (!s->shut_wr && c->tx_len < IXEV_SEND_MAX)
+		ev |= EPOLLOUT | EPOLLWRNORM;
+	if (s->shut_wr)
+		ev |= EPOLLOUT | EPOLLWRNORM;	/* a write fails at once: EPIPE */
+	if (c->rx_eof && s->shut_wr)
+		ev |= EPOLLHUP;
+	return ev;
+}
+
+static ssize_t shim_fail(ssize_t err)
+{
+	errno = (int)-err;
+	return -1;
+}
+
+/* The death of @s as read(2) reports it: the error once, then EOF as the kernel does. */
+static ssize_t shim_dead(struct shim_sock *s)
+{
+	int err = s->ixc.dead_err;
+
+	if (s->err_told)
+		return 0;
+	s->err_told = 1;
+	return shim_fail(err);
+}
+
+/**
+ * shim_recv - read(2)/recv(2)/readv(2)/recvmsg(2) on an ixdp connection.
+ * @s:      the connection
+ * @iov:    where to copy
+ * @iovcnt: entries
+ * @flags:  MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL (others are ignored)
+ *
+ * Return: bytes, 0 at EOF, or -1 with errno (EAGAIN, ECONNRESET, ETIMEDOUT, EINTR).
+ */
+ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags)
+{
+	size_t want = 0, got = 0;
+	int i, ret;
+
+	if (s->type != SHIM_CONN)
+		return shim_fail(-ENOTCONN);
+	for (i = 0; i < iovcnt; i++)
+		want += iov[i].iov_len;
+	pthread_mutex_lock(&shim.lock);
+	for (;;) {
+		ssize_t n = 0;
+
+		shim_drain();
+		if (flags & MSG_PEEK) {
+			const void *data;
+
+			n = ixev_peek(&s->ixc, &data);
+			if (n > 0) {	/* the first span: a peek may return less than there is */
+				size_t off = 0;
+
+				for (i = 0; i < iovcnt && off < (size_t)n; i++) {
+					size_t k = (size_t)n - off < iov[i].iov_len ?
+						   (size_t)n - off : iov[i].iov_len;
+
+					memcpy(iov[i].iov_base, (const uint8_t *)data + off, k);
+					off += k;
+				}
+				pthread_mutex_unlock(&shim.lock);
+				return (ssize_t)off;
+			}
+		} else {
+			for (i = 0; i < iovcnt; i++) {
+				size_t off = 0;
+
+				while (off < iov[i].iov_len) {
+					n = ixev_recv(&s->ixc, (uint8_t *)iov[i].iov_base + off,
+						      iov[i].iov_len - off);
+					if (n <= 0)
+						break;
+					off += (size_t)n;
+					got += (size_t)n;
+				}
+				if (n <= 0)
+					break;
+			}
+			if (got)
+				shim_drain();	/* the space given back goes out now */
+		}
+		if (got && (got == want || !(flags & MSG_WAITALL) || n == 0 || (n < 0 &&
+									     n != -EAGAIN)))
+			break;
+		if (!want)
+			break;
+		if (n == 0 || s->shut_rd) {
+			pthread_mutex_unlock(&shim.lock);
+			return (ssize_t)got;
+		}
+		if (n < 0 && n != -EAGAIN) {
+			ssize_t r = n == -EPIPE ? 0 : shim_dead(s);
+
+			pthread_mutex_unlock(&shim.lock);
+			return r;
+		}
+		if (s->nonblock || (flags & MSG_DONTWAIT)) {
+			pthread_mutex_unlock(&shim.lock);
+			return got ? (ssize_t)got : shim_fail(-EAGAIN);
+		}
+		ret = shim_wait(&s, 1, NULL, 0, -1);
+		if (ret) {
+			pthread_mutex_unlock(&shim.lock);
+			return got ? (ssize_t)got : shim_fail(ret);
+		}
+	}
+	pthread_mutex_unlock(&shim.lock);
+	return (ssize_t)got;
+}
+
+/* EPIPE as Linux gives it: SIGPIPE too unless MSG_NOSIGNAL (the lock is not held). */
+static ssize_t shim_epipe(int flags)
+{
+	if (!(flags & MSG_NOSIGNAL))
+		pthread_kill(pthread_self(), SIGPIPE);
+	return shim_fail(-EPIPE);
+}
+
+/**
+ * shim_send - write(2)/send(2)/writev(2)/sendmsg(2) on an ixdp connection.
+ * @s:      the connection
+ * @iov:    what to send
+ * @iovcnt: entries
+ * @flags:  MSG_DONTWAIT, MSG_NOSIGNAL (others are ignored)
+ *
+ * A blocking socket waits until every byte is queued; a non-blocking one takes what fits.
+ *
+ * Return: bytes, or -1 with errno (EAGAIN, EPIPE, ECONNRESET, EINTR).
+ */
+ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags)
+{
+	size_t want = 0, got = 0;
+	int i, ret;
+
+	if (s->type != SHIM_CONN)
+		return shim_fail(-ENOTCONN);
+	for (i = 0; i < iovcnt; i++)
+		want += iov[i].iov_len;
+	pthread_mutex_lock(&shim.lock);
+	for (;;) {
+		ssize_t n = 0;
+		size_t skip = got;
+
+		shim_drain();
+		if (s->ixc.dead_err && !s->err_told) {
+			s->err_told = 1;
+			pthread_mutex_unlock(&shim.lock);
+			return got ? (ssize_t)got : shim_fail(s->ixc.dead_err);
+		}
+		if (s->shut_wr || s->ixc.dead_err) {
+			pthread_mutex_unlock(&shim.lock);
+			return got ? (ssize_t)got : shim_epipe(flags);
+		}
+		for (i = 0; i < iovcnt; i++) {
+			if (skip >= iov[i].iov_len) {
+				skip -= iov[i].iov_len;
+				continue;
+			}
+			n = ixev_send(&s->ixc, (const uint8_t *)iov[i].iov_base + skip,
+				      iov[i].iov_len - skip);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			if ((size_t)n < iov[i].iov_len - skip)
+				break;
+			skip = 0;
+		}
+		if (got)
+			shim_drain();	/* pushed to the worker now */
+		if (got == want || (got && (s->nonblock || (flags & MSG_DONTWAIT))))
+			break;
+		if (n < 0 && n != -EAGAIN) {
+			pthread_mutex_unlock(&shim.lock);
+			if (got)
+				return (ssize_t)got;
+			return n == -EPIPE ? shim_epipe(flags) : shim_fail(n);
+		}
+		if (s->nonblock || (flags & MSG_DONTWAIT)) {
+			pthread_mutex_unlock(&shim.lock);
+			return shim_fail(-EAGAIN);
+		}
+		ret = shim_wait(&s, 1, NULL, 0, -1);
+		if (ret) {
+			pthread_mutex_unlock(&shim.lock);
+			return got ? (ssize_t)got : shim_fail(ret);
+		}
+	}
+	pthread_mutex_unlock(&shim.lock);
+	return (ssize_t)got;
+}
+
+/**
+ * shim_shutdown - shutdown(2) on an ixdp connection.
+ * Return: 0, or -1 with errno (ENOTCONN, EINVAL).
+ */
+int shim_shutdown(struct shim_sock *s, int how)
+{
+	if (s->type != SHIM_CONN)
+		return (int)shim_fail(-ENOTCONN);
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return (int)shim_fail(-EINVAL);
+	pthread_mutex_lock(&shim.lock);
+	if (how != SHUT_WR)
+		s->shut_rd = 1;
+	if (how != SHUT_RD && !s->shut_wr) {
+		s->shut_wr = 1;
+		ixev_shutdown(&s->ixc);
+		shim_drain();
+	}
+	shim_notify(s);
+	pthread_mutex_unlock(&shim.lock);
+	return 0;
+}
+
+/**
+ * shim_sock_name - getsockname(2)/getpeername(2) of an ixdp socket.
+ * Return: 0, or -1 with errno (ENOTCONN: a listener has no peer).
+ */
+int shim_sock_name(const struct shim_sock *s, int peer, struct sockaddr *addr, socklen_t *len)
+{
+	if (!addr || !len)
+		return (int)shim_fail(-EFAULT);
+	if (peer && s->type != SHIM_CONN)
+		return (int)shim_fail(-ENOTCONN);
+	if (peer)
+		shim_copy_addr(addr, len, &s->remote, s->remote_len);
+	else
+		shim_copy_addr(addr, len, &s->local, s->local_len);
+	return 0;
+}
+
+/**
+ * shim_dup - @newfd (made by the caller with libc's dup) names @s too.
+ * Return: @newfd, or -1 with errno.
+ */
+int shim_dup(int fd, struct shim_sock *s, int newfd, int flags)
+{
+	int ret;
+
+	(void)fd;
+	(void)flags;
+	if (newfd < 0)
+		return -1;
+	pthread_mutex_lock(&shim.lock);
+	ret = shim_fd_set(newfd, SHIM_FD_SOCK, s);
+	if (!ret)
+		s->refs++;
+	pthread_mutex_unlock(&shim.lock);
+	if (ret) {
+		shim_libc.close(newfd);
+		return (int)shim_fail(ret);
+	}
+	return newfd;
+}
+
+/* The last fd of listener @l is gone: stop listening through ixdp if it was the port's last. */
+static void shim_lst_close(struct shim_sock *l)
+{
+	struct shim_sock **p, *s;
+
+	for (p = &shim_ports[l->port]; *p; p = &(*p)->port_next)
+		if (*p == l) {
+			*p = l->port_next;
+			break;
+		}
+	while ((s = shim_acc_pop(l))) {	/* never accepted: closed */
+		s->app_closed = 1;
+		ixev_close(&s->ixc);
+	}
+	if (!shim_ports[l->port] && shim.loop) {
+		int ret = ix_unlisten(ixev_loop_ix(shim.loop), l->specific ? &l->ia : NULL,
+				      l->port);
+
+		if (ret && shim.debug)
+			shim_log("libix-preload: unlisten port %u: %s", l->port, strerror(-ret));
+	}
+	free(l);
+}
+
+/**
+ * shim_sock_put - @fd no longer names @s (close, or dup2 over it); the last fd closes it.
+ * @fd: the fd, still open (the caller closes it)
+ * @s:  its socket
+ */
+void shim_sock_put(int fd, struct shim_sock *s)
+{
+	pthread_mutex_lock(&shim.lock);
+	shim_fd_clear(fd);
+	if (--s->refs > 0) {
+		pthread_mutex_unlock(&shim.lock);
+		return;
+	}
+	shim_ep_forget_sock(s);
+	if (s->type == SHIM_LISTENER) {
+		shim_lst_close(s);
+	} else {
+		s->app_closed = 1;
+		ixev_close(&s->ixc);	/* FIN after what is queued; frees s */
+	}
+	shim_drain();
+	pthread_mutex_unlock(&shim.lock);
+}
