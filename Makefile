@@ -276,6 +276,8 @@ install: all
 	$(Q)install -m 0755 $(BUILD)/bin/ixdpctl $(APP_BINS) $(DESTDIR)$(PREFIX)/bin/
 	$(Q)install -m 0755 $(LIBIX_SO).1 $(DESTDIR)$(PREFIX)/lib/libix.so.1
 	$(Q)ln -sf libix.so.1 $(DESTDIR)$(PREFIX)/lib/libix.so
+	$(Q)install -m 0755 $(SHIM_SO) $(DESTDIR)$(PREFIX)/lib/libix-preload.so
+	$(Q)install -m 0755 $(BUILD)/bin/ixdp-run $(DESTDIR)$(PREFIX)/bin/ixdp-run
 	$(Q)sed 's|@PREFIX@|$(PREFIX)|g' libix/libix.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/libix.pc
 	$(Q)install -m 0644 include/ix/*.h $(DESTDIR)$(PREFIX)/include/ix/
 	$(Q)install -m 0644 $(BPF_OBJ) $(DESTDIR)$(PREFIX)/lib/ixdp/ixdp_steer.bpf.o

@@ -8,10 +8,11 @@ set -eu
 BUILD="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
        libsystemd-dev libmnl-dev liblwip-dev liblwip0"
 # Tests: GoogleTest/GoogleMock harness, clang's libFuzzer/sanitizer runtime, namespace and veth
-# tooling, JSON checks in scripts, memcached's test clients against ix-kv, setpriv and groupadd
+# tooling, JSON checks in scripts, memcached's test clients (against ix-kv) and memcached itself
+# (unmodified, under the shim), setpriv and groupadd
 # for the app-group test, nm/objdump for libix's exported symbols.
 TEST="libgtest-dev libgmock-dev libclang-rt-14-dev iproute2 ethtool iputils-ping jq procps kmod
-      libmemcached-tools python3 util-linux passwd binutils"
+      libmemcached-tools memcached python3 util-linux passwd binutils"
 # Benchmarks: plots, profiles, load generators.
 BENCH="gnuplot-nox linux-perf sockperf"
 

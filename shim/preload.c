@@ -284,16 +284,8 @@ SHIM_API int fcntl(int fd, int cmd, ...)
 	return shim_fcntl(fd, cmd, arg);
 }
 
-SHIM_API int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	long arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, long);
-	va_end(ap);
-	return shim_fcntl(fd, cmd, arg);
-}
+/* what a program built with _FILE_OFFSET_BITS=64 calls (Debian builds most that way) */
+SHIM_API int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 SHIM_API int ioctl(int fd, unsigned long req, ...)
 {

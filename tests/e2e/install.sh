@@ -11,7 +11,8 @@ make --no-print-directory -s install BUILD="$BUILD" SANITIZE="${SANITIZE:-0}" DE
 	{ echo "FAIL: make install"; exit 1; }
 for f in sbin/ixdpd bin/ixdpctl lib/ixdp/ixdp_steer.bpf.o share/doc/ixdp/README.md \
 	share/doc/ixdp/configuration.md share/doc/ixdp/ixdpctl.md lib/libix.so.1 lib/libix.so \
-	lib/pkgconfig/libix.pc include/ix/ix.h include/ix/ixev.h bin/ix-kv bin/ix-echo bin/ix-rr; do
+	lib/pkgconfig/libix.pc include/ix/ix.h include/ix/ixev.h bin/ix-kv bin/ix-echo bin/ix-rr \
+	lib/libix-preload.so bin/ixdp-run; do
 	[ -s "$dest/opt/ixdp/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 [ -x "$dest/opt/ixdp/sbin/ixdpd" ] || { echo "FAIL: ixdpd not executable"; exit 1; }
@@ -38,5 +39,9 @@ if nm -D --defined-only "$dest/opt/ixdp/lib/libix.so.1" | awk '$2 == "T" { print
 fi
 objdump -T "$dest/opt/ixdp/lib/libix.so.1" | grep -q 'LIBIX_1 *ix_attach' ||
 	{ echo "FAIL: ix_attach is not versioned LIBIX_1"; exit 1; }
-echo "ok: an app builds with pkg-config libix; libix exports only ix_/ixev_ symbols, versioned"
+IXDP_CONTROL=$dest/none.sock IXDP_FALLBACK=kernel "$dest/opt/ixdp/bin/ixdp-run" \
+	sh -c 'case "$LD_PRELOAD" in *"'"$dest"'/opt/ixdp/lib/libix-preload.so"*) exit 0;; esac; exit 1' ||
+	{ echo "FAIL: the installed ixdp-run does not preload the installed libix-preload.so"; exit 1; }
+echo "ok: an app builds with pkg-config libix; libix exports only ix_/ixev_ symbols, versioned;" \
+	"the installed ixdp-run preloads the installed shim"
 echo "ok: installed under $dest/opt/ixdp: $(cd "$dest/opt/ixdp" && find . -type f | wc -l) files"

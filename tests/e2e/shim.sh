@@ -72,5 +72,40 @@ print(got.decode())' "$port" 2>&1)
 	log_clean "$tmp_dir/echo-$mode.log"
 	ok "$mode: $(tail -1 "$tmp_dir/echo-$mode.out")"
 done
+# memcached from Debian, unmodified: libevent's epoll, a dispatcher thread that accepts and
+# worker threads that serve (the shim's one context is shared by all of them).
+for t in 1 4; do
+	port=$((11210 + t))
+	ip netns exec "$ns_dut" "$RUN" memcached -u root -U 0 -t "$t" -p "$port" -m 512 \
+		>"$tmp_dir/mc$t.log" 2>&1 &
+	pid=$!
+	_pids+=("$pid")
+	for _ in $(seq 100); do
+		in_dut ss -tln "sport = :$port" | grep -q LISTEN && break
+		sleep 0.1
+	done
+	opened0=$(tcp_opened)
+	kern0=$(kernel_opens)
+	out=$(in_peer timeout 120 memccapable -h "$DUT_IP" -p "$port" -a 2>&1) ||
+		fail "memcached -t $t: memccapable: $out $(tail -5 "$tmp_dir/mc$t.log")"
+	ok "memcached -t $t: memccapable (ascii): $(echo "$out" | grep -c pass) passed"
+	out=$(in_peer timeout 60 memcaslap -s "$DUT_IP:$port" -t 10s -T 2 -c 16 --verify=0.1 2>&1) ||
+		fail "memcached -t $t: memcaslap: $out"
+	mc() { echo "$out" | awk -v k="$1:" '$1 == k { print $2 }'; }
+	[ -n "$(mc verify_failed)" ] && [ "$(mc verify_failed)" -eq 0 ] &&
+		[ "$(mc verify_misses)" -eq 0 ] && [ "$(mc cmd_get)" -gt 0 ] ||
+		fail "memcached -t $t: memcaslap reported errors: $out"
+	opened=$(($(tcp_opened) - opened0))
+	kern=$(($(kernel_opens) - kern0))
+	[ "$opened" -ge 16 ] && [ "$kern" -eq 0 ] ||
+		fail "memcached -t $t: not through ixdp: ixdpd opened $opened, the kernel $kern"
+	ok "memcached -t $t: memcaslap 10 s, 16 connections, 10 % verified: $(mc cmd_get) gets," \
+		"$(mc cmd_set) sets, verify_failed 0, verify_misses 0; every connection through ixdp" \
+		"(ixdpd opened $opened, the DUT kernel 0)"
+	kill -TERM "$pid"
+	wait "$pid"
+	log_clean "$tmp_dir/mc$t.log"
+done
+
 ixdpd_stop || fail "ixdpd exit status $?"
 ok "ixdpd exited cleanly"
