@@ -164,13 +164,18 @@ $(BUILD)/bin/ix-%: $$(call app_objs,$$*) $(APPLIB) $(LIBIX_SO) | $(BUILD)/bin
 		-lix -lpthread
 
 # --- test tools (traffic for the namespace tests) and bench tools ------------------------------
-TOOLS := $(BUILD)/bin/ixdp-nettool $(BUILD)/bin/ixdp-hostile-app $(BUILD)/bin/ixdp-move-echo
+TOOLS := $(BUILD)/bin/ixdp-nettool $(BUILD)/bin/ixdp-hostile-app $(BUILD)/bin/ixdp-move-echo \
+	 $(BUILD)/bin/ixdp-shim-probe
 
 $(BUILD)/bin/ixdp-nettool: tests/tools/nettool.c $(HDRS) $(DAEMON_LIB) | $(BUILD)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(DAEMON_LIB) $(LIBS) -lm
 
 $(BUILD)/bin/ixdp-hostile-app: tests/tools/hostile_app.c $(HDRS) | $(BUILD)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+$(BUILD)/bin/ixdp-shim-probe: tests/tools/shim_probe.c | $(BUILD)/bin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 

@@ -41,11 +41,16 @@ struct shim_memb {
 struct shim_ep {
 	int epfd;
 	int kick;
+	bool ix_in;			/* ix_fd() is in the kernel set */
+	struct shim_ep *all_next;	/* every set (shim_eps) */
+	bool inherited;			/* a fork child's copy: its members are the parent's */
 	unsigned int sleepers;		/* threads in the kernel epoll_wait() */
 	struct shim_memb *membs;
 	struct shim_memb *rd_head;
 	struct shim_memb *rd_tail;
 };
+
+static struct shim_ep *shim_eps;	/* every set with ixdp members, under the lock */
 
 static void shim_rd_push(struct shim_ep *ep, struct shim_memb *m)
 {
@@ -138,6 +143,10 @@ static struct shim_ep *shim_ep_get(int epfd, bool make)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = SHIM_EP_KICK };
 	int ret;
 
+	if (ep && ep->inherited) {
+		errno = EOPNOTSUPP;	/* the parent's set: docs/shim.md, fork */
+		return NULL;
+	}
 	if (ep || !make)
 		return ep;
 	ep = calloc(1, sizeof(*ep));
@@ -153,13 +162,18 @@ static struct shim_ep *shim_ep_get(int epfd, bool make)
 	if (shim_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, ep->kick, &ev))
 		goto err;
 	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = SHIM_EP_IX };
-	if (shim_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, ix_fd(ixev_loop_ix(shim.loop)), &ev))
-		goto err;
+	if (!shim.dead) {
+		if (shim_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, ix_fd(ixev_loop_ix(shim.loop)), &ev))
+			goto err;
+		ep->ix_in = true;
+	}
 	ret = shim_fd_set(epfd, SHIM_FD_EPOLL, ep);
 	if (ret) {
 		errno = -ret;
 		goto err;
 	}
+	ep->all_next = shim_eps;
+	shim_eps = ep;
 	return ep;
 err:
 	ret = errno;
@@ -210,9 +224,10 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		return -1;
 	}
 	pthread_mutex_lock(&shim.lock);
+	errno = ENOENT;
 	ep = shim_ep_get(epfd, op == EPOLL_CTL_ADD);
 	if (!ep) {
-		err = op == EPOLL_CTL_ADD ? errno : ENOENT;
+		err = errno;
 		goto out;
 	}
 	m = shim_memb_find(ep, fd);
@@ -317,7 +332,10 @@ static int shim_harvest(struct shim_ep *ep, struct epoll_event *evs, int max)
 	return n;
 }
 
-/* Drop our markers from what the kernel set returned.  Return: the app's events left. */
+/*
+ * Drop our markers from what the kernel set returned (@ep NULL: an inherited set, whose kick
+ * is the parent's to read).  Return: the app's events left.
+ */
 static int shim_filter(struct shim_ep *ep, struct epoll_event *evs, int n)
 {
 	int i, k = 0;
@@ -325,7 +343,7 @@ static int shim_filter(struct shim_ep *ep, struct epoll_event *evs, int n)
 
 	for (i = 0; i < n; i++) {
 		if (evs[i].data.u64 == SHIM_EP_KICK) {
-			if (shim_libc.read(ep->kick, &v, sizeof(v)) < 0)
+			if (ep && shim_libc.read(ep->kick, &v, sizeof(v)) < 0)
 				v = 0;
 			continue;
 		}
@@ -370,9 +388,17 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 	uint64_t deadline, spin_end;
 	int n, k;
 
-	if (!ep)
-		return mask ? shim_libc.epoll_pwait(epfd, evs, max, timeout, mask) :
-			      shim_libc.epoll_wait(epfd, evs, max, timeout);
+	if (!ep || ep->inherited) {
+		/* the kernel's set as it is; our markers in it (a parent's) filtered out */
+		do {
+			n = mask ? shim_libc.epoll_pwait(epfd, evs, max, timeout, mask) :
+				   shim_libc.epoll_wait(epfd, evs, max, timeout);
+			if (n <= 0 || !ep)
+				return n;
+			n = shim_filter(NULL, evs, n);
+		} while (!n && timeout < 0);	/* a marker only: 0, as a timeout, or again */
+		return n;
+	}
 	if (max <= 0 || !evs) {
 		errno = max <= 0 ? EINVAL : EFAULT;
 		return -1;
@@ -409,6 +435,50 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 }
 
 /**
+ * shim_ep_daemon_gone - ixdpd went away (under the lock): ix_fd() leaves every set (it would
+ * stay readable), and every ixdp member is looked at again (its connection is reset).
+ */
+void shim_ep_daemon_gone(void)
+{
+	struct shim_ep *ep;
+	struct shim_memb *m;
+	uint64_t one = 1;
+
+	for (ep = shim_eps; ep; ep = ep->all_next) {
+		if (ep->ix_in)
+			shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL, ix_fd(ixev_loop_ix(shim.loop)),
+					    NULL);
+		ep->ix_in = false;
+		for (m = ep->membs; m; m = m->next)
+			if (!m->off) {
+				m->edge = true;
+				shim_rd_push(ep, m);
+			}
+		if (shim_libc.write(ep->kick, &one, sizeof(one)) < 0)
+			continue;
+	}
+}
+
+/**
+ * shim_ep_fork - in a fork child: the sets it inherited are the parent's (shim_ep_inherited()),
+ * never to be changed from here.
+ */
+void shim_ep_fork(void)
+{
+	shim_eps = NULL;
+}
+
+/**
+ * shim_ep_inherited - in a fork child: @ep is the parent's set, shared with it (an epoll fd is
+ * one kernel object across fork); the child only reads the kernel's events from it.
+ * @ep: a struct shim_ep
+ */
+void shim_ep_inherited(void *ep)
+{
+	((struct shim_ep *)ep)->inherited = true;
+}
+
+/**
  * shim_epoll_close - the app closes @epfd: forget its set (the caller closes the fd).
  * @epfd: any fd
  */
@@ -419,9 +489,14 @@ void shim_epoll_close(int epfd)
 	if (!ep)
 		return;
 	pthread_mutex_lock(&shim.lock);
-	while (ep->membs)
+	while (ep->membs && !ep->inherited)
 		shim_memb_free(ep->membs);
 	shim_fd_clear(epfd);
+	for (struct shim_ep **p = &shim_eps; *p; p = &(*p)->all_next)
+		if (*p == ep) {
+			*p = ep->all_next;
+			break;
+		}
 	shim_libc.close(ep->kick);
 	free(ep);
 	pthread_mutex_unlock(&shim.lock);
@@ -465,9 +540,11 @@ int shim_poll(struct pollfd *fds, nfds_t n, int timeout)
 	for (;;) {
 		/* the kernel's fds, ours left out (a negative fd is skipped) */
 		for (i = 0; i < n; i++) {
+			struct shim_sock *s = shim_fd_get(fds[i].fd, SHIM_FD_SOCK);
+
 			tmp[i] = fds[i];
-			if (shim_fd_get(fds[i].fd, SHIM_FD_SOCK))
-				tmp[i].fd = -1;
+			if (s && s->type == SHIM_CONN)
+				tmp[i].fd = -1;	/* a listener's kernel side is polled too */
 		}
 		pthread_mutex_lock(&shim.lock);
 		shim_drain();
@@ -496,11 +573,15 @@ int shim_poll(struct pollfd *fds, nfds_t n, int timeout)
 		}
 		if (k < 0)
 			goto out;
-		for (i = 0; i < n; i++)
-			if (tmp[i].fd >= 0 || fds[i].fd < 0) {
-				fds[i].revents = tmp[i].revents;
-				ready += tmp[i].revents != 0;
-			}
+		for (i = 0; i < n; i++) {
+			struct shim_sock *s = shim_fd_get(fds[i].fd, SHIM_FD_SOCK);
+			short had = s ? fds[i].revents : 0;
+
+			if (s && s->type == SHIM_CONN)
+				continue;
+			fds[i].revents = (short)(had | tmp[i].revents);
+			ready += !had && tmp[i].revents;
+		}
 		if (ready || !timeout || !shim_ms_left(deadline)) {
 			ret = ready;
 			goto out;

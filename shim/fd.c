@@ -84,3 +84,27 @@ void shim_fd_clear(int fd)
 	if (slot)
 		__atomic_store_n(slot, 0, __ATOMIC_RELEASE);
 }
+
+/**
+ * shim_fd_fork - in a fork child: the parent's ixdp sockets are not the child's to serve.
+ * @on_epoll: called for each epoll set the child inherited
+ *
+ * Their fds stay open and become libc's: a connection's fd is its unconnected sentinel dup
+ * (reads and writes fail with ENOTCONN at once), a listener's is its kernel socket (the kernel's
+ * connections, as for any inherited listener), and a close drops only the child's fd.
+ */
+void shim_fd_fork(void (*on_epoll)(void *ep))
+{
+	unsigned int c, i;
+
+	for (c = 0; c < SHIM_FD_CHUNKS; c++) {
+		uintptr_t *chunk = shim_fd_chunks[c];
+
+		for (i = 0; chunk && i < SHIM_FD_CHUNK; i++) {
+			if ((chunk[i] & SHIM_FD_KIND_MASK) == SHIM_FD_SOCK)
+				chunk[i] = 0;
+			else if ((chunk[i] & SHIM_FD_KIND_MASK) == SHIM_FD_EPOLL)
+				on_epoll((void *)(chunk[i] & ~(uintptr_t)SHIM_FD_KIND_MASK));
+		}
+	}
+}

@@ -58,4 +58,9 @@ void shim_libc_init(void)
 	SHIM_SYM(epoll_wait);
 	SHIM_SYM(epoll_pwait);
 	SHIM_SYM(poll);
+	SHIM_SYM(ppoll);
+	SHIM_SYM(select);
+	SHIM_SYM(pselect);
+	SHIM_SYM(sendfile);
+	shim_libc.epoll_pwait2 = dlsym(RTLD_NEXT, "epoll_pwait2");
 }

@@ -7,10 +7,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -20,6 +22,7 @@ __attribute__((constructor)) static void shim_init(void)
 	const char *v;
 
 	shim_libc_init();
+	shim_sock_init();
 	v = getenv("IXDP_DEBUG");
 	shim.debug = v && *v && strcmp(v, "0");
 	v = getenv("IXDP_FALLBACK");
@@ -112,8 +115,8 @@ SHIM_API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			return -1;
 		}
 		pthread_mutex_lock(&shim.lock);
-		*(int *)val = s->ixc.dead_err && !s->err_told ? -s->ixc.dead_err : 0;
-		s->err_told |= s->ixc.dead_err != 0;
+		*(int *)val = shim_conn_err(s) && !s->err_told ? -shim_conn_err(s) : 0;
+		s->err_told |= shim_conn_err(s) != 0;
 		pthread_mutex_unlock(&shim.lock);
 		*len = sizeof(int);
 		return 0;
@@ -244,6 +247,64 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		return shim_libc.sendmsg(fd, msg, flags);
 	return shim_send(s, msg->msg_iov, (int)msg->msg_iovlen, flags);
 }
+
+#define SHIM_SENDFILE_CHUNK (64u << 10)
+
+/*
+ * sendfile(2) to an ixdp connection: the file read in chunks (pread(), so the file position
+ * moves only by what was sent) and sent as write() would.
+ */
+SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	struct shim_sock *s = shim_sock_of(out);
+	off_t pos = off ? *off : lseek(in, 0, SEEK_CUR);
+	size_t done = 0;
+	char *buf;
+
+	if (!s)
+		return shim_libc.sendfile(out, in, off, count);
+	if (pos < 0)
+		return -1;	/* ESPIPE: not a seekable file, as the kernel's sendfile says */
+	buf = malloc(SHIM_SENDFILE_CHUNK);
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	while (done < count) {
+		size_t want = count - done < SHIM_SENDFILE_CHUNK ? count - done : SHIM_SENDFILE_CHUNK;
+		ssize_t r = pread(in, buf, want, pos + (off_t)done), n;
+		struct iovec iov = { buf, 0 };
+
+		if (r <= 0) {
+			if (r < 0 && !done)
+				goto fail;
+			break;		/* end of file */
+		}
+		iov.iov_len = (size_t)r;
+		n = shim_send(s, &iov, 1, 0);
+		if (n < 0) {
+			if (!done)
+				goto fail;
+			break;
+		}
+		done += (size_t)n;
+		if (n < r)
+			break;		/* the socket is full: what fit */
+	}
+	free(buf);
+	if (off)
+		*off = pos + (off_t)done;
+	else
+		lseek(in, pos + (off_t)done, SEEK_SET);
+	return (ssize_t)done;
+fail:
+	free(buf);
+	return -1;
+}
+
+/* sendfile64: the same on LP64 (off64_t is off_t) */
+SHIM_API ssize_t sendfile64(int out, int in, off_t *off, size_t count)
+	__attribute__((alias("sendfile")));
 
 /* --- descriptors ----------------------------------------------------------------------------- */
 
@@ -393,4 +454,150 @@ SHIM_API int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen
 	if (fdslen / sizeof(*fds) < n)
 		abort();
 	return poll(fds, n, timeout);
+}
+
+static int shim_ts_ms(const struct timespec *ts)
+{
+	long long ms;
+
+	if (!ts)
+		return -1;
+	ms = (long long)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* poll() with @mask as the thread's signal mask meanwhile (not atomic with the wait's start). */
+static int shim_poll_masked(struct pollfd *fds, nfds_t n, int ms, const sigset_t *mask)
+{
+	sigset_t old;
+	int ret, err;
+
+	if (mask && pthread_sigmask(SIG_SETMASK, mask, &old))
+		return -1;
+	ret = shim_poll(fds, n, ms);
+	err = errno;
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = err;
+	return ret;
+}
+
+SHIM_API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
+		   const sigset_t *mask)
+{
+	nfds_t i;
+
+	for (i = 0; i < n; i++)
+		if (shim_sock_of(fds[i].fd))
+			return shim_poll_masked(fds, n, shim_ts_ms(tmo), mask);
+	return shim_libc.ppoll(fds, n, tmo, mask);
+}
+
+SHIM_API int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
+			 const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		abort();
+	return ppoll(fds, n, tmo, mask);
+}
+
+SHIM_API int epoll_pwait2(int epfd, struct epoll_event *evs, int max,
+			  const struct timespec *tmo, const sigset_t *mask)
+{
+	if (!shim_fd_get(epfd, SHIM_FD_EPOLL)) {
+		if (!shim_libc.epoll_pwait2) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return shim_libc.epoll_pwait2(epfd, evs, max, tmo, mask);
+	}
+	return shim_epoll_wait(epfd, evs, max, shim_ts_ms(tmo), mask);
+}
+
+/*
+ * select()/pselect() over sets holding an ixdp socket: done as poll() (read: POLLIN, write:
+ * POLLOUT, except: POLLPRI), the sets rewritten as select() leaves them.  The timeout is not
+ * updated with the time left.  Return: bits set, 0, or -1 with errno.
+ */
+static int shim_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int ms, const sigset_t *mask)
+{
+	struct pollfd *pfd;
+	int fd, n = 0, ret, bits = 0;
+
+	pfd = calloc((size_t)nfds, sizeof(*pfd));
+	if (!pfd) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (fd = 0; fd < nfds; fd++) {
+		short ev = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) |
+				   (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
+				   (e && FD_ISSET(fd, e) ? POLLPRI : 0));
+
+		if (ev)
+			pfd[n++] = (struct pollfd){ .fd = fd, .events = ev };
+	}
+	ret = shim_poll_masked(pfd, (nfds_t)n, ms, mask);
+	if (ret >= 0) {
+		int i;
+
+		if (r)
+			FD_ZERO(r);
+		if (w)
+			FD_ZERO(w);
+		if (e)
+			FD_ZERO(e);
+		for (i = 0; i < n; i++) {
+			short rev = pfd[i].revents;
+
+			if (rev & POLLNVAL) {
+				errno = EBADF;
+				ret = -1;
+				break;
+			}
+			if (r && (rev & (POLLIN | POLLHUP | POLLERR)) && (pfd[i].events & POLLIN)) {
+				FD_SET(pfd[i].fd, r);
+				bits++;
+			}
+			if (w && (rev & (POLLOUT | POLLERR)) && (pfd[i].events & POLLOUT)) {
+				FD_SET(pfd[i].fd, w);
+				bits++;
+			}
+			if (e && (rev & POLLPRI)) {
+				FD_SET(pfd[i].fd, e);
+				bits++;
+			}
+		}
+	}
+	free(pfd);
+	return ret < 0 ? -1 : bits;
+}
+
+static bool shim_sets_have_ixdp(int nfds, const fd_set *r, const fd_set *w, const fd_set *e)
+{
+	int fd;
+
+	for (fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
+		if (((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e))) &&
+		    shim_sock_of(fd))
+			return true;
+	return false;
+}
+
+SHIM_API int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	long long ms;
+
+	if (nfds < 0 || nfds > FD_SETSIZE || !shim_sets_have_ixdp(nfds, r, w, e))
+		return shim_libc.select(nfds, r, w, e, tv);
+	ms = tv ? (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000 : -1;
+	return shim_select(nfds, r, w, e, ms > INT32_MAX ? INT32_MAX : (int)ms, NULL);
+}
+
+SHIM_API int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo,
+		     const sigset_t *mask)
+{
+	if (nfds < 0 || nfds > FD_SETSIZE || !shim_sets_have_ixdp(nfds, r, w, e))
+		return shim_libc.pselect(nfds, r, w, e, tmo, mask);
+	return shim_select(nfds, r, w, e, shim_ts_ms(tmo), mask);
 }

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -57,6 +58,14 @@ struct shim_libc {
 	int (*epoll_wait)(int, struct epoll_event *, int, int);
 	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
 	int (*poll)(struct pollfd *, nfds_t, int);
+	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+		       const sigset_t *);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	/* NULL where libc lacks it (before glibc 2.35) */
+	int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
+			    const sigset_t *);
 };
 
 extern struct shim_libc shim_libc;
@@ -74,6 +83,7 @@ enum shim_kind {
 void *shim_fd_get(int fd, enum shim_kind kind);
 int shim_fd_set(int fd, enum shim_kind kind, void *obj);
 void shim_fd_clear(int fd);
+void shim_fd_fork(void (*on_epoll)(void *ep));
 
 /* --- ixdp sockets (sock.c) ----------------------------------------------------------------- */
 
@@ -121,6 +131,7 @@ struct shim {
 	pthread_mutex_t lock;
 	struct ixev_loop *loop;		/* NULL until the first ixdp socket */
 	int attach_err;			/* the attach's error, once tried */
+	int dead;			/* ixdpd went away: its connections are reset */
 	int sentinel;			/* accepted connections' fds are dups of it */
 	int wake;			/* eventfd: a blocked thread should look again */
 	int debug;			/* IXDP_DEBUG */
@@ -130,6 +141,7 @@ struct shim {
 
 extern struct shim shim;
 
+void shim_sock_init(void);
 void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int shim_listen(int fd, int backlog);
 int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int flags);
@@ -157,5 +169,9 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 		    const sigset_t *mask);
 void shim_epoll_close(int epfd);
 int shim_poll(struct pollfd *fds, nfds_t n, int timeout);
+void shim_ep_inherited(void *ep);
+void shim_ep_daemon_gone(void);
+void shim_ep_fork(void);
+int shim_conn_err(const struct shim_sock *s);
 
 #endif /* SHIM_H */

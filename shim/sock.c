@@ -127,19 +127,27 @@ static int shim_attach(void)
 	return 0;
 }
 
+static void shim_daemon_gone(void);
+
 /**
  * shim_drain - run the loop until it has nothing (under the lock): events taken, handlers run,
  * queued sends pushed and published.  Ends with the context armed unless the bound was hit.
  */
 void shim_drain(void)
 {
-	int i;
+	int i, ret;
 
-	if (!shim.loop)
+	if (!shim.loop || shim.dead)
 		return;
-	for (i = 0; i < SHIM_DRAIN_ROUNDS; i++)
-		if (ixev_run(shim.loop, 0) <= 0)
+	for (i = 0; i < SHIM_DRAIN_ROUNDS; i++) {
+		ret = ixev_run(shim.loop, 0);
+		if (ret == -ECONNRESET) {
+			shim_daemon_gone();
 			return;
+		}
+		if (ret <= 0)
+			return;
+	}
 	/* still busy: a sleeper must look again at once rather than trust ix_fd() */
 	if (shim_thr_kick >= 0) {
 		uint64_t one = 1;
@@ -206,6 +214,69 @@ void shim_wake_waiters(struct shim_sock *s)
 			continue;
 }
 
+/*
+ * ixdpd went away (under the lock): every ixdp connection is reset from now on (ECONNRESET once,
+ * then EOF and EPIPE), listeners accept from their kernel side only, and nothing waits on the
+ * context any more (its ix_fd() would stay readable: a wait would spin).  Everyone blocked is
+ * woken to see it.
+ */
+static void shim_daemon_gone(void)
+{
+	struct shim_wait_entry *e;
+	uint64_t one = 1;
+
+	shim.dead = 1;
+	shim_log("libix-preload: ixdpd went away: its connections are reset, its listeners accept "
+		 "from the kernel only");
+	shim_ep_daemon_gone();
+	for (e = shim_waits; e; e = e->next)
+		if (shim_libc.write(e->kick, &one, sizeof(one)) < 0)
+			continue;
+}
+
+/**
+ * shim_conn_err - the error @s has died of (a negative errno), or 0 (under the lock).
+ * @s: a connection
+ */
+int shim_conn_err(const struct shim_sock *s)
+{
+	if (s->ixc.dead_err)
+		return s->ixc.dead_err;
+	return shim.dead ? -ECONNRESET : 0;
+}
+
+/*
+ * In a fork child.  No daemon is talked to here (the parent may hold any lock, and a child
+ * must not block on it): the lock is made anew, the parent's context is let go of locally (its
+ * fds closed and its memory unmapped in this process only: the parent's context goes on), and
+ * every inherited ixdp socket becomes the plain fd it is (shim_fd_fork()).  A listen in the
+ * child attaches a context of its own.
+ */
+static void shim_atfork_child(void)
+{
+	pthread_mutex_init(&shim.lock, NULL);
+	shim_fd_fork(shim_ep_inherited);
+	shim_ep_fork();
+	memset(shim_ports, 0, sizeof(shim_ports));
+	shim_waits = NULL;
+	if (shim_thr_kick >= 0)
+		shim_libc.close(shim_thr_kick);
+	shim_thr_kick = -1;
+	if (shim.loop)
+		ix_detach(ixev_loop_ix(shim.loop));	/* closes and unmaps; sends nothing */
+	shim.loop = NULL;	/* its ixev state is the parent's: left, never touched */
+	shim.attach_err = 0;
+	shim.dead = 0;
+}
+
+/**
+ * shim_sock_init - once, at load: the fork handler.
+ */
+void shim_sock_init(void)
+{
+	pthread_atfork(NULL, NULL, shim_atfork_child);
+}
+
 /**
  * shim_wait - sleep until one of @socks changes, one of @extra is ready, or @timeout_ms
  * passes (under the lock, which is let go while asleep).  The caller has just drained and
@@ -244,8 +315,8 @@ int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extr
 	for (i = 0; i < nsocks; i++)
 		shim_wait_add(&ents[i], socks[i], kick);
 	pfd[np++] = (struct pollfd){ .fd = kick, .events = POLLIN };
-	pfd[np++] = (struct pollfd){ .fd = shim.loop ? ix_fd(ixev_loop_ix(shim.loop)) : -1,
-				     .events = POLLIN };
+	pfd[np++] = (struct pollfd){ .fd = shim.loop && !shim.dead ?
+					   ix_fd(ixev_loop_ix(shim.loop)) : -1, .events = POLLIN };
 	for (k = 0; k < nextra; k++)
 		pfd[np++] = extra[k];
 	pthread_mutex_unlock(&shim.lock);
@@ -628,7 +699,7 @@ uint32_t shim_sock_events(const struct shim_sock *s)
 
 	if (s->type == SHIM_LISTENER)
 		return s->acc_len ? EPOLLIN | EPOLLRDNORM : 0;
-	if (c->dead_err)	/* as the kernel reports a reset */
+	if (shim_conn_err(s))	/* as the kernel reports a reset */
 		return EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM | EPOLLERR | EPOLLHUP |
 		       EPOLLRDHUP;
 	if (c->rx_len || c->rx_eof || s->shut_rd)
@@ -653,7 +724,7 @@ static ssize_t shim_fail(ssize_t err)
 /* The death of @s as read(2) reports it: the error once, then EOF as the kernel does. */
 static ssize_t shim_dead(struct shim_sock *s)
 {
-	int err = s->ixc.dead_err;
+	int err = shim_conn_err(s);
 
 	if (s->err_told)
 		return 0;
@@ -702,9 +773,13 @@ ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 				return (ssize_t)off;
 			}
 		} else {
-			for (i = 0; i < iovcnt; i++) {
-				size_t off = 0;
+			size_t skip = got;	/* MSG_WAITALL: what earlier rounds filled */
 
+			n = 1;			/* (an iov already full reads nothing) */
+			for (i = 0; i < iovcnt; i++) {
+				size_t off = skip < iov[i].iov_len ? skip : iov[i].iov_len;
+
+				skip -= off;
 				while (off < iov[i].iov_len) {
 					n = ixev_recv(&s->ixc, (uint8_t *)iov[i].iov_base + off,
 						      iov[i].iov_len - off);
@@ -728,6 +803,8 @@ ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 			pthread_mutex_unlock(&shim.lock);
 			return (ssize_t)got;
 		}
+		if (n == -EAGAIN && shim.dead)
+			n = -ECONNRESET;	/* what came before it is read; then the reset */
 		if (n < 0 && n != -EAGAIN) {
 			ssize_t r = n == -EPIPE ? 0 : shim_dead(s);
 
@@ -782,12 +859,12 @@ ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 		size_t skip = got;
 
 		shim_drain();
-		if (s->ixc.dead_err && !s->err_told) {
+		if (shim_conn_err(s) && !s->err_told) {
 			s->err_told = 1;
 			pthread_mutex_unlock(&shim.lock);
-			return got ? (ssize_t)got : shim_fail(s->ixc.dead_err);
+			return got ? (ssize_t)got : shim_fail(shim_conn_err(s));
 		}
-		if (s->shut_wr || s->ixc.dead_err) {
+		if (s->shut_wr || shim_conn_err(s)) {
 			pthread_mutex_unlock(&shim.lock);
 			return got ? (ssize_t)got : shim_epipe(flags);
 		}

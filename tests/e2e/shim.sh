@@ -72,6 +72,35 @@ print(got.decode())' "$port" 2>&1)
 	log_clean "$tmp_dir/echo-$mode.log"
 	ok "$mode: $(tail -1 "$tmp_dir/echo-$mode.out")"
 done
+# The same calls on the kernel and through the shim must say the same (tests/tools/shim_probe.c).
+probe() { # PORT OUT [RUNNER]: the probe with its client in the peer
+	local port=$1 out=$2
+	shift 2
+	ip netns exec "$ns_dut" "$@" "$BUILD/bin/ixdp-shim-probe" "$port" >"$out" 2>"$out.log" &
+	local pid=$!
+	_pids+=("$pid")
+	for _ in $(seq 100); do
+		grep -q ready "$out" && break
+		sleep 0.1
+	done
+	grep -q ready "$out" || fail "probe did not start: $(cat "$out.log")"
+	in_peer timeout 60 python3 tests/tools/shim_probe.py "$DUT_IP" "$port" >>"$out.log" 2>&1 ||
+		fail "probe client: $(tail -3 "$out.log")"
+	wait "$pid" || fail "probe exited $?: $(tail -3 "$out.log") $(tail -3 "$out")"
+}
+probe 7201 "$tmp_dir/probe-kernel.out"
+probe 7202 "$tmp_dir/probe-shim.out" env IXDP_DEBUG=1 "$RUN"
+grep -q "listens on 0.0.0.0:7202: ixdp" "$tmp_dir/probe-shim.out.log" ||
+	fail "the probe's listener was not ixdp's: $(cat "$tmp_dir/probe-shim.out.log")"
+sed -i 's/^local port: 720[12]$/local port: P/' "$tmp_dir"/probe-*.out
+diff -u "$tmp_dir/probe-kernel.out" "$tmp_dir/probe-shim.out" >"$tmp_dir/probe.diff" ||
+	fail "the shim and the kernel differ: $(cat "$tmp_dir/probe.diff")"
+grep -q '^end$' "$tmp_dir/probe-shim.out" || fail "the probe did not get to the end"
+sed 's/^/    /' "$tmp_dir/probe-shim.out"
+ok "$(grep -c . "$tmp_dir/probe-shim.out") probe results alike on the kernel and through the shim" \
+	"(EAGAIN, FIONREAD, MSG_PEEK, ET once / LT again, ONESHOT, EEXIST/ENOENT, poll, select," \
+	"EPOLLOUT after a full buffer, MSG_WAITALL, SO_ERROR, RDHUP, EOF, EPIPE, dup+close)"
+
 # memcached from Debian, unmodified: libevent's epoll, a dispatcher thread that accepts and
 # worker threads that serve (the shim's one context is shared by all of them).
 for t in 1 4; do
@@ -109,3 +138,39 @@ done
 
 ixdpd_stop || fail "ixdpd exit status $?"
 ok "ixdpd exited cleanly"
+
+# ixdpd killed under an app: its ixdp connections are reset, it neither hangs nor spins, and
+# its wildcard listener goes on accepting from the kernel.
+ixdpd_start --workers 2 || fail "ixdpd did not start again"
+ip netns exec "$ns_dut" "$RUN" python3 tests/tools/epoll_echo.py 7103 \
+	>"$tmp_dir/echo-kill.out" 2>"$tmp_dir/echo-kill.log" &
+pid=$!
+_pids+=("$pid")
+for _ in $(seq 100); do
+	grep -q listening "$tmp_dir/echo-kill.out" && break
+	sleep 0.1
+done
+hold_start 7103 4 20
+kill -KILL "$IXDPD_PID"
+wait "$IXDPD_PID" 2>/dev/null
+for _ in $(seq 100); do
+	[ "$(hold_broken)" -eq 4 ] && break
+	sleep 0.1
+done
+[ "$(hold_broken)" -eq 4 ] || fail "the held connections did not end: $(tail -3 "$tmp_dir/holder.out")"
+cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+c0=$(cpu)
+sleep 2
+spent=$(($(cpu) - c0))
+[ "$spent" -lt 20 ] || fail "the app spins without ixdpd: $spent ticks of CPU in 2 s"
+grep -q "ixdpd went away" "$tmp_dir/echo-kill.log" || fail "the shim did not say ixdpd went away"
+out=$(in_dut python3 -c '
+import socket
+c = socket.create_connection(("127.0.0.1", 7103), timeout=5)
+c.sendall(b"still here")
+print(c.recv(64).decode())' 2>&1)
+[ "$out" = "still here" ] || fail "the listener's kernel side after ixdpd died: $out"
+kill -TERM "$pid"
+wait "$pid" || fail "the app exited $? after ixdpd died: $(tail -3 "$tmp_dir/echo-kill.log")"
+ok "ixdpd killed: the app's 4 ixdp connections were reset, it used $spent ticks of CPU in 2 s" \
+	"after, its listener still served a loopback client, and it exited 0 on SIGTERM"
