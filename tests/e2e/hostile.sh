@@ -33,6 +33,21 @@ peer_tx() { ip -n "$ns_peer" -s -j link show peer0 | jq '.[0].stats64.tx.packets
 # settle: sets after, tx and d_total once XDP has counted every frame the peer transmitted since
 # the start, the peer sending nothing more while they were read (its kernel may still ACK or
 # retransmit, and a frame on veth is counted sent before XDP sees it).  Bounded: 4 s.
+# baseline: sets before and tx_before at a quiet moment: neither the peer's count nor XDP's moved
+# across 50 ms, so both name the same frames (read at another moment, a frame the peer sent
+# between the two reads is in one and not the other: CI saw XDP one ahead).  Bounded: 2 s.
+baseline() {
+	local b2
+	for _ in $(seq 40); do
+		tx_before=$(peer_tx)
+		before=$(stats_json)
+		sleep 0.05
+		b2=$(stats_json)
+		[ "$(peer_tx)" -eq "$tx_before" ] &&
+			[ "$(echo "$b2" | total)" -eq "$(echo "$before" | total)" ] && return 0
+	done
+	fail "no quiet moment for the baseline in 2 s"
+}
 settle() {
 	local i t2
 	for i in $(seq 80); do
@@ -45,8 +60,7 @@ settle() {
 	done
 	return 1
 }
-before=$(stats_json)
-tx_before=$(peer_tx)
+baseline
 out=$(in_peer "$NETTOOL" garbage peer0 "$DUT_MAC" "$DUT_IP" 9000 -n "$ROUNDS" -r 0x5eed) ||
 	fail "garbage: $out"
 read -r _ sent _ bad _ good _ replies_ok _ replies_bad <<<"$out"
@@ -115,8 +129,7 @@ grep -q "open at once" "$tmp_dir/streams-$APP_PORT.log" ||
 	fail "streams did not connect: $(cat "$tmp_dir"/streams-*.log)"
 ok "16 connections established (8 to the built-in echo, 8 to ix-echo) before the storm"
 
-before=$(stats_json)
-tx_before=$(peer_tx)
+baseline
 garbage_sent=0
 for port in "$ECHO_PORT" "$APP_PORT"; do
 	out=$(in_peer "$NETTOOL" tcp-garbage peer0 "$DUT_MAC" "$DUT_IP" "$port" -6 "$DUT_IP6" \
