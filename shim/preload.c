@@ -315,17 +315,21 @@ static int shim_fcntl(int fd, int cmd, long arg)
 	if (!s)
 		return shim_libc.fcntl(fd, cmd, arg);
 	switch (cmd) {
-	case F_GETFL:
-		if (s->type == SHIM_LISTENER)
-			break;
-		return O_RDWR | (s->nonblock ? O_NONBLOCK : 0);
+	case F_GETFL: {
+		/* O_NONBLOCK is the shim's: a listener's kernel socket is always non-blocking */
+		int fl = s->type == SHIM_LISTENER ? shim_libc.fcntl(fd, cmd) : O_RDWR;
+
+		if (fl < 0)
+			return fl;
+		return (fl & ~O_NONBLOCK) | (s->nonblock ? O_NONBLOCK : 0);
+	}
 	case F_SETFL:
 		pthread_mutex_lock(&shim.lock);
 		s->nonblock = !!(arg & O_NONBLOCK);
 		pthread_mutex_unlock(&shim.lock);
 		/* a connection's fd shares its open file with the sentinel's other dups */
 		if (s->type == SHIM_LISTENER)
-			break;
+			return shim_libc.fcntl(fd, cmd, arg | O_NONBLOCK);
 		return 0;
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
@@ -367,9 +371,7 @@ SHIM_API int ioctl(int fd, unsigned long req, ...)
 		pthread_mutex_lock(&shim.lock);
 		s->nonblock = *(int *)arg != 0;
 		pthread_mutex_unlock(&shim.lock);
-		if (s->type == SHIM_LISTENER)
-			return shim_libc.ioctl(fd, req, arg);
-		return 0;
+		return 0;	/* the kernel's side stays as it is (see F_SETFL) */
 	}
 	if (req == FIONREAD && s->type == SHIM_CONN) {
 		if (!arg) {

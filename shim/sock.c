@@ -445,7 +445,13 @@ int shim_listen(int fd, int backlog)
 	specific = shim_ix_addr(&ss, &ia);
 
 	pthread_mutex_lock(&shim.lock);
-	ret = shim_attach();
+	ret = shim.dead ? -ECONNRESET : shim_attach();
+	if (ret == -ECONNRESET && shim.dead) {
+		pthread_mutex_unlock(&shim.lock);
+		if (shim.debug)
+			shim_log("libix-preload: fd %d listens on %s: kernel (ixdpd went away)", fd, name);
+		return shim_libc.listen(fd, backlog);
+	}
 	if (ret) {
 		pthread_mutex_unlock(&shim.lock);
 		if (shim.fallback)
@@ -489,7 +495,14 @@ int shim_listen(int fd, int backlog)
 	s->v6only = v6only;
 	s->specific = specific;
 	s->ia = ia;
-	s->nonblock = !!(shim_libc.fcntl(fd, F_GETFL) & O_NONBLOCK);
+	/*
+	 * The kernel socket stays non-blocking whatever the app asks (s->nonblock is its view):
+	 * accept() looks at both sides in turn and must not block in the kernel's.
+	 */
+	ret = shim_libc.fcntl(fd, F_GETFL);
+	s->nonblock = ret >= 0 && (ret & O_NONBLOCK);
+	if (ret >= 0)
+		shim_libc.fcntl(fd, F_SETFL, ret | O_NONBLOCK);
 	s->port_next = other;
 	shim_ports[port] = s;
 	ret = shim_fd_set(fd, SHIM_FD_SOCK, s);
@@ -670,6 +683,10 @@ int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int 
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
 		pthread_mutex_lock(&shim.lock);
+		/* what another thread's drain queued while the lock was let go: no kick came for it */
+		shim_drain();
+		if (l->acc_head)
+			continue;
 		if (l->nonblock) {
 			pthread_mutex_unlock(&shim.lock);
 			errno = EAGAIN;
@@ -984,7 +1001,7 @@ static void shim_lst_close(struct shim_sock *l)
 		s->app_closed = 1;
 		ixev_close(&s->ixc);
 	}
-	if (!shim_ports[l->port] && shim.loop) {
+	if (!shim_ports[l->port] && shim.loop && !shim.dead) {
 		int ret = ix_unlisten(ixev_loop_ix(shim.loop), l->specific ? &l->ia : NULL,
 				      l->port);
 

@@ -72,6 +72,33 @@ print(got.decode())' "$port" 2>&1)
 	log_clean "$tmp_dir/echo-$mode.log"
 	ok "$mode: $(tail -1 "$tmp_dir/echo-$mode.out")"
 done
+# A blocking accept() that is already waiting when the connection comes (woken by the shim).
+ip netns exec "$ns_dut" "$RUN" python3 -c '
+import socket
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", 7104))
+ls.listen(4)
+print("listening", flush=True)
+c, _ = ls.accept()
+c.sendall(c.recv(64))
+c.close()' >"$tmp_dir/blocking.out" 2>"$tmp_dir/blocking.log" &
+pid=$!
+_pids+=("$pid")
+for _ in $(seq 100); do
+	grep -q listening "$tmp_dir/blocking.out" && break
+	sleep 0.1
+done
+sleep 1 # it is in accept() now
+out=$(in_peer python3 -c '
+import socket, sys
+c = socket.create_connection((sys.argv[1], 7104), timeout=5)
+c.sendall(b"woken")
+print(c.recv(64).decode())' "$DUT_IP" 2>&1)
+[ "$out" = woken ] || fail "a blocking accept was not woken: $out $(cat "$tmp_dir/blocking.log")"
+wait "$pid" || fail "the blocking server exited $?: $(cat "$tmp_dir/blocking.log")"
+ok "a blocking accept() and read() through ixdp, woken when the connection and its bytes came"
+
 # The same calls on the kernel and through the shim must say the same (tests/tools/shim_probe.c).
 probe() { # PORT OUT [RUNNER]: the probe with its client in the peer
 	local port=$1 out=$2
