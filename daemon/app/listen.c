@@ -105,11 +105,12 @@ int listen_set_addr(struct listen_reg *r, const struct ixdp_addr_key *ad, __u8 p
 
 		ret = netif_addr_add(r->nif, ad, prefix_len);
 		for (i = 0; i < APP_LISTEN_MAX && !ret && !known; i++)
-			if (r->listens[i].refs && listen_steer_addr(r, &r->listens[i], ad, true, &n))
+			if ((r->listens[i].refs || r->listens[i].draining) &&
+			    listen_steer_addr(r, &r->listens[i], ad, true, &n))
 				pr_warn("app: cannot steer a listen to the new address");
 	} else {
 		for (i = 0; i < APP_LISTEN_MAX; i++)
-			if (r->listens[i].refs)
+			if (r->listens[i].refs || r->listens[i].draining)
 				listen_steer_addr(r, &r->listens[i], ad, false, &n);
 		netif_addr_del(r->nif, ad);
 	}
@@ -191,16 +192,28 @@ int listen_claim(struct listen_reg *r, const struct app_ctx *ctx, int family, co
 			return -EADDRINUSE;
 	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < APP_LISTEN_MAX; i++) {
+		bool same;
+
 		l = &r->listens[i];
-		if (!l->refs) {
+		if (!l->refs && !l->draining) {
 			if (!free_slot)
 				free_slot = l;
 			continue;
 		}
 		if (!listen_overlap(l, family, addr, port))
 			continue;
-		if (l->pid != ctx->pid || l->family != family || memcmp(l->addr, addr, 16)) {
-			ret = -EADDRINUSE;
+		same = l->family == family && !memcmp(l->addr, addr, 16);
+		if (same && l->draining) {
+			/* listened again (by anyone allowed to): the entries are still there */
+			l->draining = false;
+			r->nr_draining--;
+			l->pid = ctx->pid;
+			l->uid = ctx->uid;
+			l->refs = 1;
+			goto out;
+		}
+		if (!same || l->pid != ctx->pid) {
+			ret = -EADDRINUSE;	/* a draining listen's other addresses too */
 			goto out;
 		}
 		l->refs++;
@@ -250,9 +263,39 @@ void listen_release(struct listen_reg *r, int family, const __u32 addr[4], __u16
 
 		if (!l->refs || l->port != port || l->family != family || memcmp(l->addr, addr, 16))
 			continue;
-		if (!--l->refs)
+		if (--l->refs)
+			break;
+		if (r->port_busy && r->port_busy(r->port_arg, port)) {
+			l->draining = true;	/* listen_tick() lets go once they are gone */
+			r->nr_draining++;
+		} else {
 			listen_steer(r, l, false);
+		}
 		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/**
+ * listen_tick - let go of the service entries of released listens whose connections are all
+ * gone (the last FIN_WAIT or TIME_WAIT of the port ended): from then on the kernel has the port.
+ * @r: the registry
+ *
+ * The control thread, on its timer.
+ */
+void listen_tick(struct listen_reg *r)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < APP_LISTEN_MAX && r->nr_draining; i++) {
+		struct app_listen *l = &r->listens[i];
+
+		if (!l->draining || r->port_busy(r->port_arg, l->port))
+			continue;
+		listen_steer(r, l, false);
+		l->draining = false;
+		r->nr_draining--;
 	}
 	pthread_mutex_unlock(&r->lock);
 }

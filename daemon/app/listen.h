@@ -27,6 +27,7 @@ struct app_listen {
 	pid_t pid;
 	uid_t uid;			/* of pid: uid-listens counts a user's listens */
 	unsigned int refs;
+	bool draining;			/* refs 0: its connections still need the steering */
 };
 
 /* The registry: set up by the control thread, then claimed into by workers under @lock. */
@@ -37,6 +38,14 @@ struct listen_reg {
 	struct ports_set app_ports;	/* where apps that are not root may listen */
 	const char *local_range;	/* the kernel's ephemeral range: PORTS_LOCAL_RANGE */
 	unsigned int uid_listens;	/* uid-listens, set after listen_init(); 0: no limit */
+	/*
+	 * Set after listen_init(), or NULL: does a worker still hold a connection on @port?
+	 * While one does, a released listen keeps its service entries (draining), or those
+	 * connections' segments would go to the kernel, which resets them.
+	 */
+	bool (*port_busy)(void *arg, __u16 port);
+	void *port_arg;
+	unsigned int nr_draining;
 	pthread_mutex_t lock;
 	struct app_listen listens[APP_LISTEN_MAX];
 };
@@ -48,5 +57,6 @@ int listen_set_addr(struct listen_reg *r, const struct ixdp_addr_key *ad, __u8 p
 int listen_claim(struct listen_reg *r, const struct app_ctx *ctx, int family,
 		 const __u32 addr[4], __u16 port);
 void listen_release(struct listen_reg *r, int family, const __u32 addr[4], __u16 port);
+void listen_tick(struct listen_reg *r);
 
 #endif /* IXDP_APP_LISTEN_H */

@@ -587,6 +587,18 @@ static void ixdpd_draw_seed(struct ixdp_config *c)
 	c->hash_seed = seed;
 }
 
+/* Does a worker's stack hold a connection on local port @port?  (Any thread.) */
+static bool ixdpd_port_busy(void *arg, __u16 port)
+{
+	struct ixdpd *d = arg;
+	unsigned int w;
+
+	for (w = 0; w < d->nr_workers_init; w++)
+		if (d->workers[w].stack && stack_port_conns(d->workers[w].stack, port))
+			return true;
+	return false;
+}
+
 /**
  * ixdpd_start - bring the dataplane up: control socket, reserved ports, XDP program, sockets,
  * workers, and last the steering switch.
@@ -688,6 +700,8 @@ int ixdpd_start(struct ixdpd *d)
 	d->apps.ctx_conns = c->app_ctx_conns;
 	d->apps.uid_contexts = c->uid_contexts;
 	d->apps.listens.uid_listens = c->uid_listens;
+	d->apps.listens.port_busy = ixdpd_port_busy;
+	d->apps.listens.port_arg = d;
 	d->apps.uid_conns = c->uid_conns;
 	d->apps_open = true;
 	ctl_set_attach(&d->ctl, ixdpd_attach, d->apps.group_set ? d->apps.group : (gid_t)-1);
@@ -729,8 +743,10 @@ static void ixdpd_tick(struct ixdpd *d)
 		worker_sample(&d->workers[w], now);
 	ixdpd_check_rings(d, now);
 	ctl_expire(&d->ctl);
-	if (d->apps_open)
+	if (d->apps_open) {
 		apps_tick(&d->apps); /* detaches a worker has not carried out yet */
+		listen_tick(&d->apps.listens);
+	}
 }
 
 /**

@@ -175,6 +175,21 @@ bool stack_app_flow_busy(struct stack *s, int family, const __u32 laddr[4], __u1
 	return stk_find(s, &k) != NULL;
 }
 
+/**
+ * stack_port_conns - how many connections the stack holds on local port @port, TIME_WAIT
+ * included (the listen registry keeps a closed listen's port steered while any are left).
+ * @s:    stack
+ * @port: port
+ *
+ * Any thread: a relaxed read of a count only the stack's own worker writes.
+ *
+ * Return: the count.
+ */
+__u32 stack_port_conns(const struct stack *s, __u16 port)
+{
+	return __atomic_load_n(&s->port_conns[port], __ATOMIC_RELAXED);
+}
+
 static err_t stk_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct stack_conn *c = arg;

@@ -17,6 +17,9 @@ static int stk_grow(struct stack *s);
 /* Count @e as active or in TIME_WAIT. */
 static void stk_count(struct stack *s, const struct stk_slot *e, int n)
 {
+	/* one writer (this worker); stack_port_conns() may read it from another thread */
+	__atomic_store_n(&s->port_conns[e->key.dport], s->port_conns[e->key.dport] + n,
+			 __ATOMIC_RELAXED);
 	if (e->tw) {
 		STAT_ADD(s->st.time_wait, n);
 	} else {

@@ -56,7 +56,8 @@ int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stac
 	s->io = *io;
 	s->slots = calloc(STK_HASH_MIN, sizeof(*s->slots));
 	s->st.fg_conns = calloc(IXDP_FG_MAX, sizeof(*s->st.fg_conns));
-	if (!s->slots || !s->st.fg_conns) {
+	s->port_conns = calloc(65536, sizeof(*s->port_conns));
+	if (!s->slots || !s->st.fg_conns || !s->port_conns) {
 		ret = -ENOMEM;
 		goto err_slots;
 	}
@@ -91,6 +92,7 @@ err_copy:
 			LW(s)->netif_remove(&s->netif[i]);
 	lwcopy_close(&s->lw);
 err_slots:
+	free(s->port_conns);
 	free(s->st.fg_conns);
 	free(s->slots);
 	free(s);
@@ -132,6 +134,7 @@ void stack_close(struct stack *s)
 	lwcopy_run_deferred();
 	stack_flush(s);
 	lwcopy_close(&s->lw);
+	free(s->port_conns);
 	free(s->st.fg_conns);
 	free(s->slots);
 	free(s);

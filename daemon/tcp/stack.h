@@ -140,6 +140,7 @@ void stack_set_app(struct stack *s, const struct stack_app_ops *ops, void *ctx);
 int stack_app_listen(struct stack *s, int family, const __u32 addr[4], __u16 port, void *arg);
 int stack_app_unlisten(struct stack *s, void *arg);
 int stack_app_source(const struct stack *s, int family, const __u32 raddr[4], __u32 laddr[4]);
+__u32 stack_port_conns(const struct stack *s, __u16 port);
 bool stack_app_flow_busy(struct stack *s, int family, const __u32 laddr[4], __u16 lport,
 			 const __u32 raddr[4], __u16 rport);
 int stack_app_connect(struct stack *s, int family, const __u32 laddr[4], __u16 lport,

@@ -105,6 +105,7 @@ struct stack {
 	struct netif netif[STACK_ADDRS_MAX];	/* see stk_netif_new() */
 	int abort_errno;	/* set while the stack itself aborts connections */
 	struct stk_slot *slots;
+	__u32 *port_conns;	/* [65536]: the hash's connections by local port (TIME_WAIT too) */
 	__u32 mask;
 	__u32 used;		/* live + tombstones */
 	__u32 demux_seed;	/* of the hash: a remote host cannot aim flows at one chain */
