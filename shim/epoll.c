@@ -354,14 +354,33 @@ static int shim_filter(struct shim_ep *ep, struct epoll_event *evs, int n)
 	return k;
 }
 
-/* One look: the loop drained, ixdp members, then the kernel set without waiting. */
-static int shim_ep_look(struct shim_ep *ep, int epfd, struct epoll_event *evs, int max)
+/* A thread counted in ep->sleepers is back. */
+static void shim_ep_woke(struct shim_ep *ep)
+{
+	pthread_mutex_lock(&shim.lock);
+	ep->sleepers--;
+	pthread_mutex_unlock(&shim.lock);
+}
+
+/*
+ * One look: the loop drained, ixdp members, then the kernel set without waiting.  With
+ * @sleep, the kernel set is left to the wait that follows, and a look that finds nothing
+ * leaves this thread counted in ep->sleepers from inside the lock: a member made ready after
+ * it writes the set's kick, which that wait sees (no look in between may swallow it).
+ */
+static int shim_ep_look(struct shim_ep *ep, int epfd, struct epoll_event *evs, int max,
+			bool sleep)
 {
 	int n, k;
 
 	pthread_mutex_lock(&shim.lock);
 	shim_drain();
 	n = shim_harvest(ep, evs, max);
+	if (sleep) {
+		ep->sleepers += !n;
+		pthread_mutex_unlock(&shim.lock);
+		return n;
+	}
 	pthread_mutex_unlock(&shim.lock);
 	if (n < max) {
 		k = shim_libc.epoll_wait(epfd, evs + n, max - n, 0);
@@ -378,6 +397,9 @@ static int shim_ep_look(struct shim_ep *ep, int epfd, struct epoll_event *evs, i
  * @max:     room
  * @timeout: ms, -1: no limit
  * @mask:    epoll_pwait()'s signal mask while asleep, or NULL
+ *
+ * Spins IXDP_SPIN_US on the loop and the set, then sleeps in the kernel's epoll_wait() on
+ * the set, which holds the loop's ix_fd (the daemon's wakeup) and the set's kick eventfd.
  *
  * Return: events, 0 on timeout, or -1 with errno (EINTR, EINVAL, EFAULT, EBADF).
  */
@@ -406,30 +428,24 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 	deadline = timeout < 0 ? UINT64_MAX : shim_now_ms() + (uint64_t)timeout;
 	spin_end = shim_now_ms() + (shim.spin_us + 999) / 1000;
 	for (;;) {
-		n = shim_ep_look(ep, epfd, evs, max);
-		if (n || !timeout || !shim_ms_left(deadline))
+		bool sleep = timeout && shim_now_ms() >= spin_end;
+
+		n = shim_ep_look(ep, epfd, evs, max, sleep);
+		if (n || !timeout)
 			return n;
-		if (shim_now_ms() < spin_end)
+		if (!sleep) {
+			if (!shim_ms_left(deadline))
+				return 0;
 			continue;
-		/* sleep: drained (armed) and nothing ready, under the lock, then the kernel */
-		pthread_mutex_lock(&shim.lock);
-		shim_drain();
-		n = shim_harvest(ep, evs, max);
-		if (n) {
-			pthread_mutex_unlock(&shim.lock);
-			return n;
 		}
-		ep->sleepers++;
-		pthread_mutex_unlock(&shim.lock);
+		/* drained (armed) and nothing ready under the lock: the kernel, for the rest */
 		k = mask ? shim_libc.epoll_pwait(epfd, evs, max, shim_ms_left(deadline), mask) :
 			   shim_libc.epoll_wait(epfd, evs, max, shim_ms_left(deadline));
-		pthread_mutex_lock(&shim.lock);
-		ep->sleepers--;
-		pthread_mutex_unlock(&shim.lock);
+		shim_ep_woke(ep);
 		if (k < 0)
 			return -1;	/* EINTR: a signal, as the kernel's */
 		n = shim_filter(ep, evs, k);
-		if (n)
+		if (n || !shim_ms_left(deadline))
 			return n;
 	}
 }

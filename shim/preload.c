@@ -105,9 +105,22 @@ SHIM_API int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	return shim_sock_name(s, 1, addr, len);
 }
 
+/* SO_RCVTIMEO/SO_SNDTIMEO (either ABI's name) of a connection: where the shim keeps it. */
+static unsigned int *shim_timeo_of(struct shim_sock *s, int level, int name)
+{
+	if (!s || s->type != SHIM_CONN || level != SOL_SOCKET)
+		return NULL;
+	if (name == SO_RCVTIMEO_OLD || name == SO_RCVTIMEO_NEW)
+		return &s->rcvtimeo_ms;
+	if (name == SO_SNDTIMEO_OLD || name == SO_SNDTIMEO_NEW)
+		return &s->sndtimeo_ms;
+	return NULL;
+}
+
 SHIM_API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct shim_sock *s = shim_sock_of(fd);
+	unsigned int *timeo = shim_timeo_of(s, level, name);
 
 	if (s && s->type == SHIM_CONN && level == SOL_SOCKET && name == SO_ERROR) {
 		if (!val || !len || *len < sizeof(int)) {
@@ -121,16 +134,57 @@ SHIM_API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		*len = sizeof(int);
 		return 0;
 	}
+	if (timeo) {
+		/* struct timeval and the _NEW names' __kernel_sock_timeval agree on 64-bit */
+		struct timeval tv = { 0, 0 };
+		unsigned int ms = *timeo == SHIM_TIMEO_NOW ? 0 : *timeo;
+
+		if (!val || !len) {
+			errno = EFAULT;
+			return -1;
+		}
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		*len = *len < sizeof(tv) ? *len : sizeof(tv);	/* the kernel truncates too */
+		memcpy(val, &tv, *len);
+		return 0;
+	}
 	/* the rest from the fd's kernel socket: type, domain, buffer sizes, options as set */
 	return shim_libc.getsockopt(fd, level, name, val, len);
 }
 
 SHIM_API int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
+	struct shim_sock *s = shim_sock_of(fd);
+	unsigned int *timeo = shim_timeo_of(s, level, name);
+	struct timeval tv;
+
+	if (timeo) {
+		/*
+		 * Kept per connection (its fd is a dup of one shared sentinel socket) and
+		 * honoured by shim_recv()/shim_send(), as sock_set_timeout() checks it.
+		 */
+		if (!val || len < sizeof(tv)) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(&tv, val, sizeof(tv));
+		if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) {
+			errno = EDOM;
+			return -1;
+		}
+		if (tv.tv_sec < 0)
+			*timeo = SHIM_TIMEO_NOW;
+		else if (tv.tv_sec >= (UINT_MAX - 1) / 1000 - 1)
+			*timeo = 0;	/* as good as never */
+		else
+			*timeo = (unsigned int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+		return 0;
+	}
 	/*
-	 * A connection's options go to its sentinel dup, where they are accepted and harmless
-	 * (TCP_NODELAY, TCP_CORK, keepalive, linger, buffer sizes): the daemon's stack sends at
-	 * once and keeps its own timers.
+	 * A connection's other options go to its sentinel dup, where they are accepted and
+	 * harmless (TCP_NODELAY, TCP_CORK, keepalive, linger, buffer sizes): the daemon's stack
+	 * sends at once and keeps its own timers.
 	 */
 	return shim_libc.setsockopt(fd, level, name, val, len);
 }

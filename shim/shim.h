@@ -16,6 +16,7 @@
 #ifndef SHIM_H
 #define SHIM_H
 
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -92,6 +93,8 @@ struct shim_memb;
 
 enum shim_sock_type { SHIM_LISTENER, SHIM_CONN };
 
+#define SHIM_TIMEO_NOW UINT_MAX		/* a negative SO_RCVTIMEO: give up without waiting */
+
 struct shim_sock {
 	struct ixev_conn ixc;		/* SHIM_CONN: ixev's part (first: the handler's conn) */
 	enum shim_sock_type type;
@@ -122,6 +125,8 @@ struct shim_sock {
 	int shut_wr;
 	int app_closed;			/* no fd left: ixev_close() done */
 	int err_told;			/* its death was returned once */
+	unsigned int rcvtimeo_ms;	/* SO_RCVTIMEO: 0 never, SHIM_TIMEO_NOW at once */
+	unsigned int sndtimeo_ms;	/* SO_SNDTIMEO */
 
 	struct shim_memb *membs;	/* epoll sets it is in */
 	unsigned int waiters;		/* threads blocked on it */

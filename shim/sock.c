@@ -157,11 +157,26 @@ void shim_drain(void)
 	}
 }
 
-/* This thread's kick eventfd (made on first use). */
+static pthread_key_t shim_kick_key;	/* closes a thread's kick eventfd when it exits */
+static bool shim_kick_keyed;
+
+static void shim_kick_close(void *fd)
+{
+	shim_libc.close((int)(intptr_t)fd - 1);
+}
+
+/* This thread's kick eventfd (made on first use, closed when the thread exits). */
 static int shim_kick_fd(void)
 {
-	if (shim_thr_kick < 0)
+	if (shim_thr_kick < 0) {
 		shim_thr_kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (shim_thr_kick >= 0 && shim_kick_keyed &&
+		    pthread_setspecific(shim_kick_key, (void *)(intptr_t)(shim_thr_kick + 1))) {
+			shim_libc.close(shim_thr_kick);
+			shim_thr_kick = -1;
+			errno = ENOMEM;
+		}
+	}
 	return shim_thr_kick;
 }
 
@@ -262,6 +277,8 @@ static void shim_atfork_child(void)
 	if (shim_thr_kick >= 0)
 		shim_libc.close(shim_thr_kick);
 	shim_thr_kick = -1;
+	if (shim_kick_keyed)
+		pthread_setspecific(shim_kick_key, NULL);
 	if (shim.loop)
 		ix_detach(ixev_loop_ix(shim.loop));	/* closes and unmaps; sends nothing */
 	shim.loop = NULL;	/* its ixev state is the parent's: left, never touched */
@@ -274,6 +291,8 @@ static void shim_atfork_child(void)
  */
 void shim_sock_init(void)
 {
+	/* at PTHREAD_KEYS_MAX keys only: then an exiting thread's kick eventfd stays open */
+	shim_kick_keyed = !pthread_key_create(&shim_kick_key, shim_kick_close);
 	pthread_atfork(NULL, NULL, shim_atfork_child);
 }
 
@@ -749,6 +768,39 @@ static ssize_t shim_dead(struct shim_sock *s)
 	return shim_fail(err);
 }
 
+/*
+ * What shim_recv() and shim_send() first do: @s must be a connection; *@want is what @iov
+ * holds, *@deadline when a blocking call gives up (SO_RCVTIMEO/SO_SNDTIMEO: @timeo_ms, 0 for
+ * never).  Return: 0 with shim.lock held, or -1 with errno (EINVAL, ENOTCONN).
+ */
+static int shim_io_begin(const struct shim_sock *s, const struct iovec *iov, int iovcnt,
+			 unsigned int timeo_ms, size_t *want, uint64_t *deadline)
+{
+	int i;
+
+	if (s->type != SHIM_CONN)
+		return (int)shim_fail(-ENOTCONN);
+	if (iovcnt < 0 || (iovcnt && !iov))
+		return (int)shim_fail(-EINVAL);
+	*want = 0;
+	for (i = 0; i < iovcnt; i++)
+		*want += iov[i].iov_len;
+	*deadline = !timeo_ms ? UINT64_MAX : shim_now_ms() +
+		    (timeo_ms == SHIM_TIMEO_NOW ? 0 : timeo_ms);
+	pthread_mutex_lock(&shim.lock);
+	return 0;
+}
+
+/* A blocking call's wait on @s until @deadline.  Return: 0, -EAGAIN once it passed, -EINTR. */
+static int shim_io_wait(struct shim_sock *s, uint64_t deadline)
+{
+	int ms = shim_ms_left(deadline);
+
+	if (!ms)
+		return -EAGAIN;	/* what the kernel returns when SO_RCVTIMEO/SO_SNDTIMEO expire */
+	return shim_wait(&s, 1, NULL, 0, ms);
+}
+
 /**
  * shim_recv - read(2)/recv(2)/readv(2)/recvmsg(2) on an ixdp connection.
  * @s:      the connection
@@ -760,14 +812,12 @@ static ssize_t shim_dead(struct shim_sock *s)
  */
 ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags)
 {
-	size_t want = 0, got = 0;
+	size_t want, got = 0;
+	uint64_t deadline;
 	int i, ret;
 
-	if (s->type != SHIM_CONN)
-		return shim_fail(-ENOTCONN);
-	for (i = 0; i < iovcnt; i++)
-		want += iov[i].iov_len;
-	pthread_mutex_lock(&shim.lock);
+	if (shim_io_begin(s, iov, iovcnt, s->rcvtimeo_ms, &want, &deadline))
+		return -1;
 	for (;;) {
 		ssize_t n = 0;
 
@@ -832,7 +882,7 @@ ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 			pthread_mutex_unlock(&shim.lock);
 			return got ? (ssize_t)got : shim_fail(-EAGAIN);
 		}
-		ret = shim_wait(&s, 1, NULL, 0, -1);
+		ret = shim_io_wait(s, deadline);
 		if (ret) {
 			pthread_mutex_unlock(&shim.lock);
 			return got ? (ssize_t)got : shim_fail(ret);
@@ -863,14 +913,12 @@ static ssize_t shim_epipe(int flags)
  */
 ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags)
 {
-	size_t want = 0, got = 0;
+	size_t want, got = 0;
+	uint64_t deadline;
 	int i, ret;
 
-	if (s->type != SHIM_CONN)
-		return shim_fail(-ENOTCONN);
-	for (i = 0; i < iovcnt; i++)
-		want += iov[i].iov_len;
-	pthread_mutex_lock(&shim.lock);
+	if (shim_io_begin(s, iov, iovcnt, s->sndtimeo_ms, &want, &deadline))
+		return -1;
 	for (;;) {
 		ssize_t n = 0;
 		size_t skip = got;
@@ -913,7 +961,7 @@ ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 			pthread_mutex_unlock(&shim.lock);
 			return shim_fail(-EAGAIN);
 		}
-		ret = shim_wait(&s, 1, NULL, 0, -1);
+		ret = shim_io_wait(s, deadline);
 		if (ret) {
 			pthread_mutex_unlock(&shim.lock);
 			return got ? (ssize_t)got : shim_fail(ret);

@@ -18,6 +18,52 @@ kernel_opens() { in_dut nstat -az TcpPassiveOpens | awk '/TcpPassiveOpens/ { pri
 netns_up 2
 ixdpd_start --workers 2 || fail "ixdpd did not start"
 
+# app_start NAME READY CMD...: CMD in the DUT namespace (stdout NAME.out, stderr NAME.log in
+# $tmp_dir), $pid its pid, once READY is in NAME.out, or, for READY ":PORT", the port listens.
+# Not in_dut (a function: & would make a subshell): $pid must be the app itself.
+app_start() {
+	local name=$1 ready=$2
+	shift 2
+	ip netns exec "$ns_dut" "$@" >"$tmp_dir/$name.out" 2>"$tmp_dir/$name.log" &
+	pid=$!
+	_pids+=("$pid")
+	for _ in $(seq 100); do
+		if [ "${ready#:}" != "$ready" ]; then
+			in_dut ss -tln "sport = $ready" | grep -q LISTEN && return 0
+		else
+			grep -q "$ready" "$tmp_dir/$name.out" && return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "$name did not start: $(tail -5 "$tmp_dir/$name.log")"
+}
+app_fds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+apps_now() { stats_json | jq .apps.attached_now; }
+
+# leak_check NAME FDS0: the app's fd count is back to FDS0 and ixdpd holds no connection
+# (waits 5 s for the last closes).
+leak_check() {
+	local name=$1 fds0=$2 fds
+	for _ in $(seq 50); do
+		fds=$(app_fds)
+		[ "$fds" -eq "$fds0" ] && conns_zero 1 && return 0
+		sleep 0.1
+	done
+	fail "$name: fds $fds (at the start $fds0): $(ls -l "/proc/$pid/fd" | tail -n +2 |
+		awk '{ print $9 $10 $11 }' | tr '\n' ' '); ixdpd's connections:
+		$("$IXDPCTL" --control "$CONTROL" conns)"
+}
+# gone_check NAME APPS0: once the app exited, ixdpd is back to APPS0 contexts.
+gone_check() {
+	for _ in $(seq 50); do
+		[ "$(apps_now)" -eq "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "$1: ixdpd still has $(apps_now) app contexts (before it $2)"
+}
+apps0=$(apps_now)
+
 # Without ixdpd answering: a clear refusal, exit 1 (no silent fallback).
 out=$(IXDP_CONTROL=$tmp_dir/none.sock "$RUN" true 2>&1) && fail "ixdp-run ran without ixdpd"
 echo "$out" | grep -q "ixdpd is not running" || fail "unclear refusal: $out"
@@ -28,19 +74,11 @@ ok "no ixdpd: ixdp-run refuses ($out); IXDP_FALLBACK=kernel runs it"
 for mode in lt et; do
 	port=7101
 	[ "$mode" = et ] && port=7102
-	# not in_dut (a function: & would make a subshell): $! must be the server itself
-	ip netns exec "$ns_dut" env IXDP_DEBUG=1 "$RUN" python3 tests/tools/epoll_echo.py "$port" $mode \
-		>"$tmp_dir/echo-$mode.out" 2>"$tmp_dir/echo-$mode.log" &
-	pid=$!
-	_pids+=("$pid")
-	for _ in $(seq 100); do
-		grep -q listening "$tmp_dir/echo-$mode.out" && break
-		sleep 0.1
-	done
-	grep -q listening "$tmp_dir/echo-$mode.out" ||
-		fail "$mode: the server did not start: $(cat "$tmp_dir/echo-$mode.log")"
+	app_start "echo-$mode" listening env IXDP_DEBUG=1 "$RUN" python3 tests/tools/epoll_echo.py \
+		"$port" $mode
 	grep -q "listens on 0.0.0.0:$port: ixdp and kernel" "$tmp_dir/echo-$mode.log" ||
 		fail "$mode: the listener was not classified as ixdp's: $(cat "$tmp_dir/echo-$mode.log")"
+	fds0=$(app_fds)
 	opened0=$(tcp_opened)
 	kern0=$(kernel_opens)
 	out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" "$port" 32 -n 1 -m 1048576 -r 3 -t 60) ||
@@ -66,14 +104,17 @@ print(got.decode())' "$port" 2>&1)
 	[ "$out" = "hello over loopback" ] || fail "$mode: loopback through the kernel: $out"
 	[ "$(($(kernel_opens) - kern0))" -eq 1 ] || fail "$mode: the loopback client was not the kernel's"
 	ok "$mode: a loopback client of the same listener is served by the kernel"
+	leak_check "$mode" "$fds0"
 	kill -TERM "$pid"
 	wait "$pid" || fail "$mode: the server exited $?: $(tail -5 "$tmp_dir/echo-$mode.log")"
+	gone_check "$mode" "$apps0"
+	ok "$mode: no fd left over ($fds0 as before the load), no ixdpd connection, context gone"
 	grep -q "served" "$tmp_dir/echo-$mode.out" || fail "$mode: no summary"
 	log_clean "$tmp_dir/echo-$mode.log"
 	ok "$mode: $(tail -1 "$tmp_dir/echo-$mode.out")"
 done
 # A blocking accept() that is already waiting when the connection comes (woken by the shim).
-ip netns exec "$ns_dut" "$RUN" python3 -c '
+app_start blocking listening "$RUN" python3 -c '
 import socket
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -82,13 +123,8 @@ ls.listen(4)
 print("listening", flush=True)
 c, _ = ls.accept()
 c.sendall(c.recv(64))
-c.close()' >"$tmp_dir/blocking.out" 2>"$tmp_dir/blocking.log" &
-pid=$!
-_pids+=("$pid")
-for _ in $(seq 100); do
-	grep -q listening "$tmp_dir/blocking.out" && break
-	sleep 0.1
-done
+c.recv(1)  # the client closes first: no TIME_WAIT on our side
+c.close()'
 sleep 1 # it is in accept() now
 out=$(in_peer python3 -c '
 import socket, sys
@@ -98,48 +134,69 @@ print(c.recv(64).decode())' "$DUT_IP" 2>&1)
 [ "$out" = woken ] || fail "a blocking accept was not woken: $out $(cat "$tmp_dir/blocking.log")"
 wait "$pid" || fail "the blocking server exited $?: $(cat "$tmp_dir/blocking.log")"
 ok "a blocking accept() and read() through ixdp, woken when the connection and its bytes came"
+# Its listen is gone and so is its last connection: the port is the kernel's again.
+ip netns exec "$ns_dut" timeout 20 python3 -c '
+import socket
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", 7104))
+ls.listen(4)
+print("listening", flush=True)
+c, _ = ls.accept()
+c.sendall(b"kernel:" + c.recv(64))' >"$tmp_dir/kernel7104.out" 2>&1 &
+_pids+=("$!")
+for _ in $(seq 50); do
+	out=$(in_peer python3 -c '
+import socket, sys
+c = socket.create_connection((sys.argv[1], 7104), timeout=2)
+c.sendall(b"hi")
+print(c.recv(64).decode())' "$DUT_IP" 2>&1) && break
+	sleep 0.2
+done
+[ "$out" = kernel:hi ] || fail "port 7104 did not go back to the kernel: $out"
+ok "once the app's listen and its last connection were gone, the port went back to the kernel"
 
 # The same calls on the kernel and through the shim must say the same (tests/tools/shim_probe.c).
-probe() { # PORT OUT [RUNNER]: the probe with its client in the peer
+probe() { # PORT NAME [RUNNER]: the probe with its client in the peer
 	local port=$1 out=$2
 	shift 2
-	ip netns exec "$ns_dut" "$@" "$BUILD/bin/ixdp-shim-probe" "$port" >"$out" 2>"$out.log" &
-	local pid=$!
-	_pids+=("$pid")
-	for _ in $(seq 100); do
-		grep -q ready "$out" && break
-		sleep 0.1
-	done
-	grep -q ready "$out" || fail "probe did not start: $(cat "$out.log")"
-	in_peer timeout 60 python3 tests/tools/shim_probe.py "$DUT_IP" "$port" >>"$out.log" 2>&1 ||
-		fail "probe client: $(tail -3 "$out.log")"
-	wait "$pid" || fail "probe exited $?: $(tail -3 "$out.log") $(tail -3 "$out")"
+	app_start "$out" ready "$@" "$BUILD/bin/ixdp-shim-probe" "$port"
+	in_peer timeout 60 python3 tests/tools/shim_probe.py "$DUT_IP" "$port" \
+		>>"$tmp_dir/$out.log" 2>&1 || fail "probe client: $(tail -3 "$tmp_dir/$out.log")"
+	wait "$pid" || fail "probe exited $?: $(tail -3 "$tmp_dir/$out.log") $(tail -3 "$tmp_dir/$out.out")"
 }
-probe 7201 "$tmp_dir/probe-kernel.out"
-probe 7202 "$tmp_dir/probe-shim.out" env IXDP_DEBUG=1 "$RUN"
-grep -q "listens on 0.0.0.0:7202: ixdp" "$tmp_dir/probe-shim.out.log" ||
-	fail "the probe's listener was not ixdp's: $(cat "$tmp_dir/probe-shim.out.log")"
+probe 7201 probe-kernel
+probe 7202 probe-shim env IXDP_DEBUG=1 "$RUN"
+grep -q "listens on 0.0.0.0:7202: ixdp" "$tmp_dir/probe-shim.log" ||
+	fail "the probe's listener was not ixdp's: $(cat "$tmp_dir/probe-shim.log")"
 sed -i 's/^local port: 720[12]$/local port: P/' "$tmp_dir"/probe-*.out
 diff -u "$tmp_dir/probe-kernel.out" "$tmp_dir/probe-shim.out" >"$tmp_dir/probe.diff" ||
 	fail "the shim and the kernel differ: $(cat "$tmp_dir/probe.diff")"
 grep -q '^end$' "$tmp_dir/probe-shim.out" || fail "the probe did not get to the end"
 sed 's/^/    /' "$tmp_dir/probe-shim.out"
 ok "$(grep -c . "$tmp_dir/probe-shim.out") probe results alike on the kernel and through the shim" \
-	"(EAGAIN, FIONREAD, MSG_PEEK, ET once / LT again, ONESHOT, EEXIST/ENOENT, poll, select," \
-	"EPOLLOUT after a full buffer, MSG_WAITALL, SO_ERROR, RDHUP, EOF, EPIPE, dup+close)"
+	"on a connection whose listener was closed (EAGAIN, FIONREAD, MSG_PEEK, ET once / LT" \
+	"again, ONESHOT, EEXIST/ENOENT, poll, select, EPOLLOUT after a full buffer, MSG_WAITALL," \
+	"SO_ERROR, SO_RCVTIMEO, EINTR, a closed dup's registration, a fork child's close, RDHUP," \
+	"EOF, EPIPE, dup+close)"
 
 # memcached from Debian, unmodified: libevent's epoll, a dispatcher thread that accepts and
 # worker threads that serve (the shim's one context is shared by all of them).
 for t in 1 4; do
 	port=$((11210 + t))
-	ip netns exec "$ns_dut" "$RUN" memcached -u root -U 0 -t "$t" -p "$port" -m 512 \
-		>"$tmp_dir/mc$t.log" 2>&1 &
-	pid=$!
-	_pids+=("$pid")
-	for _ in $(seq 100); do
-		in_dut ss -tln "sport = :$port" | grep -q LISTEN && break
-		sleep 0.1
-	done
+	app_start "mc$t" ":$port" "$RUN" memcached -u root -U 0 -t "$t" -p "$port" -m 512
+	# the baseline once every worker thread's epoll set has had an ixdp member (the shim's
+	# part of a set, its kick eventfd, is made then and lasts as long as the set)
+	in_peer python3 -c '
+import socket, sys
+cs = [socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5) for _ in range(8)]
+for c in cs:
+    c.sendall(b"version\r\n")
+    assert c.recv(64).startswith(b"VERSION")
+for c in cs:
+    c.close()' "$DUT_IP" "$port" || fail "memcached -t $t: no VERSION"
+	conns_zero || fail "memcached -t $t: the first 8 connections stayed open"
+	fds0=$(app_fds)
 	opened0=$(tcp_opened)
 	kern0=$(kernel_opens)
 	out=$(in_peer timeout 120 memccapable -h "$DUT_IP" -p "$port" -a 2>&1) ||
@@ -158,9 +215,13 @@ for t in 1 4; do
 	ok "memcached -t $t: memcaslap 10 s, 16 connections, 10 % verified: $(mc cmd_get) gets," \
 		"$(mc cmd_set) sets, verify_failed 0, verify_misses 0; every connection through ixdp" \
 		"(ixdpd opened $opened, the DUT kernel 0)"
+	leak_check "memcached -t $t" "$fds0"
 	kill -TERM "$pid"
 	wait "$pid"
+	gone_check "memcached -t $t" "$apps0"
 	log_clean "$tmp_dir/mc$t.log"
+	ok "memcached -t $t: no fd left over ($fds0 as before the load), no ixdpd connection," \
+		"context gone"
 done
 
 ixdpd_stop || fail "ixdpd exit status $?"
@@ -169,14 +230,7 @@ ok "ixdpd exited cleanly"
 # ixdpd killed under an app: its ixdp connections are reset, it neither hangs nor spins, and
 # its wildcard listener goes on accepting from the kernel.
 ixdpd_start --workers 2 || fail "ixdpd did not start again"
-ip netns exec "$ns_dut" "$RUN" python3 tests/tools/epoll_echo.py 7103 \
-	>"$tmp_dir/echo-kill.out" 2>"$tmp_dir/echo-kill.log" &
-pid=$!
-_pids+=("$pid")
-for _ in $(seq 100); do
-	grep -q listening "$tmp_dir/echo-kill.out" && break
-	sleep 0.1
-done
+app_start echo-kill listening "$RUN" python3 tests/tools/epoll_echo.py 7103
 hold_start 7103 4 20
 kill -KILL "$IXDPD_PID"
 wait "$IXDPD_PID" 2>/dev/null

@@ -11,7 +11,9 @@
  * reads, edge-triggered (once) against level-triggered (again) epoll, ONESHOT and its re-arm by
  * MOD, libevent's errnos (EEXIST, ENOENT), poll and select for writing, writes until EAGAIN and
  * EPOLLOUT when the peer drains, F_GETFL/F_SETFL, MSG_WAITALL across two segments, SO_ERROR,
- * shutdown(SHUT_WR), EPOLLRDHUP on the peer's FIN, EOF, EPIPE after SHUT_WR, dup then close.
+ * SO_RCVTIMEO, EINTR, an epoll registration through a closed dup, a fork child's close,
+ * shutdown(SHUT_WR), EPOLLRDHUP on the peer's FIN, EOF, EPIPE after SHUT_WR, dup then close;
+ * all of it after the listener was closed (its connection goes on).
  * Every line is a value both stacks must give alike (no byte counts that depend on buffers).
  * Exit 0 when it got to the end; 1 (with a message) when a call could not be made at all.
  */
@@ -26,6 +28,9 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 static int fd, ep;
@@ -40,6 +45,7 @@ static const char *err_name(int e)
 	case EINVAL: return "EINVAL";
 	case ENOTCONN: return "ENOTCONN";
 	case EBADF: return "EBADF";
+	case EINTR: return "EINTR";
 	}
 	return strerror(e);
 }
@@ -108,6 +114,63 @@ static void drain_input(void)
 		;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Blocking calls on the (now blocking) connection: SO_RCVTIMEO gives up with EAGAIN, a signal
+ * whose handler has no SA_RESTART ends a wait with EINTR; a registration made through a dup
+ * outlives the dup's close while the file is open (the kernel's epoll keys on fd and file);
+ * a fork child's close drops only its own reference.
+ */
+static void blocking_calls(void)
+{
+	struct timeval tv = { 0, 200000 }, got = { 0, 0 };
+	struct itimerval it = { .it_value = { 0, 150000 } };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 77 };
+	socklen_t len = sizeof(got);
+	int ep2, d, n, st;
+	pid_t child;
+
+	show("set rcvtimeo", setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &got, &len);
+	printf("rcvtimeo: %ld.%06ld len %u\n", (long)got.tv_sec, (long)got.tv_usec, len);
+	recv_show("recv timeout", 16, 0);
+	tv.tv_usec = 2000000;
+	show("rcvtimeo edom", setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	tv.tv_usec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	recv_show("recv signal", 16, 0);
+
+	ep2 = epoll_create1(0);
+	d = dup(fd);
+	show("add dup", epoll_ctl(ep2, EPOLL_CTL_ADD, d, &ev));
+	close(d);
+	say("send 3\n");
+	n = epoll_wait(ep2, &ev, 1, 5000);
+	printf("after the dup's close: %d %s data %llu\n", n, ev_str(ev.events),
+	       (unsigned long long)ev.data.u64);
+	show("del closed dup", epoll_ctl(ep2, EPOLL_CTL_DEL, d, NULL));
+	close(ep2);
+	recv_show("recv 3", 3, 0);
+
+	child = fork();
+	if (child == 0) {
+		close(fd);
+		_exit(0);
+	}
+	waitpid(child, &st, 0);
+	printf("child: exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	say("send 5\n");
+	recv_show("after the child's close", 5, MSG_WAITALL);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -136,6 +199,8 @@ int main(int argc, char **argv)
 	fd = accept4(ls, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK);
 	if (fd < 0)
 		return perror("probe: accept"), 1;
+	/* what follows runs on a connection whose listener is gone: it must not notice */
+	show("close listener", close(ls));
 	printf("peer family: %s\n", ss.ss_family == AF_INET ? "inet" : "other");
 	len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -208,6 +273,7 @@ int main(int argc, char **argv)
 	len = sizeof(n);
 	getsockopt(fd, SOL_SOCKET, SO_ERROR, &n, &len);
 	printf("so_error: %d\n", n);
+	blocking_calls();
 
 	ctl("mod rdhup", EPOLL_CTL_MOD, EPOLLIN | EPOLLRDHUP);
 	/* the client sees our FIN, sends "bye" and its own */
@@ -223,7 +289,6 @@ int main(int argc, char **argv)
 	recv_show("eof on dup", 100, 0);
 	show("close dup", close(d));
 	close(ep);
-	close(ls);
 	printf("end\n");
 	return 0;
 }
