@@ -41,6 +41,12 @@
  * the echo is checked against it, so lost, duplicated, reordered or cross-connection bytes
  * count as errors instead of as answers.
  *
+ * kv (-M), for the kv benchmark (bench/kv.sh): the same loops speak memcached's text protocol
+ * instead of echo: 32-byte keys and values, each connection its own 64 keys, set once each
+ * first (in the warm-up), then 90 % get / 10 % set chosen by a hash of the request's number;
+ * every answer is checked byte for byte against the one its request must get (a get's value
+ * included: a miss is a mismatch), and gets/s is reported beside requests/s.
+ *
  * Connections are opened first, at most -b at a time (lwIP's listen backlog is 255; a burst of
  * SYNs beyond it is dropped and costs a 1 s SYN retransmission), then the load starts, runs -w
  * seconds of warm-up and -d seconds of measurement.  At the end every connection is aborted
@@ -87,6 +93,9 @@
 #define CLI_WAIT_MS 100		/* longest blocking wait: the loop checks its clock at least this often */
 #define CLI_SOFTIRQD_MAX 64
 #define CLI_IX_CHUNK 16384	/* -X: largest SEND, well under half of a worker's send area */
+#define CLI_KV_KEYS 64		/* -M: keys of each connection (its own: no other one sets them) */
+#define CLI_KV_LEN 32		/* -M: key and value length */
+#define CLI_KV_MSG 128		/* -M: room for the longest request or answer (84 bytes) */
 
 /* Latency histogram: exact below 128 ns, then 64 buckets per power of two (1.6 % wide). */
 #define H_SUB_BITS 6
@@ -111,6 +120,7 @@ struct opts {
 	bool uniform;
 	bool spin;
 	bool ix;	/* -X: the libix transport */
+	bool kv;	/* -M: memcached's text protocol instead of echo (see "kv" above) */
 	enum mode mode;
 	int cpu;
 	int srv_pid;
@@ -129,6 +139,8 @@ struct conn {
 	__u32 head;		/* ring index of the oldest one's start time */
 	__u64 *ts;		/* start (closed loop) or due (open loop) time of each, ns */
 	__u64 tx_queued;	/* bytes of the request stream queued so far */
+	__u64 txc_req;		/* -M: the request stream_fill() is in ... */
+	__u64 txc_start;	/* ... and the stream offset where it starts */
 	__u64 tx_sent;		/* bytes of it written to the socket */
 	__u64 rx_req;		/* number of the request being received */
 	__u32 rx_off;		/* bytes of it received */
@@ -184,6 +196,7 @@ struct client {
 	__u64 written;		/* bytes written in the window (request streams) */
 	__u64 acked;		/* bulk: bytes the receiver acknowledged in the window */
 	__u64 io_errors, mismatches, resets, eofs;
+	__u64 kv_gets, kv_sets;	/* -M: completed in the window */
 	__u64 rng;
 	int softirqd[CLI_SOFTIRQD_MAX];
 	unsigned int nr_softirqd;
@@ -328,6 +341,92 @@ static void stream_fill(const struct client *cl, const struct conn *c, char *dst
 	}
 }
 
+/*
+ * -M (kv): request j of connection c.  The first CLI_KV_KEYS requests set each of the
+ * connection's keys once (the warm-up sends them), then 10 % are sets and 90 % gets of one of
+ * them, chosen by a hash of (c, j).  A key is "c<7 hex digits of c>-k<22 digits>" and its value
+ * the same with a 'v' first: every get has exactly one right answer, and a miss or a wrong value
+ * is a mismatch.
+ */
+static bool kv_is_set(const struct conn *c, __u64 j, unsigned int *key)
+{
+	__u64 h = (req_number(c, j) + 1) * 0x9e3779b97f4a7c15ull;
+
+	h ^= h >> 29;
+	if (j < CLI_KV_KEYS) {
+		*key = (unsigned int)j;
+		return true;
+	}
+	*key = (unsigned int)((h >> 8) % CLI_KV_KEYS);
+	return h % 10 == 0;
+}
+
+static void kv_key(const struct conn *c, unsigned int key, char first, char *dst)
+{
+	char k[CLI_KV_LEN + 1];
+
+	snprintf(k, sizeof(k), "c%07x-k%022u", c->id & 0xfffffff, key);
+	k[0] = first;
+	memcpy(dst, k, CLI_KV_LEN);
+}
+
+/* Request @j of @c into @dst (CLI_KV_MSG bytes); its answer into @ans if not NULL.  Lengths. */
+static unsigned int kv_msg(const struct conn *c, __u64 j, char *dst, char *ans,
+			   unsigned int *ans_len)
+{
+	unsigned int key, n;
+	char k[CLI_KV_LEN], v[CLI_KV_LEN];
+
+	if (kv_is_set(c, j, &key)) {
+		kv_key(c, key, 'c', k);
+		kv_key(c, key, 'v', v);
+		n = (unsigned int)snprintf(dst, CLI_KV_MSG, "set %.32s 0 0 %u\r\n%.32s\r\n", k,
+					   CLI_KV_LEN, v);
+		if (ans)
+			*ans_len = (unsigned int)snprintf(ans, CLI_KV_MSG, "STORED\r\n");
+		return n;
+	}
+	kv_key(c, key, 'c', k);
+	n = (unsigned int)snprintf(dst, CLI_KV_MSG, "get %.32s\r\n", k);
+	if (ans) {
+		kv_key(c, key, 'v', v);
+		*ans_len = (unsigned int)snprintf(ans, CLI_KV_MSG, "VALUE %.32s 0 %u\r\n%.32s\r\nEND\r\n",
+						  k, CLI_KV_LEN, v);
+	}
+	return n;
+}
+
+/* The length of request @j of @c: the echo's fixed size, or its kv message's. */
+static unsigned int req_len(const struct client *cl, const struct conn *c, __u64 j)
+{
+	char m[CLI_KV_MSG];
+
+	return cl->o.kv ? kv_msg(c, j, m, NULL, NULL) : cl->o.size;
+}
+
+/* -M: bytes [@from, @from + @len) of @c's stream of kv requests (@from only grows). */
+static void kv_fill(struct conn *c, char *dst, __u64 from, size_t len)
+{
+	char m[CLI_KV_MSG];
+	size_t p = 0;
+
+	for (;;) {
+		unsigned int n = kv_msg(c, c->txc_req, m, NULL, NULL), off, take;
+
+		if (from + p >= c->txc_start + n) {	/* all of it already given out */
+			c->txc_start += n;
+			c->txc_req++;
+			continue;
+		}
+		if (p == len)
+			return;
+		off = (unsigned int)(from + p - c->txc_start);
+		take = n - off < len - p ? n - off : (unsigned int)(len - p);
+		memcpy(dst + p, m + off, take);
+		p += take;
+	}
+}
+
 static void conn_dead(struct client *cl, struct conn *c)
 {
 	if (c->fd >= 0)
@@ -363,7 +462,10 @@ static int conn_flush(struct client *cl, struct conn *c)
 
 		if (len > CLI_BUF)
 			len = CLI_BUF;
-		stream_fill(cl, c, cl->wbuf, c->tx_sent, len);
+		if (cl->o.kv)
+			kv_fill(c, cl->wbuf, c->tx_sent, len);
+		else
+			stream_fill(cl, c, cl->wbuf, c->tx_sent, len);
 		n = write(c->fd, cl->wbuf, len);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -396,12 +498,13 @@ static int conn_flush(struct client *cl, struct conn *c)
 static void conn_queue(struct client *cl, struct conn *c, __u64 t)
 {
 	c->ts[(c->head + c->out) & cl->qmask] = t;
+	c->tx_queued += req_len(cl, c, c->rx_req + c->out);
 	c->out++;
-	c->tx_queued += cl->o.size;
 }
 
 /**
- * conn_recv - account the echoed bytes @buf[0..@n) of @c, completing requests.
+ * conn_recv - account the answered bytes @buf[0..@n) of @c, completing requests (echo_recv(),
+ * or kv_recv() with -M).
  * @cl:  client
  * @c:   connection
  * @buf: bytes read
@@ -411,7 +514,43 @@ static void conn_queue(struct client *cl, struct conn *c, __u64 t)
  * Checks every request's number against the one expected next.
  * Return: 0, or -1 on a mismatch or more bytes than were sent.
  */
-static int conn_recv(struct client *cl, struct conn *c, const unsigned char *buf, size_t n,
+/* -M: as conn_recv(): each answer must be the one its request has (kv_msg()). */
+static int kv_recv(struct client *cl, struct conn *c, const unsigned char *buf, size_t n,
+		   __u64 now)
+{
+	char m[CLI_KV_MSG], ans[CLI_KV_MSG];
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned int len, take, key;
+
+		if (!c->out)
+			return -1; /* an answer to nothing */
+		kv_msg(c, c->rx_req, m, ans, &len);
+		take = len - c->rx_off < n - i ? len - c->rx_off : (unsigned int)(n - i);
+		if (memcmp(buf + i, ans + c->rx_off, take))
+			return -1;
+		i += take;
+		c->rx_off += take;
+		if (c->rx_off < len)
+			break;
+		if (cl->measuring) {
+			h_add(&cl->lat, now - c->ts[c->head]);
+			cl->done++;
+			if (kv_is_set(c, c->rx_req, &key))
+				cl->kv_sets++;
+			else
+				cl->kv_gets++;
+		}
+		c->head = (c->head + 1) & cl->qmask;
+		c->out--;
+		c->rx_off = 0;
+		c->rx_req++;
+	}
+	return 0;
+}
+
+static int echo_recv(struct client *cl, struct conn *c, const unsigned char *buf, size_t n,
 		     __u64 now)
 {
 	unsigned int size = cl->o.size, hdr = size < CLI_HDR ? size : CLI_HDR;
@@ -447,6 +586,14 @@ static int conn_recv(struct client *cl, struct conn *c, const unsigned char *buf
 		}
 	}
 	return 0;
+}
+
+static int conn_recv(struct client *cl, struct conn *c, const unsigned char *buf, size_t n,
+		     __u64 now)
+{
+	if (cl->o.kv)
+		return kv_recv(cl, c, buf, n, now);
+	return echo_recv(cl, c, buf, n, now);
 }
 
 /* --- connecting ------------------------------------------------------------------------------- */
@@ -1094,7 +1241,9 @@ static void usage(const char *prog)
 		"  -L PID      a process whose CPU time is added to the client's (with -X: its ixdpd)\n"
 		"  -X          connect through libix, to the ixdpd at $IXDP_CONTROL (closed loop only:\n"
 		"              not with -R or -B; implies -S: ix_poll spins, IXDP_SPIN_US 1000000\n"
-		"              unless set)\n",
+		"              unless set)\n"
+		"  -M          kv: memcached's text protocol (32-byte keys and values, 90 %% get,\n"
+		"              10 %% set, each get checked against the value set) instead of echo\n",
 		prog);
 }
 
@@ -1109,7 +1258,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		.connect_s = 60, .qmax = 64, .cpu = -1, .srv_pid = 0, .srv_cpu = -1,
 	};
 	service_init(&o->dst);
-	while ((opt = getopt(argc, argv, "a:p:c:D:s:d:w:R:UQ:BSC:b:T:P:A:K:L:Xh")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:c:D:s:d:w:R:UQ:BSC:b:T:P:A:K:L:XMh")) != -1) {
 		switch (opt) {
 		case 'a':
 			if (inet_pton(AF_INET, optarg, &o->dst.sin_addr) != 1)
@@ -1203,6 +1352,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'X':
 			o->ix = true;
 			break;
+		case 'M':
+			o->kv = true;
+			break;
 		default:
 			return -1;
 		}
@@ -1213,6 +1365,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return -1;
 	if (o->ix && o->mode != MODE_RR) {
 		fprintf(stderr, "rr_client: -X runs the closed loop only (no -R, no -B)\n");
+		return -1;
+	}
+	if (o->kv && (o->ix || o->mode == MODE_BULK)) {
+		fprintf(stderr, "rr_client: -M is for kernel sockets, closed or open loop\n");
 		return -1;
 	}
 	if (o->ix)
@@ -1274,6 +1430,9 @@ static void report(const struct client *cl, unsigned int up, unsigned int cerr, 
 	}
 	if (cl->o.ix)
 		printf("transport=ix\n");
+	if (cl->o.kv)
+		printf("gets=%llu\nsets=%llu\ngets_per_s=%.0f\n", (unsigned long long)cl->kv_gets,
+		       (unsigned long long)cl->kv_sets, secs > 0 ? cl->kv_gets / secs : 0.0);
 	if (cl->o.mode == MODE_OPEN)
 		printf("offered_rps=%.0f\nsent_rps=%.0f\noverflow=%llu\nlag_p99_us=%.2f\n"
 		       "lag_max_us=%.2f\n", cl->o.rate, secs > 0 ? cl->sent / secs : 0.0,

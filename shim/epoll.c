@@ -12,6 +12,7 @@
  * markers never reach the app.  An ixdp listener is in the kernel set too (its kernel side).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -426,9 +427,9 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 		return -1;
 	}
 	deadline = timeout < 0 ? UINT64_MAX : shim_now_ms() + (uint64_t)timeout;
-	spin_end = shim_now_ms() + (shim.spin_us + 999) / 1000;
+	spin_end = shim_now_ns() + shim.spin_us * 1000ull;
 	for (;;) {
-		bool sleep = timeout && shim_now_ms() >= spin_end;
+		bool sleep = timeout && shim_now_ns() >= spin_end;
 
 		n = shim_ep_look(ep, epfd, evs, max, sleep);
 		if (n || !timeout)
@@ -436,6 +437,13 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 		if (!sleep) {
 			if (!shim_ms_left(deadline))
 				return 0;
+			/*
+			 * Yield, as libix's own spin does: ixdpd's worker often shares this core,
+			 * and a spin that keeps it off the core waits for nothing (measured with
+			 * memcached beside its worker: 20 k ops/s, the app at 47 % of the core
+			 * and the worker at 5 %).
+			 */
+			sched_yield();
 			continue;
 		}
 		/* drained (armed) and nothing ready under the lock: the kernel, for the rest */

@@ -162,6 +162,7 @@ void shim_drain(void);
 int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extra,
 	      nfds_t nextra, int timeout_ms);
 void shim_wake_waiters(struct shim_sock *s);
+uint64_t shim_now_ns(void);
 uint64_t shim_now_ms(void);
 int shim_ms_left(uint64_t deadline);
 

@@ -61,6 +61,14 @@ void shim_log(const char *fmt, ...)
 		return;
 }
 
+uint64_t shim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t shim_now_ms(void)
 {
 	struct timespec ts;
