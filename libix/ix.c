@@ -168,6 +168,7 @@ struct ix_ctx {
 	int self_fd;		/* eventfd: events were buffered away from ix_poll() */
 	int ep_fd;		/* ix_fd() */
 	unsigned int nr_workers;
+	unsigned int ifindex;	/* the daemon's interface (worker 0's channel says), 0: not said */
 	uint32_t ctx_id;
 	uint32_t rx_size;
 	uint32_t tx_size;
@@ -592,6 +593,7 @@ static int ix_map(struct ix_ctx *ctx, const struct ixdp_app_attach *att, int mem
 	if (ix_overlap(ranges, nr_ranges))
 		ix_refuse("headers, rings or areas overlap");
 	free(ranges);
+	ctx->ifindex = nr ? ((struct ixdp_app_chan *)(base + h.chan_off))->ifindex : 0;
 	__atomic_store_n(&ctx->shm->app_sleeping, 0, __ATOMIC_RELAXED);
 	return 0;
 unmap:
@@ -815,6 +817,19 @@ IX_API void ix_detach(struct ix_ctx *ctx)
 IX_API unsigned int ix_nr_workers(const struct ix_ctx *ctx)
 {
 	return ctx ? ctx->nr_workers : 0;
+}
+
+/**
+ * ix_ifindex - the interface the daemon serves, as an index of its network namespace (the
+ * app's, when it runs beside the daemon): where an outgoing connection must route to go
+ * through the daemon.
+ * @ctx: the context
+ *
+ * Return: the index, or 0 (a NULL @ctx, or a daemon that does not say).
+ */
+IX_API unsigned int ix_ifindex(const struct ix_ctx *ctx)
+{
+	return ctx ? ctx->ifindex : 0;
 }
 
 /**
@@ -1280,6 +1295,7 @@ static int ix_ev_take(struct ix_ctx *ctx, struct ix_chan *ch, const struct ixdp_
 				(unsigned long long)e->handle);
 		return 1;
 	case IXDP_APP_EV_CONNECTED:
+		out->lport = e->lport;
 		ix_addr_get(e, &out->remote);
 		if (!e->err && e->handle && ix_hmap_add(&ctx->map, e->handle, ix_chan_nr(ctx, ch)))
 			ix_logf(IX_LOG_ERR, "libix: no room for handle %#llx: commands on it fail",

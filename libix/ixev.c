@@ -75,6 +75,8 @@ struct ixev_span {
 
 /* ixev's side of a connection (conn->rx_priv and conn->tx_priv point here). */
 struct ixev_priv {
+	uint16_t lport;		/* the connection's local port (0 while dialing) */
+
 	/* received, in the daemon's receive area until given back */
 	struct ixev_span *rx;
 	uint32_t rx_head;
@@ -673,6 +675,7 @@ static void ixev_on_knock(struct ixev_loop *l, const struct ix_event *ev)
 		return;
 	}
 	c->ready = IXEV_OUT;
+	l->slots[i].priv->lport = ev->lport;
 	seq = ix_accept(l->ix, ev->handle, ixev_cookie(l, i));
 	if (seq < 0)
 		ixev_kill(l, i, (int)seq);
@@ -708,6 +711,7 @@ static void ixev_on_connected(struct ixev_loop *l, const struct ix_event *ev)
 		return;
 	}
 	l->slots[i].handle = ev->handle;
+	l->slots[i].priv->lport = ev->lport;
 	c->handle = ev->handle;
 	c->ready |= IXEV_OUT;
 	ixev_touch(l, (uint32_t)i);
@@ -796,6 +800,7 @@ static void ixev_on_moved(struct ixev_loop *l, const struct ix_event *ev)
 		return;
 	}
 	c->ready = IXEV_OUT;
+	l->slots[i].priv->lport = ev->lport;
 	ixev_touch(l, i);
 }
 
@@ -1170,6 +1175,20 @@ IX_API void ixev_close(struct ixev_conn *c)
 	}
 	if (l->ops->release)
 		l->ops->release(c);
+}
+
+/**
+ * ixev_local_port - @c's local port: the listener's for an accepted connection, the one the
+ * daemon chose for a dialed one.
+ * @c: the connection
+ *
+ * Return: the port, or 0 (not a live connection, or still dialing).
+ */
+IX_API uint16_t ixev_local_port(const struct ixev_conn *c)
+{
+	int i = ixev_slot_of((struct ixev_conn *)c);
+
+	return i < 0 ? 0 : c->loop->slots[i].priv->lport;
 }
 
 /**

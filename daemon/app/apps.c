@@ -207,6 +207,7 @@ static int app_map(struct apps *a, struct app_ctx *c)
 		ch->ev_off = ch->cmd_off + app_align(cmd);
 		ch->rx_off = ch->ev_off + app_align(ev);
 		ch->tx_off = ch->rx_off + rx;
+		ch->ifindex = a->listens.nif->ifindex;
 	}
 	return 0;
 }

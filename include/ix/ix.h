@@ -84,7 +84,7 @@ struct ix_event {
 	int op;			/* RESULT: enum ix_op */
 	uint32_t seq;		/* RESULT: what the command's call returned */
 	struct ix_addr remote;	/* KNOCK, CONNECTED, MOVED */
-	uint16_t lport;		/* KNOCK, MOVED: the local port */
+	uint16_t lport;		/* KNOCK, CONNECTED, MOVED: the local port */
 };
 
 enum ix_log_level { IX_LOG_ERR, IX_LOG_WARN, IX_LOG_INFO };
@@ -125,6 +125,9 @@ int ix_end(struct ix_ctx *ctx);
  * Events not read yet are lost: a conn another context moved here goes unannounced (ix_end()).
  */
 void ix_detach(struct ix_ctx *ctx);
+
+/* ix_ifindex - the daemon's interface index (0: not said); see libix.md. */
+unsigned int ix_ifindex(const struct ix_ctx *ctx);
 
 /* Number of the daemon's workers (each connection belongs to one). */
 unsigned int ix_nr_workers(const struct ix_ctx *ctx);

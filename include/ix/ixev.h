@@ -148,6 +148,9 @@ void ixev_close(struct ixev_conn *c);
  */
 int ixev_move(struct ixev_conn *c, struct ixev_loop *to);
 
+/* ixev_local_port - @c's local port (0: not live, or dialing). */
+uint16_t ixev_local_port(const struct ixev_conn *c);
+
 /* ixev_dial - connect @c to @remote; ops->dialed() reports.  Return: 0 or ix_connect()'s. */
 int ixev_dial(struct ixev_loop *l, struct ixev_conn *c, const struct ix_addr *remote);
 

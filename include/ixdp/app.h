@@ -153,7 +153,7 @@ struct ixdp_app_ev {
 	__u16 port;		/* KNOCK, CONNECTED, MOVED: remote port */
 	__u8 family;
 	__u8 pad;
-	__u16 lport;		/* KNOCK, MOVED: the local port */
+	__u16 lport;		/* KNOCK, CONNECTED, MOVED: the local port */
 	__u16 pad2;
 };
 
@@ -200,7 +200,9 @@ struct ixdp_app_chan {
 	__u64 ev_off;
 	__u64 rx_off;
 	__u64 tx_off;
-	__u64 reserved2[4];
+	__u32 ifindex;		/* the daemon's interface, in its network namespace (0: not said) */
+	__u32 reserved3;
+	__u64 reserved2[3];
 };
 
 /* The payload of the IXDP_CTL_APP_ATTACH reply; the fds come with it (SCM_RIGHTS). */

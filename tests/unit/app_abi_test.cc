@@ -162,8 +162,11 @@ TEST(AppAbi, ChannelHeader)
 	EXPECT_EQ(OFF(ixdp_app_chan, ev_off), 136u);
 	EXPECT_EQ(OFF(ixdp_app_chan, rx_off), 144u);
 	EXPECT_EQ(OFF(ixdp_app_chan, tx_off), 152u);
-	EXPECT_EQ(OFF(ixdp_app_chan, reserved2), 160u);
-	EXPECT_EQ(SIZE(ixdp_app_chan, reserved2), 32u);
+	EXPECT_EQ(OFF(ixdp_app_chan, ifindex), 160u);
+	EXPECT_EQ(SIZE(ixdp_app_chan, ifindex), 4u);
+	EXPECT_EQ(OFF(ixdp_app_chan, reserved3), 164u);
+	EXPECT_EQ(OFF(ixdp_app_chan, reserved2), 168u);
+	EXPECT_EQ(SIZE(ixdp_app_chan, reserved2), 24u);
 	// Each writer's fields fill exactly one 64-byte line.
 	EXPECT_EQ(OFF(ixdp_app_chan, cmd_cons) - OFF(ixdp_app_chan, cmd_prod), 64u);
 	EXPECT_EQ(OFF(ixdp_app_chan, cmd_off) - OFF(ixdp_app_chan, cmd_cons), 64u);

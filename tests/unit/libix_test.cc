@@ -199,6 +199,7 @@ public:
 			c->ev_off = lay[w].ev;
 			c->rx_off = lay[w].rx;
 			c->tx_off = lay[w].tx;
+			c->ifindex = 5; // the daemon's interface: libix reads worker 0's
 		}
 		cmd_cons.assign(nr, 0);
 		ev_prod.assign(nr, 0);
@@ -510,6 +511,8 @@ TEST_F(Libix, AttachSucceedsAndValidates)
 	EXPECT_EQ(h.req.arg[0], IXDP_APP_MAGIC);
 	EXPECT_EQ(h.req.arg[1], (uint32_t)IXDP_APP_VERSION);
 	EXPECT_EQ(ix_nr_workers(ctx), 2u);
+	EXPECT_EQ(ix_ifindex(ctx), 5u);
+	EXPECT_EQ(ix_ifindex(nullptr), 0u);
 	EXPECT_GE(ix_fd(ctx), 0);
 	EXPECT_EQ(h.shm()->app_sleeping, 0u);
 	EXPECT_EQ(ix_flush(ctx), 0);
@@ -908,11 +911,12 @@ TEST_F(Libix, ConnectRoundRobinAndAddresses)
 	EXPECT_EQ(c1[0].family, IXDP_FAMILY_INET6);
 	EXPECT_EQ(memcmp(c1[0].addr, &b.v6, 16), 0);
 
-	// CONNECTED comes back with the remote address.
+	// CONNECTED comes back with the remote address and the local port.
 	struct ixdp_app_ev e = ev_of(IXDP_APP_EV_CONNECTED, mkh(1, 1, 4), 12);
 	e.family = IXDP_FAMILY_INET6;
 	memcpy(e.addr, &b.v6, 16);
 	e.port = 443;
+	e.lport = 40123;
 	h.put(1, e);
 	ASSERT_EQ(ix_poll(ctx, evs, 64, 1000), 1);
 	EXPECT_EQ(evs[0].type, IX_EV_CONNECTED);
@@ -920,6 +924,7 @@ TEST_F(Libix, ConnectRoundRobinAndAddresses)
 	EXPECT_EQ(evs[0].cookie, 12u);
 	EXPECT_EQ(evs[0].remote.family, AF_INET6);
 	EXPECT_EQ(evs[0].remote.port, 443);
+	EXPECT_EQ(evs[0].lport, 40123);
 	EXPECT_EQ(memcmp(&evs[0].remote.v6, &b.v6, 16), 0);
 }
 
@@ -1790,11 +1795,17 @@ TEST_F(IxevTest, Dial)
 	EXPECT_NE(c0[0].cookie, c1[0].cookie);
 
 	uint64_t hd = mkh(1, 0, 12);
-	h.put(0, ev_of(IXDP_APP_EV_CONNECTED, hd, c0[0].cookie));
+	struct ixdp_app_ev up = ev_of(IXDP_APP_EV_CONNECTED, hd, c0[0].cookie);
+	up.lport = 40001;
+	EXPECT_EQ(ixev_local_port(&ok.c), 0); // dialing
+	h.put(0, up);
 	h.put(1, ev_of(IXDP_APP_EV_CONNECTED, 0, c1[0].cookie, 0, 0, -ECONNREFUSED));
 	EXPECT_EQ(ixev_run(l, 1000), 2);
 	EXPECT_EQ(ok.dialed, 0);
 	EXPECT_EQ(ok.c.handle, hd);
+	EXPECT_EQ(ixev_local_port(&ok.c), 40001);
+	EXPECT_EQ(ixev_local_port(&bad.c), 0); // released
+	EXPECT_EQ(ixev_local_port(nullptr), 0);
 	EXPECT_EQ(bad.dialed, -ECONNREFUSED);
 	EXPECT_TRUE(bad.released);
 	EXPECT_FALSE(ok.released);
