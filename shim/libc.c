@@ -34,6 +34,7 @@ static void *shim_libc_sym(const char *name)
 void shim_libc_init(void)
 {
 	SHIM_SYM(listen);
+	SHIM_SYM(connect);
 	SHIM_SYM(accept4);
 	SHIM_SYM(read);
 	SHIM_SYM(write);

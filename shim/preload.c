@@ -38,6 +38,19 @@ static struct shim_sock *shim_sock_of(int fd)
 
 /* --- sockets ----------------------------------------------------------------------------- */
 
+SHIM_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct shim_sock *s = shim_sock_of(fd);
+	int ret;
+
+	if (s && s->type == SHIM_CONN)
+		return shim_connect_again(s);
+	if (s)	/* a listener: its kernel socket answers */
+		return shim_libc.connect(fd, addr, len);
+	ret = shim_connect(fd, addr, len);
+	return ret == SHIM_KERNEL ? shim_libc.connect(fd, addr, len) : ret;
+}
+
 SHIM_API int listen(int fd, int backlog)
 {
 	struct shim_sock *s = shim_sock_of(fd);

@@ -35,6 +35,7 @@
 
 struct shim_libc {
 	int (*listen)(int, int);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
 	ssize_t (*read)(int, void *, size_t);
 	ssize_t (*write)(int, const void *, size_t);
@@ -125,6 +126,9 @@ struct shim_sock {
 	int shut_wr;
 	int app_closed;			/* no fd left: ixev_close() done */
 	int err_told;			/* its death was returned once */
+	int connecting;			/* connect() sent, the daemon has not answered */
+	int dial_err;			/* the connect failed: ixev let go of ixc (unusable) */
+	int connect_said;		/* a connect() returned its outcome (not EINPROGRESS) */
 	unsigned int rcvtimeo_ms;	/* SO_RCVTIMEO: 0 never, SHIM_TIMEO_NOW at once */
 	unsigned int sndtimeo_ms;	/* SO_SNDTIMEO */
 
@@ -149,6 +153,9 @@ extern struct shim shim;
 void shim_sock_init(void);
 void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int shim_listen(int fd, int backlog);
+int shim_connect(int fd, const struct sockaddr *addr, socklen_t len);
+int shim_connect_again(struct shim_sock *s);
+#define SHIM_KERNEL 1			/* shim_connect(): not ours, the kernel's to do */
 int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int flags);
 ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags);
 ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int flags);

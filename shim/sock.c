@@ -16,6 +16,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <arpa/inet.h>
@@ -100,8 +102,11 @@ static struct ixev_conn *shim_on_accept(struct ixev_loop *l, const struct ix_add
 					uint16_t lport);
 static void shim_on_release(struct ixev_conn *c);
 
+static void shim_on_dialed(struct ixev_conn *c, int err);
+
 static const struct ixev_conn_ops shim_ops = {
 	.accept = shim_on_accept,
+	.dialed = shim_on_dialed,
 	.release = shim_on_release,
 };
 
@@ -263,6 +268,8 @@ static void shim_daemon_gone(void)
  */
 int shim_conn_err(const struct shim_sock *s)
 {
+	if (s->dial_err)
+		return s->dial_err;
 	if (s->ixc.dead_err)
 		return s->ixc.dead_err;
 	return shim.dead ? -ECONNRESET : 0;
@@ -629,7 +636,11 @@ static struct ixev_conn *shim_on_accept(struct ixev_loop *loop, const struct ix_
 
 static void shim_on_release(struct ixev_conn *c)
 {
-	free((struct shim_sock *)c);
+	struct shim_sock *s = (struct shim_sock *)c;
+
+	if (s->dial_err && !s->app_closed)
+		return;	/* a failed connect: the app's fd holds it until closed (shim_sock_put) */
+	free(s);
 }
 
 static struct shim_sock *shim_acc_pop(struct shim_sock *l)
@@ -743,6 +754,8 @@ uint32_t shim_sock_events(const struct shim_sock *s)
 
 	if (s->type == SHIM_LISTENER)
 		return s->acc_len ? EPOLLIN | EPOLLRDNORM : 0;
+	if (s->connecting)
+		return 0;	/* writable once connected, as the kernel's */
 	if (shim_conn_err(s))	/* as the kernel reports a reset */
 		return EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM | EPOLLERR | EPOLLHUP |
 		       EPOLLRDHUP;
@@ -809,6 +822,232 @@ static int shim_io_wait(struct shim_sock *s, uint64_t deadline)
 	return shim_wait(&s, 1, NULL, 0, ms);
 }
 
+/* --- outgoing connections ------------------------------------------------------------------ */
+
+/* ixev: the connect of @c ended (under the lock, in shim_drain()). */
+static void shim_on_dialed(struct ixev_conn *c, int err)
+{
+	struct shim_sock *s = (struct shim_sock *)c;
+
+	s->connecting = 0;
+	if (err) {
+		s->dial_err = err;	/* ixev releases c next: shim_on_release() keeps s */
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&s->local;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->local;
+		uint16_t lport = htons(ixev_local_port(c));
+
+		if (s->local.ss_family == AF_INET)
+			in->sin_port = lport;
+		else
+			in6->sin6_port = lport;
+	}
+	shim_notify(s);
+}
+
+/*
+ * The kernel's source address for @dst: which interface the kernel would route to it through
+ * (a UDP socket connected to it, nothing sent).  Return: 0 or -errno.
+ */
+static int shim_route_src(const struct sockaddr_storage *dst, socklen_t len,
+			  struct sockaddr_storage *src, socklen_t *src_len)
+{
+	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	*src_len = sizeof(*src);
+	if (shim_libc.connect(fd, (const struct sockaddr *)dst, len) ||
+	    shim_libc.getsockname(fd, (struct sockaddr *)src, src_len))
+		ret = -errno;
+	shim_libc.close(fd);
+	return ret;
+}
+
+/* Is @a an address of interface @ifindex (as getifaddrs() lists them now)? */
+static bool shim_addr_on(const struct sockaddr_storage *a, unsigned int ifindex)
+{
+	struct ifaddrs *list, *i;
+	bool on = false;
+
+	if (!ifindex || getifaddrs(&list))
+		return false;
+	for (i = list; i && !on; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != a->ss_family ||
+		    if_nametoindex(i->ifa_name) != ifindex)
+			continue;
+		if (a->ss_family == AF_INET)
+			on = ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+			     ((const struct sockaddr_in *)a)->sin_addr.s_addr;
+		else
+			on = !memcmp(&((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				     &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
+	}
+	freeifaddrs(list);
+	return on;
+}
+
+/* Wait (under the lock) until @s's connect ended; 0, -EINTR, or -EINPROGRESS (SO_SNDTIMEO). */
+static int shim_connect_wait(struct shim_sock *s)
+{
+	uint64_t deadline = !s->sndtimeo_ms ? UINT64_MAX : shim_now_ms() +
+			    (s->sndtimeo_ms == SHIM_TIMEO_NOW ? 0 : s->sndtimeo_ms);
+	int ret;
+
+	for (;;) {
+		shim_drain();
+		if (!s->connecting)
+			return 0;
+		ret = shim_io_wait(s, deadline);
+		if (ret)
+			return ret == -EAGAIN ? -EINPROGRESS : ret;
+	}
+}
+
+/**
+ * shim_connect - connect(2) of a TCP socket the shim does not know yet: through ixdpd when the
+ * kernel would route @addr out of ixdpd's interface (its source address is one of that
+ * interface's), else the kernel's.
+ * @fd:   the app's socket
+ * @addr: where to
+ * @len:  its length
+ *
+ * The fd stays the app's kernel socket (unconnected, never used for data) and names the ixdp
+ * connection from here on.  A blocking socket waits for the daemon's answer; a non-blocking
+ * one returns EINPROGRESS, then EPOLLOUT (or the error, through SO_ERROR) when it is known.
+ *
+ * Return: 0, -1 with errno (EINPROGRESS, ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, EINTR,
+ * ENOMEM, ...), or SHIM_KERNEL: not ours, libc's connect() is to be called.
+ */
+int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct sockaddr_storage dst, src, bound;
+	socklen_t src_len, blen = sizeof(bound), olen = sizeof(int);
+	int type, proto, ret, fl;
+	struct shim_sock *s;
+	struct ix_addr ia;
+	char name[80];
+
+	if (shim.fallback && !shim.loop && shim.attach_err)
+		return SHIM_KERNEL;
+	if (!addr || len < sizeof(struct sockaddr_in) || len > sizeof(dst) ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
+	    (addr->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
+		return SHIM_KERNEL;
+	if (shim_libc.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) || type != SOCK_STREAM)
+		return SHIM_KERNEL;
+	olen = sizeof(int);
+	if (shim_libc.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &olen) ||
+	    proto != IPPROTO_TCP)
+		return SHIM_KERNEL;
+	/* bound to a port of its own: the kernel's (ixdpd picks a connection's source port) */
+	if (shim_libc.getsockname(fd, (struct sockaddr *)&bound, &blen) || shim_port_of(&bound))
+		return SHIM_KERNEL;
+	memset(&dst, 0, sizeof(dst));
+	memcpy(&dst, addr, len);
+	if (shim_is_loopback(&dst) || !shim_ix_addr(&dst, &ia) || !shim_port_of(&dst))
+		return SHIM_KERNEL;
+	ia.port = shim_port_of(&dst);
+	shim_addr_str(&dst, name, sizeof(name));
+
+	pthread_mutex_lock(&shim.lock);
+	ret = shim.dead ? -ECONNRESET : shim_attach();
+	if (ret || shim_route_src(&dst, len, &src, &src_len) ||
+	    !shim_addr_on(&src, ix_ifindex(ixev_loop_ix(shim.loop)))) {
+		pthread_mutex_unlock(&shim.lock);
+		if (shim.debug)
+			shim_log("libix-preload: fd %d connects to %s: kernel%s", fd, name,
+				 ret ? " (no ixdpd)" : "");
+		return SHIM_KERNEL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		pthread_mutex_unlock(&shim.lock);
+		errno = ENOMEM;
+		return -1;
+	}
+	ixev_conn_init(&s->ixc);
+	s->type = SHIM_CONN;
+	s->refs = 1;
+	s->family = addr->sa_family;
+	s->remote = dst;
+	s->remote_len = len;
+	s->local = src;		/* the port once connected (shim_on_dialed) */
+	s->local_len = src_len;
+	fl = shim_libc.fcntl(fd, F_GETFL);
+	s->nonblock = fl >= 0 && (fl & O_NONBLOCK);
+	s->connecting = 1;
+	ixev_set_handler(&s->ixc, IXEV_IN | IXEV_OUT, shim_on_conn);
+	ret = ixev_dial(shim.loop, &s->ixc, &ia);
+	if (!ret)
+		ret = shim_fd_set(fd, SHIM_FD_SOCK, s);
+	if (ret) {
+		if (s->ixc.loop)
+			ixev_close(&s->ixc);	/* frees s */
+		else
+			free(s);
+		pthread_mutex_unlock(&shim.lock);
+		shim_log("libix-preload: fd %d: connect to %s through ixdpd: %s", fd, name,
+			 strerror(-ret));
+		errno = -ret;
+		return -1;
+	}
+	if (shim.debug)
+		shim_log("libix-preload: fd %d connects to %s: ixdp", fd, name);
+	shim_drain();			/* the CONNECT goes out now */
+	if (s->nonblock) {
+		pthread_mutex_unlock(&shim.lock);
+		errno = EINPROGRESS;
+		return -1;
+	}
+	ret = shim_connect_wait(s);
+	if (!ret && s->dial_err) {
+		ret = s->dial_err;
+		s->err_told = 1;	/* connect() said it: SO_ERROR is 0 after, as the kernel's */
+	}
+	s->connect_said = !ret || ret != -EINTR;
+	pthread_mutex_unlock(&shim.lock);
+	return ret ? (int)shim_fail(ret) : 0;
+}
+
+/**
+ * shim_connect_again - connect(2) on a connection that is the shim's already.
+ * @s: the connection
+ *
+ * While the connect is under way: EALREADY (non-blocking), or the wait a blocking connect
+ * does.  Once connected: 0 the first time after an EINPROGRESS (Linux marks the socket
+ * connected then), else EISCONN.  After it failed: its error once (if SO_ERROR or a read did
+ * not tell it), then ECONNABORTED: Linux would try again on the same socket, the shim does
+ * not (the app makes a new socket, as libevent and curl do).
+ *
+ * Return: 0 or -1 with errno.
+ */
+int shim_connect_again(struct shim_sock *s)
+{
+	int err;
+
+	pthread_mutex_lock(&shim.lock);
+	shim_drain();
+	if (s->connecting) {
+		err = s->nonblock ? -EALREADY : shim_connect_wait(s);
+		if (!err && s->dial_err && !s->err_told) {
+			err = s->dial_err;
+			s->err_told = 1;
+		}
+	} else if (s->dial_err && !s->err_told) {
+		err = s->dial_err;
+		s->err_told = 1;
+	} else if (!s->dial_err && !s->connect_said) {
+		err = 0;	/* the first connect() after EINPROGRESS: 0 once, as Linux */
+	} else {
+		err = s->dial_err ? -ECONNABORTED : -EISCONN;
+	}
+	if (!s->connecting)
+		s->connect_said = 1;
+	pthread_mutex_unlock(&shim.lock);
+	return err ? (int)shim_fail(err) : 0;
+}
+
 /**
  * shim_recv - read(2)/recv(2)/readv(2)/recvmsg(2) on an ixdp connection.
  * @s:      the connection
@@ -830,6 +1069,21 @@ ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 		ssize_t n = 0;
 
 		shim_drain();
+		if (s->dial_err) {
+			ssize_t r = shim_dead(s);	/* the connect's error once, then EOF */
+
+			pthread_mutex_unlock(&shim.lock);
+			return r;
+		}
+		if (s->connecting) {	/* nothing to read before the connection is up */
+			ret = s->nonblock || (flags & MSG_DONTWAIT) ? -EAGAIN :
+			      shim_io_wait(s, deadline);
+			if (ret) {
+				pthread_mutex_unlock(&shim.lock);
+				return shim_fail(ret);
+			}
+			continue;
+		}
 		if (flags & MSG_PEEK) {
 			const void *data;
 
@@ -941,6 +1195,15 @@ ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 			pthread_mutex_unlock(&shim.lock);
 			return got ? (ssize_t)got : shim_epipe(flags);
 		}
+		if (s->connecting) {	/* a blocking send waits for the connection, as the kernel's */
+			ret = s->nonblock || (flags & MSG_DONTWAIT) ? -EAGAIN :
+			      shim_io_wait(s, deadline);
+			if (ret) {
+				pthread_mutex_unlock(&shim.lock);
+				return shim_fail(ret);
+			}
+			continue;
+		}
 		for (i = 0; i < iovcnt; i++) {
 			if (skip >= iov[i].iov_len) {
 				skip -= iov[i].iov_len;
@@ -990,6 +1253,10 @@ int shim_shutdown(struct shim_sock *s, int how)
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return (int)shim_fail(-EINVAL);
 	pthread_mutex_lock(&shim.lock);
+	if (s->connecting || s->dial_err) {
+		pthread_mutex_unlock(&shim.lock);
+		return (int)shim_fail(-ENOTCONN);
+	}
 	if (how != SHUT_WR)
 		s->shut_rd = 1;
 	if (how != SHUT_RD && !s->shut_wr) {
@@ -1083,9 +1350,11 @@ void shim_sock_put(int fd, struct shim_sock *s)
 	shim_ep_forget_sock(s);
 	if (s->type == SHIM_LISTENER) {
 		shim_lst_close(s);
+	} else if (s->dial_err) {
+		free(s);		/* ixev let go of it when the connect failed */
 	} else {
 		s->app_closed = 1;
-		ixev_close(&s->ixc);	/* FIN after what is queued; frees s */
+		ixev_close(&s->ixc);	/* FIN after what is queued (reset while dialing); frees s */
 	}
 	shim_drain();
 	pthread_mutex_unlock(&shim.lock);

@@ -180,6 +180,58 @@ ok "$(grep -c . "$tmp_dir/probe-shim.out") probe results alike on the kernel and
 	"SO_ERROR, SO_RCVTIMEO, EINTR, a closed dup's registration, a fork child's close, RDHUP," \
 	"EOF, EPIPE, dup+close)"
 
+# Outgoing connections: the same calls on the kernel and through the shim
+# (tests/tools/connect_probe.py) to an echo server in the peer namespace, a closed port there
+# and a loopback echo server beside the app; through the shim every connection to the peer is
+# ixdpd's and only the loopback one the kernel's.
+kernel_actives() { in_dut nstat -az TcpActiveOpens | awk '/TcpActiveOpens/ { print $2 }'; }
+echo_srv='
+import socket, sys, threading
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2])))
+ls.listen(16)
+def serve(c):
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        c.sendall(b)
+    c.close()
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()'
+ip netns exec "$ns_peer" timeout 300 python3 -c "$echo_srv" 0.0.0.0 7300 &
+_pids+=("$!")
+ip netns exec "$ns_dut" timeout 300 python3 -c "$echo_srv" 127.0.0.1 7301 &
+_pids+=("$!")
+for p in "$ns_peer 7300" "$ns_dut 7301"; do
+	for _ in $(seq 50); do
+		ip netns exec ${p% *} ss -tln "sport = :${p#* }" | grep -q LISTEN && break
+		sleep 0.1
+	done
+done
+app_start connect-kernel end python3 tests/tools/connect_probe.py "$PEER_IP" 7300 7399 7301
+wait "$pid" || fail "connect probe on the kernel: $(tail -3 "$tmp_dir/connect-kernel.log")"
+opened0=$(tcp_opened)
+kern0=$(kernel_actives)
+app_start connect-shim end env IXDP_DEBUG=1 "$RUN" python3 tests/tools/connect_probe.py \
+	"$PEER_IP" 7300 7399 7301
+wait "$pid" || fail "connect probe through the shim: $(tail -3 "$tmp_dir/connect-shim.log")"
+opened=$(($(tcp_opened) - opened0))
+kern=$(($(kernel_actives) - kern0))
+diff -u "$tmp_dir/connect-kernel.out" "$tmp_dir/connect-shim.out" >"$tmp_dir/connect.diff" ||
+	fail "connect: the shim and the kernel differ: $(cat "$tmp_dir/connect.diff")"
+[ "$(grep -c 'connects to 198.18.0.2:.*: ixdp$' "$tmp_dir/connect-shim.log")" -eq 4 ] &&
+	[ "$opened" -ge 2 ] && [ "$kern" -eq 1 ] ||
+	fail "connect: not through ixdp: ixdpd opened $opened, the DUT kernel $kern: $(cat \
+		"$tmp_dir/connect-shim.log")"
+sed 's/^/    /' "$tmp_dir/connect-shim.out"
+ok "$(grep -c . "$tmp_dir/connect-shim.out") connect results alike on the kernel and through" \
+	"the shim (blocking and non-blocking connect, names, 1 KiB and 1 MiB echoed, connect" \
+	"again, refused both ways, a failed connect's epoll events and SO_ERROR); the 4 to the" \
+	"peer through ixdp (ixdpd opened $opened), the loopback one the kernel's"
+
 # memcached from Debian, unmodified: libevent's epoll, a dispatcher thread that accepts and
 # worker threads that serve (the shim's one context is shared by all of them).
 for t in 1 4; do
