@@ -63,5 +63,10 @@ void shim_libc_init(void)
 	SHIM_SYM(select);
 	SHIM_SYM(pselect);
 	SHIM_SYM(sendfile);
+	SHIM_SYM(execve);
+	SHIM_SYM(execvpe);
+	SHIM_SYM(fexecve);
+	SHIM_SYM(posix_spawn);
+	SHIM_SYM(posix_spawnp);
 	shim_libc.epoll_pwait2 = dlsym(RTLD_NEXT, "epoll_pwait2");
 }

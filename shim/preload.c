@@ -22,6 +22,7 @@ __attribute__((constructor)) static void shim_init(void)
 	const char *v;
 
 	shim_libc_init();
+	shim_exec_init();
 	shim_sock_init();
 	v = getenv("IXDP_DEBUG");
 	shim.debug = v && *v && strcmp(v, "0");

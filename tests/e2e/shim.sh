@@ -134,6 +134,35 @@ print(c.recv(64).decode())' "$DUT_IP" 2>&1)
 [ "$out" = woken ] || fail "a blocking accept was not woken: $out $(cat "$tmp_dir/blocking.log")"
 wait "$pid" || fail "the blocking server exited $?: $(cat "$tmp_dir/blocking.log")"
 ok "a blocking accept() and read() through ixdp, woken when the connection and its bytes came"
+# exec keeps the preload: a child started with an empty environment (no LD_PRELOAD, no IXDP_*)
+# is served through ixdp all the same (IXDP_DEBUG came back too: it says so).
+app_start exec listening env IXDP_DEBUG=1 "$RUN" python3 -c '
+import os, sys
+os.execve(sys.executable, [sys.executable, "-c", """
+import socket
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", 7105))
+ls.listen(4)
+print("listening", flush=True)
+c, _ = ls.accept()
+c.sendall(c.recv(64))
+c.recv(1)
+c.close()
+"""], {})'
+opened0=$(tcp_opened)
+out=$(in_peer python3 -c '
+import socket, sys
+c = socket.create_connection((sys.argv[1], 7105), timeout=5)
+c.sendall(b"after exec")
+print(c.recv(64).decode())' "$DUT_IP" 2>&1)
+[ "$out" = "after exec" ] || fail "exec: $out $(cat "$tmp_dir/exec.log")"
+wait "$pid" || fail "the exec'd server exited $?: $(cat "$tmp_dir/exec.log")"
+grep -q "listens on 0.0.0.0:7105: ixdp" "$tmp_dir/exec.log" && [ "$(tcp_opened)" -gt "$opened0" ] ||
+	fail "exec: the new image was not served through ixdp: $(cat "$tmp_dir/exec.log")"
+ok "execve() with an empty environment: the new image still preloads the shim (and IXDP_DEBUG)," \
+	"and its listener is served through ixdp"
+
 # Its listen is gone and so is its last connection: the port is the kernel's again.
 ip netns exec "$ns_dut" timeout 20 python3 -c '
 import socket

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * exec.c - the exec family and posix_spawn keep the preload: the new image is served by the
+ * shim again even when the app hands it an environment without LD_PRELOAD or the IXDP_*
+ * settings (a daemon that cleans its environment, a supervisor with a fixed one for its
+ * children).
+ *
+ * What is put back is what this process started with (shim_exec_init(), from the constructor):
+ * each of shim_exec_vars that the new environment lacks is added with its starting value, and
+ * an LD_PRELOAD of the app's own that no longer names the shim gets the starting one in front.
+ * Values the new environment sets itself are kept.  The ixdp sockets themselves do not cross
+ * an exec: one without CLOEXEC stays open in the new image as the kernel socket under it,
+ * which the new image's shim does not know (docs/shim.md).
+ */
+#include <errno.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+extern char **environ;
+
+static const char *const shim_exec_vars[] = {
+	"LD_PRELOAD", "IXDP_CONTROL", "IXDP_DEBUG", "IXDP_FALLBACK", "IXDP_SPIN_US",
+	"ASAN_OPTIONS",		/* a sanitized shim's runtime needs its options too */
+};
+#define SHIM_EXEC_NVARS (sizeof(shim_exec_vars) / sizeof(shim_exec_vars[0]))
+#define SHIM_EXEC_ARGS_MAX 4096	/* execl*(): arguments before the NULL */
+
+static char *shim_exec_start[SHIM_EXEC_NVARS];	/* "NAME=value" at start, or NULL */
+
+/**
+ * shim_exec_init - remember the settings this process started with (constructor).
+ */
+void shim_exec_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < SHIM_EXEC_NVARS; i++) {
+		const char *v = getenv(shim_exec_vars[i]);
+		size_t n = strlen(shim_exec_vars[i]);
+		char *e;
+
+		if (!v)
+			continue;
+		e = malloc(n + strlen(v) + 2);
+		if (!e)
+			continue;	/* that one is not put back */
+		memcpy(e, shim_exec_vars[i], n);
+		e[n] = '=';
+		strcpy(e + n + 1, v);
+		shim_exec_start[i] = e;
+	}
+}
+
+/* The entry of @envp for "NAME=" (@n = strlen(NAME) + 1), or NULL. */
+static char *const *shim_env_find(char *const *envp, const char *name_eq, size_t n)
+{
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, name_eq, n))
+			return envp;
+	return NULL;
+}
+
+/*
+ * @envp with the starting settings put back, in *@out (malloc'd, with *@extra: an LD_PRELOAD
+ * string made here, or NULL); *@out is @envp itself when nothing is missing.
+ * Return: 0 or -ENOMEM.
+ */
+static int shim_env_fix(char *const *envp, char ***out, char **extra)
+{
+	size_t n = 0, k = 0, i;
+	char **env;
+
+	*extra = NULL;
+	*out = (char **)envp;
+	while (envp && envp[n])
+		n++;
+	env = malloc((n + SHIM_EXEC_NVARS + 1) * sizeof(*env));
+	if (!env)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		env[k++] = envp[i];
+	env[k] = NULL;		/* kept terminated: shim_env_find() walks it */
+	for (i = 0; i < SHIM_EXEC_NVARS; i++) {
+		const char *start = shim_exec_start[i];
+		size_t len = strlen(shim_exec_vars[i]) + 1;
+		char *const *have;
+
+		if (!start)
+			continue;
+		have = shim_env_find(env, start, len);
+		if (!have) {
+			env[k++] = (char *)start;
+			env[k] = NULL;
+		} else if (i == 0 && !strstr(*have + len, "libix-preload")) {
+			/* LD_PRELOAD of its own without us: ours first, then its */
+			char *p = malloc(strlen(start) + strlen(*have + len) + 2);
+
+			if (!p) {
+				free(env);
+				return -ENOMEM;
+			}
+			strcpy(p, start);
+			if ((*have)[len]) {
+				strcat(p, ":");
+				strcat(p, *have + len);
+			}
+			env[have - env] = p;
+			*extra = p;
+		}
+	}
+	if (k == n && !*extra) {
+		free(env);
+		return 0;
+	}
+	*out = env;
+	return 0;
+}
+
+static void shim_env_free(char **env, char *const *envp, char *extra)
+{
+	if ((char *const *)env != envp)
+		free(env);
+	free(extra);
+}
+
+SHIM_API int execve(const char *path, char *const argv[], char *const envp[])
+{
+	char **env, *extra;
+	int ret, err;
+
+	if (shim_env_fix(envp, &env, &extra))
+		return shim_libc.execve(path, argv, envp);	/* as it was: better than not */
+	ret = shim_libc.execve(path, argv, env);
+	err = errno;
+	shim_env_free(env, envp, extra);
+	errno = err;
+	return ret;
+}
+
+SHIM_API int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	char **env, *extra;
+	int ret, err;
+
+	if (shim_env_fix(envp, &env, &extra))
+		return shim_libc.execvpe(file, argv, envp);
+	ret = shim_libc.execvpe(file, argv, env);
+	err = errno;
+	shim_env_free(env, envp, extra);
+	errno = err;
+	return ret;
+}
+
+SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	char **env, *extra;
+	int ret, err;
+
+	if (shim_env_fix(envp, &env, &extra))
+		return shim_libc.fexecve(fd, argv, envp);
+	ret = shim_libc.fexecve(fd, argv, env);
+	err = errno;
+	shim_env_free(env, envp, extra);
+	errno = err;
+	return ret;
+}
+
+SHIM_API int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+SHIM_API int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+/*
+ * execl*()'s arguments, from @arg0 to the NULL, into a malloc'd argv; with @envp, the pointer
+ * after the NULL (execle) into *@envp.  Return: the argv, or NULL with errno (E2BIG, ENOMEM).
+ */
+static char **shim_exec_args(const char *arg0, va_list ap, char ***envp)
+{
+	char **argv = malloc(SHIM_EXEC_ARGS_MAX * sizeof(*argv));
+	size_t n = 0;
+
+	if (!argv) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	argv[n++] = (char *)arg0;
+	while (arg0 && (argv[n] = va_arg(ap, char *))) {
+		if (++n == SHIM_EXEC_ARGS_MAX) {
+			free(argv);
+			errno = E2BIG;
+			return NULL;
+		}
+	}
+	if (!arg0)
+		argv[0] = NULL;
+	if (envp)
+		*envp = va_arg(ap, char **);
+	return argv;
+}
+
+SHIM_API int execl(const char *path, const char *arg0, ...)
+{
+	va_list ap;
+	char **argv;
+	int ret, err;
+
+	va_start(ap, arg0);
+	argv = shim_exec_args(arg0, ap, NULL);
+	va_end(ap);
+	if (!argv)
+		return -1;
+	ret = execve(path, argv, environ);
+	err = errno;
+	free(argv);
+	errno = err;
+	return ret;
+}
+
+SHIM_API int execlp(const char *file, const char *arg0, ...)
+{
+	va_list ap;
+	char **argv;
+	int ret, err;
+
+	va_start(ap, arg0);
+	argv = shim_exec_args(arg0, ap, NULL);
+	va_end(ap);
+	if (!argv)
+		return -1;
+	ret = execvpe(file, argv, environ);
+	err = errno;
+	free(argv);
+	errno = err;
+	return ret;
+}
+
+SHIM_API int execle(const char *path, const char *arg0, ...)
+{
+	va_list ap;
+	char **argv, **envp;
+	int ret, err;
+
+	va_start(ap, arg0);
+	argv = shim_exec_args(arg0, ap, &envp);
+	va_end(ap);
+	if (!argv)
+		return -1;
+	ret = execve(path, argv, envp);
+	err = errno;
+	free(argv);
+	errno = err;
+	return ret;
+}
+
+SHIM_API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char **env, *extra;
+	int ret;
+
+	if (shim_env_fix(envp, &env, &extra))
+		return shim_libc.posix_spawn(pid, path, fa, attr, argv, envp);
+	ret = shim_libc.posix_spawn(pid, path, fa, attr, argv, env);
+	shim_env_free(env, envp, extra);
+	return ret;
+}
+
+SHIM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char **env, *extra;
+	int ret;
+
+	if (shim_env_fix(envp, &env, &extra))
+		return shim_libc.posix_spawnp(pid, file, fa, attr, argv, envp);
+	ret = shim_libc.posix_spawnp(pid, file, fa, attr, argv, env);
+	shim_env_free(env, envp, extra);
+	return ret;
+}
