@@ -8,6 +8,10 @@
 #   IXSYS=ixev: the same with ix-echo, the ixev echo server.  Output echo_rr_ixev.*.
 #   IXSYS=ixdp: the ixdp side is ixdpd's built-in --echo-tcp.  Output echo_rr.*.  With ixapp,
 #     the cost of the app channel.
+#   IXSYS=shim: the ixdp side is the Linux twin's own bench/echo_server, unmodified, under the
+#     shim (ixdp-run), against itself on the kernel ("linux", sleeping in epoll_wait as it does
+#     under the shim; LINUX_SPIN defaults to 0 here) and against the native ix-rr ("ixapp", run
+#     in the same passes: ALSO=ixapp), both on SRV_CPU.  Output echo_rr_shim.*.
 #   WORKERS=2: the first thing a user tries on this 2-vCPU machine: a worker on each CPU (and an
 #     app thread per worker), the Linux twin with 2 threads, neither the twin's threads nor the
 #     client pinned, 2 veth queues.  Output *_w2.*.
@@ -90,15 +94,18 @@ SWEEP=${SWEEP-"0.1 0.25 0.5 0.75 1 1.25 1.5 2"}
 SWEEP_DURATION=${SWEEP_DURATION:-3}
 QMAX=64	# open loop: most requests in flight per connection before one counts as overflow
 CLIENT_SPIN=${CLIENT_SPIN:-1}
-LINUX_SPIN=${LINUX_SPIN:-1}
 REPORT_ONLY=${REPORT_ONLY:-0}
 IXSYS=${IXSYS:-ixapp}
+ALSO=
 case $IXSYS in
 ixapp) ixlabel="ixdp, native app (ix-rr)" name=echo_rr_app APP=native ;;
 ixev) ixlabel="ixdp, ixev app (ix-echo)" name=echo_rr_ixev APP=ixev IXSYS=ixapp ;;
 ixdp) ixlabel="ixdp, built-in echo" name=echo_rr ;;
-*) fail "IXSYS is ixapp, ixev or ixdp" ;;
+shim) ixlabel="ixdp, echo_server under the shim" name=echo_rr_shim IXSYS=ixshim ALSO=ixapp
+	APP=native LINUX_SPIN=${LINUX_SPIN:-0} ;;
+*) fail "IXSYS is ixapp, ixev, ixdp or shim" ;;
 esac
+LINUX_SPIN=${LINUX_SPIN:-1}
 [ "$WORKERS" = 1 ] || name=${name}_w$WORKERS
 export APP
 need_numbers SIZE LAT_CONNS LAT_RUNS CPU_RUNS SWEEP_DURATION CLIENT_SPIN LINUX_SPIN
@@ -114,7 +121,7 @@ done
 # The systems, in the order of odd passes (even ones reverse it), and the Linux twin's.
 twins=linux
 [ "$LINUX_SPIN" = 1 ] && twins="linux linux-spin"
-systems="$twins $IXSYS"
+systems="$twins $IXSYS${ALSO:+ $ALSO}"
 
 bench_init "$name"
 spin=
@@ -291,7 +298,7 @@ fi # REPORT_ONLY
 lat_rate=$(awk -F, 'NR > 1 && $3 == "equal" { print $8; exit }' "$csv")
 lat_rate=${lat_rate:-0}
 twins=$(awk -F, 'NR > 1 && $4 ~ /^linux/ { print $4 }' "$csv" | sort -u | xargs)
-systems="$twins $IXSYS"
+systems="$twins $IXSYS${ALSO:+ $ALSO}"
 
 # --- report ------------------------------------------------------------------------------------
 
@@ -377,6 +384,9 @@ report() {
 			echo "  $c x $d, $IXSYS over (median of the per-pass ratios):" \
 				"req/s $(ratios max "$(col rps)" max "$c" "$d");" \
 				"server CPU/req $(ratios max "$(col srv_us_per_req)" min "$c" "$d")"
+			[ -n "$ALSO" ] && echo "  $c x $d, $IXSYS / $ALSO: req/s" \
+				"$(ratio_of max "$(col rps)" "$ALSO" "$c" "$d"), server CPU/req" \
+				"$(ratio_of max "$(col srv_us_per_req)" "$ALSO" "$c" "$d")"
 		done
 	done
 	echo "(x: dropped, in no median or ratio)"
@@ -389,6 +399,7 @@ report() {
 		'$4, $40, ($41 == 1 ? " " : "x"), $8, $9, $10, $11, $12, $14, $27, $39, $15'
 	for k in p50_us p99_us p999_us; do
 		echo "  ${k%_us}, $IXSYS over (median of the per-run ratios): $(ratios equal "$(col "$k")" min)"
+		[ -n "$ALSO" ] && echo "  ${k%_us}, $IXSYS / $ALSO: $(ratio_of equal "$(col "$k")" "$ALSO")"
 	done
 	echo "(lag: how late the client wrote a request after it was due; a lag max of milliseconds"
 	echo " is the client stalled, and every request due meanwhile is charged that wait)"
@@ -426,6 +437,10 @@ report() {
 			"($(verdict "$r" ">=" 0.8)); Linux's own: $(ratio \
 			"$(value max linux 10000 "$d" rps)" "$(value max linux 64 "$d" rps)")"
 	done
+	if [ -n "$ALSO" ]; then
+		r=$(ratio_of max "$(col rps)" "$ALSO" "$LAT_CONNS" 1)
+		echo "  $LAT_CONNS x 1 requests/s $IXSYS/$ALSO >= 0.7: $r ($(verdict "$r" ">=" 0.7))"
+	fi
 	drop_summary "$csv" "$C_KEPT" "$C_DROP"
 	echo "csv: $csv"
 }
@@ -439,7 +454,8 @@ for sys in $systems; do
 	case $sys in
 	linux) labels+=("Linux (epoll, sleeping)") ;;
 	linux-spin) labels+=("Linux (epoll, busy-polling)") ;;
-	*) labels+=("$ixlabel") ;;
+	"$IXSYS") labels+=("$ixlabel") ;;
+	*) labels+=("ixdp, native app (ix-rr)") ;;
 	esac
 done
 {
@@ -471,7 +487,8 @@ if [ -n "$SWEEP" ]; then
 		case $sys in
 		linux) color="#808080" label="Linux, sleeping" ;;
 		linux-spin) color="#e08020" label="Linux, busy-polling" ;;
-		*) color="#2060c0" label=$ixlabel ;;
+		"$IXSYS") color="#2060c0" label=$ixlabel ;;
+		*) color="#20a040" label="ixdp, native app (ix-rr)" ;;
 		esac
 		plots="$plots${plots:+, }\"$tmp_dir/sweep.$sys.dat\" using 1:3 with linespoints lw 2 pt 7 lc rgb \"$color\" title \"$label p99\", \"\" using 1:2 with linespoints dt 2 pt 6 lc rgb \"$color\" title \"$label p50\", \"\" using 1:5 with points pt 2 ps 2.5 lc rgb \"$color\" notitle"
 	done

@@ -275,7 +275,7 @@ dat=$tmp_dir/kv.dat
 		done
 	done
 } >"$dat"
-plot_pair kv 900,420 "top right" "kv: memcached, 90 % get / 10 % set, 32 B keys and values, \
+plot_pair kv 1100,480 "below" "kv: memcached, 90 % get / 10 % set, 32 B keys and values, \
 conns x in flight, closed loop\ncommit $commit, $date, $pinning" "$dat" \
 	'set yrange [0:*]; set ylabel "gets/s"; set title "gets/s (higher is better)"' \
 	'set yrange [0:*]; set ylabel "server CPU us / request"

@@ -398,6 +398,34 @@ stop_ixapp() {
 	stop_ixdp "$1"
 }
 
+# serve_ixshim MODE: ixdpd as for serve_ixapp, and the Linux twin's own epoll echo server
+# (bench/echo_server, unmodified, sleeping in epoll_wait as an ordinary server does) under the
+# shim (ixdp-run) with WORKERS threads on the same CPUs; sets SRV_PID and APP_PID.  (echo only.)
+serve_ixshim() {
+	local pin=() envs=(IXDP_CONTROL="$CONTROL")
+	[ "$1" = echo ] || fail "the shim serves echo only here"
+	[ -n "$SRV_CPU" ] && pin=(-c "$SRV_CPU")
+	# shellcheck disable=SC2086,SC2046 # IXDPD_ARGS is a list of options
+	ixdpd_start --workers "$WORKERS" --cpus "$SRV_CPUS" $IXDPD_ARGS $(ixdpd_idle_args)
+	SRV_PID=$IXDPD_PID
+	[ "${IDLE_SPIN_OFF:-0}" = 1 ] && envs+=(IXDP_SPIN_US=0)
+	# ip netns exec, env and ixdp-run exec: $! is the echo server itself
+	ip netns exec "$ns_dut" env "${envs[@]}" "$BUILD/bin/ixdp-run" "$ECHO_SERVER" -a "$DUT_IP" \
+		-p "$PORT" -t "$WORKERS" "${pin[@]}" -d $((DURATION + WARMUP + 150)) \
+		>"$tmp_dir/app.out" 2>&1 &
+	APP_PID=$!
+	_pids+=("$APP_PID")
+	wait_ready "$APP_PID" "$tmp_dir/app.out" "echo_server under the shim"
+	stats_json >"$tmp_dir/ix0.json" || fail "ixdpctl stats"
+}
+
+# stop_ixshim OUT: the echo server, then ixdpd as stop_ixdp.
+stop_ixshim() {
+	stop_pid "$APP_PID" "$tmp_dir/app.out" "echo_server under the shim"
+	APP_PID=
+	stop_ixdp "$1"
+}
+
 # client OUT ERR CLIENT_ARGS...: rr_client against the service SRV_PID serves (with the app
 # APP_PID, if set), in the background (its pid in CLIENT_PID), sampling the server's CPU and
 # ksoftirqd's over the window.
