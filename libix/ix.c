@@ -177,6 +177,7 @@ struct ix_ctx {
 	int dead;
 	int ending;		/* ix_end(): the daemon's EOF is expected, the rings still read */
 	int armed;		/* app_sleeping left set by an ix_poll() that returned 0 */
+	int no_autoarm;		/* ix_set_autoarm(0): only ix_arm_sleep() arms */
 	int kicked;		/* self_fd holds a count */
 	uint64_t dirty;		/* channels with unpublished commands */
 	unsigned int rr_connect;
@@ -1952,6 +1953,41 @@ static int ix_arm(struct ix_ctx *ctx)
 }
 
 /**
+ * ix_set_autoarm - whether an ix_poll() that returns nothing arms the context (the default:
+ * the next event then makes ix_fd() readable).
+ * @ctx: the context
+ * @on:  0: it does not; the app arms with ix_arm_sleep() before it sleeps on ix_fd() itself,
+ *       and an app that polls without sleeping is sent no wakeups
+ */
+IX_API void ix_set_autoarm(struct ix_ctx *ctx, int on)
+{
+	if (ctx)
+		ctx->no_autoarm = !on;
+}
+
+/**
+ * ix_arm_sleep - arm the context before sleeping on ix_fd(): commands are published, and the
+ * next event makes ix_fd() readable (the next ix_poll() disarms it again).
+ * @ctx: the context
+ *
+ * Return: 0 (armed: sleep), 1 (events are waiting already: ix_poll() them, do not sleep),
+ * -EINVAL, or -ECONNRESET (the daemon has gone).
+ */
+IX_API int ix_arm_sleep(struct ix_ctx *ctx)
+{
+	if (!ctx)
+		return -EINVAL;
+	if (ctx->dead && !ctx->ending)
+		return -ECONNRESET;
+	ix_publish(ctx);
+	if (ctx->armed)
+		return 0;
+	if (ctx->fifo_tail != ctx->fifo_head)
+		return 1;
+	return ix_arm(ctx);
+}
+
+/**
  * ix_end - end the context but keep reading its rings (see ix.h).
  * @ctx: the context
  *
@@ -2011,7 +2047,7 @@ IX_API int ix_poll(struct ix_ctx *ctx, struct ix_event *evs, int max, int timeou
 			return -ECONNRESET;
 		now = ix_now_ns();
 		if (timeout_ms >= 0 && now >= deadline) {
-			if (ix_arm(ctx))
+			if (!ctx->no_autoarm && ix_arm(ctx))
 				continue;
 			if (now - ctx->ctl_checked >= IX_CTL_CHECK_NS) {
 				ctx->ctl_checked = now;

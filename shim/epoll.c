@@ -355,19 +355,35 @@ static int shim_filter(struct shim_ep *ep, struct epoll_event *evs, int n)
 	return k;
 }
 
-/* A thread counted in ep->sleepers is back. */
+/* A thread counted in ep->sleepers (and shim.ix_sleepers) is back. */
 static void shim_ep_woke(struct shim_ep *ep)
 {
 	pthread_mutex_lock(&shim.lock);
 	ep->sleepers--;
+	shim_sleep_end();
 	pthread_mutex_unlock(&shim.lock);
+}
+
+/**
+ * shim_ep_kick_sleepers - every thread asleep in an epoll set looks again (under the lock).
+ */
+void shim_ep_kick_sleepers(void)
+{
+	struct shim_ep *ep;
+	uint64_t one = 1;
+
+	for (ep = shim_eps; ep; ep = ep->all_next)
+		if (ep->sleepers && shim_libc.write(ep->kick, &one, sizeof(one)) < 0)
+			continue;
 }
 
 /*
  * One look: the loop drained, ixdp members, then the kernel set without waiting.  With
  * @sleep, the kernel set is left to the wait that follows, and a look that finds nothing
  * leaves this thread counted in ep->sleepers from inside the lock: a member made ready after
- * it writes the set's kick, which that wait sees (no look in between may swallow it).
+ * it writes the set's kick, which that wait sees (no look in between may swallow it), and
+ * the context is armed for it (shim_sleep_begin()); -1 when events came in the meantime (no
+ * sleep: look again).
  */
 static int shim_ep_look(struct shim_ep *ep, int epfd, struct epoll_event *evs, int max,
 			bool sleep)
@@ -378,7 +394,10 @@ static int shim_ep_look(struct shim_ep *ep, int epfd, struct epoll_event *evs, i
 	shim_drain();
 	n = shim_harvest(ep, evs, max);
 	if (sleep) {
-		ep->sleepers += !n;
+		if (!n && shim_sleep_begin())
+			n = -1;		/* events came meanwhile: no sleep, look again */
+		else if (!n)
+			ep->sleepers++;
 		pthread_mutex_unlock(&shim.lock);
 		return n;
 	}
@@ -432,6 +451,8 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 		bool sleep = timeout && shim_now_ns() >= spin_end;
 
 		n = shim_ep_look(ep, epfd, evs, max, sleep);
+		if (n < 0)
+			continue;	/* not asleep after all: events came in between */
 		if (n || !timeout)
 			return n;
 		if (!sleep) {

@@ -155,11 +155,15 @@ struct shim {
 	int debug;			/* IXDP_DEBUG */
 	int fallback;			/* IXDP_FALLBACK=kernel: no daemon, kernel sockets */
 	unsigned int spin_us;		/* IXDP_SPIN_US */
+	unsigned int ix_sleepers;	/* threads asleep on ix_fd(): the context stays armed */
 };
 
 extern struct shim shim;
 
 void shim_sock_init(void);
+int shim_sleep_begin(void);
+void shim_sleep_end(void);
+void shim_ep_kick_sleepers(void);
 void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int shim_listen(int fd, int backlog);
 int shim_connect(int fd, const struct sockaddr *addr, socklen_t len);

@@ -134,6 +134,7 @@ static int shim_attach(void)
 			 ": listen() on its addresses fails (IXDP_FALLBACK=kernel: the kernel serves)");
 		return ret;
 	}
+	ix_set_autoarm(ixev_loop_ix(shim.loop), 0);	/* armed only for a sleeper */
 	if (shim.debug)
 		shim_log("libix-preload: attached to ixdpd (%u workers)",
 			 ix_nr_workers(ixev_loop_ix(shim.loop)));
@@ -142,9 +143,12 @@ static int shim_attach(void)
 
 static void shim_daemon_gone(void);
 
+static void shim_wake_all(void);
+
 /**
  * shim_drain - run the loop until it has nothing (under the lock): events taken, handlers run,
- * queued sends pushed and published.  Ends with the context armed unless the bound was hit.
+ * queued sends pushed and published.  The context is left armed only while a thread sleeps
+ * on ix_fd() (shim.ix_sleepers): an app that spins is sent no wakeups.
  */
 void shim_drain(void)
 {
@@ -158,16 +162,56 @@ void shim_drain(void)
 			shim_daemon_gone();
 			return;
 		}
+		if (ret > 0)
+			continue;
+		if (ret < 0 || !shim.ix_sleepers)
+			return;
+		/* ix_poll() disarmed it: arm it again for the sleepers (1: more came meanwhile) */
+		ret = ix_arm_sleep(ixev_loop_ix(shim.loop));
+		if (ret == -ECONNRESET) {
+			shim_daemon_gone();
+			return;
+		}
 		if (ret <= 0)
 			return;
 	}
-	/* still busy: a sleeper must look again at once rather than trust ix_fd() */
+	/* still busy: every sleeper (and this thread's next wait) must look again at once */
+	shim_wake_all();
 	if (shim_thr_kick >= 0) {
 		uint64_t one = 1;
 
 		if (shim_libc.write(shim_thr_kick, &one, sizeof(one)) < 0)
 			return;
 	}
+}
+
+/**
+ * shim_sleep_begin - this thread is about to sleep on ix_fd() (under the lock, after a drain
+ * that found nothing): the context is armed for it.
+ *
+ * Return: 0 (sleep, then shim_sleep_end()), or 1 (events are waiting: look again instead; also
+ * when the daemon went away meanwhile).
+ */
+int shim_sleep_begin(void)
+{
+	int ret;
+
+	if (!shim.loop || shim.dead)
+		return 0;	/* nothing to arm: the sleep is on the other fds */
+	ret = ix_arm_sleep(ixev_loop_ix(shim.loop));
+	if (ret == -ECONNRESET)
+		shim_daemon_gone();
+	if (ret)
+		return 1;
+	shim.ix_sleepers++;
+	return 0;
+}
+
+/* shim_sleep_end - back from a sleep shim_sleep_begin() allowed (under the lock). */
+void shim_sleep_end(void)
+{
+	if (shim.ix_sleepers)
+		shim.ix_sleepers--;
 }
 
 static pthread_key_t shim_kick_key;	/* closes a thread's kick eventfd when it exits */
@@ -240,6 +284,18 @@ void shim_wake_waiters(struct shim_sock *s)
 	for (e = shim_waits; e; e = e->next)
 		if (e->s == s && shim_libc.write(e->kick, &one, sizeof(one)) < 0)
 			continue;
+}
+
+/* Every thread blocked in a call or an epoll set looks again (under the lock). */
+static void shim_wake_all(void)
+{
+	struct shim_wait_entry *e;
+	uint64_t one = 1;
+
+	for (e = shim_waits; e; e = e->next)
+		if (shim_libc.write(e->kick, &one, sizeof(one)) < 0)
+			continue;
+	shim_ep_kick_sleepers();
 }
 
 /*
@@ -331,6 +387,7 @@ int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extr
 	int kick = shim_kick_fd(), ret;
 	unsigned int i;
 	nfds_t np = 0, k;
+	bool armed;
 	uint64_t v;
 
 	if (kick < 0)
@@ -353,11 +410,15 @@ int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extr
 					   ix_fd(ixev_loop_ix(shim.loop)) : -1, .events = POLLIN };
 	for (k = 0; k < nextra; k++)
 		pfd[np++] = extra[k];
+	armed = !shim_sleep_begin();
 	pthread_mutex_unlock(&shim.lock);
-	ret = shim_libc.poll(pfd, np, timeout_ms);
+	/* not armed: events are waiting, so only a look at the other fds, then back to them */
+	ret = shim_libc.poll(pfd, np, armed ? timeout_ms : 0);
 	if (ret < 0)
 		ret = -errno;
 	pthread_mutex_lock(&shim.lock);
+	if (armed)
+		shim_sleep_end();
 	for (i = 0; i < nsocks; i++)
 		shim_wait_del(&ents[i]);
 	for (k = 0; k < nextra; k++)

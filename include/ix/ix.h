@@ -126,6 +126,13 @@ int ix_end(struct ix_ctx *ctx);
  */
 void ix_detach(struct ix_ctx *ctx);
 
+/*
+ * ix_set_autoarm - with @on 0, an ix_poll() that returns nothing no longer arms the context:
+ * call ix_arm_sleep() before sleeping on ix_fd() (0: sleep, 1: poll first; see libix.md).
+ */
+void ix_set_autoarm(struct ix_ctx *ctx, int on);
+int ix_arm_sleep(struct ix_ctx *ctx);
+
 /* ix_ifindex - the daemon's interface index (0: not said); see libix.md. */
 unsigned int ix_ifindex(const struct ix_ctx *ctx);
 

@@ -1465,6 +1465,33 @@ TEST_F(Libix, FdBecomesReadableAfterAnEmptyPoll)
 	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 1);
 }
 
+TEST_F(Libix, ArmedOnlyForASleeperWithoutAutoarm)
+{
+	attach_ok();
+	struct pollfd p = { ix_fd(ctx), POLLIN, 0 };
+	ix_set_autoarm(ctx, 0);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0); // not armed: no wakeups while the app spins
+	EXPECT_EQ(h.shm()->app_sleeping, 0u);
+	h.put(0, ev_of(IXDP_APP_EV_SENT, mkh(1, 0, 3), 8, 0, 10));
+	EXPECT_EQ(poll(&p, 1, 0), 0); // no wakeup was sent
+	EXPECT_EQ(ix_arm_sleep(ctx), 1); // an event waits: poll it, do not sleep
+	EXPECT_EQ(h.shm()->app_sleeping, 0u);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 1);
+	EXPECT_EQ(ix_arm_sleep(ctx), 0); // armed now
+	EXPECT_EQ(h.shm()->app_sleeping, 1u);
+	EXPECT_EQ(ix_arm_sleep(ctx), 0); // still
+	h.put(1, ev_of(IXDP_APP_EV_SENT, mkh(1, 1, 3), 8, 0, 10));
+	EXPECT_EQ(poll(&p, 1, 2000), 1); // the sleeper is woken
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 1);
+	EXPECT_EQ(h.shm()->app_sleeping, 0u); // the poll disarmed it
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+	EXPECT_EQ(h.shm()->app_sleeping, 0u); // and does not arm it again
+	ix_set_autoarm(ctx, 1);
+	EXPECT_EQ(ix_poll(ctx, evs, 64, 0), 0);
+	EXPECT_EQ(h.shm()->app_sleeping, 1u); // the default again
+	EXPECT_EQ(ix_arm_sleep(nullptr), -EINVAL);
+}
+
 // --- ixev --------------------------------------------------------------------------------
 
 struct TConn {
