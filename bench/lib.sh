@@ -141,6 +141,18 @@ cpu_ticks() {
 	awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 + $9 }' /proc/stat
 }
 
+# steal_ticks: "steal total" jiffies of the whole VM from /proc/stat: time the hypervisor gave
+# our vCPUs to someone else, which no process of ours is charged for.
+steal_ticks() {
+	awk '$1 == "cpu" { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
+# steal_pct A B: percent of the VM's time stolen between two steal_ticks samples.
+steal_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		d = y[2] - x[2]; printf "%.1f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
+}
+
 # bg_load: percent of the VM busy over one second with nothing of ours running; with QUIET_WAIT=N
 # it first waits (at most N seconds) for a second under 10 %.
 bg_load() {
@@ -446,14 +458,16 @@ client() {
 # failed is recorded, not fatal: a benchmark reports what happened.  A server that fails to stop
 # cleanly is fatal: that is a bug to see, not noise to drop.
 measure() {
-	local sys=$1 mode=$2 out=$3 bg n0 n1 rc
+	local sys=$1 mode=$2 out=$3 bg n0 n1 rc st0 st1
 	shift 3
 	bg=$(bg_load)
 	n0=$(net_counters)
 	"serve_$sys" "$mode"
+	st0=$(steal_ticks)
 	client "$out" "$out.err" "$@"
 	wait "$CLIENT_PID"
 	rc=$?
+	st1=$(steal_ticks)
 	"stop_$sys" "$out"
 	n1=$(net_counters)
 	{
@@ -471,21 +485,26 @@ measure() {
 		return 0
 	fi
 	echo "failed=$(( $(kv errors "$out") + 0 > 0 ))" >>"$out"
-	# other = whole-VM busy time that was not the server's, the client's or ksoftirqd's
+	# other = whole-VM busy time that was not the server's, the client's or ksoftirqd's;
+	# stolen = the VM's time the hypervisor gave to others while the client ran
 	awk -v vm="$(kv vm_busy_ns "$out")" -v s="$(kv srv_cpu_ns "$out")" \
 		-v c="$(kv cli_cpu_ns "$out")" -v k="$(kv softirqd_ns "$out")" \
-		-v w="$(kv window_ns "$out")" -v lim="$CONTENDED_PCT" 'BEGIN {
+		-v w="$(kv window_ns "$out")" -v lim="$CONTENDED_PCT" \
+		-v st="$(steal_pct "$st0" "$st1")" 'BEGIN {
 		o = w > 0 ? 100 * (vm - s - c - k) / w : 0
 		if (o < 0)
 			o = 0 # tick-sampled /proc/stat against precise runtimes
-		printf "other_cpu_pct=%.1f\ncontended=%d\n", o, (o > lim) }' >>"$out"
+		printf "other_cpu_pct=%.1f\nstolen_pct=%.1f\ncontended=%d\n", o, st,
+			(o > lim || st > lim) }' >>"$out"
 }
 
 # --- the drop rule: the same in every benchmark ------------------------------------------------
 #
 # A run is kept when it ran to its end without failing (the load generator or client exited
 # non-zero, or the client saw a wrong answer) and was not contended (work that was neither ours
-# nor the kernel's softirq threads took more than CONTENDED_PCT % of a CPU in its window).  A
+# nor the kernel's softirq threads took more than CONTENDED_PCT % of a CPU in its window, or the
+# hypervisor took more than CONTENDED_PCT % of the VM's time from it: steal, which no process
+# is charged for, and which made runs with a stalled client look clean before).  A
 # run that is not kept is tried again, RETRIES times at most, and the last try that fails is
 # dropped.  Every try is a row of the CSV, with kept (1 or 0) and drop (why: failed, contended);
 # no median and no ratio uses a row with kept=0, and a pair of runs (the systems back to back)
@@ -497,7 +516,7 @@ run_verdict() {
 	if [ "$(kv failed "$1")" != 0 ]; then
 		echo failed
 	elif [ "$(kv contended "$1")" != 0 ]; then
-		echo "contended (other CPU $(kv other_cpu_pct "$1") %)"
+		echo "contended (other CPU $(kv other_cpu_pct "$1") %, stolen $(kv stolen_pct "$1") %)"
 	fi
 }
 

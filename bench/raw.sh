@@ -200,11 +200,12 @@ refl_stop_ixdp() {
 # key=value lines (the generator's, the drop counters, failed= and contended= for the drop
 # rule) into OUT; with "profile", an unmeasured run under perf instead.
 run_one() {
-	local sys=$1 run=$2 o=$3 glog=$tmp_dir/$1.$2.gen bg d0 d1 pp= rc k
+	local sys=$1 run=$2 o=$3 glog=$tmp_dir/$1.$2.gen bg d0 d1 pp= rc k st0 st1
 	dut_idle
 	bg=$(bg_load)
 	d0=$(link_drops)
 	"refl_start_$sys" "$run"
+	st0=$(steal_ticks)
 	if [ "${4:-}" = profile ]; then
 		profile "$REFL_PID" "$sys" &
 		pp=$!
@@ -212,6 +213,7 @@ run_one() {
 	fi
 	generate "$REFL_PID" "$glog"
 	rc=$?
+	st1=$(steal_ticks)
 	[ -n "$pp" ] && wait "$pp"
 	"refl_stop_$sys" "$run"
 	[ "${4:-}" = profile ] && return 0
@@ -232,8 +234,10 @@ run_one() {
 	echo "failed=$((rc != 0))" >>"$o"
 	awk -v vm="$(kv vm_busy_ns "$o")" -v rc="$(kv refl_cpu_ns "$o")" \
 		-v gc="$(kv gen_cpu_ns "$o")" -v el="$(kv elapsed_ns "$o")" -v lim="$CONTENDED_PCT" \
+		-v st="$(steal_pct "$st0" "$st1")" \
 		'BEGIN { o = el > 0 ? 100 * (vm - rc - gc) / el : 0
-		printf "other_cpu_pct=%.1f\ncontended=%d\n", o, (o > lim) }' >>"$o"
+		printf "other_cpu_pct=%.1f\nstolen_pct=%.1f\ncontended=%d\n", o, st,
+			(o > lim || st > lim) }' >>"$o"
 }
 
 # --- the runs ------------------------------------------------------------------------------------
