@@ -305,14 +305,98 @@ for c in cs:
 		"context gone"
 done
 
+# nginx from Debian, unmodified, as one process (master_process off: a master's forked workers
+# are not served through ixdp yet): static files of 0 B to 8 MiB with sendfile and keepalive,
+# checked by sha256, then wrk for 10 s with an `nginx -s reload` in the middle, 0 errors.
+www=$tmp_dir/www
+mkdir -p "$www" "$tmp_dir/ngx"
+: >"$www/0"
+for f in 1024 1048576 8388608; do
+	head -c "$f" /dev/urandom >"$www/$f" || fail "nginx: test files"
+done
+cat >"$tmp_dir/nginx.conf" <<CONF
+daemon off;
+master_process off;
+pid $tmp_dir/ngx/nginx.pid;
+error_log $tmp_dir/ngx/error.log notice;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $tmp_dir/ngx/body;
+	proxy_temp_path $tmp_dir/ngx/proxy;
+	fastcgi_temp_path $tmp_dir/ngx/fastcgi;
+	uwsgi_temp_path $tmp_dir/ngx/uwsgi;
+	scgi_temp_path $tmp_dir/ngx/scgi;
+	sendfile on;
+	tcp_nopush on;
+	tcp_nodelay on;
+	keepalive_timeout 30;
+	keepalive_requests 1000000;
+	default_type application/octet-stream;
+	server {
+		listen 8080;
+		root $www;
+	}
+}
+CONF
+nginx_cmd=(nginx -e "$tmp_dir/ngx/startup.log" -c "$tmp_dir/nginx.conf")
+app_start nginx ":8080" env IXDP_DEBUG=1 "$RUN" "${nginx_cmd[@]}"
+grep -q "listens on 0.0.0.0:8080: ixdp and kernel" "$tmp_dir/nginx.log" ||
+	fail "nginx: its listener is not ixdp's: $(cat "$tmp_dir/nginx.log")"
+opened0=$(tcp_opened)
+kern0=$(kernel_opens)
+mkdir -p "$tmp_dir/got"
+# one curl, one keepalive connection for all four
+out=$(in_peer curl -s -w '%{http_code} %{size_download} %{num_connects}\n' \
+	-o "$tmp_dir/got/0" "http://$DUT_IP:8080/0" -o "$tmp_dir/got/1024" "http://$DUT_IP:8080/1024" \
+	-o "$tmp_dir/got/1048576" "http://$DUT_IP:8080/1048576" \
+	-o "$tmp_dir/got/8388608" "http://$DUT_IP:8080/8388608" 2>&1) ||
+	fail "nginx: curl: $out $(tail -3 "$tmp_dir/ngx/error.log")"
+[ "$(echo "$out" | awk '{ c += $3 } $1 != 200 { bad = 1 } END { print (bad ? -1 : c) }')" = 1 ] ||
+	fail "nginx: not 4 answers on one connection: $out"
+for f in 0 1024 1048576 8388608; do
+	[ "$(sha256sum <"$www/$f")" = "$(sha256sum <"$tmp_dir/got/$f")" ] ||
+		fail "nginx: /$f came back different"
+done
+ok "nginx (one process): 0 B, 1 KiB, 1 MiB and 8 MiB through sendfile on one keepalive" \
+	"connection, sha256 alike"
+in_peer timeout 60 wrk -t 1 -c 16 -d 10s "http://$DUT_IP:8080/1024" >"$tmp_dir/wrk.out" 2>&1 &
+wpid=$!
+_pids+=("$wpid")
+sleep 3
+ip netns exec "$ns_dut" "${nginx_cmd[@]}" -s reload || fail "nginx -s reload"
+wait "$wpid" || fail "wrk: $(cat "$tmp_dir/wrk.out")"
+reqs=$(awk '/requests in/ { print $1 }' "$tmp_dir/wrk.out")
+[ -n "$reqs" ] && [ "$reqs" -gt 0 ] && ! grep -q -e 'Socket errors' -e 'Non-2xx' "$tmp_dir/wrk.out" ||
+	fail "nginx: wrk saw errors: $(cat "$tmp_dir/wrk.out")"
+grep -q reconfiguring "$tmp_dir/ngx/error.log" || fail "nginx did not reload: $(cat "$tmp_dir/ngx/error.log")"
+opened=$(($(tcp_opened) - opened0))
+kern=$(($(kernel_opens) - kern0))
+[ "$opened" -ge 17 ] && [ "$kern" -eq 0 ] ||
+	fail "nginx: not through ixdp: ixdpd opened $opened, the DUT kernel $kern"
+ok "nginx: wrk 10 s, 16 connections: $reqs requests of 1 KiB, 0 errors, with an nginx -s" \
+	"reload in the middle; every connection through ixdp (ixdpd opened $opened, the DUT kernel 0)"
+kill -TERM "$pid"
+wait "$pid" || fail "nginx exited $?: $(tail -3 "$tmp_dir/ngx/error.log")"
+gone_check nginx "$apps0"
+
 ixdpd_stop || fail "ixdpd exit status $?"
 ok "ixdpd exited cleanly"
 
-# ixdpd killed under an app: its ixdp connections are reset, it neither hangs nor spins, and
-# its wildcard listener goes on accepting from the kernel.
+# ixdpd killed under two apps, memcached -t 4 under memcaslap's load and the Python server
+# holding 4 connections: their ixdp connections are reset, neither hangs nor spins, and their
+# wildcard listeners go on accepting from the kernel.
 ixdpd_start --workers 2 || fail "ixdpd did not start again"
+app_start mc-kill ":11215" "$RUN" memcached -u root -U 0 -t 4 -p 11215 -m 64
+mcpid=$pid
+# (memcaslap prints its report at 15 s, then waits for ever on a connection that was idle when
+# ixdpd died, as on any peer that vanished silently: timeout ends it)
+in_peer timeout 25 memcaslap -s "$DUT_IP:11215" -t 15s -T 2 -c 16 >"$tmp_dir/caslap-kill.out" 2>&1 &
+cpid=$!
+_pids+=("$cpid")
 app_start echo-kill listening "$RUN" python3 tests/tools/epoll_echo.py 7103
 hold_start 7103 4 20
+sleep 2 # memcaslap is in full swing
 kill -KILL "$IXDPD_PID"
 wait "$IXDPD_PID" 2>/dev/null
 for _ in $(seq 100); do
@@ -334,5 +418,26 @@ print(c.recv(64).decode())' 2>&1)
 [ "$out" = "still here" ] || fail "the listener's kernel side after ixdpd died: $out"
 kill -TERM "$pid"
 wait "$pid" || fail "the app exited $? after ixdpd died: $(tail -3 "$tmp_dir/echo-kill.log")"
-ok "ixdpd killed: the app's 4 ixdp connections were reset, it used $spent ticks of CPU in 2 s" \
-	"after, its listener still served a loopback client, and it exited 0 on SIGTERM"
+ok "ixdpd killed: the Python app's 4 ixdp connections were reset, it used $spent ticks of CPU" \
+	"in 2 s after, its listener still served a loopback client, and it exited 0 on SIGTERM"
+# memcached: its load ended (memcaslap saw the resets), it idles, answers on loopback, exits 0
+wait "$cpid"
+grep -q '^Run time: 15' "$tmp_dir/caslap-kill.out" ||
+	fail "memcaslap did not get to its report: $(tail -3 "$tmp_dir/caslap-kill.out")"
+mc_cpu() { awk '{ print $14 + $15 }' "/proc/$mcpid/stat"; }
+c0=$(mc_cpu)
+sleep 2
+spent=$(($(mc_cpu) - c0))
+[ "$spent" -lt 20 ] || fail "memcached spins without ixdpd: $spent ticks of CPU in 2 s"
+out=$(in_dut python3 -c '
+import socket
+c = socket.create_connection(("127.0.0.1", 11215), timeout=5)
+c.sendall(b"version\r\n")
+print(c.recv(64).decode().split()[0])' 2>&1)
+[ "$out" = VERSION ] || fail "memcached after ixdpd died: $out $(tail -3 "$tmp_dir/mc-kill.log")"
+kill -TERM "$mcpid"
+wait "$mcpid" || fail "memcached exited $? after ixdpd died: $(tail -3 "$tmp_dir/mc-kill.log")"
+ok "ixdpd killed 2 s into memcaslap's 15 s against memcached -t 4: memcaslap got to its" \
+	"report ($(awk '/^Run time/ { print $5; exit }' "$tmp_dir/caslap-kill.out") ops)," \
+	"memcached used $spent ticks of CPU in the 2 s after, answered a loopback client and" \
+	"exited 0 on SIGTERM"
