@@ -379,7 +379,8 @@ static int print_conns(const void *p, size_t len, int json)
 	if (json)
 		printf("{\"truncated\":%u,\"conns\":[", h->truncated);
 	else
-		printf("%-46s %-46s %-12s %6s %6s\n", "local", "remote", "state", "worker", "group");
+		printf("%-46s %-46s %-12s %6s %6s %8s\n", "local", "remote", "state", "worker", "group",
+		       "app pid");
 	for (i = 0; i < h->count; i++, c++) {
 		const char *st = c->state < 11 ? tcp_state_names[c->state] : "?";
 
@@ -387,10 +388,12 @@ static int print_conns(const void *p, size_t len, int json)
 		format_endpoint(c->family, c->raddr, c->rport, r, sizeof(r));
 		if (json)
 			printf("%s{\"local\":\"%s\",\"remote\":\"%s\",\"state\":\"%s\","
-			       "\"worker\":%u,\"flow_group\":%u}",
-			       i ? "," : "", l, r, st, c->worker, c->fg);
+			       "\"worker\":%u,\"flow_group\":%u,\"app_pid\":%u}",
+			       i ? "," : "", l, r, st, c->worker, c->fg, c->pid);
+		else if (c->pid)
+			printf("%-46s %-46s %-12s %6u %6u %8u\n", l, r, st, c->worker, c->fg, c->pid);
 		else
-			printf("%-46s %-46s %-12s %6u %6u\n", l, r, st, c->worker, c->fg);
+			printf("%-46s %-46s %-12s %6u %6u %8s\n", l, r, st, c->worker, c->fg, "-");
 	}
 	if (json)
 		printf("]}\n");

@@ -538,12 +538,20 @@ static void chan_dead(void *ctx, void *arg, int err)
 	chan_queue(k->cx, c, k, P_DEAD);
 }
 
+static __s32 chan_owner(void *ctx, void *arg)
+{
+	struct chan_conn *k = chan_of(ctx, arg);
+
+	return k->cx && k->cx->app ? (__s32)k->cx->app->pid : 0;
+}
+
 static const struct stack_app_ops chan_stack_ops = {
 	.knock = chan_knock,
 	.readable = chan_readable,
 	.sent = chan_sent,
 	.connected = chan_connected,
 	.dead = chan_dead,
+	.owner = chan_owner,
 };
 
 /* --- commands ------------------------------------------------------------------------------- */

@@ -387,6 +387,7 @@ static int ixdpd_conns(struct ixdpd *d, struct ctl_buf *reply)
 				.fg = c->fg,
 				.lport = c->lport,
 				.rport = c->rport,
+				.pid = c->pid > 0 ? (__u32)c->pid : 0,
 			};
 			memcpy(o->laddr, c->laddr, sizeof(o->laddr));
 			memcpy(o->raddr, c->raddr, sizeof(o->raddr));

@@ -451,7 +451,8 @@ void stk_conn_info(const struct stack *s, const struct tcp_pcb *pcb, struct stac
 }
 
 /**
- * stack_conns - list the stack's connections, TIME_WAIT included (listeners are not).
+ * stack_conns - list the stack's connections, TIME_WAIT included (listeners are not), each
+ * with the pid of the app holding it (stack_app_ops.owner).
  * @s:   stack (its own thread)
  * @out: receives up to @max entries
  * @max: room in @out
@@ -465,11 +466,18 @@ unsigned int stack_conns(struct stack *s, struct stack_conn_info *out, unsigned 
 	__u32 i;
 
 	for (i = 0; i <= s->mask; i++) {
+		const struct stack_conn *c;
+
 		pcb = s->slots[i].pcb;
 		if (!pcb || pcb == STK_TOMBSTONE)
 			continue;
-		if (n < max)
+		if (n < max) {
 			stk_conn_info(s, pcb, &out[n]);
+			/* a connection still held (tcp_arg is cleared when ours lets go of it) */
+			c = s->slots[i].tw ? NULL : pcb->callback_arg;
+			if (c && c->kind == STACK_APP && c->arg && s->app && s->app->owner)
+				out[n].pid = s->app->owner(s->app_ctx, c->arg);
+		}
 		n++;
 	}
 	return n;

@@ -53,6 +53,8 @@ struct stack_app_ops {
 	void (*connected)(void *ctx, void *arg, int err);
 	/* The connection is gone (-ECONNRESET, -ETIMEDOUT): the stack_conn is freed after this. */
 	void (*dead)(void *ctx, void *arg, int err);
+	/* The pid of the app that holds the connection, 0 if none (stack_conns()). */
+	__s32 (*owner)(void *ctx, void *arg);
 };
 
 /* What the stack needs from the thread that drives it. */
@@ -117,6 +119,7 @@ struct stack_conn_info {
 	__u16 rport;
 	__u32 laddr[4];		/* network order */
 	__u32 raddr[4];
+	__s32 pid;		/* stack_conns(): the app process holding it, 0: none (or ixdpd's) */
 };
 
 int stack_open(struct stack **sp, const struct stack_cfg *cfg, const struct stack_io *io);

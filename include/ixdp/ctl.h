@@ -28,7 +28,7 @@
 #include "steer.h"
 
 #define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
-#define IXDP_CTL_VERSION 10
+#define IXDP_CTL_VERSION 11
 #define IXDP_CTL_REPLY_MAX (16u << 20)
 
 enum ixdp_ctl_op {
@@ -243,7 +243,7 @@ struct ixdp_ctl_conn {
 	__u16 pad;
 	__u32 laddr[4];		/* network order; IPv4 in [0] */
 	__u32 raddr[4];
-	__u32 reserved;
+	__u32 pid;		/* the app process holding it; 0: none (ixdpd's services, closing) */
 };
 
 #ifdef __cplusplus

@@ -283,8 +283,18 @@ for c in cs:
 	out=$(in_peer timeout 120 memccapable -h "$DUT_IP" -p "$port" -a 2>&1) ||
 		fail "memcached -t $t: memccapable: $out $(tail -5 "$tmp_dir/mc$t.log")"
 	ok "memcached -t $t: memccapable (ascii): $(echo "$out" | grep -c pass) passed"
-	out=$(in_peer timeout 60 memcaslap -s "$DUT_IP:$port" -t 10s -T 2 -c 16 --verify=0.1 2>&1) ||
-		fail "memcached -t $t: memcaslap: $out"
+	in_peer timeout 60 memcaslap -s "$DUT_IP:$port" -t 10s -T 2 -c 16 --verify=0.1 \
+		>"$tmp_dir/caslap$t.out" 2>&1 &
+	cpid=$!
+	_pids+=("$cpid")
+	sleep 3
+	# ixdpctl conns names the app: memcached's pid on each of memcaslap's 16 connections
+	held=$("$IXDPCTL" --control "$CONTROL" conns --json | jq --arg p ":$port" --argjson pid "$pid" \
+		'[.conns[] | select((.local | endswith($p)) and .state == "ESTABLISHED" and
+		.app_pid == $pid)] | length')
+	wait "$cpid" || fail "memcached -t $t: memcaslap: $(cat "$tmp_dir/caslap$t.out")"
+	out=$(cat "$tmp_dir/caslap$t.out")
+	[ "$held" -ge 16 ] || fail "memcached -t $t: ixdpctl conns names pid $pid on $held connections"
 	mc() { echo "$out" | awk -v k="$1:" '$1 == k { print $2 }'; }
 	[ -n "$(mc verify_failed)" ] && [ "$(mc verify_failed)" -eq 0 ] &&
 		[ "$(mc verify_misses)" -eq 0 ] && [ "$(mc cmd_get)" -gt 0 ] ||
@@ -295,7 +305,7 @@ for c in cs:
 		fail "memcached -t $t: not through ixdp: ixdpd opened $opened, the kernel $kern"
 	ok "memcached -t $t: memcaslap 10 s, 16 connections, 10 % verified: $(mc cmd_get) gets," \
 		"$(mc cmd_set) sets, verify_failed 0, verify_misses 0; every connection through ixdp" \
-		"(ixdpd opened $opened, the DUT kernel 0)"
+		"(ixdpd opened $opened, the DUT kernel 0; ixdpctl conns: $held with memcached's pid)"
 	leak_check "memcached -t $t" "$fds0"
 	kill -TERM "$pid"
 	wait "$pid"
