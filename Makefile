@@ -268,6 +268,12 @@ bench-sink: all
 bench-pingpong: all
 	$(Q)BUILD=$(BUILD) bench/pingpong.sh
 
+bench-kv: all
+	$(Q)BUILD=$(BUILD) bench/kv.sh
+
+bench-echo-rr-shim: all
+	$(Q)BUILD=$(BUILD) IXSYS=shim bench/echo_rr.sh
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
@@ -296,7 +302,7 @@ $(BUILD)/bpf $(BUILD)/daemon $(BUILD)/libix $(BUILD)/lib $(BUILD)/bin $(BUILD)/t
 $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
-.PHONY: all tests fuzz check demo deps bench-raw bench-echo-rr bench-echo-rr-app bench-sink bench-pingpong install clean
+.PHONY: all tests fuzz check demo deps bench-raw bench-echo-rr bench-echo-rr-app bench-sink bench-pingpong bench-kv bench-echo-rr-shim install clean
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:	# keep the apps' objects (pattern-rule intermediates) between builds
