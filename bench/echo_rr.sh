@@ -134,15 +134,7 @@ columns=(date commit phase system conns depth size offered_rps rps p50_us p99_us
 	vm_us_per_req srv_cpu_idle_pct softirqd_pct contended sent_rps overflow lag_p99_us
 	connect_ms peer_tx_dropped dut_rxq_drops cli_retrans cli_timeouts srv_retrans srv_sleeps
 	srv_mean_batch srv_conns_left client_failed window_s lag_max_us run kept drop try)
-if [ "$REPORT_ONLY" = 1 ]; then
-	[ -s "$csv" ] || fail "REPORT_ONLY=1: no $csv to report"
-	[ "$(head -1 "$csv")" = "$(IFS=,; echo "${columns[*]}")" ] ||
-		fail "REPORT_ONLY=1: $csv has other columns (an older version of this script?)"
-	commit=$(awk -F, 'NR == 2 { print $2 }' "$csv")
-	date=$(awk -F, 'NR == 2 { print $1 }' "$csv")
-else
-	(IFS=,; echo "${columns[*]}") >"$csv"
-fi
+csv_open "${columns[@]}"
 
 # record PHASE RUN FILE: one CSV row from a try's key=value file.
 record() {

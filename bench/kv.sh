@@ -69,15 +69,7 @@ pinning="memcached -t $MC_THREADS on CPU $SRV_CPU (mc-shim: with one ixdpd worke
 columns=(date commit phase system conns depth offered_rps rps gets_per_s p50_us p99_us p999_us
 	mean_us max_us errors srv_us_per_req srv_cpu_pct other_cpu_pct lag_max_us srv_conns_left
 	run kept drop try)
-if [ "$REPORT_ONLY" = 1 ]; then
-	[ -s "$csv" ] || fail "REPORT_ONLY=1: no $csv to report"
-	[ "$(head -1 "$csv")" = "$(IFS=,; echo "${columns[*]}")" ] ||
-		fail "REPORT_ONLY=1: $csv has other columns (an older version of this script?)"
-	commit=$(awk -F, 'NR == 2 { print $2 }' "$csv")
-	date=$(awk -F, 'NR == 2 { print $1 }' "$csv")
-else
-	(IFS=,; echo "${columns[*]}") >"$csv"
-fi
+csv_open "${columns[@]}"
 
 # memcached in the DUT namespace on SRV_CPU, through RUNNER... (nothing, or ixdp-run); sets
 # MC_PID once it listens.  taskset and ixdp-run exec: $! is memcached itself.

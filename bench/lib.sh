@@ -97,6 +97,24 @@ bench_init() {
 	kernel=$(uname -r)
 }
 
+# csv_open COLUMN...: the CSV ($csv, of bench_init) with these columns: a new one with its
+# header, or with REPORT_ONLY=1 the last run's, checked to have them, whose first row's commit
+# and date the report then names.
+# shellcheck disable=SC2034 # commit, date: the caller's
+csv_open() {
+	local want
+	want=$(IFS=,; echo "$*")
+	if [ "${REPORT_ONLY:-0}" != 1 ]; then
+		echo "$want" >"$csv"
+		return
+	fi
+	[ -s "$csv" ] || fail "REPORT_ONLY=1: no $csv to report"
+	[ "$(head -1 "$csv")" = "$want" ] ||
+		fail "REPORT_ONLY=1: $csv has other columns (an older version of this script?)"
+	commit=$(awk -F, 'NR == 2 { print $2 }' "$csv")
+	date=$(awk -F, 'NR == 2 { print $1 }' "$csv")
+}
+
 # kv KEY FILE: the value of a key=value line (empty if absent).
 kv() {
 	sed -n "s/^$1=//p" "$2" | head -1

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -128,162 +129,145 @@ static void shim_env_free(char **env, char *const *envp, char *extra)
 	free(extra);
 }
 
-SHIM_API int execve(const char *path, char *const argv[], char *const envp[])
+enum shim_exec_how { SHIM_EXECVE, SHIM_EXECVPE, SHIM_FEXECVE };
+
+/* The exec @how with @envp's starting settings put back; errno as the exec left it. */
+static int shim_exec(enum shim_exec_how how, const char *path, int fd, char *const argv[],
+		     char *const envp[])
 {
 	char **env, *extra;
 	int ret, err;
 
 	if (shim_env_fix(envp, &env, &extra))
-		return shim_libc.execve(path, argv, envp);	/* as it was: better than not */
-	ret = shim_libc.execve(path, argv, env);
+		env = (char **)envp, extra = NULL;	/* as it was: better than not at all */
+	if (how == SHIM_EXECVE)
+		ret = shim_libc.execve(path, argv, env);
+	else if (how == SHIM_EXECVPE)
+		ret = shim_libc.execvpe(path, argv, env);
+	else
+		ret = shim_libc.fexecve(fd, argv, env);
 	err = errno;
 	shim_env_free(env, envp, extra);
 	errno = err;
 	return ret;
+}
+
+SHIM_API int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return shim_exec(SHIM_EXECVE, path, -1, argv, envp);
 }
 
 SHIM_API int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	char **env, *extra;
-	int ret, err;
-
-	if (shim_env_fix(envp, &env, &extra))
-		return shim_libc.execvpe(file, argv, envp);
-	ret = shim_libc.execvpe(file, argv, env);
-	err = errno;
-	shim_env_free(env, envp, extra);
-	errno = err;
-	return ret;
+	return shim_exec(SHIM_EXECVPE, file, -1, argv, envp);
 }
 
 SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	char **env, *extra;
-	int ret, err;
-
-	if (shim_env_fix(envp, &env, &extra))
-		return shim_libc.fexecve(fd, argv, envp);
-	ret = shim_libc.fexecve(fd, argv, env);
-	err = errno;
-	shim_env_free(env, envp, extra);
-	errno = err;
-	return ret;
+	return shim_exec(SHIM_FEXECVE, NULL, fd, argv, envp);
 }
 
 SHIM_API int execv(const char *path, char *const argv[])
 {
-	return execve(path, argv, environ);
+	return shim_exec(SHIM_EXECVE, path, -1, argv, environ);
 }
 
 SHIM_API int execvp(const char *file, char *const argv[])
 {
-	return execvpe(file, argv, environ);
+	return shim_exec(SHIM_EXECVPE, file, -1, argv, environ);
 }
 
 /*
- * execl*()'s arguments, from @arg0 to the NULL, into a malloc'd argv; with @envp, the pointer
- * after the NULL (execle) into *@envp.  Return: the argv, or NULL with errno (E2BIG, ENOMEM).
+ * execl*(): the arguments from @arg0 to the NULL (and, with @has_envp, the environment after
+ * it: execle) into an argv, then the exec @how.
  */
-static char **shim_exec_args(const char *arg0, va_list ap, char ***envp)
+static int shim_execl(enum shim_exec_how how, const char *path, const char *arg0, va_list ap,
+		      bool has_envp)
 {
-	char **argv = malloc(SHIM_EXEC_ARGS_MAX * sizeof(*argv));
+	char **argv = malloc(SHIM_EXEC_ARGS_MAX * sizeof(*argv)), **envp = environ;
 	size_t n = 0;
+	int ret, err;
 
 	if (!argv) {
 		errno = ENOMEM;
-		return NULL;
+		return -1;
 	}
 	argv[n++] = (char *)arg0;
 	while (arg0 && (argv[n] = va_arg(ap, char *))) {
 		if (++n == SHIM_EXEC_ARGS_MAX) {
 			free(argv);
 			errno = E2BIG;
-			return NULL;
+			return -1;
 		}
 	}
 	if (!arg0)
 		argv[0] = NULL;
-	if (envp)
-		*envp = va_arg(ap, char **);
-	return argv;
+	if (has_envp)
+		envp = va_arg(ap, char **);
+	ret = shim_exec(how, path, -1, argv, envp);
+	err = errno;
+	free(argv);
+	errno = err;
+	return ret;
 }
 
 SHIM_API int execl(const char *path, const char *arg0, ...)
 {
 	va_list ap;
-	char **argv;
-	int ret, err;
+	int ret;
 
 	va_start(ap, arg0);
-	argv = shim_exec_args(arg0, ap, NULL);
+	ret = shim_execl(SHIM_EXECVE, path, arg0, ap, false);
 	va_end(ap);
-	if (!argv)
-		return -1;
-	ret = execve(path, argv, environ);
-	err = errno;
-	free(argv);
-	errno = err;
 	return ret;
 }
 
 SHIM_API int execlp(const char *file, const char *arg0, ...)
 {
 	va_list ap;
-	char **argv;
-	int ret, err;
+	int ret;
 
 	va_start(ap, arg0);
-	argv = shim_exec_args(arg0, ap, NULL);
+	ret = shim_execl(SHIM_EXECVPE, file, arg0, ap, false);
 	va_end(ap);
-	if (!argv)
-		return -1;
-	ret = execvpe(file, argv, environ);
-	err = errno;
-	free(argv);
-	errno = err;
 	return ret;
 }
 
 SHIM_API int execle(const char *path, const char *arg0, ...)
 {
 	va_list ap;
-	char **argv, **envp;
-	int ret, err;
+	int ret;
 
 	va_start(ap, arg0);
-	argv = shim_exec_args(arg0, ap, &envp);
+	ret = shim_execl(SHIM_EXECVE, path, arg0, ap, true);
 	va_end(ap);
-	if (!argv)
-		return -1;
-	ret = execve(path, argv, envp);
-	err = errno;
-	free(argv);
-	errno = err;
+	return ret;
+}
+
+/* posix_spawn(p) with @envp's starting settings put back (@search: posix_spawnp). */
+static int shim_spawn(bool search, pid_t *pid, const char *path,
+		      const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+		      char *const argv[], char *const envp[])
+{
+	char **env, *extra;
+	int ret;
+
+	if (shim_env_fix(envp, &env, &extra))
+		env = (char **)envp, extra = NULL;
+	ret = search ? shim_libc.posix_spawnp(pid, path, fa, attr, argv, env) :
+		       shim_libc.posix_spawn(pid, path, fa, attr, argv, env);
+	shim_env_free(env, envp, extra);
 	return ret;
 }
 
 SHIM_API int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	char **env, *extra;
-	int ret;
-
-	if (shim_env_fix(envp, &env, &extra))
-		return shim_libc.posix_spawn(pid, path, fa, attr, argv, envp);
-	ret = shim_libc.posix_spawn(pid, path, fa, attr, argv, env);
-	shim_env_free(env, envp, extra);
-	return ret;
+	return shim_spawn(false, pid, path, fa, attr, argv, envp);
 }
 
 SHIM_API int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	char **env, *extra;
-	int ret;
-
-	if (shim_env_fix(envp, &env, &extra))
-		return shim_libc.posix_spawnp(pid, file, fa, attr, argv, envp);
-	ret = shim_libc.posix_spawnp(pid, file, fa, attr, argv, env);
-	shim_env_free(env, envp, extra);
-	return ret;
+	return shim_spawn(true, pid, file, fa, attr, argv, envp);
 }

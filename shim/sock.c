@@ -1109,6 +1109,18 @@ int shim_connect_again(struct shim_sock *s)
 	return err ? (int)shim_fail(err) : 0;
 }
 
+/*
+ * A read or write of @s while its connect is under way: EAGAIN when it must not block, else
+ * the wait for the connection (as the kernel's sk_stream_wait_connect).  Return: 0 (look
+ * again), -EAGAIN, -EINTR.
+ */
+static int shim_io_connecting(struct shim_sock *s, int flags, uint64_t deadline)
+{
+	if (s->nonblock || (flags & MSG_DONTWAIT))
+		return -EAGAIN;
+	return shim_io_wait(s, deadline);
+}
+
 /**
  * shim_recv - read(2)/recv(2)/readv(2)/recvmsg(2) on an ixdp connection.
  * @s:      the connection
@@ -1136,9 +1148,8 @@ ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 			pthread_mutex_unlock(&shim.lock);
 			return r;
 		}
-		if (s->connecting) {	/* nothing to read before the connection is up */
-			ret = s->nonblock || (flags & MSG_DONTWAIT) ? -EAGAIN :
-			      shim_io_wait(s, deadline);
+		if (s->connecting) {	/* nothing moves before the connection is up */
+			ret = shim_io_connecting(s, flags, deadline);
 			if (ret) {
 				pthread_mutex_unlock(&shim.lock);
 				return shim_fail(ret);
@@ -1256,9 +1267,8 @@ ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 			pthread_mutex_unlock(&shim.lock);
 			return got ? (ssize_t)got : shim_epipe(flags);
 		}
-		if (s->connecting) {	/* a blocking send waits for the connection, as the kernel's */
-			ret = s->nonblock || (flags & MSG_DONTWAIT) ? -EAGAIN :
-			      shim_io_wait(s, deadline);
+		if (s->connecting) {	/* nothing moves before the connection is up */
+			ret = shim_io_connecting(s, flags, deadline);
 			if (ret) {
 				pthread_mutex_unlock(&shim.lock);
 				return shim_fail(ret);

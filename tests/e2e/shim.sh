@@ -64,6 +64,17 @@ gone_check() {
 }
 apps0=$(apps_now)
 
+# ask WHERE ADDR PORT MESSAGE: a client in a namespace (WHERE: in_peer or in_dut) sends MESSAGE
+# (with Python's backslash escapes: \r\n) to ADDR:PORT and prints what one recv of the answer
+# gets.
+ask() {
+	"$1" python3 -c '
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+c.sendall(sys.argv[3].encode().decode("unicode_escape").encode())
+print(c.recv(64).decode())' "$2" "$3" "$4" 2>&1
+}
+
 # Without ixdpd answering: a clear refusal, exit 1 (no silent fallback).
 out=$(IXDP_CONTROL=$tmp_dir/none.sock "$RUN" true 2>&1) && fail "ixdp-run ran without ixdpd"
 echo "$out" | grep -q "ixdpd is not running" || fail "unclear refusal: $out"
@@ -114,23 +125,9 @@ print(got.decode())' "$port" 2>&1)
 	ok "$mode: $(tail -1 "$tmp_dir/echo-$mode.out")"
 done
 # A blocking accept() that is already waiting when the connection comes (woken by the shim).
-app_start blocking listening "$RUN" python3 -c '
-import socket
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("0.0.0.0", 7104))
-ls.listen(4)
-print("listening", flush=True)
-c, _ = ls.accept()
-c.sendall(c.recv(64))
-c.recv(1)  # the client closes first: no TIME_WAIT on our side
-c.close()'
+app_start blocking listening "$RUN" python3 tests/tools/accept_once.py 7104
 sleep 1 # it is in accept() now
-out=$(in_peer python3 -c '
-import socket, sys
-c = socket.create_connection((sys.argv[1], 7104), timeout=5)
-c.sendall(b"woken")
-print(c.recv(64).decode())' "$DUT_IP" 2>&1)
+out=$(ask in_peer "$DUT_IP" 7104 woken)
 [ "$out" = woken ] || fail "a blocking accept was not woken: $out $(cat "$tmp_dir/blocking.log")"
 wait "$pid" || fail "the blocking server exited $?: $(cat "$tmp_dir/blocking.log")"
 ok "a blocking accept() and read() through ixdp, woken when the connection and its bytes came"
@@ -138,24 +135,9 @@ ok "a blocking accept() and read() through ixdp, woken when the connection and i
 # is served through ixdp all the same (IXDP_DEBUG came back too: it says so).
 app_start exec listening env IXDP_DEBUG=1 "$RUN" python3 -c '
 import os, sys
-os.execve(sys.executable, [sys.executable, "-c", """
-import socket
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("0.0.0.0", 7105))
-ls.listen(4)
-print("listening", flush=True)
-c, _ = ls.accept()
-c.sendall(c.recv(64))
-c.recv(1)
-c.close()
-"""], {})'
+os.execve(sys.executable, [sys.executable, "tests/tools/accept_once.py", "7105"], {})'
 opened0=$(tcp_opened)
-out=$(in_peer python3 -c '
-import socket, sys
-c = socket.create_connection((sys.argv[1], 7105), timeout=5)
-c.sendall(b"after exec")
-print(c.recv(64).decode())' "$DUT_IP" 2>&1)
+out=$(ask in_peer "$DUT_IP" 7105 "after exec")
 [ "$out" = "after exec" ] || fail "exec: $out $(cat "$tmp_dir/exec.log")"
 wait "$pid" || fail "the exec'd server exited $?: $(cat "$tmp_dir/exec.log")"
 grep -q "listens on 0.0.0.0:7105: ixdp" "$tmp_dir/exec.log" && [ "$(tcp_opened)" -gt "$opened0" ] ||
@@ -164,22 +146,11 @@ ok "execve() with an empty environment: the new image still preloads the shim (a
 	"and its listener is served through ixdp"
 
 # Its listen is gone and so is its last connection: the port is the kernel's again.
-ip netns exec "$ns_dut" timeout 20 python3 -c '
-import socket
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("0.0.0.0", 7104))
-ls.listen(4)
-print("listening", flush=True)
-c, _ = ls.accept()
-c.sendall(b"kernel:" + c.recv(64))' >"$tmp_dir/kernel7104.out" 2>&1 &
+ip netns exec "$ns_dut" timeout 20 python3 tests/tools/accept_once.py 7104 kernel: \
+	>"$tmp_dir/kernel7104.out" 2>&1 &
 _pids+=("$!")
 for _ in $(seq 50); do
-	out=$(in_peer python3 -c '
-import socket, sys
-c = socket.create_connection((sys.argv[1], 7104), timeout=2)
-c.sendall(b"hi")
-print(c.recv(64).decode())' "$DUT_IP" 2>&1) && break
+	out=$(ask in_peer "$DUT_IP" 7104 hi) && break
 	sleep 0.2
 done
 [ "$out" = kernel:hi ] || fail "port 7104 did not go back to the kernel: $out"
@@ -420,11 +391,7 @@ sleep 2
 spent=$(($(cpu) - c0))
 [ "$spent" -lt 20 ] || fail "the app spins without ixdpd: $spent ticks of CPU in 2 s"
 grep -q "ixdpd went away" "$tmp_dir/echo-kill.log" || fail "the shim did not say ixdpd went away"
-out=$(in_dut python3 -c '
-import socket
-c = socket.create_connection(("127.0.0.1", 7103), timeout=5)
-c.sendall(b"still here")
-print(c.recv(64).decode())' 2>&1)
+out=$(ask in_dut 127.0.0.1 7103 "still here")
 [ "$out" = "still here" ] || fail "the listener's kernel side after ixdpd died: $out"
 kill -TERM "$pid"
 wait "$pid" || fail "the app exited $? after ixdpd died: $(tail -3 "$tmp_dir/echo-kill.log")"
@@ -439,12 +406,8 @@ c0=$(mc_cpu)
 sleep 2
 spent=$(($(mc_cpu) - c0))
 [ "$spent" -lt 20 ] || fail "memcached spins without ixdpd: $spent ticks of CPU in 2 s"
-out=$(in_dut python3 -c '
-import socket
-c = socket.create_connection(("127.0.0.1", 11215), timeout=5)
-c.sendall(b"version\r\n")
-print(c.recv(64).decode().split()[0])' 2>&1)
-[ "$out" = VERSION ] || fail "memcached after ixdpd died: $out $(tail -3 "$tmp_dir/mc-kill.log")"
+out=$(ask in_dut 127.0.0.1 11215 'version\r\n')
+[ "${out%% *}" = VERSION ] || fail "memcached after ixdpd died: $out $(tail -3 "$tmp_dir/mc-kill.log")"
 kill -TERM "$mcpid"
 wait "$mcpid" || fail "memcached exited $? after ixdpd died: $(tail -3 "$tmp_dir/mc-kill.log")"
 ok "ixdpd killed 2 s into memcaslap's 15 s against memcached -t 4: memcaslap got to its" \
