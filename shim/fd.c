@@ -108,3 +108,25 @@ void shim_fd_fork(void (*on_epoll)(void *ep))
 		}
 	}
 }
+
+/**
+ * shim_fd_each - call @fn for every fd in [@first, @last] the table names something for.
+ * @first: lowest fd
+ * @last:  highest fd (may be far above any open one: only the table's chunks are walked)
+ * @fn:    called with each such fd
+ */
+void shim_fd_each(unsigned int first, unsigned int last, void (*fn)(int fd))
+{
+	unsigned int c, i, end = last / SHIM_FD_CHUNK;
+
+	for (c = first / SHIM_FD_CHUNK; c <= end && c < SHIM_FD_CHUNKS; c++) {
+		uintptr_t *chunk = __atomic_load_n(&shim_fd_chunks[c], __ATOMIC_ACQUIRE);
+
+		for (i = 0; chunk && i < SHIM_FD_CHUNK; i++) {
+			unsigned int fd = c * SHIM_FD_CHUNK + i;
+
+			if (fd >= first && fd <= last && __atomic_load_n(&chunk[i], __ATOMIC_ACQUIRE))
+				fn((int)fd);
+		}
+	}
+}

@@ -45,6 +45,7 @@ void shim_libc_init(void)
 	SHIM_SYM(recvmsg);
 	SHIM_SYM(sendmsg);
 	SHIM_SYM(close);
+	SHIM_SYM(close_range);
 	SHIM_SYM(shutdown);
 	SHIM_SYM(fcntl);
 	SHIM_SYM(ioctl);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -90,7 +91,8 @@ SHIM_API int shutdown(int fd, int how)
 	return s ? shim_shutdown(s, how) : shim_libc.shutdown(fd, how);
 }
 
-SHIM_API int close(int fd)
+/* What close() does for the shim's part of @fd, before the kernel closes it. */
+static void shim_forget(int fd)
 {
 	struct shim_sock *s = shim_sock_of(fd);
 
@@ -98,7 +100,24 @@ SHIM_API int close(int fd)
 		shim_sock_put(fd, s);
 	else if (shim_fd_get(fd, SHIM_FD_EPOLL))
 		shim_epoll_close(fd);
+}
+
+SHIM_API int close(int fd)
+{
+	shim_forget(fd);
 	return shim_libc.close(fd);
+}
+
+/*
+ * close_range(2): the fds it closes leave the shim first (a number the kernel hands out again
+ * must not still name an ixdp socket).  Arguments the kernel refuses go to it untouched.
+ */
+SHIM_API int close_range(unsigned int first, unsigned int last, int flags)
+{
+	if (first <= last && !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
+	    !(flags & CLOSE_RANGE_CLOEXEC))
+		shim_fd_each(first, last, shim_forget);
+	return shim_libc.close_range(first, last, flags);
 }
 
 SHIM_API int getsockname(int fd, struct sockaddr *addr, socklen_t *len)

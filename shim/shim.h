@@ -47,6 +47,7 @@ struct shim_libc {
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
 	int (*close)(int);
+	int (*close_range)(unsigned int, unsigned int, int);
 	int (*shutdown)(int, int);
 	int (*fcntl)(int, int, ...);
 	int (*ioctl)(int, unsigned long, ...);
@@ -94,6 +95,7 @@ enum shim_kind {
 void *shim_fd_get(int fd, enum shim_kind kind);
 int shim_fd_set(int fd, enum shim_kind kind, void *obj);
 void shim_fd_clear(int fd);
+void shim_fd_each(unsigned int first, unsigned int last, void (*fn)(int fd));
 void shim_fd_fork(void (*on_epoll)(void *ep));
 
 /* --- ixdp sockets (sock.c) ----------------------------------------------------------------- */
