@@ -179,14 +179,6 @@ record() {
 	}' >>"$csv"
 }
 
-# col NAME: the CSV column number of NAME.
-col() {
-	local i
-	for i in "${!columns[@]}"; do
-		[ "${columns[$i]}" = "$1" ] && { echo $((i + 1)); return; }
-	done
-	fail "no column $1"
-}
 C_RUN=$(col run) C_KEPT=$(col kept) C_DROP=$(col drop)
 
 # value PHASE SYSTEM CONNS DEPTH COLUMN: the median over that configuration's kept runs, or empty.

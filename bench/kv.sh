@@ -126,13 +126,6 @@ record() {
 				v["srv_conns_left"], run, v["kept"], v["drop"], v["try"] }' "$f" >>"$csv"
 }
 
-col() {
-	local i
-	for i in "${!columns[@]}"; do
-		[ "${columns[$i]}" = "$1" ] && { echo $((i + 1)); return; }
-	done
-	fail "no column $1"
-}
 C_RUN=$(col run) C_KEPT=$(col kept) C_DROP=$(col drop)
 
 # value PHASE SYSTEM CONNS DEPTH COLUMN: the median over that configuration's kept runs.

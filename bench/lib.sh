@@ -115,6 +115,15 @@ csv_open() {
 	date=$(awk -F, 'NR == 2 { print $1 }' "$csv")
 }
 
+# col NAME: the CSV column number of NAME in the caller's columns array (csv_open's).
+col() {
+	local i
+	for i in "${!columns[@]}"; do
+		[ "${columns[$i]}" = "$1" ] && { echo $((i + 1)); return; }
+	done
+	fail "no column $1"
+}
+
 # kv KEY FILE: the value of a key=value line (empty if absent).
 kv() {
 	sed -n "s/^$1=//p" "$2" | head -1

@@ -984,6 +984,7 @@ int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct sockaddr_storage dst, src, bound;
 	socklen_t src_len, blen = sizeof(bound), olen = sizeof(int);
+	unsigned int ifindex;
 	int type, proto, ret, fl;
 	struct shim_sock *s;
 	struct ix_addr ia;
@@ -1013,9 +1014,10 @@ int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	pthread_mutex_lock(&shim.lock);
 	ret = shim.dead ? -ECONNRESET : shim_attach();
-	if (ret || shim_route_src(&dst, len, &src, &src_len) ||
-	    !shim_addr_on(&src, ix_ifindex(ixev_loop_ix(shim.loop)))) {
-		pthread_mutex_unlock(&shim.lock);
+	ifindex = ret ? 0 : ix_ifindex(ixev_loop_ix(shim.loop));
+	pthread_mutex_unlock(&shim.lock);
+	/* the route lookup (a socket, a netlink dump) without the lock: other threads go on */
+	if (ret || shim_route_src(&dst, len, &src, &src_len) || !shim_addr_on(&src, ifindex)) {
 		if (shim.debug)
 			shim_log("libix-preload: fd %d connects to %s: kernel%s", fd, name,
 				 ret ? " (no ixdpd)" : "");
@@ -1023,9 +1025,14 @@ int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		pthread_mutex_unlock(&shim.lock);
 		errno = ENOMEM;
 		return -1;
+	}
+	pthread_mutex_lock(&shim.lock);
+	if (shim.dead) {	/* it went away meanwhile: the kernel's, as any later socket */
+		pthread_mutex_unlock(&shim.lock);
+		free(s);
+		return SHIM_KERNEL;
 	}
 	ixev_conn_init(&s->ixc);
 	s->type = SHIM_CONN;
