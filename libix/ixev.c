@@ -1178,6 +1178,24 @@ IX_API void ixev_close(struct ixev_conn *c)
 }
 
 /**
+ * ixev_moving - is the ixev_move() of @c still under way?  From the call until the target
+ * loop took it (IX_EV_MOVED: @c->loop is the target's) or the daemon refused it (@c is the
+ * sender's again), @c is neither loop's to touch.
+ * @c: a conn handed to ixev_move(), not closed since
+ *
+ * Return: 1 (under way: run both loops), 0 (settled: @c->loop says whose it is).
+ */
+IX_API int ixev_moving(const struct ixev_conn *c)
+{
+	int i = ixev_slot_of(c);
+
+	if (i >= 0)
+		return c->loop->slots[i].state == IXEV_MOVING;
+	/* the sender freed its slot on the RESULT before the target read the MOVED */
+	return c && c->loop && !c->closing;
+}
+
+/**
  * ixev_local_port - @c's local port: the listener's for an accepted connection, the one the
  * daemon chose for a dialed one.
  * @c: the connection

@@ -148,6 +148,13 @@ void ixev_close(struct ixev_conn *c);
  */
 int ixev_move(struct ixev_conn *c, struct ixev_loop *to);
 
+/*
+ * ixev_moving - 1 while the ixev_move() of @c is under way (run both loops; touch nothing of
+ * @c), 0 once settled: @c->loop is then the target (moved) or the sender (refused).  Only for a
+ * conn handed to ixev_move() and not closed since.
+ */
+int ixev_moving(const struct ixev_conn *c);
+
 /* ixev_local_port - @c's local port (0: not live, or dialing). */
 uint16_t ixev_local_port(const struct ixev_conn *c);
 

@@ -1921,3 +1921,48 @@ TEST_F(IxevTest, DestroyWithoutTheDaemonsAnswerIsBounded)
 	EXPECT_TRUE(logged("no end from ixdpd"));
 	EXPECT_TRUE(st.conns.front().released);
 }
+
+// ixev_moving() from ixev_move() to the settlement: the target's MOVED (even after the
+// sender's RESULT freed its slot) makes the conn the target's; a refusal makes it the
+// sender's again, live, its handler called.
+TEST_F(IxevTest, MovingUntilTheTargetTakesItOrTheDaemonRefuses)
+{
+	Harness h2;
+	Ixev st2;
+	struct ixev_loop *l2 = nullptr;
+	ASSERT_EQ(h2.attach_loop(&l2, &t_ops, &st2), 0);
+
+	knock(mkh(3, 0, 1), 0);
+	knock(mkh(3, 0, 2), 0);
+	ASSERT_EQ(st.conns.size(), 2u);
+	TConn &a = st.conns.front(), &b = st.conns.back();
+
+	ASSERT_EQ(ixev_move(&a.c, l2), 0);
+	EXPECT_EQ(ixev_moving(&a.c), 1);
+	ASSERT_EQ(ix_flush(ixev_loop_ix(l)), 0);
+	auto cmds = h.take(0);
+	ASSERT_EQ(cmds.size(), 1u);
+	EXPECT_EQ(cmds[0].op, IXDP_APP_MOVE);
+	h.put(0, ev_result(IXDP_APP_MOVE, cmds[0].seq, mkh(3, 0, 1)));
+	ixev_run(l, 100);
+	EXPECT_EQ(ixev_moving(&a.c), 1); // the sender let go, the target has not taken it yet
+	h2.put(0, ev_of(IXDP_APP_EV_MOVED, mkh(3, 0, 1), cmds[0].cookie));
+	ixev_run(l2, 100);
+	EXPECT_EQ(ixev_moving(&a.c), 0);
+	EXPECT_EQ(a.c.loop, l2);
+
+	ASSERT_EQ(ixev_move(&b.c, l2), 0);
+	ASSERT_EQ(ix_flush(ixev_loop_ix(l)), 0);
+	cmds = h.take(0);
+	ASSERT_EQ(cmds.size(), 1u);
+	EXPECT_EQ(ixev_moving(&b.c), 1);
+	h.put(0, ev_result(IXDP_APP_MOVE, cmds[0].seq, mkh(3, 0, 2), -ESRCH));
+	ixev_run(l, 100);
+	EXPECT_EQ(ixev_moving(&b.c), 0);
+	EXPECT_EQ(b.c.loop, l);
+
+	ixev_close(&a.c);
+	std::thread d = h2.end_on_eof();
+	ixev_loop_destroy(l2);
+	d.join();
+}
