@@ -129,6 +129,7 @@ struct ixev_loop {
 	struct ix_hmap hash;	/* handle -> slot */
 	struct ixev_vec touched;	/* conns whose handler may run */
 	struct ixev_vec dirty;		/* conns with bytes or a FIN to push */
+	uint32_t sending;		/* conns (live or orphaned) with bytes not yet taken */
 	struct ix_event evs[IXEV_BATCH];
 };
 
@@ -252,6 +253,8 @@ static void ixev_slot_free(struct ixev_loop *l, uint32_t i)
 {
 	struct ixev_slot *s = &l->slots[i];
 
+	if (s->priv && s->priv->tx_len)
+		l->sending--;
 	ix_hmap_del(&l->hash, s->handle);
 	ixev_priv_free(s->priv);
 	s->conn = NULL;
@@ -602,6 +605,8 @@ IX_API ssize_t ixev_send(struct ixev_conn *c, const void *buf, size_t len)
 		return take ? -ENOMEM : -EAGAIN;
 	}
 	memcpy(p->tx + p->tx_start + p->tx_len, buf, take);
+	if (!p->tx_len)
+		c->loop->sending++;
 	p->tx_len += take;
 	c->tx_len = p->tx_len;
 	if (take < len) {
@@ -648,6 +653,8 @@ static void ixev_kill(struct ixev_loop *l, uint32_t i, int err)
 	}
 	if (!c->dead_err)
 		c->dead_err = err ? err : -ECONNRESET;
+	if (s->priv->tx_len)
+		l->sending--;
 	s->priv->tx_len = 0;
 	s->priv->tx_start = 0;
 	c->tx_len = 0;
@@ -857,8 +864,10 @@ static void ixev_on_result(struct ixev_loop *l, const struct ix_event *ev)
 	acc = ev->len < sent ? ev->len : sent;
 	p->tx_start += acc;
 	p->tx_len -= acc;
-	if (!p->tx_len)
+	if (!p->tx_len) {
 		p->tx_start = 0;
+		l->sending--;
+	}
 	if (acc < sent)
 		p->blocked = 1;
 	if (s->state == IXEV_LIVE) {
@@ -1175,6 +1184,16 @@ IX_API void ixev_close(struct ixev_conn *c)
 	}
 	if (l->ops->release)
 		l->ops->release(c);
+}
+
+/**
+ * ixev_loop_sending - how many of @l's conns (live, or closed and still sending their last
+ * bytes) hold bytes the daemon has not taken yet: while not 0, the loop must be run (its
+ * RESULTs and SENTs move the bytes on) even when no handler waits for anything.
+ */
+IX_API unsigned int ixev_loop_sending(const struct ixev_loop *l)
+{
+	return l->sending;
 }
 
 /**

@@ -155,6 +155,12 @@ int ixev_move(struct ixev_conn *c, struct ixev_loop *to);
  */
 int ixev_moving(const struct ixev_conn *c);
 
+/*
+ * ixev_loop_sending - how many conns of @l (live, or closed and still sending their last bytes)
+ * hold bytes the daemon has not taken: while not 0, @l must be run even if no handler waits.
+ */
+unsigned int ixev_loop_sending(const struct ixev_loop *l);
+
 /* ixev_local_port - @c's local port (0: not live, or dialing). */
 uint16_t ixev_local_port(const struct ixev_conn *c);
 

@@ -1679,10 +1679,13 @@ TEST_F(IxevTest, DeadBeforeEofReportsTheError)
 	uint64_t hd = mkh(1, 0, 9);
 	uint64_t ck = knock(hd, 0);
 	TConn &t = st.conns.back();
+	EXPECT_EQ(ixev_send(&t.c, "abc", 3), 3);
+	EXPECT_EQ(ixev_loop_sending(l), 1u);
 	h.put(0, ev_of(IXDP_APP_EV_DEAD, hd, ck, 0, 0, -ETIMEDOUT));
 	EXPECT_EQ(ixev_run(l, 1000), 1);
 	EXPECT_EQ(t.hup_err, -ETIMEDOUT);
 	EXPECT_TRUE(t.released);
+	EXPECT_EQ(ixev_loop_sending(l), 0u); // what it held died with it
 }
 
 TEST_F(IxevTest, RejectWhenAcceptDeclines)
@@ -1705,7 +1708,9 @@ TEST_F(IxevTest, CloseFlushesThenCloses)
 	uint64_t ck = knock(hd, 1);
 	TConn &t = st.conns.back();
 	std::string data(100, 'z');
+	EXPECT_EQ(ixev_loop_sending(l), 0u);
 	EXPECT_EQ(ixev_send(&t.c, data.data(), data.size()), 100);
+	EXPECT_EQ(ixev_loop_sending(l), 1u);
 	EXPECT_EQ(ixev_run(l, 0), 0);
 	auto c = h.take(1);
 	ASSERT_EQ(c.size(), 1u);
@@ -1719,6 +1724,7 @@ TEST_F(IxevTest, CloseFlushesThenCloses)
 	EXPECT_EQ(ixev_send(&t.c, "x", 1), -EPIPE);
 	EXPECT_EQ(ixev_run(l, 0), 0);
 	EXPECT_TRUE(h.take(1).empty()); // still waiting for SENT
+	EXPECT_EQ(ixev_loop_sending(l), 1u); // closed, its last 60 bytes still to go
 
 	// Bytes for it are given back at once.
 	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, ck, 0, 30));
@@ -1737,6 +1743,7 @@ TEST_F(IxevTest, CloseFlushesThenCloses)
 	EXPECT_EQ(c[0].op, IXDP_APP_CLOSE);
 	EXPECT_EQ(c[0].flags, 0);
 	EXPECT_EQ(t.events.size(), 0u);
+	EXPECT_EQ(ixev_loop_sending(l), 0u);
 }
 
 // Send buffering: IXEV_SEND_MAX bounds it, IXEV_OUT says when there is room again.
