@@ -6,8 +6,8 @@
  * they are.  Once an ixdp socket joins it, the set gets a struct shim_ep: the ixdp members, a
  * ready list that shim_notify() fills as sockets change, and two fds of ours inside the kernel
  * set, each with a marker as its data: a kick eventfd (edge-triggered, written when a member
- * becomes ready while a thread sleeps on the set) and ix_fd() (readable when the daemon wrote
- * events).  epoll_wait() drains the loop, reports ready members (level or edge, ONESHOT), adds
+ * becomes ready while a thread sleeps on the set) and the ix_fd() of each context a member
+ * lives in (readable when the daemon wrote events).  epoll_wait() drains those contexts, reports ready members (level or edge, ONESHOT), adds
  * what the kernel set has, spins IXDP_SPIN_US, then sleeps in the kernel set with the time left;
  * markers never reach the app.  An ixdp listener is in the kernel set too (its kernel side).
  */
@@ -42,7 +42,8 @@ struct shim_memb {
 struct shim_ep {
 	int epfd;
 	int kick;
-	bool ix_in;			/* ix_fd() is in the kernel set */
+	shim_ctxset_t ctxs;		/* contexts of its members: their ix_fd() is in the set */
+	unsigned int ctx_refs[SHIM_CTX_MAX];	/* members of each */
 	struct shim_ep *all_next;	/* every set (shim_eps) */
 	bool inherited;			/* a fork child's copy: its members are the parent's */
 	unsigned int sleepers;		/* threads in the kernel epoll_wait() */
@@ -108,11 +109,53 @@ void shim_notify(struct shim_sock *s)
 	shim_wake_waiters(s);
 }
 
+/* One more member of @ep lives in @c: the first puts @c's ix_fd() into the kernel set. */
+static int shim_ep_ref(struct shim_ep *ep, struct shim_ctx *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = SHIM_EP_IX };
+
+	if (!ep->ctx_refs[c->id] && !shim.dead &&
+	    shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_ADD, ix_fd(c->ix), &ev))
+		return -errno;
+	ep->ctx_refs[c->id]++;
+	ep->ctxs |= shim_ctx_bit(c);
+	return 0;
+}
+
+/* One member of @ep fewer lives in @c: the last takes @c's ix_fd() out of the kernel set. */
+static void shim_ep_unref(struct shim_ep *ep, struct shim_ctx *c)
+{
+	if (!ep->ctx_refs[c->id] || --ep->ctx_refs[c->id])
+		return;
+	ep->ctxs &= ~shim_ctx_bit(c);
+	if (!shim.dead)
+		shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL, ix_fd(c->ix), NULL);
+}
+
+/**
+ * shim_ep_sock_moved - @s moves from context @from to @to (under the lock): its sets wait on
+ * @to's ix_fd() from now on.
+ */
+void shim_ep_sock_moved(struct shim_sock *s, struct shim_ctx *from, struct shim_ctx *to)
+{
+	struct shim_memb *m;
+
+	for (m = s->membs; m; m = m->s_next) {
+		if (shim_ep_ref(m->ep, to)) {
+			/* no room for @to's fd in the kernel set: it keeps being drained, not slept on */
+			m->ep->ctx_refs[to->id]++;
+			m->ep->ctxs |= shim_ctx_bit(to);
+		}
+		shim_ep_unref(m->ep, from);
+	}
+}
+
 /* Take @m out of its set and of its socket's list, and free it. */
 static void shim_memb_free(struct shim_memb *m)
 {
 	struct shim_memb **p;
 
+	shim_ep_unref(m->ep, m->s->ctx);
 	shim_rd_del(m->ep, m);
 	for (p = &m->ep->membs; *p; p = &(*p)->next)
 		if (*p == m) {
@@ -162,12 +205,6 @@ static struct shim_ep *shim_ep_get(int epfd, bool make)
 	/* not an epoll fd (EINVAL) or not open (EBADF): as epoll_ctl() says */
 	if (shim_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, ep->kick, &ev))
 		goto err;
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = SHIM_EP_IX };
-	if (!shim.dead) {
-		if (shim_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, ix_fd(ixev_loop_ix(shim.loop)), &ev))
-			goto err;
-		ep->ix_in = true;
-	}
 	ret = shim_fd_set(epfd, SHIM_FD_EPOLL, ep);
 	if (ret) {
 		errno = -ret;
@@ -225,6 +262,8 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		return -1;
 	}
 	pthread_mutex_lock(&shim.lock);
+	if (op != EPOLL_CTL_DEL)
+		shim_adopt(s);		/* the thread that waits for it is the one to serve it */
 	errno = ENOENT;
 	ep = shim_ep_get(epfd, op == EPOLL_CTL_ADD);
 	if (!ep) {
@@ -246,6 +285,13 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		/* a listener's kernel side: connections the kernel accepts */
 		if (s->type == SHIM_LISTENER && shim_libc.epoll_ctl(epfd, op, fd, ev)) {
 			err = errno;
+			free(m);
+			break;
+		}
+		err = -shim_ep_ref(ep, s->ctx);
+		if (err) {
+			if (s->type == SHIM_LISTENER)
+				shim_libc.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 			free(m);
 			break;
 		}
@@ -355,12 +401,12 @@ static int shim_filter(struct shim_ep *ep, struct epoll_event *evs, int n)
 	return k;
 }
 
-/* A thread counted in ep->sleepers (and shim.ix_sleepers) is back. */
-static void shim_ep_woke(struct shim_ep *ep)
+/* A thread counted in ep->sleepers (and in the sleepers of each context of @armed) is back. */
+static void shim_ep_woke(struct shim_ep *ep, shim_ctxset_t armed)
 {
 	pthread_mutex_lock(&shim.lock);
 	ep->sleepers--;
-	shim_sleep_end();
+	shim_sleep_end(armed);
 	pthread_mutex_unlock(&shim.lock);
 }
 
@@ -378,23 +424,24 @@ void shim_ep_kick_sleepers(void)
 }
 
 /*
- * One look: the loop drained, ixdp members, then the kernel set without waiting.  With
- * @sleep, the kernel set is left to the wait that follows, and a look that finds nothing
+ * One look: the members' contexts drained, ixdp members, then the kernel set without waiting.
+ * With @sleep, the kernel set is left to the wait that follows, and a look that finds nothing
  * leaves this thread counted in ep->sleepers from inside the lock: a member made ready after
  * it writes the set's kick, which that wait sees (no look in between may swallow it), and
- * the context is armed for it (shim_sleep_begin()); -1 when events came in the meantime (no
- * sleep: look again).
+ * the contexts are armed for it (shim_sleep_begin(), *@armed says which); -1 when events came
+ * in the meantime (no sleep: look again).
  */
 static int shim_ep_look(struct shim_ep *ep, int epfd, struct epoll_event *evs, int max,
-			bool sleep)
+			bool sleep, shim_ctxset_t *armed)
 {
 	int n, k;
 
 	pthread_mutex_lock(&shim.lock);
-	shim_drain();
+	shim_drain_set(ep->ctxs);
 	n = shim_harvest(ep, evs, max);
 	if (sleep) {
-		if (!n && shim_sleep_begin())
+		*armed = ep->ctxs;
+		if (!n && shim_sleep_begin(*armed))
 			n = -1;		/* events came meanwhile: no sleep, look again */
 		else if (!n)
 			ep->sleepers++;
@@ -428,6 +475,7 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 {
 	struct shim_ep *ep = shim_fd_get(epfd, SHIM_FD_EPOLL);
 	uint64_t deadline, spin_end;
+	shim_ctxset_t armed = 0;
 	int n, k;
 
 	if (!ep || ep->inherited) {
@@ -450,7 +498,7 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 	for (;;) {
 		bool sleep = timeout && shim_now_ns() >= spin_end;
 
-		n = shim_ep_look(ep, epfd, evs, max, sleep);
+		n = shim_ep_look(ep, epfd, evs, max, sleep, &armed);
 		if (n < 0)
 			continue;	/* not asleep after all: events came in between */
 		if (n || !timeout)
@@ -470,7 +518,7 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 		/* drained (armed) and nothing ready under the lock: the kernel, for the rest */
 		k = mask ? shim_libc.epoll_pwait(epfd, evs, max, shim_ms_left(deadline), mask) :
 			   shim_libc.epoll_wait(epfd, evs, max, shim_ms_left(deadline));
-		shim_ep_woke(ep);
+		shim_ep_woke(ep, armed);
 		if (k < 0)
 			return -1;	/* EINTR: a signal, as the kernel's */
 		n = shim_filter(ep, evs, k);
@@ -480,8 +528,8 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 }
 
 /**
- * shim_ep_daemon_gone - ixdpd went away (under the lock): ix_fd() leaves every set (it would
- * stay readable), and every ixdp member is looked at again (its connection is reset).
+ * shim_ep_daemon_gone - ixdpd went away (under the lock): every ix_fd() leaves every set (it
+ * would stay readable), and every ixdp member is looked at again (its connection is reset).
  */
 void shim_ep_daemon_gone(void)
 {
@@ -490,10 +538,11 @@ void shim_ep_daemon_gone(void)
 	uint64_t one = 1;
 
 	for (ep = shim_eps; ep; ep = ep->all_next) {
-		if (ep->ix_in)
-			shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL, ix_fd(ixev_loop_ix(shim.loop)),
-					    NULL);
-		ep->ix_in = false;
+		shim_ctxset_t set;
+
+		for (set = ep->ctxs; set; set &= set - 1)
+			shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL,
+					    ix_fd(shim.ctx[__builtin_ctzll(set)].ix), NULL);
 		for (m = ep->membs; m; m = m->next)
 			if (!m->off) {
 				m->edge = true;
@@ -592,13 +641,18 @@ int shim_poll(struct pollfd *fds, nfds_t n, int timeout)
 				tmp[i].fd = -1;	/* a listener's kernel side is polled too */
 		}
 		pthread_mutex_lock(&shim.lock);
-		shim_drain();
-		for (i = 0, ready = 0, ns = 0; i < n; i++) {
+		for (i = 0, ns = 0; i < n; i++) {
+			struct shim_sock *s = shim_fd_get(fds[i].fd, SHIM_FD_SOCK);
+
+			if (s)
+				socks[ns++] = s;
+		}
+		shim_drain_set(shim_socks_ctxs(socks, ns));
+		for (i = 0, ready = 0; i < n; i++) {
 			struct shim_sock *s = shim_fd_get(fds[i].fd, SHIM_FD_SOCK);
 
 			if (!s)
 				continue;
-			socks[ns++] = s;
 			fds[i].revents = shim_poll_bits(shim_sock_events(s), fds[i].events);
 			ready += fds[i].revents != 0;
 		}

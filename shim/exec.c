@@ -26,6 +26,7 @@ extern char **environ;
 
 static const char *const shim_exec_vars[] = {
 	"LD_PRELOAD", "IXDP_CONTROL", "IXDP_DEBUG", "IXDP_FALLBACK", "IXDP_SPIN_US",
+	"IXDP_CONTEXTS",
 	"ASAN_OPTIONS",		/* a sanitized shim's runtime needs its options too */
 };
 #define SHIM_EXEC_NVARS (sizeof(shim_exec_vars) / sizeof(shim_exec_vars[0]))

@@ -31,6 +31,13 @@ __attribute__((constructor)) static void shim_init(void)
 	shim.fallback = v && !strcmp(v, "kernel");
 	v = getenv("IXDP_SPIN_US");
 	shim.spin_us = v ? (unsigned int)strtoul(v, NULL, 10) : IX_SPIN_US;
+	v = getenv("IXDP_CONTEXTS");
+	shim.max_ctx = v ? (unsigned int)strtoul(v, NULL, 10) : SHIM_CTX_DEFAULT;
+	if (shim.max_ctx < 1 || shim.max_ctx > SHIM_CTX_MAX) {
+		shim_log("libix-preload: IXDP_CONTEXTS=%s: not 1 to %u, %u it is", v, SHIM_CTX_MAX,
+			 SHIM_CTX_DEFAULT);
+		shim.max_ctx = SHIM_CTX_DEFAULT;
+	}
 }
 
 static struct shim_sock *shim_sock_of(int fd)
@@ -466,7 +473,7 @@ SHIM_API int ioctl(int fd, unsigned long req, ...)
 			return -1;
 		}
 		pthread_mutex_lock(&shim.lock);
-		shim_drain();
+		shim_drain(s->ctx);
 		*(int *)arg = s->ixc.rx_len > INT32_MAX ? INT32_MAX : (int)s->ixc.rx_len;
 		pthread_mutex_unlock(&shim.lock);
 		return 0;

@@ -4,9 +4,9 @@
  *
  * The shim runs unmodified socket apps on ixdp: it interposes libc's socket, I/O and epoll calls
  * (preload.c), passes every fd that is not an ixdp socket straight to libc (libc.c), and serves
- * the ixdp ones from one ixev loop per process (sock.c) guarded by one lock, with epoll sets that
- * mix ixdp sockets and kernel fds (epoll.c).  The fd table (fd.c) names which fds are ixdp's:
- * every ixdp socket is a real kernel fd (the listener's own socket, or a dup of a sentinel
+ * the ixdp ones from ixev loops (sock.c: a context of ixdpd per thread, up to IXDP_CONTEXTS, all
+ * guarded by one lock), with epoll sets that mix ixdp sockets and kernel fds (epoll.c).  The
+ * fd table (fd.c) names which fds are ixdp's: every ixdp socket is a real kernel fd (the listener's own socket, or a dup of a sentinel
  * socket for an accepted connection), so numbers never collide with libc's.
  *
  * Lock rule: shim.lock is taken only on paths that touch an ixdp socket or a shim epoll set;
@@ -143,28 +143,59 @@ struct shim_sock {
 	unsigned int rcvtimeo_ms;	/* SO_RCVTIMEO: 0 never, SHIM_TIMEO_NOW at once */
 	unsigned int sndtimeo_ms;	/* SO_SNDTIMEO */
 
+	struct shim_ctx *ctx;		/* the context it lives in */
+	bool moved;			/* moved to a thread's context once: it stays there */
+	bool adrift;			/* a move ixdpd never settled: never touched (or freed) again */
 	struct shim_memb *membs;	/* epoll sets it is in */
 	unsigned int waiters;		/* threads blocked on it */
 };
 
+#define SHIM_CTX_MAX 64			/* contexts a process attaches at most */
+#define SHIM_CTX_DEFAULT 8		/* ... unless IXDP_CONTEXTS says otherwise */
+
+/*
+ * One context of ixdpd (an ixev loop).  A thread is bound to one on its first ixdp socket; a
+ * socket lives in one, and its events come there.  Entries of shim.ctx[] are never freed.
+ */
+struct shim_ctx {
+	struct ixev_loop *loop;
+	struct ix_ctx *ix;
+	unsigned int id;		/* its index in shim.ctx[] */
+	unsigned int sleepers;		/* threads asleep on its ix_fd(): it stays armed */
+	unsigned int threads;		/* live threads bound to it */
+	uint64_t drained_ns;		/* when a drain of it last ended */
+};
+
+typedef uint64_t shim_ctxset_t;		/* contexts, bit i for shim.ctx[i] */
+
+static inline shim_ctxset_t shim_ctx_bit(const struct shim_ctx *c)
+{
+	return c ? 1ull << c->id : 0;
+}
+
 struct shim {
 	pthread_mutex_t lock;
-	struct ixev_loop *loop;		/* NULL until the first ixdp socket */
-	int attach_err;			/* the attach's error, once tried */
+	struct shim_ctx ctx[SHIM_CTX_MAX];
+	unsigned int nr_ctx;		/* attached so far */
+	unsigned int max_ctx;		/* IXDP_CONTEXTS */
+	shim_ctxset_t sending;		/* contexts with bytes the daemon has not taken yet */
+	int prog_kick;			/* eventfd: wakes the progress thread */
+	bool prog_started;
+	bool prog_idle;			/* it waits for its kick only: nothing is sending */
+	int attach_err;			/* the last attach's error: no more are tried */
 	int dead;			/* ixdpd went away: its connections are reset */
 	int sentinel;			/* accepted connections' fds are dups of it */
-	int wake;			/* eventfd: a blocked thread should look again */
 	int debug;			/* IXDP_DEBUG */
 	int fallback;			/* IXDP_FALLBACK=kernel: no daemon, kernel sockets */
 	unsigned int spin_us;		/* IXDP_SPIN_US */
-	unsigned int ix_sleepers;	/* threads asleep on ix_fd(): the context stays armed */
 };
 
 extern struct shim shim;
 
 void shim_sock_init(void);
-int shim_sleep_begin(void);
-void shim_sleep_end(void);
+struct shim_ctx *shim_thr_ctx(void);
+int shim_sleep_begin(shim_ctxset_t set);
+void shim_sleep_end(shim_ctxset_t set);
 void shim_ep_kick_sleepers(void);
 void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int shim_listen(int fd, int backlog);
@@ -180,7 +211,10 @@ uint32_t shim_sock_events(const struct shim_sock *s);
 int shim_sock_name(const struct shim_sock *s, int peer, struct sockaddr *addr,
 		   socklen_t *len);
 int shim_dup(int fd, struct shim_sock *s, int newfd, int flags);
-void shim_drain(void);
+void shim_drain(struct shim_ctx *c);
+void shim_drain_set(shim_ctxset_t set);
+shim_ctxset_t shim_socks_ctxs(struct shim_sock **socks, unsigned int n);
+void shim_adopt(struct shim_sock *s);
 int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extra,
 	      nfds_t nextra, int timeout_ms);
 void shim_wake_waiters(struct shim_sock *s);
@@ -192,6 +226,7 @@ int shim_ms_left(uint64_t deadline);
 
 void shim_notify(struct shim_sock *s);
 void shim_ep_forget_sock(struct shim_sock *s);
+void shim_ep_sock_moved(struct shim_sock *s, struct shim_ctx *from, struct shim_ctx *to);
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 		    const sigset_t *mask);

@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * sock.c - the process's ixdp sockets: one ixev loop (one context of ixdpd), attached on the
- * first listen that ixdp serves, shared by every thread under shim.lock.
+ * sock.c - the process's ixdp sockets, served from contexts of ixdpd (ixev loops) under one lock,
+ * shim.lock.
+ *
+ * Contexts: a thread gets one on its first ixdp socket (attached then, up to IXDP_CONTEXTS;
+ * beyond, threads share them, and a thread that exits leaves its context to the next).  A
+ * listener lives in the context of the thread that listened, its connections arrive there,
+ * an outgoing connection lives in its connecting thread's.  The first read, write or epoll
+ * registration of a connection by another thread moves it into that thread's context
+ * (shim_adopt(): ixev_move(), settled under the lock), once: memcached's dispatcher accepts
+ * and its workers serve, and each then sleeps on its own context, woken by its own events only.
  *
  * A listener is the app's own kernel socket, which listens too: connections that reach the
  * kernel (loopback, other interfaces) are accepted from it, those XDP steers to ixdp from the
@@ -9,16 +17,17 @@
  * unconnected TCP socket) as its fd: a call the shim does not interpose fails on it at once
  * (ENOTCONN) instead of hanging, and fstat() says it is a socket.
  *
- * Waiting: a blocked call runs the loop until it has nothing (which leaves the context armed:
- * the next event makes ix_fd() readable), registers its thread's kick eventfd on the sockets it
- * waits for, and sleeps in poll() on ix_fd(), that kick and any kernel fd it also waits for.
- * A thread that runs the loop and makes one of those sockets ready writes the kick.
+ * Waiting: a blocked call runs the contexts of the sockets it waits for until they have
+ * nothing, registers its thread's kick eventfd on those sockets, arms the contexts and sleeps
+ * in poll() on their ix_fd(), that kick and any kernel fd it also waits for.  A thread that
+ * runs a loop and makes one of those sockets ready writes the kick.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -37,13 +46,11 @@
 struct shim shim = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sentinel = -1,
+	.prog_kick = -1,
 };
 
 /* Listeners by port (several for one port: an IPv4 and an IPv6 socket), linked by port_next. */
 static struct shim_sock *shim_ports[65536];
-
-/* This thread's kick eventfd: written when a socket it waits for changes. */
-static __thread int shim_thr_kick = -1;
 
 void shim_log(const char *fmt, ...)
 {
@@ -89,7 +96,7 @@ int shim_ms_left(uint64_t deadline)
 	return now >= deadline ? 0 : (int)(deadline - now);
 }
 
-/* --- the loop -------------------------------------------------------------------------------- */
+/* --- contexts -------------------------------------------------------------------------------- */
 
 static void shim_ix_log(int level, const char *msg, void *arg)
 {
@@ -110,64 +117,249 @@ static const struct ixev_conn_ops shim_ops = {
 	.release = shim_on_release,
 };
 
-/* Attach the process's context (under the lock).  Return: 0 or ix_attach()'s error. */
-static int shim_attach(void)
+/*
+ * What a thread of the process has of the shim: its kick eventfd (written when a socket it
+ * waits for changes) and the context it is bound to.  A pthread key gives both back when the
+ * thread exits.
+ */
+struct shim_thr {
+	int kick;
+	struct shim_ctx *ctx;
+};
+
+static __thread struct shim_thr shim_thr = { .kick = -1 };
+
+static pthread_key_t shim_thr_key;
+static bool shim_thr_keyed;
+
+static void shim_thr_exit(void *arg)
+{
+	struct shim_thr *t = arg;
+
+	if (t->kick >= 0)
+		shim_libc.close(t->kick);
+	t->kick = -1;
+	if (t->ctx) {
+		pthread_mutex_lock(&shim.lock);
+		t->ctx->threads--;	/* free for the next thread that needs one */
+		pthread_mutex_unlock(&shim.lock);
+		t->ctx = NULL;
+	}
+}
+
+/* Have shim_thr_exit() run when this thread exits (once it holds a kick or a context). */
+static int shim_thr_hold(void)
+{
+	if (!shim_thr_keyed)
+		return 0;	/* PTHREAD_KEYS_MAX reached: what a thread held stays held */
+	return pthread_setspecific(shim_thr_key, &shim_thr) ? -ENOMEM : 0;
+}
+
+/* --- the progress thread --------------------------------------------------------------------- */
+
+#define SHIM_PROG_MS 5		/* a context nobody drained this long while it sends: driven here */
+
+/*
+ * The progress thread: bytes an app handed over must leave even when none of its threads waits
+ * on their context again (a thread that sent its last reply and exited, a connection closed
+ * with bytes still buffered, the last member of an epoll set gone).  It sleeps on its kick while
+ * no context is sending; while one is, it looks every SHIM_PROG_MS, and a sending context that
+ * no drain touched for that long it drives itself, armed and asleep on its ix_fd() (woken by
+ * the daemon's RESULTs and SENTs), until its bytes are all out.  Contexts the app's own threads
+ * keep draining are left to them.  All signals are blocked in it: they are the app's.
+ */
+static void *shim_progress(void *arg)
+{
+	struct pollfd pfd[1 + SHIM_CTX_MAX];
+	shim_ctxset_t mine = 0, set;
+	uint64_t v;
+
+	(void)arg;
+	pthread_mutex_lock(&shim.lock);
+	for (;;) {
+		uint64_t now = shim_now_ns();
+		bool armed;
+		nfds_t np;
+		int ret;
+
+		if (shim.dead || !shim.sending) {
+			mine = 0;
+			shim.prog_idle = true;
+			pthread_mutex_unlock(&shim.lock);
+			pfd[0] = (struct pollfd){ .fd = shim.prog_kick, .events = POLLIN };
+			ret = shim_libc.poll(pfd, 1, -1);
+			if (shim_libc.read(shim.prog_kick, &v, sizeof(v)) < 0)
+				v = 0;
+			pthread_mutex_lock(&shim.lock);
+			shim.prog_idle = false;
+			if (ret < 0 && errno != EINTR) {
+				shim_log("libix-preload: the progress thread stops: %s", strerror(errno));
+				break;
+			}
+			continue;
+		}
+		for (set = shim.sending; set; set &= set - 1) {
+			const struct shim_ctx *c = &shim.ctx[__builtin_ctzll(set)];
+
+			if (now - c->drained_ns >= SHIM_PROG_MS * 1000000ull)
+				mine |= shim_ctx_bit(c);
+		}
+		shim_drain_set(mine);
+		mine &= shim.sending;
+		pfd[0] = (struct pollfd){ .fd = shim.prog_kick, .events = POLLIN };
+		np = 1;
+		for (set = shim.dead ? 0 : mine; set; set &= set - 1)
+			pfd[np++] = (struct pollfd){ .fd = ix_fd(shim.ctx[__builtin_ctzll(set)].ix),
+						     .events = POLLIN };
+		armed = !shim_sleep_begin(mine);
+		pthread_mutex_unlock(&shim.lock);
+		/* not armed: events are waiting already, so straight back to drain them */
+		if (shim_libc.poll(pfd, np, armed ? SHIM_PROG_MS : 0) > 0 && pfd[0].revents &&
+		    shim_libc.read(shim.prog_kick, &v, sizeof(v)) < 0)
+			v = 0;
+		pthread_mutex_lock(&shim.lock);
+		if (armed)
+			shim_sleep_end(mine);
+	}
+	pthread_mutex_unlock(&shim.lock);
+	return NULL;
+}
+
+/* Start the progress thread (under the lock, at the first attach). */
+static void shim_progress_start(void)
+{
+	sigset_t all, old;
+	pthread_t t;
+	int ret;
+
+	if (shim.prog_started)
+		return;
+	shim.prog_kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (shim.prog_kick < 0) {
+		shim_log("libix-preload: no progress thread: eventfd: %s", strerror(errno));
+		return;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&t, NULL, shim_progress, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		shim_log("libix-preload: no progress thread: %s", strerror(ret));
+		shim_libc.close(shim.prog_kick);
+		shim.prog_kick = -1;
+		return;
+	}
+	pthread_detach(t);
+	pthread_setname_np(t, "ixdp-progress");
+	shim.prog_started = true;
+}
+
+/* Attach context @c (under the lock; the first also makes the sentinel).  Return: 0 or -errno. */
+static int shim_ctx_attach(struct shim_ctx *c)
 {
 	int ret;
 
-	if (shim.loop)
-		return 0;
-	if (shim.attach_err)
-		return shim.attach_err;
-	ix_set_log(shim_ix_log, NULL);
-	shim.sentinel = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (shim.sentinel < 0) {
-		shim.attach_err = -errno;
-		return shim.attach_err;
+		ix_set_log(shim_ix_log, NULL);
+		shim.sentinel = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (shim.sentinel < 0)
+			return -errno;
 	}
-	ret = ixev_loop_create(NULL, &shim_ops, NULL, &shim.loop);
+	ret = ixev_loop_create(NULL, &shim_ops, c, &c->loop);
 	if (ret) {
-		shim.attach_err = ret;
-		shim.loop = NULL;
-		shim_log("libix-preload: cannot attach to ixdpd (%s)%s", strerror(-ret),
-			 shim.fallback ? ": IXDP_FALLBACK=kernel, the kernel serves every socket" :
-			 ": listen() on its addresses fails (IXDP_FALLBACK=kernel: the kernel serves)");
+		c->loop = NULL;
 		return ret;
 	}
-	ix_set_autoarm(ixev_loop_ix(shim.loop), 0);	/* armed only for a sleeper */
-	if (shim.debug)
-		shim_log("libix-preload: attached to ixdpd (%u workers)",
-			 ix_nr_workers(ixev_loop_ix(shim.loop)));
+	c->ix = ixev_loop_ix(c->loop);
+	ix_set_autoarm(c->ix, 0);	/* armed only for a sleeper */
+	shim_progress_start();
 	return 0;
+}
+
+/**
+ * shim_thr_ctx - the calling thread's context (under the lock): the one it is bound to, else
+ * one that no live thread is bound to, else a new one while there are fewer than
+ * IXDP_CONTEXTS, else the one the fewest threads share.
+ *
+ * Return: the context, or NULL when none can be had (shim.attach_err says why; also when
+ * ixdpd went away).
+ */
+struct shim_ctx *shim_thr_ctx(void)
+{
+	struct shim_ctx *c = NULL;
+	unsigned int i;
+	int ret;
+
+	if (shim_thr.ctx)
+		return shim_thr.ctx;
+	if (shim.dead)
+		return NULL;
+	for (i = 0; i < shim.nr_ctx && !c; i++)
+		if (!shim.ctx[i].threads)
+			c = &shim.ctx[i];
+	if (!c && !shim.nr_ctx && shim.attach_err)
+		return NULL;	/* tried once: the answer stands */
+	if (!c && shim.nr_ctx < shim.max_ctx && !shim.attach_err) {
+		struct shim_ctx *n = &shim.ctx[shim.nr_ctx];
+
+		ret = shim_ctx_attach(n);
+		if (!ret) {
+			n->id = shim.nr_ctx++;
+			c = n;
+			if (shim.debug)
+				shim_log("libix-preload: context %u attached (%u workers)", n->id,
+					 ix_nr_workers(n->ix));
+		} else if (!shim.nr_ctx) {
+			shim.attach_err = ret;
+			shim_log("libix-preload: cannot attach to ixdpd (%s)%s", strerror(-ret),
+				 shim.fallback ?
+				 ": IXDP_FALLBACK=kernel, the kernel serves every socket" :
+				 ": listen() on its addresses fails (IXDP_FALLBACK=kernel: the kernel "
+				 "serves)");
+			return NULL;
+		} else {
+			/* ixdpd's uid-contexts or its room: this thread shares one from now on */
+			shim.attach_err = ret;
+			shim_log("libix-preload: context %u: %s: threads share the %u there are",
+				 shim.nr_ctx, strerror(-ret), shim.nr_ctx);
+		}
+	}
+	if (!c) {
+		if (!shim.nr_ctx)
+			return NULL;	/* the first attach failed: shim.attach_err */
+		c = &shim.ctx[0];
+		for (i = 1; i < shim.nr_ctx; i++)
+			if (shim.ctx[i].threads < c->threads)
+				c = &shim.ctx[i];
+	}
+	if (shim_thr_hold())
+		return c;	/* used, but not bound: the next call looks again */
+	c->threads++;
+	shim_thr.ctx = c;
+	return c;
 }
 
 static void shim_daemon_gone(void);
 
 static void shim_wake_all(void);
 
-/**
- * shim_drain - run the loop until it has nothing (under the lock): events taken, handlers run,
- * queued sends pushed and published.  The context is left armed only while a thread sleeps
- * on ix_fd() (shim.ix_sleepers): an app that spins is sent no wakeups.
- */
-void shim_drain(void)
+/* shim_drain()'s work: the loop run until it has nothing, re-armed for its sleepers. */
+static void shim_drain_run(struct shim_ctx *c)
 {
 	int i, ret;
 
-	if (!shim.loop || shim.dead)
-		return;
 	for (i = 0; i < SHIM_DRAIN_ROUNDS; i++) {
-		ret = ixev_run(shim.loop, 0);
+		ret = ixev_run(c->loop, 0);
 		if (ret == -ECONNRESET) {
 			shim_daemon_gone();
 			return;
 		}
 		if (ret > 0)
 			continue;
-		if (ret < 0 || !shim.ix_sleepers)
+		if (ret < 0 || !c->sleepers)
 			return;
 		/* ix_poll() disarmed it: arm it again for the sleepers (1: more came meanwhile) */
-		ret = ix_arm_sleep(ixev_loop_ix(shim.loop));
+		ret = ix_arm_sleep(c->ix);
 		if (ret == -ECONNRESET) {
 			shim_daemon_gone();
 			return;
@@ -177,64 +369,106 @@ void shim_drain(void)
 	}
 	/* still busy: every sleeper (and this thread's next wait) must look again at once */
 	shim_wake_all();
-	if (shim_thr_kick >= 0) {
+	if (shim_thr.kick >= 0) {
 		uint64_t one = 1;
 
-		if (shim_libc.write(shim_thr_kick, &one, sizeof(one)) < 0)
+		if (shim_libc.write(shim_thr.kick, &one, sizeof(one)) < 0)
 			return;
 	}
 }
 
 /**
- * shim_sleep_begin - this thread is about to sleep on ix_fd() (under the lock, after a drain
- * that found nothing): the context is armed for it.
- *
- * Return: 0 (sleep, then shim_sleep_end()), or 1 (events are waiting: look again instead; also
- * when the daemon went away meanwhile).
+ * shim_drain - run context @c's loop until it has nothing (under the lock): events taken,
+ * handlers run, queued sends pushed and published.  @c is left armed only while a thread
+ * sleeps on its ix_fd() (@c->sleepers): an app that spins is sent no wakeups.  A context left
+ * with bytes the daemon has not taken yet is in shim.sending: the progress thread sees that
+ * they go out even if no thread of the app waits on that context again.
+ * @c: the context (NULL: nothing to do)
  */
-int shim_sleep_begin(void)
+void shim_drain(struct shim_ctx *c)
 {
+	uint64_t one = 1;
+
+	if (!c || !c->loop || shim.dead)
+		return;
+	shim_drain_run(c);
+	c->drained_ns = shim_now_ns();
+	if (shim.dead)
+		return;
+	if (!ixev_loop_sending(c->loop)) {
+		shim.sending &= ~shim_ctx_bit(c);
+		return;
+	}
+	if (!shim.sending && shim.prog_idle &&
+	    shim_libc.write(shim.prog_kick, &one, sizeof(one)) < 0)
+		shim_log("libix-preload: waking the progress thread: %s", strerror(errno));
+	shim.sending |= shim_ctx_bit(c);
+}
+
+/* shim_drain_set - shim_drain() of every context in @set (under the lock). */
+void shim_drain_set(shim_ctxset_t set)
+{
+	while (set && !shim.dead) {
+		shim_drain(&shim.ctx[__builtin_ctzll(set)]);
+		set &= set - 1;
+	}
+}
+
+/**
+ * shim_sleep_begin - this thread is about to sleep on the ix_fd() of every context in @set
+ * (under the lock, after a drain of them that found nothing): each is armed for it.
+ *
+ * Return: 0 (sleep, then shim_sleep_end(@set)), or 1 (events are waiting on one of them: look
+ * again instead, nothing to end; also when the daemon went away meanwhile).
+ */
+int shim_sleep_begin(shim_ctxset_t set)
+{
+	shim_ctxset_t armed = 0, left = set;
 	int ret;
 
-	if (!shim.loop || shim.dead)
+	if (shim.dead)
 		return 0;	/* nothing to arm: the sleep is on the other fds */
-	ret = ix_arm_sleep(ixev_loop_ix(shim.loop));
-	if (ret == -ECONNRESET)
-		shim_daemon_gone();
-	if (ret)
-		return 1;
-	shim.ix_sleepers++;
+	while (left) {
+		unsigned int i = (unsigned int)__builtin_ctzll(left);
+
+		ret = ix_arm_sleep(shim.ctx[i].ix);
+		if (ret == -ECONNRESET)
+			shim_daemon_gone();
+		if (ret) {
+			shim_sleep_end(armed);
+			return 1;
+		}
+		shim.ctx[i].sleepers++;
+		armed |= 1ull << i;
+		left &= left - 1;
+	}
 	return 0;
 }
 
-/* shim_sleep_end - back from a sleep shim_sleep_begin() allowed (under the lock). */
-void shim_sleep_end(void)
+/* shim_sleep_end - back from a sleep shim_sleep_begin(@set) allowed (under the lock). */
+void shim_sleep_end(shim_ctxset_t set)
 {
-	if (shim.ix_sleepers)
-		shim.ix_sleepers--;
-}
+	while (set) {
+		struct shim_ctx *c = &shim.ctx[__builtin_ctzll(set)];
 
-static pthread_key_t shim_kick_key;	/* closes a thread's kick eventfd when it exits */
-static bool shim_kick_keyed;
-
-static void shim_kick_close(void *fd)
-{
-	shim_libc.close((int)(intptr_t)fd - 1);
+		if (c->sleepers)
+			c->sleepers--;
+		set &= set - 1;
+	}
 }
 
 /* This thread's kick eventfd (made on first use, closed when the thread exits). */
 static int shim_kick_fd(void)
 {
-	if (shim_thr_kick < 0) {
-		shim_thr_kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (shim_thr_kick >= 0 && shim_kick_keyed &&
-		    pthread_setspecific(shim_kick_key, (void *)(intptr_t)(shim_thr_kick + 1))) {
-			shim_libc.close(shim_thr_kick);
-			shim_thr_kick = -1;
+	if (shim_thr.kick < 0) {
+		shim_thr.kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (shim_thr.kick >= 0 && shim_thr_hold()) {
+			shim_libc.close(shim_thr.kick);
+			shim_thr.kick = -1;
 			errno = ENOMEM;
 		}
 	}
-	return shim_thr_kick;
+	return shim_thr.kick;
 }
 
 /*
@@ -300,7 +534,7 @@ static void shim_wake_all(void)
 
 /*
  * ixdpd went away (under the lock): every ixdp connection is reset from now on (ECONNRESET once,
- * then EOF and EPIPE), listeners accept from their kernel side only, and nothing waits on the
+ * then EOF and EPIPE), listeners accept from their kernel side only, and nothing waits on a
  * context any more (its ix_fd() would stay readable: a wait would spin).  Everyone blocked is
  * woken to see it.
  */
@@ -333,44 +567,68 @@ int shim_conn_err(const struct shim_sock *s)
 
 /*
  * In a fork child.  No daemon is talked to here (the parent may hold any lock, and a child
- * must not block on it): the lock is made anew, the parent's context is let go of locally (its
- * fds closed and its memory unmapped in this process only: the parent's context goes on), and
+ * must not block on it): the lock is made anew, the parent's contexts are let go of locally
+ * (their fds closed and their memory unmapped in this process only: the parent's go on), and
  * every inherited ixdp socket becomes the plain fd it is (shim_fd_fork()).  A listen in the
  * child attaches a context of its own.
  */
 static void shim_atfork_child(void)
 {
+	unsigned int i;
+
 	pthread_mutex_init(&shim.lock, NULL);
 	shim_fd_fork(shim_ep_inherited);
 	shim_ep_fork();
 	memset(shim_ports, 0, sizeof(shim_ports));
 	shim_waits = NULL;
-	if (shim_thr_kick >= 0)
-		shim_libc.close(shim_thr_kick);
-	shim_thr_kick = -1;
-	if (shim_kick_keyed)
-		pthread_setspecific(shim_kick_key, NULL);
-	if (shim.loop)
-		ix_detach(ixev_loop_ix(shim.loop));	/* closes and unmaps; sends nothing */
-	shim.loop = NULL;	/* its ixev state is the parent's: left, never touched */
+	if (shim_thr.kick >= 0)
+		shim_libc.close(shim_thr.kick);
+	shim_thr.kick = -1;
+	shim_thr.ctx = NULL;
+	if (shim_thr_keyed)
+		pthread_setspecific(shim_thr_key, NULL);
+	for (i = 0; i < shim.nr_ctx; i++)
+		if (shim.ctx[i].ix)
+			ix_detach(shim.ctx[i].ix);	/* closes and unmaps; sends nothing */
+	/* their ixev state is the parent's: left, never touched */
+	memset(shim.ctx, 0, sizeof(shim.ctx));
+	shim.nr_ctx = 0;
+	shim.sending = 0;
+	/* the progress thread is the parent's: the child's first attach starts its own */
+	if (shim.prog_kick >= 0)
+		shim_libc.close(shim.prog_kick);
+	shim.prog_kick = -1;
+	shim.prog_started = false;
+	shim.prog_idle = false;
 	shim.attach_err = 0;
 	shim.dead = 0;
 }
 
 /**
- * shim_sock_init - once, at load: the fork handler.
+ * shim_sock_init - once, at load: the thread-exit key and the fork handler.
  */
 void shim_sock_init(void)
 {
-	/* at PTHREAD_KEYS_MAX keys only: then an exiting thread's kick eventfd stays open */
-	shim_kick_keyed = !pthread_key_create(&shim_kick_key, shim_kick_close);
+	/* at PTHREAD_KEYS_MAX keys only: then an exiting thread's kick and context stay held */
+	shim_thr_keyed = !pthread_key_create(&shim_thr_key, shim_thr_exit);
 	pthread_atfork(NULL, NULL, shim_atfork_child);
+}
+
+/* shim_socks_ctxs - the contexts that @socks live in. */
+shim_ctxset_t shim_socks_ctxs(struct shim_sock **socks, unsigned int n)
+{
+	shim_ctxset_t set = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		set |= shim_ctx_bit(socks[i]->ctx);
+	return set;
 }
 
 /**
  * shim_wait - sleep until one of @socks changes, one of @extra is ready, or @timeout_ms
- * passes (under the lock, which is let go while asleep).  The caller has just drained and
- * found nothing, so the context is armed.
+ * passes (under the lock, which is let go while asleep).  The caller has just drained the
+ * contexts of @socks and found nothing; each is armed here for this sleep.
  * @socks:      ixdp sockets to wake for
  * @nsocks:     how many
  * @extra:      kernel fds to wake for (their revents are set)
@@ -383,10 +641,11 @@ int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extr
 	      nfds_t nextra, int timeout_ms)
 {
 	struct shim_wait_entry ents_s[8], *ents = ents_s;
-	struct pollfd pfd_s[10], *pfd = pfd_s;
+	struct pollfd pfd_s[12], *pfd = pfd_s;
+	shim_ctxset_t set = shim.dead ? 0 : shim_socks_ctxs(socks, nsocks), left;
+	nfds_t nix = (nfds_t)__builtin_popcountll(set), np = 0, k;
 	int kick = shim_kick_fd(), ret;
 	unsigned int i;
-	nfds_t np = 0, k;
 	bool armed;
 	uint64_t v;
 
@@ -394,8 +653,8 @@ int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extr
 		return -errno;
 	if (nsocks > 8)
 		ents = malloc(nsocks * sizeof(*ents));
-	if (nextra > 8)
-		pfd = malloc((nextra + 2) * sizeof(*pfd));
+	if (1 + nix + nextra > 12)
+		pfd = malloc((1 + nix + nextra) * sizeof(*pfd));
 	if (!ents || !pfd) {
 		if (ents != ents_s)
 			free(ents);
@@ -406,11 +665,12 @@ int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extr
 	for (i = 0; i < nsocks; i++)
 		shim_wait_add(&ents[i], socks[i], kick);
 	pfd[np++] = (struct pollfd){ .fd = kick, .events = POLLIN };
-	pfd[np++] = (struct pollfd){ .fd = shim.loop && !shim.dead ?
-					   ix_fd(ixev_loop_ix(shim.loop)) : -1, .events = POLLIN };
+	for (left = set; left; left &= left - 1)
+		pfd[np++] = (struct pollfd){ .fd = ix_fd(shim.ctx[__builtin_ctzll(left)].ix),
+					     .events = POLLIN };
 	for (k = 0; k < nextra; k++)
 		pfd[np++] = extra[k];
-	armed = !shim_sleep_begin();
+	armed = !shim_sleep_begin(set);
 	pthread_mutex_unlock(&shim.lock);
 	/* not armed: events are waiting, so only a look at the other fds, then back to them */
 	ret = shim_libc.poll(pfd, np, armed ? timeout_ms : 0);
@@ -418,11 +678,11 @@ int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extr
 		ret = -errno;
 	pthread_mutex_lock(&shim.lock);
 	if (armed)
-		shim_sleep_end();
+		shim_sleep_end(set);
 	for (i = 0; i < nsocks; i++)
 		shim_wait_del(&ents[i]);
 	for (k = 0; k < nextra; k++)
-		extra[k].revents = pfd[2 + k].revents;
+		extra[k].revents = pfd[1 + nix + k].revents;
 	if (shim_libc.read(kick, &v, sizeof(v)) < 0)
 		v = 0;
 	if (ents != ents_s)
@@ -513,6 +773,7 @@ int shim_listen(int fd, int backlog)
 	int domain, type, v6only = 0, ret;
 	socklen_t olen = sizeof(int);
 	struct shim_sock *s, *other;
+	struct shim_ctx *ctx;
 	struct ix_addr ia;
 	bool specific;
 	char name[80];
@@ -540,14 +801,15 @@ int shim_listen(int fd, int backlog)
 	specific = shim_ix_addr(&ss, &ia);
 
 	pthread_mutex_lock(&shim.lock);
-	ret = shim.dead ? -ECONNRESET : shim_attach();
-	if (ret == -ECONNRESET && shim.dead) {
+	if (shim.dead) {
 		pthread_mutex_unlock(&shim.lock);
 		if (shim.debug)
 			shim_log("libix-preload: fd %d listens on %s: kernel (ixdpd went away)", fd, name);
 		return shim_libc.listen(fd, backlog);
 	}
-	if (ret) {
+	ctx = shim_thr_ctx();
+	if (!ctx) {
+		ret = shim.attach_err ? shim.attach_err : -ENOMEM;
 		pthread_mutex_unlock(&shim.lock);
 		if (shim.fallback)
 			return shim_libc.listen(fd, backlog);
@@ -562,7 +824,9 @@ int shim_listen(int fd, int backlog)
 	}
 	other = shim_ports[port];
 	/* one ixdp listen per port: a second socket on it (IPv4 beside IPv6) shares it */
-	ret = other ? 0 : ixev_listen(shim.loop, specific ? &ia : NULL, port);
+	if (other)
+		ctx = other->ctx;
+	ret = other ? 0 : ixev_listen(ctx->loop, specific ? &ia : NULL, port);
 	if (ret == -EADDRNOTAVAIL) {
 		pthread_mutex_unlock(&shim.lock);
 		free(s);
@@ -580,6 +844,7 @@ int shim_listen(int fd, int backlog)
 		return -1;
 	}
 	s->type = SHIM_LISTENER;
+	s->ctx = ctx;
 	s->refs = 1;
 	s->kfd = fd;
 	s->family = domain;
@@ -651,7 +916,6 @@ static struct ixev_conn *shim_on_accept(struct ixev_loop *loop, const struct ix_
 {
 	struct shim_sock *l = shim_lst_for(lport, remote), *s;
 
-	(void)loop;
 	if (!l)
 		return NULL;	/* nobody listens, or every queue is full: reset */
 	s = calloc(1, sizeof(*s));
@@ -659,6 +923,7 @@ static struct ixev_conn *shim_on_accept(struct ixev_loop *loop, const struct ix_
 		return NULL;
 	ixev_conn_init(&s->ixc);
 	s->type = SHIM_CONN;
+	s->ctx = ixev_loop_arg(loop);
 	s->family = l->family;
 	s->local = l->local;
 	s->local_len = l->local_len;
@@ -749,7 +1014,7 @@ int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int 
 	}
 	pthread_mutex_lock(&shim.lock);
 	for (;;) {
-		shim_drain();
+		shim_drain(l->ctx);
 		s = shim_acc_pop(l);
 		if (s) {
 			fd = shim_libc.fcntl(shim.sentinel, flags & SOCK_CLOEXEC ? F_DUPFD_CLOEXEC :
@@ -761,7 +1026,7 @@ int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int 
 					shim_libc.close(fd);
 				s->app_closed = 1;
 				ixev_close(&s->ixc);	/* frees it */
-				shim_drain();
+				shim_drain(l->ctx);
 				pthread_mutex_unlock(&shim.lock);
 				errno = err;
 				return -1;
@@ -783,7 +1048,7 @@ int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int 
 			return -1;
 		pthread_mutex_lock(&shim.lock);
 		/* what another thread's drain queued while the lock was let go: no kick came for it */
-		shim_drain();
+		shim_drain(l->ctx);
 		if (l->acc_head)
 			continue;
 		if (l->nonblock) {
@@ -855,7 +1120,7 @@ static ssize_t shim_dead(struct shim_sock *s)
  * holds, *@deadline when a blocking call gives up (SO_RCVTIMEO/SO_SNDTIMEO: @timeo_ms, 0 for
  * never).  Return: 0 with shim.lock held, or -1 with errno (EINVAL, ENOTCONN).
  */
-static int shim_io_begin(const struct shim_sock *s, const struct iovec *iov, int iovcnt,
+static int shim_io_begin(struct shim_sock *s, const struct iovec *iov, int iovcnt,
 			 unsigned int timeo_ms, size_t *want, uint64_t *deadline)
 {
 	int i;
@@ -870,6 +1135,7 @@ static int shim_io_begin(const struct shim_sock *s, const struct iovec *iov, int
 	*deadline = !timeo_ms ? UINT64_MAX : shim_now_ms() +
 		    (timeo_ms == SHIM_TIMEO_NOW ? 0 : timeo_ms);
 	pthread_mutex_lock(&shim.lock);
+	shim_adopt(s);
 	return 0;
 }
 
@@ -881,6 +1147,67 @@ static int shim_io_wait(struct shim_sock *s, uint64_t deadline)
 	if (!ms)
 		return -EAGAIN;	/* what the kernel returns when SO_RCVTIMEO/SO_SNDTIMEO expire */
 	return shim_wait(&s, 1, NULL, 0, ms);
+}
+
+/* --- moving a connection between contexts -------------------------------------------------- */
+
+#define SHIM_MOVE_MS 2000		/* how long a move may wait for ixdpd's answer */
+
+/**
+ * shim_adopt - @s is used by the calling thread (a read, a write, an epoll registration): if it
+ * lives in another thread's context and has never moved, move it into this thread's (under the
+ * lock), so that this thread's waits drain and arm its own context only.
+ * @s: an ixdp socket
+ *
+ * The move is settled before this returns (both contexts are run until the target has the
+ * connection or ixdpd refused it); a connection with bytes still to send, shut down or still
+ * connecting stays where it is and is tried again at its next use.  One move per connection:
+ * one that threads share stays in the context it went to.  Without an answer in SHIM_MOVE_MS
+ * (ixdpd stuck or gone) the connection is given up for reset, and never touched again.
+ */
+void shim_adopt(struct shim_sock *s)
+{
+	struct shim_ctx *from = s->ctx, *to;
+	uint64_t deadline;
+	int ret;
+
+	if (s->type != SHIM_CONN || s->moved || s->connecting || s->dial_err || shim.dead ||
+	    shim_thr.ctx == from)
+		return;
+	to = shim_thr_ctx();
+	if (!to || to == from)
+		return;
+	ret = ixev_move(&s->ixc, to->loop);
+	if (ret == -EBUSY || ret == -ENOTCONN)
+		return;		/* bytes to send first: at its next use */
+	s->moved = true;
+	if (ret) {
+		if (shim.debug)
+			shim_log("libix-preload: a connection stays in context %u: %s", from->id,
+				 strerror(-ret));
+		return;
+	}
+	deadline = shim_now_ms() + SHIM_MOVE_MS;
+	while (ixev_moving(&s->ixc) && !shim.dead && shim_now_ms() < deadline) {
+		shim_drain(from);	/* the MOVE goes out; a refusal comes back here */
+		shim_drain(to);		/* the MOVED comes here */
+		if (ixev_moving(&s->ixc))
+			sched_yield();	/* the worker may share this core */
+	}
+	if (ixev_moving(&s->ixc)) {
+		s->adrift = true;
+		s->dial_err = -ECONNRESET;
+		shim_log("libix-preload: a connection moving to context %u: %s: it is reset", to->id,
+			 shim.dead ? "ixdpd went away" : "no answer from ixdpd in 2 s");
+		shim_notify(s);
+		return;
+	}
+	if (s->ixc.loop != to->loop)
+		return;		/* refused (logged by ixev): it stays */
+	shim_ep_sock_moved(s, from, to);
+	s->ctx = to;
+	if (shim.debug)
+		shim_log("libix-preload: a connection moved from context %u to %u", from->id, to->id);
 }
 
 /* --- outgoing connections ------------------------------------------------------------------ */
@@ -956,7 +1283,7 @@ static int shim_connect_wait(struct shim_sock *s)
 	int ret;
 
 	for (;;) {
-		shim_drain();
+		shim_drain(s->ctx);
 		if (!s->connecting)
 			return 0;
 		ret = shim_io_wait(s, deadline);
@@ -986,11 +1313,12 @@ int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	socklen_t src_len, blen = sizeof(bound), olen = sizeof(int);
 	unsigned int ifindex;
 	int type, proto, ret, fl;
+	struct shim_ctx *ctx;
 	struct shim_sock *s;
 	struct ix_addr ia;
 	char name[80];
 
-	if (shim.fallback && !shim.loop && shim.attach_err)
+	if (shim.fallback && !shim.nr_ctx && shim.attach_err)
 		return SHIM_KERNEL;
 	if (!addr || len < sizeof(struct sockaddr_in) || len > sizeof(dst) ||
 	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
@@ -1013,8 +1341,9 @@ int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	shim_addr_str(&dst, name, sizeof(name));
 
 	pthread_mutex_lock(&shim.lock);
-	ret = shim.dead ? -ECONNRESET : shim_attach();
-	ifindex = ret ? 0 : ix_ifindex(ixev_loop_ix(shim.loop));
+	ctx = shim.dead ? NULL : shim_thr_ctx();
+	ret = ctx ? 0 : -ECONNRESET;
+	ifindex = ctx ? ix_ifindex(ctx->ix) : 0;
 	pthread_mutex_unlock(&shim.lock);
 	/* the route lookup (a socket, a netlink dump) without the lock: other threads go on */
 	if (ret || shim_route_src(&dst, len, &src, &src_len) || !shim_addr_on(&src, ifindex)) {
@@ -1036,6 +1365,7 @@ int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	}
 	ixev_conn_init(&s->ixc);
 	s->type = SHIM_CONN;
+	s->ctx = ctx;
 	s->refs = 1;
 	s->family = addr->sa_family;
 	s->remote = dst;
@@ -1046,7 +1376,7 @@ int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	s->nonblock = fl >= 0 && (fl & O_NONBLOCK);
 	s->connecting = 1;
 	ixev_set_handler(&s->ixc, IXEV_IN | IXEV_OUT, shim_on_conn);
-	ret = ixev_dial(shim.loop, &s->ixc, &ia);
+	ret = ixev_dial(ctx->loop, &s->ixc, &ia);
 	if (!ret)
 		ret = shim_fd_set(fd, SHIM_FD_SOCK, s);
 	if (ret) {
@@ -1062,7 +1392,7 @@ int shim_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	}
 	if (shim.debug)
 		shim_log("libix-preload: fd %d connects to %s: ixdp", fd, name);
-	shim_drain();			/* the CONNECT goes out now */
+	shim_drain(s->ctx);		/* the CONNECT goes out now */
 	if (s->nonblock) {
 		pthread_mutex_unlock(&shim.lock);
 		errno = EINPROGRESS;
@@ -1095,7 +1425,7 @@ int shim_connect_again(struct shim_sock *s)
 	int err;
 
 	pthread_mutex_lock(&shim.lock);
-	shim_drain();
+	shim_drain(s->ctx);
 	if (s->connecting) {
 		err = s->nonblock ? -EALREADY : shim_connect_wait(s);
 		if (!err && s->dial_err && !s->err_told) {
@@ -1148,7 +1478,7 @@ ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 	for (;;) {
 		ssize_t n = 0;
 
-		shim_drain();
+		shim_drain(s->ctx);
 		if (s->dial_err) {
 			ssize_t r = shim_dead(s);	/* the connect's error once, then EOF */
 
@@ -1200,7 +1530,7 @@ ssize_t shim_recv(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 					break;
 			}
 			if (got)
-				shim_drain();	/* the space given back goes out now */
+				shim_drain(s->ctx);	/* the space given back goes out now */
 		}
 		if (got && (got == want || !(flags & MSG_WAITALL) || n == 0 || (n < 0 &&
 									     n != -EAGAIN)))
@@ -1264,7 +1594,7 @@ ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 		ssize_t n = 0;
 		size_t skip = got;
 
-		shim_drain();
+		shim_drain(s->ctx);
 		if (shim_conn_err(s) && !s->err_told) {
 			s->err_told = 1;
 			pthread_mutex_unlock(&shim.lock);
@@ -1297,7 +1627,7 @@ ssize_t shim_send(struct shim_sock *s, const struct iovec *iov, int iovcnt, int 
 			skip = 0;
 		}
 		if (got)
-			shim_drain();	/* pushed to the worker now */
+			shim_drain(s->ctx);	/* pushed to the worker now */
 		if (got == want || (got && (s->nonblock || (flags & MSG_DONTWAIT))))
 			break;
 		if (n < 0 && n != -EAGAIN) {
@@ -1340,7 +1670,7 @@ int shim_shutdown(struct shim_sock *s, int how)
 	if (how != SHUT_RD && !s->shut_wr) {
 		s->shut_wr = 1;
 		ixev_shutdown(&s->ixc);
-		shim_drain();
+		shim_drain(s->ctx);
 	}
 	shim_notify(s);
 	pthread_mutex_unlock(&shim.lock);
@@ -1402,8 +1732,8 @@ static void shim_lst_close(struct shim_sock *l)
 		s->app_closed = 1;
 		ixev_close(&s->ixc);
 	}
-	if (!shim_ports[l->port] && shim.loop && !shim.dead) {
-		int ret = ix_unlisten(ixev_loop_ix(shim.loop), l->specific ? &l->ia : NULL,
+	if (!shim_ports[l->port] && !shim.dead) {
+		int ret = ix_unlisten(l->ctx->ix, l->specific ? &l->ia : NULL,
 				      l->port);
 
 		if (ret && shim.debug)
@@ -1419,6 +1749,8 @@ static void shim_lst_close(struct shim_sock *l)
  */
 void shim_sock_put(int fd, struct shim_sock *s)
 {
+	struct shim_ctx *ctx;
+
 	pthread_mutex_lock(&shim.lock);
 	shim_fd_clear(fd);
 	if (--s->refs > 0) {
@@ -1426,7 +1758,10 @@ void shim_sock_put(int fd, struct shim_sock *s)
 		return;
 	}
 	shim_ep_forget_sock(s);
-	if (s->type == SHIM_LISTENER) {
+	ctx = s->ctx;
+	if (s->adrift) {
+		/* ixdpd may still hand it to its target: s stays (lost, as logged) */
+	} else if (s->type == SHIM_LISTENER) {
 		shim_lst_close(s);
 	} else if (s->dial_err) {
 		free(s);		/* ixev let go of it when the connect failed */
@@ -1434,6 +1769,6 @@ void shim_sock_put(int fd, struct shim_sock *s)
 		s->app_closed = 1;
 		ixev_close(&s->ixc);	/* FIN after what is queued (reset while dialing); frees s */
 	}
-	shim_drain();
+	shim_drain(ctx);
 	pthread_mutex_unlock(&shim.lock);
 }

@@ -40,6 +40,7 @@ app_start() {
 }
 app_fds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 apps_now() { stats_json | jq .apps.attached_now; }
+app_sum() { stats_json | jq "[.workers[].app.$1] | add"; }
 
 # leak_check NAME FDS0: the app's fd count is back to FDS0 and ixdpd holds no connection
 # (waits 5 s for the last closes).
@@ -131,6 +132,75 @@ out=$(ask in_peer "$DUT_IP" 7104 woken)
 [ "$out" = woken ] || fail "a blocking accept was not woken: $out $(cat "$tmp_dir/blocking.log")"
 wait "$pid" || fail "the blocking server exited $?: $(cat "$tmp_dir/blocking.log")"
 ok "a blocking accept() and read() through ixdp, woken when the connection and its bytes came"
+# A thread per connection (blocking recv/sendall in each, the main thread accepts): each
+# connection moves to its thread's context on the thread's first recv; a thread that exits
+# leaves its context to the next one; beyond IXDP_CONTEXTS threads share (with IXDP_CONTEXTS=1
+# every thread shares the one, and nothing moves).  Three rounds of 16 concurrent streams.
+for bound in 8 1; do
+	app_start "threads$bound" listening env IXDP_CONTEXTS=$bound "$RUN" python3 \
+		tests/tools/thread_echo.py 7107
+	moves0=$(app_sum moves)
+	refused0=$(app_sum moves_refused)
+	for round in 1 2 3; do
+		out=$(in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7107 16 -n 1 -m 1048576 -r "$round" \
+			-t 60) || fail "thread per connection (IXDP_CONTEXTS=$bound), round $round:" \
+			"$out $(tail -5 "$tmp_dir/threads$bound.log")"
+	done
+	ctxs=$(($(apps_now) - apps0))
+	moves=$(($(app_sum moves) - moves0))
+	refused=$(($(app_sum moves_refused) - refused0))
+	if [ "$bound" -eq 1 ]; then
+		[ "$ctxs" -eq 1 ] && [ "$moves" -eq 0 ]
+	else
+		[ "$ctxs" -ge 2 ] && [ "$ctxs" -le "$bound" ] && [ "$moves" -ge 16 ] &&
+			[ "$refused" -eq 0 ]
+	fi ||
+		fail "thread per connection (IXDP_CONTEXTS=$bound): $ctxs contexts, $moves moves," \
+			"$refused refused"
+	conns_zero || fail "thread per connection: connections left in ixdpd"
+	kill -TERM "$pid"
+	wait "$pid" || fail "thread_echo exited $?: $(tail -5 "$tmp_dir/threads$bound.log")"
+	gone_check "thread per connection" "$apps0"
+	log_clean "$tmp_dir/threads$bound.log"
+	ok "thread per connection, IXDP_CONTEXTS=$bound: 3 rounds of 16 streams (1 B to 1 MiB)" \
+		"echoed intact; $ctxs contexts, $moves connections moved to their thread's, 0 refused"
+done
+# Bytes left behind: a thread sends 4 MiB (its connection moves to the thread's context),
+# closes and exits, while the main thread waits on its listener only (another context): the
+# shim's progress thread sees the buffered bytes out, then the FIN.
+app_start leftover listening "$RUN" python3 -c '
+import socket, threading
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", 7108))
+ls.listen(4)
+print("listening", flush=True)
+def send(c):
+    c.sendall(bytes(range(256)) * 16384)
+    c.close()
+c, _ = ls.accept()
+t = threading.Thread(target=send, args=(c,))
+t.start()
+t.join()
+ls.accept()[0].close()'
+out=$(in_peer python3 -c '
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], 7108), timeout=10)
+time.sleep(0.5)
+got = bytearray()
+while True:
+    b = c.recv(1 << 20)
+    if not b:
+        break
+    got += b
+print(len(got), got == bytes(range(256)) * 16384)
+socket.create_connection((sys.argv[1], 7108), timeout=10).close()' "$DUT_IP" 2>&1)
+wait "$pid" || fail "leftover bytes: the app exited $?: $(tail -3 "$tmp_dir/leftover.log")"
+[ "$out" = "4194304 True" ] ||
+	fail "leftover bytes: the peer got $out $(tail -3 "$tmp_dir/leftover.log")"
+ok "4 MiB sent by a thread that closed and exited, its context waited on by nobody: all of it," \
+	"intact, then the FIN (the progress thread)"
+
 # exec keeps the preload: a child started with an empty environment (no LD_PRELOAD, no IXDP_*)
 # is served through ixdp all the same (IXDP_DEBUG came back too: it says so).
 app_start exec listening env IXDP_DEBUG=1 "$RUN" python3 -c '
@@ -264,7 +334,8 @@ ok "$(grep -c . "$tmp_dir/connect-shim.out") connect results alike on the kernel
 	"peer through ixdp (ixdpd opened $opened), the loopback one the kernel's"
 
 # memcached from Debian, unmodified: libevent's epoll, a dispatcher thread that accepts and
-# worker threads that serve (the shim's one context is shared by all of them).
+# worker threads that serve: each thread has its own context, and every connection moves from
+# the dispatcher's to its worker's when the worker registers it.
 for t in 1 4; do
 	port=$((11210 + t))
 	app_start "mc$t" ":$port" "$RUN" memcached -u root -U 0 -t "$t" -p "$port" -m 512
@@ -279,7 +350,12 @@ for c in cs:
 for c in cs:
     c.close()' "$DUT_IP" "$port" || fail "memcached -t $t: no VERSION"
 	conns_zero || fail "memcached -t $t: the first 8 connections stayed open"
+	ctxs=$(($(apps_now) - apps0))
+	[ "$ctxs" -eq $((t + 1)) ] ||
+		fail "memcached -t $t: $ctxs contexts, not one for the dispatcher and each worker"
 	fds0=$(app_fds)
+	moves0=$(app_sum moves)
+	refused0=$(app_sum moves_refused)
 	opened0=$(tcp_opened)
 	kern0=$(kernel_opens)
 	out=$(in_peer timeout 120 memccapable -h "$DUT_IP" -p "$port" -a 2>&1) ||
@@ -305,9 +381,15 @@ for c in cs:
 	kern=$(($(kernel_opens) - kern0))
 	[ "$opened" -ge 16 ] && [ "$kern" -eq 0 ] ||
 		fail "memcached -t $t: not through ixdp: ixdpd opened $opened, the kernel $kern"
+	moves=$(($(app_sum moves) - moves0))
+	refused=$(($(app_sum moves_refused) - refused0))
+	[ "$moves" -eq "$opened" ] && [ "$refused" -eq 0 ] ||
+		fail "memcached -t $t: $moves of $opened connections moved to their worker's context," \
+			"$refused moves refused"
 	ok "memcached -t $t: memcaslap 10 s, 16 connections, 10 % verified: $(mc cmd_get) gets," \
 		"$(mc cmd_set) sets, verify_failed 0, verify_misses 0; every connection through ixdp" \
-		"(ixdpd opened $opened, the DUT kernel 0; ixdpctl conns: $held with memcached's pid)"
+		"(ixdpd opened $opened, the DUT kernel 0; ixdpctl conns: $held with memcached's pid);" \
+		"$ctxs contexts, each connection moved once to its worker's ($moves moves, 0 refused)"
 	leak_check "memcached -t $t" "$fds0"
 	kill -TERM "$pid"
 	wait "$pid"
