@@ -41,7 +41,7 @@
 #include "shim.h"
 
 #define SHIM_DRAIN_ROUNDS 1024		/* ixev_run() calls per drain at most */
-#define SHIM_ACC_MIN 64			/* accept queue: at least this, else the backlog */
+#define SHIM_ACC_MAX 65536		/* connections an accept queue holds at most */
 
 struct shim shim = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -885,16 +885,18 @@ int shim_listen(int fd, int backlog)
 	return ret;
 }
 
-/* A listener of @lport that takes @remote's family, with room in its queue. */
+/*
+ * A listener of @lport that takes @remote's family, with room in its queue.  The backlog is no
+ * cap: the kernel holds a handshake that finds its accept queue full and has the client try
+ * again, but ixdpd completed the handshake before the knock, so the shim queues the connection
+ * (up to SHIM_ACC_MAX; ixdpd's app-ctx-conns bounds it too) rather than reset it.
+ */
 static struct shim_sock *shim_lst_for(uint16_t lport, const struct ix_addr *remote)
 {
 	struct shim_sock *l, *best = NULL;
 
 	for (l = shim_ports[lport]; l; l = l->port_next) {
-		unsigned int cap = l->backlog > SHIM_ACC_MIN ? (unsigned int)l->backlog :
-							       SHIM_ACC_MIN;
-
-		if (l->acc_len >= cap)
+		if (l->acc_len >= SHIM_ACC_MAX)
 			continue;
 		if (l->family == remote->family)
 			return l;
@@ -1013,6 +1015,7 @@ int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int 
 		return -1;
 	}
 	pthread_mutex_lock(&shim.lock);
+	shim_adopt(l);		/* its connections arrive where they are accepted */
 	for (;;) {
 		shim_drain(l->ctx);
 		s = shim_acc_pop(l);
@@ -1153,6 +1156,46 @@ static int shim_io_wait(struct shim_sock *s, uint64_t deadline)
 
 #define SHIM_MOVE_MS 2000		/* how long a move may wait for ixdpd's answer */
 
+/*
+ * A listener accepted from by a thread other than its context's: its ixdp listen moves into the
+ * calling thread's context (once), so that its connections arrive where they are served.  The
+ * port's listen is claimed in the new context first, then let go of in the old one (both wait
+ * for every worker: no knock goes unheard), and what the old context had already been sent is
+ * drained into the listener's queue.  Every socket on the port (IPv4 beside IPv6) moves with it.
+ */
+static void shim_lst_adopt(struct shim_sock *l)
+{
+	struct shim_ctx *from = l->ctx, *to;
+	struct shim_sock *o;
+	int ret;
+
+	if (l->moved || shim.dead || shim_thr.ctx == from)
+		return;
+	to = shim_thr_ctx();
+	if (!to || to == from)
+		return;
+	for (o = shim_ports[l->port]; o; o = o->port_next)
+		o->moved = true;
+	ret = ixev_listen(to->loop, l->specific ? &l->ia : NULL, l->port);
+	if (ret) {
+		shim_log("libix-preload: port %u stays in context %u: listen in %u: %s", l->port,
+			 from->id, to->id, strerror(-ret));
+		return;
+	}
+	ret = ix_unlisten(from->ix, l->specific ? &l->ia : NULL, l->port);
+	if (ret)
+		shim_log("libix-preload: port %u: unlisten in context %u: %s (both listen)",
+			 l->port, from->id, strerror(-ret));
+	shim_drain(from);
+	for (o = shim_ports[l->port]; o; o = o->port_next) {
+		shim_ep_sock_moved(o, from, to);
+		o->ctx = to;
+	}
+	if (shim.debug)
+		shim_log("libix-preload: port %u moved from context %u to %u", l->port, from->id,
+			 to->id);
+}
+
 /**
  * shim_adopt - @s is used by the calling thread (a read, a write, an epoll registration): if it
  * lives in another thread's context and has never moved, move it into this thread's (under the
@@ -1171,7 +1214,11 @@ void shim_adopt(struct shim_sock *s)
 	uint64_t deadline;
 	int ret;
 
-	if (s->type != SHIM_CONN || s->moved || s->connecting || s->dial_err || shim.dead ||
+	if (s->type == SHIM_LISTENER) {
+		shim_lst_adopt(s);
+		return;
+	}
+	if (s->moved || s->connecting || s->dial_err || shim.dead ||
 	    shim_thr.ctx == from)
 		return;
 	to = shim_thr_ctx();

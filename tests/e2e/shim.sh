@@ -165,6 +165,30 @@ for bound in 8 1; do
 	ok "thread per connection, IXDP_CONTEXTS=$bound: 3 rounds of 16 streams (1 B to 1 MiB)" \
 		"echoed intact; $ctxs contexts, $moves connections moved to their thread's, 0 refused"
 done
+# A listener made by one thread and accepted from by another (bench/echo_server: its main
+# thread listens, its serving thread accepts): the port's ixdp listen moves to the serving
+# thread's context, so its connections arrive there and do not each move; a burst of 6,000
+# connects, more than the backlog (4,096), is queued, not reset (ixdpd has completed their
+# handshakes: the kernel would have the clients try again instead).
+app_start burst "ready" env IXDP_DEBUG=1 "$RUN" "$BUILD/bench/echo_server" -a "$DUT_IP" -p 7109 \
+	-t 1 -d 60
+moves0=$(app_sum moves)
+out=$(in_peer "$BUILD/bench/rr_client" -a "$DUT_IP" -p 7109 -c 6000 -D 1 -d 2 -w 1 2>&1) ||
+	fail "6,000 connections to echo_server under the shim: $out"
+val() { echo "$out" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'; }
+moves=$(($(app_sum moves) - moves0))
+[ "$(val connected)" = 6000 ] && [ "$(val errors)" = 0 ] && [ "$(val resets)" = 0 ] ||
+	fail "6,000 connections to echo_server under the shim: $out"
+grep -q "port 7109 moved from context 0 to 1" "$tmp_dir/burst.log" && [ "$moves" -lt 3000 ] ||
+	fail "the listener did not move to the accepting thread: $moves connections moved," \
+		"$(grep -c moved "$tmp_dir/burst.log") log lines"
+kill -TERM "$pid"
+wait "$pid" || fail "echo_server exited $?: $(tail -3 "$tmp_dir/burst.log")"
+conns_zero || fail "echo_server: connections left in ixdpd"
+ok "a burst of 6,000 connections (backlog 4,096) to echo_server, whose main thread listens" \
+	"and whose serving thread accepts: all connected and served ($(val rps) requests/s, 0" \
+	"errors); the listen moved to the serving thread's context, $moves connections moved"
+
 # Bytes left behind: a thread sends 4 MiB (its connection moves to the thread's context),
 # closes and exits, while the main thread waits on its listener only (another context): the
 # shim's progress thread sees the buffered bytes out, then the FIN.
