@@ -1553,6 +1553,20 @@ IX_API long ix_reject(struct ix_ctx *ctx, ix_handle_t h)
 }
 
 /**
+ * ix_pass - hand the connection of an IX_EV_KNOCK to another context taking connections on its
+ * listen (another process that holds the listener: ix_listen_fd()); ixdpd resets it when there
+ * is none.  The handle is this context's no more.
+ * @ctx: the context
+ * @h:   the KNOCK's handle
+ *
+ * Return: as ix_accept().
+ */
+IX_API long ix_pass(struct ix_ctx *ctx, ix_handle_t h)
+{
+	return ix_simple(ctx, h, IXDP_APP_REJECT, IXDP_APP_REJECT_PASS, 0, 0);
+}
+
+/**
  * ix_connect - open a connection to @remote through the next worker (round-robin).
  * @ctx:    the context
  * @remote: AF_INET or AF_INET6 address, port not 0
@@ -1850,19 +1864,25 @@ static const char *ix_listen_why(int err)
 }
 
 /**
- * ix_listen - accept connections to @port on @addr through every worker.
+ * ix_listen_fd - accept connections to @port on @addr through every worker, as a holder of
+ * kernel socket @fd, and maybe idle.
  * @ctx:    the context
  * @addr:   local address (port ignored); NULL: any address, both families
  * @port:   host order, not 0
  * @cookie: comes back in each IX_EV_KNOCK
+ * @fd:     a kernel TCP socket of this process listening on the same address and port, or -1:
+ *          processes holding it (forked, sent it, or SO_REUSEPORT siblings of one user) may
+ *          share the port with each other, not only contexts of one process
+ * @flags:  IX_LISTEN_IDLE: claim the port but take no connection until ix_listen_fd() without
+ *          it (they wait in ixdpd)
  *
  * Waits for every worker's answer; if one fails, the others are made to stop listening again.
  *
  * Return: 0, the first worker's error (-EADDRINUSE, -EACCES, -ERANGE, -EBUSY, -EINVAL,
- * -ENOSPC, ...), -ETIMEDOUT, -ECONNRESET.
+ * -ENOSPC, ...), -EBADF (@fd is not open), -ETIMEDOUT, -ECONNRESET.
  */
-IX_API int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port,
-		     uint64_t cookie)
+IX_API int ix_listen_fd(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port,
+			uint64_t cookie, int fd, unsigned int flags)
 {
 	struct ixdp_app_cmd tmpl = {
 		.op = IXDP_APP_LISTEN,
@@ -1870,12 +1890,20 @@ IX_API int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t po
 		.port = port,
 		.family = 0,	/* with a zero address: any, both families */
 	};
+	struct stat st;
 	uint64_t undo = 0;
 	unsigned int w, bad = 0;
 	int ret, err = 0;
 
-	if (!ctx || !port || (addr && ix_addr_put(addr, &tmpl)))
+	if (!ctx || !port || (addr && ix_addr_put(addr, &tmpl)) || (flags & ~IX_LISTEN_IDLE))
 		return -EINVAL;
+	if (fd >= 0) {
+		if (fstat(fd, &st))
+			return -errno;
+		tmpl.handle = st.st_ino;	/* a socket's inode, as /proc/PID/fd shows it */
+	}
+	if (flags & IX_LISTEN_IDLE)
+		tmpl.flags = IXDP_APP_LISTEN_IDLE;
 	if (ctx->dead)
 		return -ECONNRESET;
 	ret = ix_sync(ctx, &tmpl, ix_all_workers(ctx));
@@ -1898,9 +1926,24 @@ IX_API int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t po
 		strerror(-err), ix_listen_why(err));
 	tmpl.op = IXDP_APP_UNLISTEN;
 	tmpl.cookie = 0;
+	tmpl.flags = 0;
+	tmpl.handle = 0;
 	if (undo && ix_sync(ctx, &tmpl, undo))
 		return -ECONNRESET;
 	return err;
+}
+
+/**
+ * ix_listen - accept connections to @port on @addr through every worker: ix_listen_fd()
+ * without a kernel socket (the port is shared only by contexts of this process), taking
+ * connections at once.
+ *
+ * Return: as ix_listen_fd().
+ */
+IX_API int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port,
+		     uint64_t cookie)
+{
+	return ix_listen_fd(ctx, addr, port, cookie, -1, 0);
 }
 
 /**

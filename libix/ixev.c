@@ -130,6 +130,7 @@ struct ixev_loop {
 	struct ixev_vec touched;	/* conns whose handler may run */
 	struct ixev_vec dirty;		/* conns with bytes or a FIN to push */
 	uint32_t sending;		/* conns (live or orphaned) with bytes not yet taken */
+	uint32_t orphans;		/* closed by the app, bytes all taken, CLOSE still to go */
 	struct ix_event evs[IXEV_BATCH];
 };
 
@@ -255,6 +256,8 @@ static void ixev_slot_free(struct ixev_loop *l, uint32_t i)
 
 	if (s->priv && s->priv->tx_len)
 		l->sending--;
+	if (s->state == IXEV_ORPHAN && !(s->priv && s->priv->tx_len))
+		l->orphans--;
 	ix_hmap_del(&l->hash, s->handle);
 	ixev_priv_free(s->priv);
 	s->conn = NULL;
@@ -662,31 +665,78 @@ static void ixev_kill(struct ixev_loop *l, uint32_t i, int err)
 	ixev_touch(l, i);
 }
 
-static void ixev_on_knock(struct ixev_loop *l, const struct ix_event *ev)
+/* Make @c the connection of knock @h and accept it.  Return: 0, -ENOMEM, ix_accept()'s error. */
+static int ixev_take(struct ixev_loop *l, ix_handle_t h, struct ixev_conn *c, uint16_t lport)
 {
-	struct ixev_conn *c = NULL;
 	uint32_t i;
 	long seq;
 
+	if (ixev_register(l, c, h, &i)) {
+		ix_logf(IX_LOG_ERR, "ixev: no memory for a new connection: reset");
+		ix_reject(l->ix, h);
+		return -ENOMEM;
+	}
+	c->ready = IXEV_OUT;
+	l->slots[i].priv->lport = lport;
+	seq = ix_accept(l->ix, h, ixev_cookie(l, i));
+	if (seq < 0)
+		ixev_kill(l, i, (int)seq);
+	ixev_touch(l, i);
+	return 0;
+}
+
+static void ixev_on_knock(struct ixev_loop *l, const struct ix_event *ev)
+{
+	struct ixev_conn *c = NULL;
+	int how;
+
+	if (l->ops->knock) {
+		how = l->ops->knock(l, ev->handle, &ev->remote, ev->lport);
+		if (how)
+			ixev_refuse(l, ev->handle, how);
+		return;
+	}
 	if (l->ops->accept)
 		c = l->ops->accept(l, &ev->remote, ev->lport);
 	if (!c) {
 		ix_reject(l->ix, ev->handle);
 		return;
 	}
-	if (ixev_register(l, c, ev->handle, &i)) {
-		ix_logf(IX_LOG_ERR, "ixev: no memory for a new connection: reset");
-		ix_reject(l->ix, ev->handle);
-		if (l->ops->release)
-			l->ops->release(c);
+	if (ixev_take(l, ev->handle, c, ev->lport) && l->ops->release)
+		l->ops->release(c);
+}
+
+/**
+ * ixev_accept - take knock @h, which ops->knock() kept, as connection @c.
+ * @l:     the loop whose knock it was
+ * @h:     its handle
+ * @c:     the connection (ixev_conn_init() done)
+ * @lport: the port it came to
+ *
+ * Return: 0 (a knock whose peer went away meanwhile too: @c gets IXEV_HUP), -ENOMEM (reset),
+ * -EINVAL.
+ */
+IX_API int ixev_accept(struct ixev_loop *l, ix_handle_t h, struct ixev_conn *c, uint16_t lport)
+{
+	if (!l || !c)
+		return -EINVAL;
+	return ixev_take(l, h, c, lport);
+}
+
+/**
+ * ixev_refuse - answer knock @h, which ops->knock() kept, without taking it.
+ * @l:   the loop whose knock it was
+ * @h:   its handle
+ * @how: IXEV_REJECT (reset) or IXEV_PASS (to another process on the listen; reset if none)
+ */
+IX_API void ixev_refuse(struct ixev_loop *l, ix_handle_t h, int how)
+{
+	if (!l)
 		return;
-	}
-	c->ready = IXEV_OUT;
-	l->slots[i].priv->lport = ev->lport;
-	seq = ix_accept(l->ix, ev->handle, ixev_cookie(l, i));
-	if (seq < 0)
-		ixev_kill(l, i, (int)seq);
-	ixev_touch(l, i);
+	if (how == IXEV_PASS)
+		ix_pass(l->ix, h);
+	else
+		ix_reject(l->ix, h);
 }
 
 static void ixev_on_connected(struct ixev_loop *l, const struct ix_event *ev)
@@ -867,6 +917,8 @@ static void ixev_on_result(struct ixev_loop *l, const struct ix_event *ev)
 	if (!p->tx_len) {
 		p->tx_start = 0;
 		l->sending--;
+		if (l->slots[i].state == IXEV_ORPHAN)
+			l->orphans++;
 	}
 	if (acc < sent)
 		p->blocked = 1;
@@ -1086,6 +1138,24 @@ IX_API int ixev_listen(struct ixev_loop *l, const struct ix_addr *addr, uint16_t
 }
 
 /**
+ * ixev_listen_fd - ixev_listen() as ix_listen_fd(): shared through kernel socket @fd, maybe idle.
+ * @l:     the loop
+ * @addr:  as for ix_listen()
+ * @port:  host order
+ * @fd:    as for ix_listen_fd()
+ * @flags: as for ix_listen_fd()
+ *
+ * Return: 0 or ix_listen_fd()'s errors.
+ */
+IX_API int ixev_listen_fd(struct ixev_loop *l, const struct ix_addr *addr, uint16_t port, int fd,
+			  unsigned int flags)
+{
+	if (!l)
+		return -EINVAL;
+	return ix_listen_fd(l->ix, addr, port, IXEV_LISTEN_COOKIE, fd, flags);
+}
+
+/**
  * ixev_run - wait for events (at most @timeout_ms, -1: no limit) and run the handlers.
  * @l:          the loop
  * @timeout_ms: as for ix_poll() (0 when handlers are due already)
@@ -1180,6 +1250,8 @@ IX_API void ixev_close(struct ixev_conn *c)
 			ixev_rx_done(l, s->handle, p, c->rx_len);
 		s->conn = NULL;
 		s->state = IXEV_ORPHAN;
+		if (!p->tx_len)
+			l->orphans++;	/* its SENDs' RESULTs still to come */
 		ixev_mark_dirty(l, (uint32_t)i);
 	}
 	if (l->ops->release)
@@ -1187,13 +1259,14 @@ IX_API void ixev_close(struct ixev_conn *c)
 }
 
 /**
- * ixev_loop_sending - how many of @l's conns (live, or closed and still sending their last
- * bytes) hold bytes the daemon has not taken yet: while not 0, the loop must be run (its
- * RESULTs and SENTs move the bytes on) even when no handler waits for anything.
+ * ixev_loop_sending - how many of @l's conns hold bytes the daemon has not taken yet (live, or
+ * closed and still sending their last bytes) or were closed and wait for their SENDs' RESULTs
+ * before the CLOSE goes: while not 0, the loop must be run (its RESULTs and SENTs move them
+ * on) even when no handler waits for anything.
  */
 IX_API unsigned int ixev_loop_sending(const struct ixev_loop *l)
 {
-	return l->sending;
+	return l->sending + l->orphans;
 }
 
 /**

@@ -67,6 +67,9 @@ struct chan_conn {
 	bool queued;		/* on cx's pending list */
 	bool eof_sent;
 	bool knock_sent;
+	bool accepted;		/* ACCEPTed (a knock taken late may be dead by then) */
+	__u8 held;		/* a knock no context takes yet: its listen's index + 1 */
+	__u8 lst;		/* a knock's listen: its index + 1 */
 	int err;
 	__u32 sent;		/* bytes of send space to report */
 	__u32 next;		/* pending list or free list */
@@ -114,7 +117,13 @@ struct chan_ctx {
 	bool broken;		/* has published indices out of range (logged once) */
 };
 
-/* One listened (family, address, port) on this worker: the contexts that take its knocks. */
+/*
+ * One listened (family, address, port) on this worker: the contexts that hold it, and which of
+ * them take its knocks (active; an idle one claimed the port only).  A knock while none is
+ * active is held (CS_KNOCKED, counted to cx[0], unsent) until one is.  Contexts listening
+ * through different kernel sockets (ino: a SO_REUSEPORT group) get knocks by flow, like the
+ * kernel's group; contexts sharing one socket (threads, forked processes) take turns.
+ */
 struct chan_lst {
 	bool used;
 	int family;
@@ -122,8 +131,11 @@ struct chan_lst {
 	__u16 port;
 	unsigned int n;
 	unsigned int rr;
+	unsigned int held;
 	struct chan_ctx *cx[APP_CTX_MAX];
 	__u64 cookie[APP_CTX_MAX];
+	__u64 ino[APP_CTX_MAX];
+	bool active[APP_CTX_MAX];
 };
 
 struct chan {
@@ -440,6 +452,8 @@ static void chan_free(struct chan *c, struct chan_conn *k)
 
 	__u32 gen = k->gen + 1;
 
+	if (k->held)
+		c->lst[k->held - 1].held--;
 	chan_unqueue(c, cx, k);
 	chan_rx_drop(cx, k);
 	chan_user_put(cx);
@@ -459,6 +473,137 @@ static struct chan_conn *chan_of(struct chan *c, void *arg)
 	return chan_slot(c, (__u32)(uintptr_t)arg - 1);
 }
 
+/* Which active context of @l takes the connection @info (its index), or -1: none is active. */
+static int chan_lst_pick(const struct chan_lst *l, const struct stack_conn_info *info,
+			 unsigned int turn)
+{
+	unsigned int j, g, n = 0, groups = 0, pick[APP_CTX_MAX];
+	__u64 ino[APP_CTX_MAX];
+	__u32 h;
+
+	for (j = 0; j < l->n; j++) {
+		if (!l->active[j])
+			continue;
+		pick[n++] = j;
+		for (g = 0; g < groups && ino[g] != l->ino[j]; g++)
+			;
+		if (g == groups)
+			ino[groups++] = l->ino[j];
+	}
+	if (!n)
+		return -1;
+	if (groups > 1) {
+		/* a reuseport group: the socket by flow, then its contexts in turn */
+		__u64 want;
+
+		h = info->raddr[0] ^ info->raddr[1] ^ info->raddr[2] ^ info->raddr[3];
+		h = (h ^ ((__u32)info->rport << 16 | info->lport)) * 0x9e3779b1u;
+		want = ino[(h >> 16) % groups];
+		for (j = 0, g = 0; j < n; j++)
+			if (l->ino[pick[j]] == want)
+				pick[g++] = pick[j];
+		n = g;
+	}
+	return (int)pick[turn % n];
+}
+
+/*
+ * Hand knock @k (held, or new) to context @j of @l: from now on it is that context's to accept.
+ * Return: 0, or -EMFILE (it holds app-ctx-conns, or its user uid-conns).
+ */
+static int chan_knock_give(struct chan *c, struct chan_lst *l, struct chan_conn *k, unsigned int j)
+{
+	struct chan_ctx *to = l->cx[j];
+
+	if (k->cx != to) {
+		if (k->queued)
+			chan_unqueue(c, k->cx, k);
+		if (to->nr_conns >= c->cfg.ctx_conns || !chan_user_take(to)) {
+			STAT_INC(c->st.conns_capped);
+			return -EMFILE;
+		}
+		chan_user_put(k->cx);
+		k->cx->nr_conns--;
+		to->nr_conns++;
+		k->cx = to;
+	}
+	if (k->held) {
+		l->held--;
+		k->held = 0;
+	}
+	k->cookie = l->cookie[j];
+	chan_queue(to, c, k, P_KNOCK);
+	return 0;
+}
+
+/* Hand @l's held knocks to its active contexts (one became active); those still unplaced wait. */
+static void chan_lst_flush(struct chan *c, struct chan_lst *l)
+{
+	unsigned int idx = (unsigned int)(l - c->lst) + 1, tries;
+	__u32 i;
+
+	for (i = 0; i < c->nr_slots && l->held; i++) {
+		struct chan_conn *k = chan_slot(c, i);
+		int j = -1;
+
+		if (k->held != idx)
+			continue;
+		for (tries = 0; tries < l->n; tries++) {
+			j = chan_lst_pick(l, &k->info, l->rr++);
+			if (j < 0 || !chan_knock_give(c, l, k, (unsigned int)j))
+				break;
+		}
+		if (j < 0)
+			return;
+	}
+}
+
+/*
+ * REJECT with IXDP_APP_REJECT_PASS: @cx hands knock @k to another active context of its listen.
+ * Return: 0, or -ENOENT (none takes it: the caller resets it).
+ */
+static int chan_knock_pass(struct chan *c, struct chan_ctx *cx, struct chan_conn *k)
+{
+	struct chan_lst *l = k->lst ? &c->lst[k->lst - 1] : NULL;
+	unsigned int tries;
+
+	if (!l || !l->used || k->state != CS_KNOCKED || !k->knock_sent)
+		return -ENOENT;
+	for (tries = 0; tries < l->n; tries++) {
+		int j = chan_lst_pick(l, &k->info, l->rr++);
+
+		if (j < 0)
+			break;
+		if (l->cx[j] == cx)
+			continue;
+		if (!chan_knock_give(c, l, k, (unsigned int)j)) {
+			k->knock_sent = false;
+			STAT_INC(c->st.knocks_passed);
+			return 0;
+		}
+	}
+	/* None takes connections now (a new worker still on its way): held for the next one. */
+	for (tries = 0; tries < l->n && l->held < IXDP_APP_HELD_MAX; tries++) {
+		struct chan_ctx *to = l->cx[tries];
+
+		if (to == cx || to->nr_conns >= c->cfg.ctx_conns || !chan_user_take(to))
+			continue;
+		if (k->queued)
+			chan_unqueue(c, cx, k);
+		chan_user_put(cx);
+		cx->nr_conns--;
+		to->nr_conns++;
+		k->cx = to;
+		k->knock_sent = false;
+		k->held = k->lst;
+		l->held++;
+		STAT_INC(c->st.knocks_passed);
+		STAT_INC(c->st.knocks_held);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 static void *chan_knock(void *ctx, void *lst, struct stack_conn *sc,
 			const struct stack_conn_info *info)
 {
@@ -467,24 +612,48 @@ static void *chan_knock(void *ctx, void *lst, struct stack_conn *sc,
 	struct chan_conn *k;
 	unsigned int tries;
 	__u32 i;
+	int err;
 
-	/* Spread knocks over the listening contexts; skip ones already full of connections. */
+	/* Spread knocks over the active contexts; skip ones already full of connections. */
 	for (tries = 0; tries < l->n; tries++) {
-		unsigned int j = l->rr++ % l->n;
-		int err;
+		int j = chan_lst_pick(l, info, l->rr++);
 
+		if (j < 0)
+			break;
 		k = chan_alloc(c, l->cx[j], &i, &err);
 		if (!k && err == -EMFILE)
 			continue;
 		if (!k)
-			break;
+			goto refused;
 		k->sc = sc;
 		k->state = CS_KNOCKED;
 		k->cookie = l->cookie[j];
 		k->info = *info;
+		k->lst = (__u8)(l - c->lst) + 1;
 		chan_queue(k->cx, c, k, P_KNOCK);
 		return (void *)(uintptr_t)(i + 1);
 	}
+	if (tries == l->n || l->held >= IXDP_APP_HELD_MAX)
+		goto refused;	/* every active context is full, or too many wait */
+	/* Nobody takes connections yet: it waits here, counted to a context that holds the listen. */
+	for (tries = 0; tries < l->n; tries++) {
+		k = chan_alloc(c, l->cx[tries], &i, &err);
+		if (k)
+			break;
+		if (err != -EMFILE)
+			goto refused;
+	}
+	if (!k)
+		goto refused;
+	k->sc = sc;
+	k->state = CS_KNOCKED;
+	k->info = *info;
+	k->held = (__u8)(l - c->lst) + 1;
+	k->lst = k->held;
+	l->held++;
+	STAT_INC(c->st.knocks_held);
+	return (void *)(uintptr_t)(i + 1);
+refused:
 	STAT_INC(c->st.knocks_refused);
 	return NULL;
 }
@@ -589,6 +758,41 @@ static struct chan_lst *chan_lst_find(struct chan *c, int family, const __u32 ad
 	return NULL;
 }
 
+static void chan_close_conn(struct chan *c, struct chan_conn *k, bool reset);
+
+/*
+ * @cx left @l: the knocks held counted to it are counted to a context still holding @l (with
+ * an active one, handed to it), or reset when none is left or has room.
+ */
+static void chan_lst_rehome(struct chan *c, struct chan_lst *l, struct chan_ctx *cx)
+{
+	unsigned int idx = (unsigned int)(l - c->lst) + 1, j;
+	__u32 i;
+
+	for (j = 0; j < l->n && !l->active[j]; j++)
+		;
+	if (j < l->n) {
+		chan_lst_flush(c, l);
+		if (!l->held)
+			return;
+	}
+	for (i = 0; i < c->nr_slots && l->held; i++) {
+		struct chan_conn *k = chan_slot(c, i);
+		struct chan_ctx *to = l->n ? l->cx[0] : NULL;
+
+		if (k->held != idx || k->cx != cx)
+			continue;
+		if (to && to->nr_conns < c->cfg.ctx_conns && chan_user_take(to)) {
+			chan_user_put(cx);
+			cx->nr_conns--;
+			to->nr_conns++;
+			k->cx = to;
+		} else {
+			chan_close_conn(c, k, true);
+		}
+	}
+}
+
 /* Remove @cx from listener @l; the last context out closes it. */
 static void chan_lst_leave(struct chan *c, struct chan_lst *l, struct chan_ctx *cx)
 {
@@ -597,9 +801,13 @@ static void chan_lst_leave(struct chan *c, struct chan_lst *l, struct chan_ctx *
 	for (j = 0; j < l->n; j++) {
 		if (l->cx[j] != cx)
 			continue;
-		l->cx[j] = l->cx[l->n - 1];
-		l->cookie[j] = l->cookie[l->n - 1];
 		l->n--;
+		l->cx[j] = l->cx[l->n];
+		l->cookie[j] = l->cookie[l->n];
+		l->ino[j] = l->ino[l->n];
+		l->active[j] = l->active[l->n];
+		if (l->held)
+			chan_lst_rehome(c, l, cx);
 		listen_release(c->cfg.listens, l->family, l->addr, l->port);
 		break;
 	}
@@ -609,23 +817,36 @@ static void chan_lst_leave(struct chan *c, struct chan_lst *l, struct chan_ctx *
 	}
 }
 
+/*
+ * LISTEN: claim the port for @cx (ixdpd's listen registry decides who may), or, for a context
+ * that holds it, start (no IDLE) or stop (IDLE) taking its knocks.
+ */
 static int chan_listen(struct chan *c, struct chan_ctx *cx, const struct ixdp_app_cmd *cmd)
 {
+	bool idle = cmd->flags & IXDP_APP_LISTEN_IDLE;
 	struct chan_lst *l;
 	unsigned int i;
 	int ret;
 
-	if ((cmd->family && !chan_family_ok(cmd->family)) || !cmd->port)
+	if ((cmd->family && !chan_family_ok(cmd->family)) || !cmd->port ||
+	    (cmd->flags & ~IXDP_APP_LISTEN_IDLE))
 		return -EINVAL;
 	if (!cmd->family && (cmd->addr[0] | cmd->addr[1] | cmd->addr[2] | cmd->addr[3]))
 		return -EINVAL;
 	l = chan_lst_find(c, cmd->family, cmd->addr, cmd->port);
-	if (l) {
-		for (i = 0; i < l->n; i++)
-			if (l->cx[i] == cx)
-				return -EADDRINUSE;
+	for (i = 0; l && i < l->n; i++) {
+		if (l->cx[i] != cx)
+			continue;
+		if (idle == !l->active[i])
+			return idle ? 0 : -EADDRINUSE;	/* idle again: nothing to do */
+		l->active[i] = !idle;
+		l->cookie[i] = cmd->cookie;
+		if (!idle)
+			chan_lst_flush(c, l);
+		return 0;
 	}
-	ret = listen_claim(c->cfg.listens, cx->app, cmd->family, cmd->addr, cmd->port);
+	ret = listen_claim(c->cfg.listens, cx->app, cmd->family, cmd->addr, cmd->port,
+			   cmd->handle);
 	if (ret)
 		return ret;
 	if (!l) {
@@ -647,7 +868,11 @@ static int chan_listen(struct chan *c, struct chan_ctx *cx, const struct ixdp_ap
 	}
 	l->cx[l->n] = cx;
 	l->cookie[l->n] = cmd->cookie;
+	l->ino[l->n] = cmd->handle;
+	l->active[l->n] = !idle;
 	l->n++;
+	if (!idle)
+		chan_lst_flush(c, l);
 	return 0;
 
 err_release:
@@ -892,19 +1117,29 @@ static void chan_command(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 
 	switch (cmd->op) {
 	case IXDP_APP_ACCEPT:
-		if (k->state != CS_KNOCKED || !k->knock_sent) {
+		if (!k->knock_sent || k->accepted ||
+		    (k->state != CS_KNOCKED && k->state != CS_DEAD)) {
 			ret = -EINVAL;
+			break;
+		}
+		k->accepted = true;
+		k->cookie = cmd->cookie;
+		if (k->state == CS_DEAD) {
+			/* its peer went away before the app took it: told again, to the conn */
+			chan_queue(cx, c, k, P_DEAD);
 			break;
 		}
 		k->state = CS_OPEN;
-		k->cookie = cmd->cookie;
 		chan_queue(cx, c, k, P_RECV); /* bytes may have come with the handshake */
 		break;
 	case IXDP_APP_REJECT:
-		if (k->state != CS_KNOCKED && k->state != CS_DEAD) {
+		if ((cmd->flags & ~IXDP_APP_REJECT_PASS) ||
+		    (k->state != CS_KNOCKED && k->state != CS_DEAD)) {
 			ret = -EINVAL;
 			break;
 		}
+		if ((cmd->flags & IXDP_APP_REJECT_PASS) && !chan_knock_pass(c, cx, k))
+			break;
 		chan_close_conn(c, k, true);
 		break;
 	case IXDP_APP_SEND:

@@ -119,13 +119,38 @@ int listen_set_addr(struct listen_reg *r, const struct ixdp_addr_key *ad, __u8 p
 }
 
 /*
+ * The kernel's listeners on @port, each marked held if @ctx's process has it open; -errno
+ * (logged) when the kernel or /proc does not answer.  Return: how many listen (may exceed
+ * PORTS_LISTENERS_MAX: only that many are in @kl).
+ */
+static int listen_kernel(const struct app_ctx *ctx, __u16 port, struct ports_listener *kl)
+{
+	int n, held;
+
+	n = ports_kernel_listeners(port, kl, PORTS_LISTENERS_MAX);
+	if (n < 0) {
+		pr_warn("app %u (pid %d, uid %u): port %u refused: cannot ask the kernel for its "
+			"listeners: %s", ctx->id, ctx->pid, ctx->uid, port, strerror(-n));
+		return n;
+	}
+	held = n ? ports_held(ctx->pid, kl, n < PORTS_LISTENERS_MAX ? n : PORTS_LISTENERS_MAX) : 0;
+	if (held < 0) {
+		pr_warn("app %u (pid %d, uid %u): port %u refused: cannot read its open files: %s",
+			ctx->id, ctx->pid, ctx->uid, port, strerror(-held));
+		return held;
+	}
+	return n;
+}
+
+/*
  * May @ctx, not root, listen on (@family, @addr, @port)?  Only on app-ports, never inside the
- * kernel's ephemeral range, never where the kernel listens: the XDP program would take those
+ * kernel's ephemeral range, never where the kernel listens for someone else (its own kernel
+ * sockets are the app's: the shim listens through both): the XDP program would take those
  * clients (or replies) from the kernel.  Asked afresh on every claim, as the kernel's listeners
  * and range change; a question the kernel does not answer refuses the listen.
  */
 static int listen_rule(struct listen_reg *r, const struct app_ctx *ctx, int family,
-			   const __u32 addr[4], __u16 port)
+		       const __u32 addr[4], __u16 port)
 {
 	struct ports_listener kl[PORTS_LISTENERS_MAX];
 	unsigned int lo = 1, hi = 0;
@@ -139,12 +164,9 @@ static int listen_rule(struct listen_reg *r, const struct app_ctx *ctx, int fami
 				ctx->id, ctx->pid, ctx->uid, port, r->local_range, strerror(-ret));
 			return ret;
 		}
-		n = ports_kernel_listeners(port, kl, PORTS_LISTENERS_MAX);
-		if (n < 0) {
-			pr_warn("app %u (pid %d, uid %u): port %u refused: cannot ask the kernel for "
-				"its listeners: %s", ctx->id, ctx->pid, ctx->uid, port, strerror(-n));
+		n = listen_kernel(ctx, port, kl);
+		if (n < 0)
 			return n;
-		}
 		if (n > PORTS_LISTENERS_MAX)
 			ret = -PORTS_EKERNEL; /* more than we looked at: some listen there */
 		else
@@ -156,29 +178,59 @@ static int listen_rule(struct listen_reg *r, const struct app_ctx *ctx, int fami
 	return ret;
 }
 
+/*
+ * Does @ctx's process hold kernel socket @ino, listening on exactly (@family, @addr, @port)?
+ * Then the kernel let it serve the port (it made, inherited or was sent that socket, or it is a
+ * SO_REUSEPORT sibling of the same user), and it may share the port's listen with another
+ * process.  Asked without the registry lock.
+ */
+static bool listen_proven(const struct app_ctx *ctx, int family, const __u32 addr[4], __u16 port,
+			  __u64 ino)
+{
+	struct ports_listener kl[PORTS_LISTENERS_MAX];
+	int n, i;
+
+	if (!ino)
+		return false;
+	n = listen_kernel(ctx, port, kl);
+	if (n > PORTS_LISTENERS_MAX)
+		n = PORTS_LISTENERS_MAX;
+	for (i = 0; i < n; i++) {
+		if (kl[i].inode != ino || !kl[i].held || memcmp(kl[i].addr, addr, 16))
+			continue;
+		if (!kl[i].family || !family || kl[i].family == family)
+			return true;
+	}
+	return false;
+}
+
 /**
  * listen_claim - a (context, worker) listens on (@family, @addr, @port): first claim fills the
- * XDP program's service table.  Several contexts may share a port only within one process.
+ * XDP program's service table.  Several contexts of one process may share a port; contexts of
+ * other processes only through the kernel's listening socket @ino, which they must hold.
  * @r:      the registry
  * @ctx:    the context
  * @family: IXDP_FAMILY_INET/INET6, 0 for both
  * @addr:   zero for any address of the family
  * @port:   port
+ * @ino:    the inode of the app's kernel socket listening there (the shim's), or 0
  *
  * Worker threads call this (rarely: listens); it takes the registry lock.
  *
  * An app that is not root passes listen_rule() first; root listens anywhere.
  *
- * Return: 0, -EADDRINUSE (another process, or a diagnostic service), for an app that is not
- * root -EACCES (below 1024 or not in app-ports), -ERANGE (inside the kernel's ephemeral range),
- * -EBUSY (the kernel listens there), the error of asking the kernel, or -EMFILE (its user
- * already holds uid-listens distinct listens, of all its contexts and processes); -ENOSPC,
- * -EADDRNOTAVAIL (not one of the interface's addresses), or the map's error.
+ * Return: 0, -EADDRINUSE (another process that does not hold @ino listening there, or a
+ * diagnostic service), for an app that is not root -EACCES (below 1024 or not in app-ports),
+ * -ERANGE (inside the kernel's ephemeral range), -EBUSY (the kernel listens there for another
+ * process), the error of asking the kernel, or -EMFILE (its user already holds uid-listens
+ * distinct listens, of all its contexts and processes); -ENOSPC, -EADDRNOTAVAIL (not one of the
+ * interface's addresses), or the map's error.
  */
 int listen_claim(struct listen_reg *r, const struct app_ctx *ctx, int family, const __u32 addr[4],
-	       __u16 port)
+	       __u16 port, __u64 ino)
 {
 	struct app_listen *l, *free_slot = NULL;
+	bool proven = false, asked = false;
 	unsigned int i;
 	int ret = 0;
 
@@ -190,6 +242,7 @@ int listen_claim(struct listen_reg *r, const struct app_ctx *ctx, int family, co
 	for (i = 0; i < sizeof(r->reserved) / sizeof(r->reserved[0]); i++)
 		if (r->reserved[i] == port)
 			return -EADDRINUSE;
+again:
 	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < APP_LISTEN_MAX; i++) {
 		bool same;
@@ -212,7 +265,15 @@ int listen_claim(struct listen_reg *r, const struct app_ctx *ctx, int family, co
 			l->refs = 1;
 			goto out;
 		}
-		if (!same || l->pid != ctx->pid) {
+		if (same && l->pid != ctx->pid && !asked && ino) {
+			/* the kernel's word, asked without the lock (it reads /proc) */
+			pthread_mutex_unlock(&r->lock);
+			proven = listen_proven(ctx, family, addr, port, ino);
+			asked = true;
+			free_slot = NULL;
+			goto again;
+		}
+		if (!same || (l->pid != ctx->pid && !proven)) {
 			ret = -EADDRINUSE;	/* a draining listen's other addresses too */
 			goto out;
 		}

@@ -55,7 +55,7 @@ void listen_destroy(struct listen_reg *r);
 int listen_set_addr(struct listen_reg *r, const struct ixdp_addr_key *ad, __u8 prefix_len,
 		    bool add);
 int listen_claim(struct listen_reg *r, const struct app_ctx *ctx, int family,
-		 const __u32 addr[4], __u16 port);
+		 const __u32 addr[4], __u16 port, __u64 ino);
 void listen_release(struct listen_reg *r, int family, const __u32 addr[4], __u16 port);
 void listen_tick(struct listen_reg *r);
 

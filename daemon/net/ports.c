@@ -16,6 +16,7 @@
  * reads its ephemeral range (its own outgoing connections' replies would be stolen too), and
  * ports_app_rule() decides.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -214,6 +215,7 @@ static int ports_diag_msg(const struct nlmsghdr *nlh, void *data)
 	l = &d->out[d->n - 1];
 	memset(l, 0, sizeof(*l));
 	l->port = d->port;
+	l->inode = m->idiag_inode;
 	if (m->idiag_family == AF_INET) {
 		l->family = IXDP_FAMILY_INET;
 		l->addr[0] = m->id.idiag_src[0];
@@ -283,6 +285,56 @@ out:
 	return ret;
 }
 
+/**
+ * ports_held - which of the kernel listeners @kl process @pid has open (sets their held).
+ * @pid: the process (an app's, from its control socket's credentials)
+ * @kl:  listeners from ports_kernel_listeners()
+ * @n:   how many
+ *
+ * Holding a listening socket is the kernel's own word on who may serve its port: the process
+ * made it, inherited it across fork or was sent it, or it is a SO_REUSEPORT sibling the kernel
+ * let the same user bind.  Reads /proc/@pid/fd (one readlink per open fd).
+ *
+ * Return: how many it holds, or a negative errno (-ESRCH: no such process, -EACCES, ...).
+ */
+int ports_held(pid_t pid, struct ports_listener *kl, unsigned int n)
+{
+	char path[64], link[64];
+	struct dirent *de;
+	unsigned int i;
+	int held = 0;
+	DIR *dir;
+
+	for (i = 0; i < n; i++)
+		kl[i].held = false;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (n && (de = readdir(dir))) {
+		unsigned long long ino;
+		char tail;
+		ssize_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		len = readlinkat(dirfd(dir), de->d_name, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;	/* closed meanwhile */
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%llu%c", &ino, &tail) != 2 || tail != ']')
+			continue;
+		for (i = 0; i < n; i++) {
+			if (kl[i].inode == ino && !kl[i].held) {
+				kl[i].held = true;
+				held++;
+			}
+		}
+	}
+	closedir(dir);
+	return held;
+}
+
 /* Would a listen on (@family, @addr) take traffic kernel listener @l serves? */
 static bool ports_covers(const struct ports_listener *l, int family, const __u32 addr[4])
 {
@@ -306,7 +358,8 @@ static bool ports_covers(const struct ports_listener *l, int family, const __u32
  * @port:    host order
  *
  * A kernel listener counts when the families meet and either side is a wildcard or the
- * addresses are equal: the XDP program would steer its clients to the app.
+ * addresses are equal: the XDP program would steer its clients to the app.  One the app holds
+ * itself (held: ports_held()) does not: its clients are the app's either way.
  *
  * Return: 0, -PORTS_ENOTALLOWED (below 1024 or not in @allowed), -PORTS_EEPHEMERAL,
  * -PORTS_EKERNEL; ports_refusal() says which in words.
@@ -322,7 +375,7 @@ int ports_app_rule(const struct ports_set *allowed, unsigned int eph_lo, unsigne
 	if (port >= eph_lo && port <= eph_hi)
 		return -PORTS_EEPHEMERAL;
 	for (i = 0; i < nkl; i++)
-		if (kl[i].port == port && ports_covers(&kl[i], family, addr))
+		if (kl[i].port == port && !kl[i].held && ports_covers(&kl[i], family, addr))
 			return -PORTS_EKERNEL;
 	return 0;
 }

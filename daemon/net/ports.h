@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -41,6 +42,8 @@ struct ports_listener {
 	int family;		/* IXDP_FAMILY_INET or _INET6; 0: an IPv6 wildcard taking IPv4 too */
 	__u32 addr[4];		/* network order, IPv4 in [0]; zero: any address */
 	__u16 port;
+	__u64 inode;		/* the socket's: /proc/PID/fd/N names it socket:[inode] */
+	bool held;		/* ports_held(): the process asked about has it open */
 };
 
 /* Refusals of a non-root listen; each rule its own errno, so the app can name it. */
@@ -62,6 +65,7 @@ int ports_merge(const char *current, unsigned int lo, unsigned int hi, char *out
 
 int ports_local_range(const char *path, unsigned int *lo, unsigned int *hi);
 int ports_kernel_listeners(__u16 port, struct ports_listener *out, unsigned int max);
+int ports_held(pid_t pid, struct ports_listener *kl, unsigned int n);
 int ports_app_rule(const struct ports_set *allowed, unsigned int eph_lo, unsigned int eph_hi,
 		   const struct ports_listener *kl, unsigned int nkl, int family,
 		   const __u32 addr[4], __u16 port);

@@ -165,6 +165,23 @@ int ix_fd(const struct ix_ctx *ctx);
 int ix_listen(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port, uint64_t cookie);
 
 /*
+ * ix_listen_fd - ix_listen(), as the holder of kernel socket @fd (a TCP socket of this process
+ * listening on the same address and port; -1: none): other processes that hold it too (forked
+ * children, or SO_REUSEPORT siblings of the same user, which the kernel let bind there) may
+ * listen on the port beside this one, and ixdpd spreads new connections over them (by flow
+ * between different sockets of a reuseport group, in turn between holders of one socket).
+ * With IX_LISTEN_IDLE the port is claimed but no connection is taken: they wait in ixdpd (up
+ * to IXDP_APP_HELD_MAX per worker) until a context of the listen takes them, as this one does
+ * after ix_listen_fd() again without the flag (or ix_listen()).
+ *
+ * Return: as ix_listen(); -EADDRINUSE for a context that listens there already (and not
+ * idle), -EBADF (@fd not open).
+ */
+#define IX_LISTEN_IDLE 0x1
+int ix_listen_fd(struct ix_ctx *ctx, const struct ix_addr *addr, uint16_t port, uint64_t cookie,
+		 int fd, unsigned int flags);
+
+/*
  * ix_unlisten - stop accepting on @port; @addr as given to ix_listen().
  * Return: 0, -ENOENT, -EINVAL, -ETIMEDOUT, -ECONNRESET.
  */
@@ -183,6 +200,11 @@ long ix_accept(struct ix_ctx *ctx, ix_handle_t h, uint64_t cookie);
 
 /* ix_reject - reset the connection of an IX_EV_KNOCK. */
 long ix_reject(struct ix_ctx *ctx, ix_handle_t h);
+/*
+ * ix_pass - hand the connection of an IX_EV_KNOCK to another context taking connections on its
+ * listen (another process holding the listener, ix_listen_fd()); reset when there is none.
+ */
+long ix_pass(struct ix_ctx *ctx, ix_handle_t h);
 
 /*
  * ix_connect - open a connection to @remote from the daemon's address; exactly one

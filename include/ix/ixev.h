@@ -49,6 +49,13 @@ struct ixev_conn_ops {
 	void (*dialed)(struct ixev_conn *c, int err);
 	/* ixev is done with @c: the app may free it. */
 	void (*release)(struct ixev_conn *c);
+	/*
+	 * Optional, instead of accept(): a knock the app answers later (an accept queue of its
+	 * own): ixev_accept() when it takes it, ixev_refuse() otherwise.  Return 0 (kept), or
+	 * IXEV_REJECT / IXEV_PASS to answer now.
+	 */
+	int (*knock)(struct ixev_loop *l, ix_handle_t h, const struct ix_addr *remote,
+		     uint16_t lport);
 };
 
 /* Embedded in the app's connection state; fields are ixev's, read-only for the app. */
@@ -94,6 +101,21 @@ struct ix_ctx *ixev_loop_ix(struct ixev_loop *l);
 
 /* ixev_listen - see ix_listen().  Return: 0 or its errors. */
 int ixev_listen(struct ixev_loop *l, const struct ix_addr *addr, uint16_t port);
+#define IXEV_REJECT 1	/* knock(): reset it */
+#define IXEV_PASS 2	/* knock(): hand it to another process on the listen (ix_pass()) */
+
+/*
+ * ixev_accept - take knock @h (kept by ops->knock()) as connection @c, from the port @lport.
+ * A knock whose peer went away meanwhile is still taken: @c gets IXEV_HUP with its error.
+ * Return: 0, -ENOMEM (reset), or ix_accept()'s error (@c is not the loop's).
+ */
+int ixev_accept(struct ixev_loop *l, ix_handle_t h, struct ixev_conn *c, uint16_t lport);
+/* ixev_refuse - answer knock @h (kept by ops->knock()): IXEV_REJECT or IXEV_PASS. */
+void ixev_refuse(struct ixev_loop *l, ix_handle_t h, int how);
+
+/* ixev_listen_fd - see ix_listen_fd().  Return: 0 or its errors. */
+int ixev_listen_fd(struct ixev_loop *l, const struct ix_addr *addr, uint16_t port, int fd,
+		   unsigned int flags);
 
 /*
  * ixev_run - wait for events (at most @timeout_ms, -1: no limit) and run the handlers.

@@ -30,7 +30,12 @@
  *
  * Connections and flow control are IX's:
  *   - KNOCK: a new connection on a port the app listens on; the app answers ACCEPT (with its own
- *     cookie, echoed in every later event) or REJECT (reset).
+ *     cookie, echoed in every later event), REJECT (reset) or REJECT with IXDP_APP_REJECT_PASS
+ *     (to another context taking connections on the listen).  Knocks go only to contexts that
+ *     take connections (a LISTEN without IXDP_APP_LISTEN_IDLE); while none does they wait in
+ *     the daemon.  A LISTEN naming the inode of a kernel socket the app's process holds,
+ *     listening on the same address and port, may share the port with other processes
+ *     holding it (fork children, SO_REUSEPORT siblings).
  *   - RECV: bytes at rx area offset off, len bytes; len 0 means the peer closed its side (FIN).
  *     The app returns receive space with RECV_DONE (bytes, in order): until then the bytes stay
  *     valid and the TCP window stays closed by that much.
@@ -84,7 +89,7 @@
 #include <linux/types.h>
 
 #define IXDP_APP_MAGIC 0x50415849u	/* "IXAP" */
-#define IXDP_APP_VERSION 2
+#define IXDP_APP_VERSION 3
 #define IXDP_APP_ENTRY 64
 
 /*
@@ -96,10 +101,11 @@
 
 enum ixdp_app_op {
 	IXDP_APP_NOP = 0,
-	IXDP_APP_LISTEN = 1,	/* family (0: both), addr (zero: every one), port, cookie -> RESULT */
+	IXDP_APP_LISTEN = 1,	/* family (0: both), addr (zero: every one), port, cookie, flags,
+				 * handle: the app's kernel listener's inode, or 0 -> RESULT */
 	IXDP_APP_UNLISTEN = 2,	/* family, addr, port -> RESULT */
 	IXDP_APP_ACCEPT = 3,	/* handle (from KNOCK), cookie */
-	IXDP_APP_REJECT = 4,	/* handle (from KNOCK): reset, handle freed */
+	IXDP_APP_REJECT = 4,	/* handle (from KNOCK), flags: reset, handle freed */
 	IXDP_APP_CONNECT = 5,	/* family, addr, port, cookie -> CONNECTED */
 	IXDP_APP_SEND = 6,	/* handle, off (in this worker's tx area), len -> RESULT */
 	IXDP_APP_RECV_DONE = 7,	/* handle, len */
@@ -110,6 +116,20 @@ enum ixdp_app_op {
 };
 
 #define IXDP_APP_CLOSE_RESET 0x1
+
+/*
+ * LISTEN: claim the port but take no connection yet; they wait in ixdpd (up to
+ * IXDP_APP_HELD_MAX per listen and worker) until a context listening on it without this flag
+ * takes them.  A LISTEN without it by a context that holds the listen idle makes it take them.
+ */
+#define IXDP_APP_LISTEN_IDLE 0x1
+
+/*
+ * REJECT: hand the knock to another context taking connections on its listen (another process
+ * holding the listener) instead of resetting it; reset only when there is none.
+ */
+#define IXDP_APP_REJECT_PASS 0x1
+#define IXDP_APP_HELD_MAX 4096
 
 /* One command: written by the app. */
 struct ixdp_app_cmd {

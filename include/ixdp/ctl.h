@@ -28,7 +28,7 @@
 #include "steer.h"
 
 #define IXDP_CTL_MAGIC 0x49584443u	/* "IXDC" */
-#define IXDP_CTL_VERSION 11
+#define IXDP_CTL_VERSION 12
 #define IXDP_CTL_REPLY_MAX (16u << 20)
 
 enum ixdp_ctl_op {
@@ -175,7 +175,9 @@ struct ixdp_ctl_stats {
 	X(ports_none, "ports_none", "CONNECTs refused: no source port left")		\
 	X(moves, "moves", "connections handed to another context of their process (MOVE)")	\
 	X(moves_refused, "moves_refused", "MOVEs of a live handle refused: the connection stayed") \
-	X(moved_lost, "moved_lost", "conns moved to an ending context it never read of: reset")
+	X(moved_lost, "moved_lost", "conns moved to an ending context it never read of: reset") \
+	X(knocks_held, "knocks_held", "new connections held until a context took them (idle listen)") \
+	X(knocks_passed, "knocks_passed", "new connections a process handed on to another (REJECT_PASS)")
 
 #define IXDP_CTL_U64(field, key, text) __u64 field;
 #define IXDP_CTL_ONE(field, key, text) +1

@@ -25,7 +25,10 @@ TEST(AppAbi, Constants)
 {
 	EXPECT_EQ(IXDP_APP_MAGIC, 0x50415849u);
 	// 2: handles are opaque (no worker field), MOVE/MOVED, conns_max in the header.
-	EXPECT_EQ(IXDP_APP_VERSION, 2);
+	// 3: LISTEN's IDLE flag and kernel socket inode (shared listens across processes).
+	EXPECT_EQ(IXDP_APP_VERSION, 3);
+	EXPECT_EQ(IXDP_APP_LISTEN_IDLE, 0x1);
+	EXPECT_TRUE(IXDP_APP_HELD_MAX > 0);
 	EXPECT_EQ(IXDP_APP_ENTRY, 64);
 	EXPECT_TRUE(pow2(IXDP_APP_ENTRY));
 	EXPECT_EQ(IXDP_APP_FDS_MAX, 2 + IXDP_WORKERS_MAX);

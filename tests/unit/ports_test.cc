@@ -11,8 +11,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -281,6 +283,33 @@ static int kernel_listeners_child()
 		return 20;
 	if (ports_kernel_listeners(5432, kl, 1) != 2) // counted beyond the room given
 		return 21;
+	// ports_held(): this process holds its listeners (by inode); a child that closed them not
+	n = ports_kernel_listeners(5433, kl, PORTS_LISTENERS_MAX);
+	if (n != 1 || !kl[0].inode || ports_held(getpid(), kl, 1) != 1 || !kl[0].held)
+		return 22;
+	pid_t child = fork();
+	if (child == 0) {
+		for (int fd = 3; fd < 64; fd++)
+			close(fd);
+		pause();
+		_exit(0);
+	}
+	usleep(100 * 1000);
+	int held = ports_held(child, kl, 1);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (held != 0 || kl[0].held)
+		return 23;
+	if (ports_held(child, kl, 1) != -ESRCH) // gone
+		return 24;
+	// the rule: a kernel listener the app holds is its own, not "the kernel listens there"
+	struct ports_set any = { 1, { { 1024, 65535 } } };
+	kl[0].held = true;
+	if (ports_app_rule(&any, 1, 0, kl, 1, IXDP_FAMILY_INET, kl[0].addr, 5433) != 0)
+		return 25;
+	kl[0].held = false;
+	if (ports_app_rule(&any, 1, 0, kl, 1, IXDP_FAMILY_INET, kl[0].addr, 5433) != -PORTS_EKERNEL)
+		return 26;
 	return 0;
 }
 
