@@ -114,6 +114,8 @@ static int shim_ep_ref(struct shim_ep *ep, struct shim_ctx *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = SHIM_EP_IX };
 
+	if (!c)
+		return 0;	/* a fork child's listener not claimed: kernel side only */
 	if (!ep->ctx_refs[c->id] && !shim.dead &&
 	    shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_ADD, ix_fd(c->ix), &ev))
 		return -errno;
@@ -125,7 +127,7 @@ static int shim_ep_ref(struct shim_ep *ep, struct shim_ctx *c)
 /* One member of @ep fewer lives in @c: the last takes @c's ix_fd() out of the kernel set. */
 static void shim_ep_unref(struct shim_ep *ep, struct shim_ctx *c)
 {
-	if (!ep->ctx_refs[c->id] || --ep->ctx_refs[c->id])
+	if (!c || !ep->ctx_refs[c->id] || --ep->ctx_refs[c->id])
 		return;
 	ep->ctxs &= ~shim_ctx_bit(c);
 	if (!shim.dead)
@@ -140,7 +142,7 @@ void shim_ep_sock_moved(struct shim_sock *s, struct shim_ctx *from, struct shim_
 {
 	struct shim_memb *m;
 
-	for (m = s->membs; m; m = m->s_next) {
+	for (m = s->membs; m && to; m = m->s_next) {
 		if (shim_ep_ref(m->ep, to)) {
 			/* no room for @to's fd in the kernel set: it keeps being drained, not slept on */
 			m->ep->ctx_refs[to->id]++;
@@ -333,6 +335,8 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		if (s->type == SHIM_LISTENER)
 			shim_libc.epoll_ctl(epfd, op, fd, NULL);
 		shim_memb_free(m);
+		if (s->type == SHIM_LISTENER && !s->membs)
+			shim_lst_pause(s);	/* nginx's accept_mutex: another worker takes them */
 		break;
 	}
 out:
@@ -644,8 +648,11 @@ int shim_poll(struct pollfd *fds, nfds_t n, int timeout)
 		for (i = 0, ns = 0; i < n; i++) {
 			struct shim_sock *s = shim_fd_get(fds[i].fd, SHIM_FD_SOCK);
 
-			if (s)
-				socks[ns++] = s;
+			if (!s)
+				continue;
+			if (s->type == SHIM_LISTENER && (fds[i].events & POLLIN))
+				shim_adopt(s);	/* it takes connections from now on */
+			socks[ns++] = s;
 		}
 		shim_drain_set(shim_socks_ctxs(socks, ns));
 		for (i = 0, ready = 0; i < n; i++) {

@@ -87,13 +87,14 @@ void shim_fd_clear(int fd)
 
 /**
  * shim_fd_fork - in a fork child: the parent's ixdp sockets are not the child's to serve.
- * @on_epoll: called for each epoll set the child inherited
+ * @keep_sock: called for each fd naming an ixdp socket: true keeps it one (a listener)
+ * @on_epoll:  called for each epoll set the child inherited
  *
- * Their fds stay open and become libc's: a connection's fd is its unconnected sentinel dup
- * (reads and writes fail with ENOTCONN at once), a listener's is its kernel socket (the kernel's
- * connections, as for any inherited listener), and a close drops only the child's fd.
+ * The fds of the others stay open and become libc's: a connection's fd is its unconnected
+ * sentinel dup (reads and writes fail with ENOTCONN at once), and a close drops only the
+ * child's fd.
  */
-void shim_fd_fork(void (*on_epoll)(void *ep))
+void shim_fd_fork(bool (*keep_sock)(void *s), void (*on_epoll)(void *ep))
 {
 	unsigned int c, i;
 
@@ -101,10 +102,12 @@ void shim_fd_fork(void (*on_epoll)(void *ep))
 		uintptr_t *chunk = shim_fd_chunks[c];
 
 		for (i = 0; chunk && i < SHIM_FD_CHUNK; i++) {
-			if ((chunk[i] & SHIM_FD_KIND_MASK) == SHIM_FD_SOCK)
+			void *p = (void *)(chunk[i] & ~(uintptr_t)SHIM_FD_KIND_MASK);
+
+			if ((chunk[i] & SHIM_FD_KIND_MASK) == SHIM_FD_SOCK && !keep_sock(p))
 				chunk[i] = 0;
 			else if ((chunk[i] & SHIM_FD_KIND_MASK) == SHIM_FD_EPOLL)
-				on_epoll((void *)(chunk[i] & ~(uintptr_t)SHIM_FD_KIND_MASK));
+				on_epoll(p);
 		}
 	}
 }

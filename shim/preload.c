@@ -31,6 +31,8 @@ __attribute__((constructor)) static void shim_init(void)
 	shim.fallback = v && !strcmp(v, "kernel");
 	v = getenv("IXDP_SPIN_US");
 	shim.spin_us = v ? (unsigned int)strtoul(v, NULL, 10) : IX_SPIN_US;
+	v = getenv("IXDP_CONTROL");
+	shim.control = v ? strdup(v) : NULL;	/* NULL: libix's default */
 	v = getenv("IXDP_CONTEXTS");
 	shim.max_ctx = v ? (unsigned int)strtoul(v, NULL, 10) : SHIM_CTX_DEFAULT;
 	if (shim.max_ctx < 1 || shim.max_ctx > SHIM_CTX_MAX) {
@@ -38,6 +40,11 @@ __attribute__((constructor)) static void shim_init(void)
 			 SHIM_CTX_DEFAULT);
 		shim.max_ctx = SHIM_CTX_DEFAULT;
 	}
+}
+
+__attribute__((destructor)) static void shim_fini(void)
+{
+	shim_sock_exit();
 }
 
 static struct shim_sock *shim_sock_of(int fd)

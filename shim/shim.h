@@ -96,7 +96,7 @@ void *shim_fd_get(int fd, enum shim_kind kind);
 int shim_fd_set(int fd, enum shim_kind kind, void *obj);
 void shim_fd_clear(int fd);
 void shim_fd_each(unsigned int first, unsigned int last, void (*fn)(int fd));
-void shim_fd_fork(void (*on_epoll)(void *ep));
+void shim_fd_fork(bool (*keep_sock)(void *s), void (*on_epoll)(void *ep));
 
 /* --- ixdp sockets (sock.c) ----------------------------------------------------------------- */
 
@@ -122,14 +122,19 @@ struct shim_sock {
 	int backlog;
 	int v6only;
 	bool specific;			/* listens on ia, not on every address of ixdpd */
+	bool taking;			/* the port's ixdp listen takes connections (not idle) */
+	bool inherited;			/* a fork child's, not yet waited on here: gets none */
+	bool claim_told;		/* a failed claim in a fork child was logged */
 	struct ix_addr ia;
 	struct shim_sock *port_next;	/* the port's other listeners */
-	struct shim_sock *acc_head;	/* accepted, not yet taken by accept() */
+	struct shim_sock *acc_head;	/* knocks, not yet taken by accept() */
 	struct shim_sock *acc_tail;
 	unsigned int acc_len;
 
 	/* SHIM_CONN */
 	struct shim_sock *acc_next;	/* on its listener's queue */
+	ix_handle_t knock;		/* ... as this knock, from port knock_lport */
+	uint16_t knock_lport;
 	struct shim_sock *listener;	/* ... that one, until accepted */
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
@@ -143,7 +148,7 @@ struct shim_sock {
 	unsigned int rcvtimeo_ms;	/* SO_RCVTIMEO: 0 never, SHIM_TIMEO_NOW at once */
 	unsigned int sndtimeo_ms;	/* SO_SNDTIMEO */
 
-	struct shim_ctx *ctx;		/* the context it lives in */
+	struct shim_ctx *ctx;		/* its context (a fork child's listener: NULL until claimed) */
 	bool moved;			/* moved to a thread's context once: it stays there */
 	bool adrift;			/* a move ixdpd never settled: never touched (or freed) again */
 	struct shim_memb *membs;	/* epoll sets it is in */
@@ -178,6 +183,8 @@ struct shim {
 	struct shim_ctx ctx[SHIM_CTX_MAX];
 	unsigned int nr_ctx;		/* attached so far */
 	unsigned int max_ctx;		/* IXDP_CONTEXTS */
+	const char *control;		/* IXDP_CONTROL as the process started (nginx's workers clear the
+					 * environment) */
 	shim_ctxset_t sending;		/* contexts with bytes the daemon has not taken yet */
 	int prog_kick;			/* eventfd: wakes the progress thread */
 	bool prog_started;
@@ -193,6 +200,7 @@ struct shim {
 extern struct shim shim;
 
 void shim_sock_init(void);
+void shim_sock_exit(void);
 struct shim_ctx *shim_thr_ctx(void);
 int shim_sleep_begin(shim_ctxset_t set);
 void shim_sleep_end(shim_ctxset_t set);
@@ -215,6 +223,7 @@ void shim_drain(struct shim_ctx *c);
 void shim_drain_set(shim_ctxset_t set);
 shim_ctxset_t shim_socks_ctxs(struct shim_sock **socks, unsigned int n);
 void shim_adopt(struct shim_sock *s);
+void shim_lst_pause(struct shim_sock *l);
 int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extra,
 	      nfds_t nextra, int timeout_ms);
 void shim_wake_waiters(struct shim_sock *s);

@@ -42,6 +42,7 @@
 
 #define SHIM_DRAIN_ROUNDS 1024		/* ixev_run() calls per drain at most */
 #define SHIM_ACC_MAX 65536		/* connections an accept queue holds at most */
+#define SHIM_EXIT_MS 2000		/* how long exit waits for ixdpd to take what was sent */
 
 struct shim shim = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -105,14 +106,14 @@ static void shim_ix_log(int level, const char *msg, void *arg)
 		shim_log("libix-preload: %s", msg);
 }
 
-static struct ixev_conn *shim_on_accept(struct ixev_loop *l, const struct ix_addr *remote,
-					uint16_t lport);
+static int shim_on_knock(struct ixev_loop *l, ix_handle_t h, const struct ix_addr *remote,
+			 uint16_t lport);
 static void shim_on_release(struct ixev_conn *c);
 
 static void shim_on_dialed(struct ixev_conn *c, int err);
 
 static const struct ixev_conn_ops shim_ops = {
-	.accept = shim_on_accept,
+	.knock = shim_on_knock,
 	.dialed = shim_on_dialed,
 	.release = shim_on_release,
 };
@@ -265,7 +266,7 @@ static int shim_ctx_attach(struct shim_ctx *c)
 		if (shim.sentinel < 0)
 			return -errno;
 	}
-	ret = ixev_loop_create(NULL, &shim_ops, c, &c->loop);
+	ret = ixev_loop_create(shim.control, &shim_ops, c, &c->loop);
 	if (ret) {
 		c->loop = NULL;
 		return ret;
@@ -566,20 +567,44 @@ int shim_conn_err(const struct shim_sock *s)
 }
 
 /*
+ * In a fork child, for each ixdp socket it inherited: a listener stays one, claimed by no
+ * context of this process until a thread here waits on it (shim_lst_take()); the connections
+ * queued on it are the parent's (never accepted here).  Return: whether @p stays an ixdp socket.
+ */
+static struct shim_sock *shim_acc_pop(struct shim_sock *l);
+
+static bool shim_sock_forked(void *p)
+{
+	struct shim_sock *l = p, *s;
+
+	if (l->type != SHIM_LISTENER)
+		return false;
+	while ((s = shim_acc_pop(l)))
+		free(s);	/* the child's copy of the parent's knocks: the parent answers them */
+	l->ctx = NULL;
+	l->taking = false;
+	l->inherited = true;
+	l->moved = false;
+	l->claim_told = false;
+	l->membs = NULL;	/* the parent's sets */
+	l->waiters = 0;
+	return true;
+}
+
+/*
  * In a fork child.  No daemon is talked to here (the parent may hold any lock, and a child
  * must not block on it): the lock is made anew, the parent's contexts are let go of locally
- * (their fds closed and their memory unmapped in this process only: the parent's go on), and
- * every inherited ixdp socket becomes the plain fd it is (shim_fd_fork()).  A listen in the
- * child attaches a context of its own.
+ * (their fds closed and their memory unmapped in this process only: the parent's go on), every
+ * inherited connection becomes the plain fd it is and every listener waits for a thread of the
+ * child to claim it (shim_fd_fork(), shim_sock_forked()).
  */
 static void shim_atfork_child(void)
 {
 	unsigned int i;
 
 	pthread_mutex_init(&shim.lock, NULL);
-	shim_fd_fork(shim_ep_inherited);
+	shim_fd_fork(shim_sock_forked, shim_ep_inherited);
 	shim_ep_fork();
-	memset(shim_ports, 0, sizeof(shim_ports));
 	shim_waits = NULL;
 	if (shim_thr.kick >= 0)
 		shim_libc.close(shim_thr.kick);
@@ -602,6 +627,41 @@ static void shim_atfork_child(void)
 	shim.prog_idle = false;
 	shim.attach_err = 0;
 	shim.dead = 0;
+}
+
+/**
+ * shim_sock_exit - at exit() (or a return from main): what the app wrote and closed may still
+ * be on its way (commands not yet published, bytes in ixev's buffers, a close waiting for
+ * them), and ixdpd resets what an ended context leaves.  Every context is run once, and those
+ * with bytes ixdpd has not taken until it has taken them all, for at most SHIM_EXIT_MS, as the
+ * kernel sends an exited process's bytes.
+ */
+void shim_sock_exit(void)
+{
+	struct timespec ts;
+	uint64_t deadline;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 1;		/* a thread stuck with the lock: leave without */
+	if (pthread_mutex_timedlock(&shim.lock, &ts)) {
+		shim_log("libix-preload: exit: the lock is held: what is queued may be lost");
+		return;
+	}
+	deadline = shim_now_ms() + SHIM_EXIT_MS;
+	/* every context once: commands still queued (a close, a pass) go out */
+	shim_drain_set(shim.nr_ctx >= 64 ? ~0ull : (1ull << shim.nr_ctx) - 1);
+	while (shim.sending && !shim.dead && shim_now_ms() < deadline) {
+		shim_drain_set(shim.sending);
+		if (!shim.sending)
+			break;
+		pthread_mutex_unlock(&shim.lock);
+		shim_libc.poll(NULL, 0, 1);
+		pthread_mutex_lock(&shim.lock);
+	}
+	if (shim.debug)
+		shim_log("libix-preload: exit: %u contexts run, %s", shim.nr_ctx,
+			 shim.sending ? "bytes left ixdpd did not take" : "everything taken");
+	pthread_mutex_unlock(&shim.lock);
 }
 
 /**
@@ -755,6 +815,18 @@ static void shim_addr_str(const struct sockaddr_storage *ss, char *buf, size_t l
 		 shim_port_of(ss));
 }
 
+/* Undo listen(2) on @fd (its binding stays: a connect to AF_UNSPEC stops a TCP listener). */
+static int shim_unlisten_kernel(int fd, int err)
+{
+	struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+	if (shim_libc.connect(fd, &sa, sizeof(sa)))
+		shim_log("libix-preload: fd %d: cannot stop its kernel listen: %s", fd,
+			 strerror(errno));
+	errno = err;
+	return -1;
+}
+
 /**
  * shim_listen - listen(2) for a socket the shim has not taken yet: decide whether ixdp serves it.
  * @fd:      the app's socket
@@ -799,52 +871,60 @@ int shim_listen(int fd, int backlog)
 			v6only = 0;
 	}
 	specific = shim_ix_addr(&ss, &ia);
+	/* the kernel's first: ixdpd asks the kernel whether this process holds the listener */
+	ret = shim_libc.listen(fd, backlog);
+	if (ret)
+		return ret;
 
 	pthread_mutex_lock(&shim.lock);
 	if (shim.dead) {
 		pthread_mutex_unlock(&shim.lock);
 		if (shim.debug)
 			shim_log("libix-preload: fd %d listens on %s: kernel (ixdpd went away)", fd, name);
-		return shim_libc.listen(fd, backlog);
+		return 0;
 	}
 	ctx = shim_thr_ctx();
 	if (!ctx) {
 		ret = shim.attach_err ? shim.attach_err : -ENOMEM;
 		pthread_mutex_unlock(&shim.lock);
 		if (shim.fallback)
-			return shim_libc.listen(fd, backlog);
-		errno = -ret;
-		return -1;
+			return 0;
+		return shim_unlisten_kernel(fd, -ret);
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		pthread_mutex_unlock(&shim.lock);
-		errno = ENOMEM;
-		return -1;
+		return shim_unlisten_kernel(fd, ENOMEM);
 	}
 	other = shim_ports[port];
-	/* one ixdp listen per port: a second socket on it (IPv4 beside IPv6) shares it */
-	if (other)
+	/*
+	 * One ixdp listen per port: a second socket on it (IPv4 beside IPv6) shares it.  It is
+	 * claimed idle: ixdpd holds the port's connections until a thread waits on one of its
+	 * sockets (shim_lst_take()), so a process that never accepts (a pre-forking server's
+	 * master) is handed none.
+	 */
+	if (other && other->ctx)
 		ctx = other->ctx;
-	ret = other ? 0 : ixev_listen(ctx->loop, specific ? &ia : NULL, port);
+	ret = other && other->ctx ? 0 : ixev_listen_fd(ctx->loop, specific ? &ia : NULL, port, fd,
+						       IX_LISTEN_IDLE);
 	if (ret == -EADDRNOTAVAIL) {
 		pthread_mutex_unlock(&shim.lock);
 		free(s);
 		if (shim.debug)
 			shim_log("libix-preload: fd %d listens on %s: kernel (not an ixdpd address)",
 				 fd, name);
-		return shim_libc.listen(fd, backlog);
+		return 0;
 	}
 	if (ret) {
 		pthread_mutex_unlock(&shim.lock);
 		free(s);
 		shim_log("libix-preload: fd %d: listen on %s through ixdpd: %s", fd, name,
 			 strerror(-ret));
-		errno = -ret;
-		return -1;
+		return shim_unlisten_kernel(fd, -ret);
 	}
 	s->type = SHIM_LISTENER;
 	s->ctx = ctx;
+	s->taking = other && other->ctx && other->taking;
 	s->refs = 1;
 	s->kfd = fd;
 	s->family = domain;
@@ -863,26 +943,20 @@ int shim_listen(int fd, int backlog)
 	s->nonblock = ret >= 0 && (ret & O_NONBLOCK);
 	if (ret >= 0)
 		shim_libc.fcntl(fd, F_SETFL, ret | O_NONBLOCK);
-	s->port_next = other;
+	for (; other && !other->ctx; other = other->port_next)
+		other->ctx = ctx;	/* a fork child's inherited ones: the claim is the port's */
+	s->port_next = shim_ports[port];
 	shim_ports[port] = s;
 	ret = shim_fd_set(fd, SHIM_FD_SOCK, s);
 	pthread_mutex_unlock(&shim.lock);
 	if (ret) {
 		shim_sock_put(fd, s);
-		errno = -ret;
-		return -1;
+		return shim_unlisten_kernel(fd, -ret);
 	}
 	if (shim.debug)
 		shim_log("libix-preload: fd %d listens on %s: ixdp%s", fd, name,
 			 specific ? "" : " and kernel");
-	ret = shim_libc.listen(fd, backlog);
-	if (ret) {
-		int err = errno;
-
-		shim_sock_put(fd, s);
-		errno = err;
-	}
-	return ret;
+	return 0;
 }
 
 /*
@@ -896,7 +970,7 @@ static struct shim_sock *shim_lst_for(uint16_t lport, const struct ix_addr *remo
 	struct shim_sock *l, *best = NULL;
 
 	for (l = shim_ports[lport]; l; l = l->port_next) {
-		if (l->acc_len >= SHIM_ACC_MAX)
+		if (l->acc_len >= SHIM_ACC_MAX || l->inherited)
 			continue;
 		if (l->family == remote->family)
 			return l;
@@ -912,17 +986,24 @@ static void shim_on_conn(struct ixev_conn *c, unsigned int events)
 	shim_notify((struct shim_sock *)c);
 }
 
-/* ixev: a connection to a port we listen on (under the lock, in shim_drain()). */
-static struct ixev_conn *shim_on_accept(struct ixev_loop *loop, const struct ix_addr *remote,
-					uint16_t lport)
+/*
+ * ixev: a connection to a port we listen on (under the lock, in shim_drain()).  It stays a
+ * knock, ixdpd's, until accept() takes it: one the app never takes (its listener closed, a
+ * process that exits) is handed on to another process listening there, as a kernel listener
+ * shared across fork keeps its queue.
+ */
+static int shim_on_knock(struct ixev_loop *loop, ix_handle_t h, const struct ix_addr *remote,
+			 uint16_t lport)
 {
 	struct shim_sock *l = shim_lst_for(lport, remote), *s;
 
 	if (!l)
-		return NULL;	/* nobody listens, or every queue is full: reset */
+		return IXEV_PASS;	/* nobody here takes it: to another process, else reset */
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return NULL;
+		return IXEV_REJECT;
+	s->knock = h;
+	s->knock_lport = lport;
 	ixev_conn_init(&s->ixc);
 	s->type = SHIM_CONN;
 	s->ctx = ixev_loop_arg(loop);
@@ -959,7 +1040,7 @@ static struct ixev_conn *shim_on_accept(struct ixev_loop *loop, const struct ix_
 	l->acc_tail = s;
 	l->acc_len++;
 	shim_notify(l);
-	return &s->ixc;
+	return 0;
 }
 
 static void shim_on_release(struct ixev_conn *c)
@@ -969,6 +1050,16 @@ static void shim_on_release(struct ixev_conn *c)
 	if (s->dial_err && !s->app_closed)
 		return;	/* a failed connect: the app's fd holds it until closed (shim_sock_put) */
 	free(s);
+}
+
+static void shim_acc_push_front(struct shim_sock *l, struct shim_sock *s)
+{
+	s->acc_next = l->acc_head;
+	l->acc_head = s;
+	if (!l->acc_tail)
+		l->acc_tail = s;
+	l->acc_len++;
+	s->listener = l;
 }
 
 static struct shim_sock *shim_acc_pop(struct shim_sock *l)
@@ -1027,16 +1118,21 @@ int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int 
 
 				if (fd >= 0)
 					shim_libc.close(fd);
-				s->app_closed = 1;
-				ixev_close(&s->ixc);	/* frees it */
-				shim_drain(l->ctx);
+				shim_acc_push_front(l, s);	/* still queued, as the kernel's */
 				pthread_mutex_unlock(&shim.lock);
 				errno = err;
 				return -1;
 			}
+			if (ixev_accept(s->ctx->loop, s->knock, &s->ixc, s->knock_lport)) {
+				shim_fd_clear(fd);	/* reset by ixev: the next one */
+				shim_libc.close(fd);
+				free(s);
+				continue;
+			}
 			s->refs = 1;
 			s->nonblock = !!(flags & SOCK_NONBLOCK);
 			shim_copy_addr(addr, len, &s->remote, s->remote_len);
+			shim_drain(s->ctx);	/* the ACCEPT goes out: the bytes follow */
 			pthread_mutex_unlock(&shim.lock);
 			return fd;
 		}
@@ -1176,7 +1272,7 @@ static void shim_lst_adopt(struct shim_sock *l)
 		return;
 	for (o = shim_ports[l->port]; o; o = o->port_next)
 		o->moved = true;
-	ret = ixev_listen(to->loop, l->specific ? &l->ia : NULL, l->port);
+	ret = ixev_listen_fd(to->loop, l->specific ? &l->ia : NULL, l->port, l->kfd, 0);
 	if (ret) {
 		shim_log("libix-preload: port %u stays in context %u: listen in %u: %s", l->port,
 			 from->id, to->id, strerror(-ret));
@@ -1190,10 +1286,94 @@ static void shim_lst_adopt(struct shim_sock *l)
 	for (o = shim_ports[l->port]; o; o = o->port_next) {
 		shim_ep_sock_moved(o, from, to);
 		o->ctx = to;
+		o->taking = true;
 	}
 	if (shim.debug)
 		shim_log("libix-preload: port %u moved from context %u to %u", l->port, from->id,
 			 to->id);
+}
+
+/*
+ * Listener @l is accepted from or waited on (accept, epoll, poll, select) by the calling
+ * thread: the port's ixdp listen takes connections from now on, in this thread's context
+ * (moved there if another thread's holds it, once).  In a fork child the first such wait
+ * claims the inherited listener for this process: ixdpd lets it share the port with its
+ * parent and siblings, as it holds the kernel socket; a listener inherited and never waited on
+ * here is handed nothing.  A claim ixdpd refuses leaves the listener the kernel's (logged once).
+ */
+static void shim_lst_take(struct shim_sock *l)
+{
+	struct shim_ctx *c;
+	struct shim_sock *o;
+	int ret;
+
+	l->inherited = false;
+	if (shim.dead || l->claim_told)
+		return;
+	if (l->taking) {
+		shim_lst_adopt(l);
+		return;
+	}
+	c = shim_thr_ctx();
+	if (!c)
+		return;		/* no context: the kernel's side only */
+	if (l->ctx && l->ctx != c && !l->moved) {
+		shim_lst_adopt(l);	/* claims it taking in c */
+		return;
+	}
+	if (l->ctx)
+		c = l->ctx;
+	ret = ixev_listen_fd(c->loop, l->specific ? &l->ia : NULL, l->port, l->kfd, 0);
+	if (ret) {
+		for (o = shim_ports[l->port]; o; o = o->port_next)
+			o->claim_told = true;
+		shim_log("libix-preload: port %u: take connections through ixdpd: %s (the kernel's "
+			 "only)", l->port, strerror(-ret));
+		return;
+	}
+	for (o = shim_ports[l->port]; o; o = o->port_next) {
+		if (o->ctx != c)
+			shim_ep_sock_moved(o, o->ctx, c);
+		o->ctx = c;
+		o->taking = true;
+	}
+	if (shim.debug)
+		shim_log("libix-preload: port %u takes connections in context %u", l->port, c->id);
+}
+
+/**
+ * shim_lst_pause - listener @l left the last epoll set it was in (under the lock): unless
+ * another socket of the port is still waited on here, the port's ixdp listen goes idle
+ * (ixdpd hands its connections to the processes still waiting, or holds them until one
+ * does), and the knocks queued here are handed on.  The next wait takes them again.  So
+ * nginx's accept_mutex works as on the kernel: only the worker holding it gets connections.
+ * @l: the listener
+ */
+void shim_lst_pause(struct shim_sock *l)
+{
+	struct shim_sock *o, *k;
+	int ret;
+
+	if (!l->taking || !l->ctx || shim.dead)
+		return;
+	for (o = shim_ports[l->port]; o; o = o->port_next)
+		if (o->membs || o->waiters)
+			return;
+	ret = ixev_listen_fd(l->ctx->loop, l->specific ? &l->ia : NULL, l->port, l->kfd,
+			     IX_LISTEN_IDLE);
+	if (ret) {
+		if (shim.debug)
+			shim_log("libix-preload: port %u: idle: %s", l->port, strerror(-ret));
+		return;
+	}
+	for (o = shim_ports[l->port]; o; o = o->port_next) {
+		o->taking = false;
+		while ((k = shim_acc_pop(o))) {
+			ixev_refuse(k->ctx->loop, k->knock, IXEV_PASS);
+			free(k);
+		}
+	}
+	shim_drain(l->ctx);
 }
 
 /**
@@ -1215,7 +1395,7 @@ void shim_adopt(struct shim_sock *s)
 	int ret;
 
 	if (s->type == SHIM_LISTENER) {
-		shim_lst_adopt(s);
+		shim_lst_take(s);
 		return;
 	}
 	if (s->moved || s->connecting || s->dial_err || shim.dead ||
@@ -1775,11 +1955,12 @@ static void shim_lst_close(struct shim_sock *l)
 			*p = l->port_next;
 			break;
 		}
-	while ((s = shim_acc_pop(l))) {	/* never accepted: closed */
-		s->app_closed = 1;
-		ixev_close(&s->ixc);
+	while ((s = shim_acc_pop(l))) {	/* never accepted: to another process, else reset */
+		if (!shim.dead)
+			ixev_refuse(s->ctx->loop, s->knock, IXEV_PASS);
+		free(s);
 	}
-	if (!shim_ports[l->port] && !shim.dead) {
+	if (!shim_ports[l->port] && !shim.dead && l->ctx) {
 		int ret = ix_unlisten(l->ctx->ix, l->specific ? &l->ia : NULL,
 				      l->port);
 
