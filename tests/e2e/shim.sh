@@ -423,8 +423,8 @@ for c in cs:
 		"context gone"
 done
 
-# nginx from Debian, unmodified, as one process (master_process off: a master's forked workers
-# are not served through ixdp yet): static files of 0 B to 8 MiB with sendfile and keepalive,
+# nginx from Debian, unmodified, as one process (master_process off; a master with forked
+# workers: shim_fork.sh): static files of 0 B to 8 MiB with sendfile and keepalive,
 # checked by sha256, then wrk for 10 s with an `nginx -s reload` in the middle, 0 errors.
 www=$tmp_dir/www
 mkdir -p "$www" "$tmp_dir/ngx"
