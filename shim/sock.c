@@ -566,13 +566,13 @@ int shim_conn_err(const struct shim_sock *s)
 	return shim.dead ? -ECONNRESET : 0;
 }
 
-/*
- * In a fork child, for each ixdp socket it inherited: a listener stays one, claimed by no
- * context of this process until a thread here waits on it (shim_lst_take()); the connections
- * queued on it are the parent's (never accepted here).  Return: whether @p stays an ixdp socket.
- */
 static struct shim_sock *shim_acc_pop(struct shim_sock *l);
 
+/*
+ * In a fork child, for each ixdp socket it inherited: a listener stays one, claimed by no
+ * context of this process until a thread here waits on it (shim_lst_take()); the knocks
+ * queued on it are the parent's (never accepted here).  Return: whether @p stays an ixdp socket.
+ */
 static bool shim_sock_forked(void *p)
 {
 	struct shim_sock *l = p, *s;

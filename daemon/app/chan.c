@@ -516,12 +516,12 @@ static int chan_knock_give(struct chan *c, struct chan_lst *l, struct chan_conn 
 	struct chan_ctx *to = l->cx[j];
 
 	if (k->cx != to) {
-		if (k->queued)
-			chan_unqueue(c, k->cx, k);
 		if (to->nr_conns >= c->cfg.ctx_conns || !chan_user_take(to)) {
 			STAT_INC(c->st.conns_capped);
 			return -EMFILE;
 		}
+		if (k->queued)
+			chan_unqueue(c, k->cx, k);
 		chan_user_put(k->cx);
 		k->cx->nr_conns--;
 		to->nr_conns++;
@@ -673,7 +673,8 @@ static void chan_sent(void *ctx, void *arg, __u32 len)
 	struct chan_conn *k = chan_of(c, arg);
 
 	k->sent += len;
-	chan_queue(k->cx, c, k, P_SENT);
+	if (!k->held)	/* a held knock is nobody's yet: told with its next SENT */
+		chan_queue(k->cx, c, k, P_SENT);
 }
 
 static void chan_connected(void *ctx, void *arg, int err)

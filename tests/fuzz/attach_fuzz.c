@@ -1271,7 +1271,7 @@ static void do_listen(unsigned int w, unsigned int k, unsigned int f, unsigned i
 	if (m->n_lst == MW_LISTENS)
 		return;
 	held = uid_listens(l.c->uid);
-	ret = listen_claim(&apps.listens, l.c, l.family, l.addr, l.port);
+	ret = listen_claim(&apps.listens, l.c, l.family, l.addr, l.port, 0);
 	/* Short of descriptors, asking the kernel for its listeners fails with EMFILE too. */
 	if (ret == -EMFILE && !squeezing)
 		check(l.c->uid && held >= UID_LISTENS, "a listen refused EMFILE below uid-listens");

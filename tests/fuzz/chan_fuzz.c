@@ -207,8 +207,9 @@ void stack_conn_close(struct stack *s, struct stack_conn *c, bool reset)
 static int claims;
 
 int listen_claim(struct listen_reg *r, const struct app_ctx *ctx, int family,
-		 const __u32 addr[4], __u16 port)
+		 const __u32 addr[4], __u16 port, __u64 ino)
 {
+	(void)ino;
 	if (port == 80 && ctx->uid)
 		return -EACCES;
 	claims++;
