@@ -1132,7 +1132,6 @@ int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int 
 			s->refs = 1;
 			s->nonblock = !!(flags & SOCK_NONBLOCK);
 			shim_copy_addr(addr, len, &s->remote, s->remote_len);
-			shim_drain(s->ctx);	/* the ACCEPT goes out: the bytes follow */
 			pthread_mutex_unlock(&shim.lock);
 			return fd;
 		}

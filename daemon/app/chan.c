@@ -508,6 +508,25 @@ static int chan_lst_pick(const struct chan_lst *l, const struct stack_conn_info 
 }
 
 /*
+ * Count knock @k to context @to from now on (its connection slot and its user's).
+ * Return: false (nothing changed) when @to holds app-ctx-conns or its user uid-conns.
+ */
+static bool chan_knock_count_to(struct chan *c, struct chan_conn *k, struct chan_ctx *to)
+{
+	if (k->cx == to)
+		return true;
+	if (to->nr_conns >= c->cfg.ctx_conns || !chan_user_take(to))
+		return false;
+	if (k->queued)
+		chan_unqueue(c, k->cx, k);
+	chan_user_put(k->cx);
+	k->cx->nr_conns--;
+	to->nr_conns++;
+	k->cx = to;
+	return true;
+}
+
+/*
  * Hand knock @k (held, or new) to context @j of @l: from now on it is that context's to accept.
  * Return: 0, or -EMFILE (it holds app-ctx-conns, or its user uid-conns).
  */
@@ -515,17 +534,9 @@ static int chan_knock_give(struct chan *c, struct chan_lst *l, struct chan_conn 
 {
 	struct chan_ctx *to = l->cx[j];
 
-	if (k->cx != to) {
-		if (to->nr_conns >= c->cfg.ctx_conns || !chan_user_take(to)) {
-			STAT_INC(c->st.conns_capped);
-			return -EMFILE;
-		}
-		if (k->queued)
-			chan_unqueue(c, k->cx, k);
-		chan_user_put(k->cx);
-		k->cx->nr_conns--;
-		to->nr_conns++;
-		k->cx = to;
+	if (!chan_knock_count_to(c, k, to)) {
+		STAT_INC(c->st.conns_capped);
+		return -EMFILE;
 	}
 	if (k->held) {
 		l->held--;
@@ -586,14 +597,8 @@ static int chan_knock_pass(struct chan *c, struct chan_ctx *cx, struct chan_conn
 	for (tries = 0; tries < l->n && l->held < IXDP_APP_HELD_MAX; tries++) {
 		struct chan_ctx *to = l->cx[tries];
 
-		if (to == cx || to->nr_conns >= c->cfg.ctx_conns || !chan_user_take(to))
+		if (to == cx || !chan_knock_count_to(c, k, to))
 			continue;
-		if (k->queued)
-			chan_unqueue(c, cx, k);
-		chan_user_put(cx);
-		cx->nr_conns--;
-		to->nr_conns++;
-		k->cx = to;
 		k->knock_sent = false;
 		k->held = k->lst;
 		l->held++;
@@ -783,14 +788,8 @@ static void chan_lst_rehome(struct chan *c, struct chan_lst *l, struct chan_ctx 
 
 		if (k->held != idx || k->cx != cx)
 			continue;
-		if (to && to->nr_conns < c->cfg.ctx_conns && chan_user_take(to)) {
-			chan_user_put(cx);
-			cx->nr_conns--;
-			to->nr_conns++;
-			k->cx = to;
-		} else {
+		if (!to || !chan_knock_count_to(c, k, to))
 			chan_close_conn(c, k, true);
-		}
 	}
 }
 
