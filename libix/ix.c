@@ -35,7 +35,8 @@
  *
  *   - Handles are opaque (ABI version 2).  Each context keeps a map handle -> worker, learned
  *     from the channel of the event that made the handle the context's (KNOCK, CONNECTED,
- *     MOVED), and forgotten at ix_close(), ix_reject() and a MOVE that succeeded: hmap.h,
+ *     MOVED), and forgotten at ix_close() (mapped again if the daemon refuses the CLOSE behind
+ *     a short SEND), ix_reject() and a MOVE that succeeded: hmap.h,
  *     growing up to twice what the daemon lets the context hold (conns_max per worker, times
  *     the workers), so a lookup is O(1) and the table bounded.  A handle not in the map is
  *     -EBADF.
@@ -1275,6 +1276,11 @@ static int ix_ev_take(struct ix_ctx *ctx, struct ix_chan *ch, const struct ixdp_
 		}
 		if (e->op == IXDP_APP_SEND)
 			ix_tx_done(ctx, ch, e->seq);
+		/* a CLOSE refused behind a short SEND: the handle is the app's again, as it was */
+		if (e->op == IXDP_APP_CLOSE && e->err == -EAGAIN &&
+		    ix_hmap_add(&ctx->map, e->handle, ix_chan_nr(ctx, ch)))
+			ix_logf(IX_LOG_ERR, "libix: no room for handle %#llx: commands on it fail",
+				(unsigned long long)e->handle);
 		if (e->op == IXDP_APP_MOVE) {
 			/* settled by ix_drain_chan() once this RESULT is stored */
 			ctx->moved = e->handle;
@@ -1720,18 +1726,20 @@ IX_API void *ix_tx_alloc(struct ix_ctx *ctx, ix_handle_t h, size_t len)
 }
 
 /**
- * ix_send - send @len bytes of @buf on @h: in place from the worker's ix_tx_alloc() buffer,
- * else copied into its send area.
- * @ctx: the context
- * @h:   the connection
- * @buf: the bytes
- * @len: their count (a copy takes at most half the send area)
+ * ix_send_flags - send @len bytes of @buf on @h: in place from the worker's ix_tx_alloc()
+ * buffer, else copied into its send area.
+ * @ctx:   the context
+ * @h:     the connection
+ * @buf:   the bytes
+ * @len:   their count (a copy takes at most half the send area)
+ * @flags: 0, or IX_SEND_RESUME: the first send after a short RESULT (include/ix/ix.h)
  *
  * Return: the command's sequence number (its IX_EV_RESULT says how many bytes were taken),
  * -EAGAIN (no room in the send area, or the ring stayed full for 1 s), -EBADF, -EINVAL,
  * -ENOMEM, -ECONNRESET.
  */
-IX_API long ix_send(struct ix_ctx *ctx, ix_handle_t h, const void *buf, size_t len)
+IX_API long ix_send_flags(struct ix_ctx *ctx, ix_handle_t h, const void *buf, size_t len,
+			  unsigned int flags)
 {
 	const uint8_t *b = buf;
 	struct ixdp_app_cmd *cmd;
@@ -1745,7 +1753,7 @@ IX_API long ix_send(struct ix_ctx *ctx, ix_handle_t h, const void *buf, size_t l
 	ret = ix_chan_of(ctx, h, &ch);
 	if (ret)
 		return ret;
-	if (!buf || !len)
+	if (!buf || !len || (flags & ~IX_SEND_RESUME))
 		return -EINVAL;
 	ret = ix_cmd_get(ctx, ch, &cmd);
 	if (ret)
@@ -1773,6 +1781,7 @@ IX_API long ix_send(struct ix_ctx *ctx, ix_handle_t h, const void *buf, size_t l
 		s = ix_span_at(ch, ch->span_head - 1);
 	}
 	cmd->op = IXDP_APP_SEND;
+	cmd->flags = flags & IX_SEND_RESUME ? IXDP_APP_SEND_RESUME : 0;
 	cmd->handle = h;
 	cmd->off = (uint64_t)(p - ch->tx);
 	cmd->len = (uint32_t)len;
@@ -1780,6 +1789,12 @@ IX_API long ix_send(struct ix_ctx *ctx, ix_handle_t h, const void *buf, size_t l
 	s->state = IX_SPAN_SENT;
 	s->seq = (uint32_t)seq;
 	return seq;
+}
+
+/* ix_send - ix_send_flags() without flags. */
+IX_API long ix_send(struct ix_ctx *ctx, ix_handle_t h, const void *buf, size_t len)
+{
+	return ix_send_flags(ctx, h, buf, len, 0);
 }
 
 /**

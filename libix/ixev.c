@@ -16,14 +16,20 @@
  *     delivered whatever the mask.  ixev_set_handler() with events already ready calls the
  *     handler at the next ixev_run().  Bytes left unread do not call it again until more come.
  *
- *   - ixev_send() copies into the connection's buffer (IXEV_SEND_MAX at most).  One SEND per
- *     connection is in flight, built in the worker's send area with ix_tx_alloc() (so an app
- *     on ixev must not hold ix_tx_alloc() buffers of its own on the loop's context across
- *     ixev calls).  A RESULT that took fewer bytes than sent holds the rest until IX_EV_SENT.
+ *   - ixev_send() copies into the connection's buffer (IXEV_SEND_MAX at most).  Each run of
+ *     the loop sends what was added since in a new SEND (up to IXEV_FLIGHTS of them in flight
+ *     per connection, each built in the worker's send area with ix_tx_alloc(), so an app on
+ *     ixev must not hold ix_tx_alloc() buffers of its own on the loop's context across ixev
+ *     calls), without waiting for the RESULTs of the earlier ones; SHUTDOWN and CLOSE follow
+ *     the last SEND the same way, so a reply and its FIN reach the worker together.  A RESULT
+ *     that took fewer bytes than sent makes the connection short (include/ix/ix.h): the loop
+ *     waits for the RESULTs still due (the SENDs behind it took nothing, a SHUTDOWN or CLOSE
+ *     behind it was refused) and for IX_EV_SENT, then sends the rest with IX_SEND_RESUME.
  *
  *   - ixev_close() releases the conn at once.  Bytes still buffered are sent by the loop on
  *     its own, then CLOSE follows (FIN after them); a dead connection is just freed.  Bytes
- *     that arrive for a closed connection are given back at once.
+ *     that arrive for a closed connection are given back at once.  A CLOSE the daemon refuses
+ *     for a connection the loop has let go of meanwhile (it died) becomes a reset.
  *
  *   - Handlers and callbacks may call ixev_close() on their connection; they must not call
  *     ixev_run() or ixev_loop_destroy().  ops->accept() may set the handler and the user field
@@ -56,6 +62,7 @@
 #define IXEV_BATCH 64			/* events taken per ixev_run() */
 #define IXEV_CHUNK (256u << 10)		/* largest SEND ixev builds */
 #define IXEV_CHUNK_MIN 2048u		/* smallest it tries when the send area is short */
+#define IXEV_FLIGHTS 8			/* SENDs in flight per connection */
 #define IXEV_NONE UINT32_MAX
 #define IXEV_LISTEN_COOKIE 0
 #define IXEV_HASH_MIN 64		/* first size of the handle -> slot map */
@@ -84,17 +91,27 @@ struct ixev_priv {
 	uint32_t rx_cap;	/* a power of two, or 0 */
 	size_t rx_off;		/* bytes of the front span consumed */
 
-	/* to send: tx[tx_start .. tx_start + tx_len), the first inflight bytes in a SEND */
+	/*
+	 * Not yet taken by the connection: tx[tx_start .. tx_start + tx_len).  Its first
+	 * inflight bytes are in the SENDs of flight[] (oldest first), whose RESULTs are due.
+	 */
 	uint8_t *tx;
 	size_t tx_cap;
 	size_t tx_start;
 	size_t tx_len;
 	size_t inflight;
-	uint32_t seq;		/* the SEND in flight */
-	int blocked;		/* it took fewer bytes than sent: wait for IX_EV_SENT */
-	int out_wanted;		/* ixev_send() turned bytes away: IXEV_OUT when space is back */
-	int shut;		/* ixev_shutdown(): SHUTDOWN once the buffer is empty */
-	int shut_sent;
+	struct {
+		uint32_t seq;
+		uint32_t len;
+	} flight[IXEV_FLIGHTS];
+	uint8_t flight_head;
+	uint8_t nflight;
+	uint8_t is_short;	/* a SEND was short: the rest goes with IX_SEND_RESUME */
+	uint8_t blocked;	/* ... once IX_EV_SENT has come */
+	uint8_t out_wanted;	/* ixev_send() turned bytes away: IXEV_OUT when space is back */
+	uint8_t shut;		/* ixev_shutdown(): SHUTDOWN behind the last byte */
+	uint8_t shut_sent;
+	uint8_t close_sent;	/* an orphan's CLOSE, behind its last SEND */
 };
 
 struct ixev_slot {
@@ -496,7 +513,8 @@ static int ixev_tx_room(struct ixev_priv *p, size_t add)
 static void ixev_kill(struct ixev_loop *l, uint32_t i, int err);
 
 /*
- * Start slot @i's next SEND if none is in flight, and its SHUTDOWN or CLOSE once all is sent.
+ * Send what slot @i has not sent yet in new SENDs, then its SHUTDOWN or CLOSE behind them;
+ * after a short SEND, nothing until every RESULT due is in and IX_EV_SENT came.
  * Return 1 to be tried again at the next ixev_run() (no room in the send area now).
  */
 static int ixev_push(struct ixev_loop *l, uint32_t i)
@@ -507,10 +525,14 @@ static int ixev_push(struct ixev_loop *l, uint32_t i)
 
 	if (!h || s->state == IXEV_MOVING || (s->state == IXEV_LIVE && s->conn->dead_err))
 		return 0;
-	if (!p->inflight && !p->blocked && p->tx_len) {
-		size_t chunk = p->tx_len < IXEV_CHUNK ? p->tx_len : IXEV_CHUNK;
+	if (p->is_short && (p->nflight || p->shut_sent || p->close_sent))
+		return 0;	/* verdicts on what went behind the short SEND still to come */
+	while (p->tx_len > p->inflight && !p->blocked && p->nflight < IXEV_FLIGHTS) {
+		size_t left = p->tx_len - p->inflight;
+		size_t chunk = left < IXEV_CHUNK ? left : IXEV_CHUNK;
 		void *buf;
 		long seq;
+		int k;
 
 		for (;;) {
 			buf = ix_tx_alloc(l->ix, h, chunk);
@@ -526,8 +548,8 @@ static int ixev_push(struct ixev_loop *l, uint32_t i)
 				ixev_kill(l, i, -errno);
 			return 0;
 		}
-		memcpy(buf, p->tx + p->tx_start, chunk);
-		seq = ix_send(l->ix, h, buf, chunk);
+		memcpy(buf, p->tx + p->tx_start + p->inflight, chunk);
+		seq = ix_send_flags(l->ix, h, buf, chunk, p->is_short ? IX_SEND_RESUME : 0);
 		if (seq == -EAGAIN || seq == -ENOMEM)
 			return 1;
 		if (seq < 0) {
@@ -535,14 +557,21 @@ static int ixev_push(struct ixev_loop *l, uint32_t i)
 				ixev_kill(l, i, (int)seq);
 			return 0;
 		}
-		p->inflight = chunk;
-		p->seq = (uint32_t)seq;
+		p->is_short = 0;
+		k = (p->flight_head + p->nflight++) % IXEV_FLIGHTS;
+		p->flight[k].seq = (uint32_t)seq;
+		p->flight[k].len = (uint32_t)chunk;
+		p->inflight += chunk;
 	}
-	if (p->inflight || p->tx_len)
-		return 0;
+	if (p->tx_len > p->inflight)
+		return 0;	/* blocked, or IXEV_FLIGHTS out: a SENT or RESULT brings it back */
 	if (s->state == IXEV_ORPHAN) {
-		ix_close(l->ix, h, 0);
-		ixev_slot_free(l, i);
+		if (!p->close_sent) {
+			p->close_sent = 1;
+			ix_close(l->ix, h, 0);
+		}
+		if (!p->nflight)
+			ixev_slot_free(l, i);	/* every byte taken, so the CLOSE went through */
 	} else if (p->shut && !p->shut_sent) {
 		p->shut_sent = 1;
 		ix_shutdown(l->ix, h);
@@ -650,7 +679,9 @@ static void ixev_kill(struct ixev_loop *l, uint32_t i, int err)
 	struct ixev_conn *c = s->conn;
 
 	if (s->state == IXEV_ORPHAN) {
-		ix_close(l->ix, s->handle, 0);	/* frees a dead handle; -EBADF if gone */
+		/* a CLOSE sent already is carried out, or refused and reset then (ixev_on_result) */
+		if (!s->priv->close_sent)
+			ix_close(l->ix, s->handle, 1);	/* frees a dead handle; -EBADF if gone */
 		ixev_slot_free(l, i);
 		return;
 	}
@@ -660,6 +691,9 @@ static void ixev_kill(struct ixev_loop *l, uint32_t i, int err)
 		l->sending--;
 	s->priv->tx_len = 0;
 	s->priv->tx_start = 0;
+	s->priv->inflight = 0;
+	s->priv->nflight = 0;	/* RESULTs still due find no flight: ignored */
+	s->priv->is_short = 0;
 	c->tx_len = 0;
 	c->ready = (c->ready & ~IXEV_OUT) | IXEV_HUP;
 	ixev_touch(l, i);
@@ -878,15 +912,33 @@ static void ixev_move_result(struct ixev_loop *l, uint32_t i, int err)
 	ixev_touch(l, i);
 }
 
+/* A SHUTDOWN or CLOSE behind a short SEND was refused: it goes again after the rest. */
+static void ixev_refused(struct ixev_loop *l, uint32_t i, const struct ix_event *ev)
+{
+	struct ixev_priv *p = l->slots[i].priv;
+
+	if (ev->op == IX_OP_CLOSE)
+		p->close_sent = 0;
+	else
+		p->shut_sent = 0;
+	ixev_mark_dirty(l, i);
+}
+
 static void ixev_on_result(struct ixev_loop *l, const struct ix_event *ev)
 {
 	int i = ixev_hash_find(l, ev->handle);
+	int refused = ev->err == -EAGAIN && (ev->op == IX_OP_CLOSE || ev->op == IX_OP_SHUTDOWN);
 	struct ixev_slot *s;
 	struct ixev_priv *p;
 	size_t acc, sent;
+	int k;
 
-	if (i < 0)
-		return;		/* a connection closed since */
+	if (i < 0) {
+		/* a connection closed since; one whose CLOSE was refused is reset now */
+		if (refused && ev->op == IX_OP_CLOSE)
+			ix_close(l->ix, ev->handle, 1);
+		return;
+	}
 	s = &l->slots[i];
 	p = s->priv;
 	if (ev->op == IX_OP_MOVE) {
@@ -895,6 +947,10 @@ static void ixev_on_result(struct ixev_loop *l, const struct ix_event *ev)
 	}
 	if (s->state == IXEV_MOVING)
 		return;		/* nothing refused before the MOVE can reach the conn now */
+	if (refused) {
+		ixev_refused(l, (uint32_t)i, ev);
+		return;
+	}
 	if (ev->op != IX_OP_SEND) {
 		if (ev->err) {
 			ix_logf(IX_LOG_WARN, "ixev: command %d on connection %#llx failed: %s",
@@ -903,15 +959,19 @@ static void ixev_on_result(struct ixev_loop *l, const struct ix_event *ev)
 		}
 		return;
 	}
-	if (!p->inflight || ev->seq != p->seq)
-		return;
-	sent = p->inflight;
-	p->inflight = 0;
+	k = p->flight_head;
+	if (!p->nflight || ev->seq != p->flight[k].seq)
+		return;		/* not ours to count (the conn died meanwhile) */
+	sent = p->flight[k].len;
+	p->flight_head = (uint8_t)((k + 1) % IXEV_FLIGHTS);
+	p->nflight--;
+	p->inflight -= sent;
 	if (ev->err) {
 		ixev_kill(l, (uint32_t)i, ev->err);
 		return;
 	}
-	acc = ev->len < sent ? ev->len : sent;
+	/* behind a short SEND, the daemon takes nothing: the bytes stay first in line */
+	acc = p->is_short ? 0 : ev->len < sent ? ev->len : sent;
 	p->tx_start += acc;
 	p->tx_len -= acc;
 	if (!p->tx_len) {
@@ -920,8 +980,10 @@ static void ixev_on_result(struct ixev_loop *l, const struct ix_event *ev)
 		if (l->slots[i].state == IXEV_ORPHAN)
 			l->orphans++;
 	}
-	if (acc < sent)
+	if (acc < sent && !p->is_short) {
+		p->is_short = 1;
 		p->blocked = 1;
+	}
 	if (s->state == IXEV_LIVE) {
 		struct ixev_conn *c = s->conn;
 

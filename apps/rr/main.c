@@ -65,6 +65,7 @@ struct rr_conn {
 	unsigned int n, cap;
 	size_t inflight;	/* bytes of the SEND awaiting its RESULT */
 	bool blocked;		/* the last SEND took less: wait for SENT */
+	bool resume;		/* ... and send the rest with IX_SEND_RESUME */
 	bool area_full;		/* the send area had no room: try again after the next batch */
 	bool eof;
 };
@@ -142,7 +143,8 @@ static void rr_push(struct rr_server *s, struct rr_conn *c, uint64_t cookie)
 			rr_conn_close(s, cookie, false); /* everything echoed: FIN back */
 		return;
 	}
-	ret = ix_send(s->ix, c->h, c->spans[0].p, c->spans[0].len);
+	ret = ix_send_flags(s->ix, c->h, c->spans[0].p, c->spans[0].len,
+			    c->resume ? IX_SEND_RESUME : 0);
 	c->area_full = ret == -EAGAIN;
 	if (ret == -EAGAIN) {
 		s->area_full = true; /* any connection's RESULT frees room: retried after the batch */
@@ -152,6 +154,7 @@ static void rr_push(struct rr_server *s, struct rr_conn *c, uint64_t cookie)
 		rr_conn_close(s, cookie, true);
 		return;
 	}
+	c->resume = false;
 	c->inflight = c->spans[0].len;
 }
 
@@ -219,6 +222,7 @@ static void rr_server_event(struct rr_server *s, const struct ix_event *e)
 		if (!c->spans[0].len)
 			memmove(c->spans, c->spans + 1, --c->n * sizeof(*c->spans));
 		c->blocked = e->len < c->inflight;
+		c->resume = c->blocked;
 		c->inflight = 0;
 		rr_push(s, c, e->cookie);
 		return;

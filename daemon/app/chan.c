@@ -68,6 +68,7 @@ struct chan_conn {
 	bool eof_sent;
 	bool knock_sent;
 	bool accepted;		/* ACCEPTed (a knock taken late may be dead by then) */
+	bool tx_short;		/* a SEND took less than it carried: nothing more until RESUME */
 	__u8 held;		/* a knock no context takes yet: its listen's index + 1 */
 	__u8 lst;		/* a knock's listen: its index + 1 */
 	int err;
@@ -392,7 +393,7 @@ static void chan_result_k(struct chan *c, struct chan_ctx *cx, const struct ixdp
 				  .handle = cmd->handle, .cookie = k ? k->cookie : cmd->cookie,
 				  .len = len, .seq = cmd->seq };
 
-	if (err)
+	if (err && err != -EAGAIN)	/* -EAGAIN: a SHUTDOWN or CLOSE behind a short SEND */
 		STAT_INC(c->st.cmds_bad);
 	chan_emit(c, cx, &ev);
 }
@@ -994,12 +995,28 @@ static void chan_send(struct chan *c, struct chan_ctx *cx, const struct ixdp_app
 		chan_result_k(c, cx, cmd, k, -EINVAL, 0);
 		return;
 	}
+	if (cmd->flags & ~IXDP_APP_SEND_RESUME) {
+		chan_result_k(c, cx, cmd, k, -EINVAL, 0);
+		return;
+	}
 	if (k->state != CS_OPEN) {
 		chan_result_k(c, cx, cmd, k, k->state == CS_DEAD ? (k->err ?: -EPIPE) : -ENOTCONN,
 			      0);
 		return;
 	}
+	/*
+	 * After a short SEND, the ones the app queued behind it before it knew take nothing: the
+	 * bytes it sends again must come first (include/ixdp/app.h, SEND).
+	 */
+	if (cmd->flags & IXDP_APP_SEND_RESUME)
+		k->tx_short = false;
+	if (k->tx_short) {
+		chan_result_k(c, cx, cmd, k, 0, 0);
+		return;
+	}
 	ret = cmd->len ? stack_conn_send(c->s, k->sc, cx->tx + cmd->off, cmd->len) : 0;
+	if (ret >= 0 && (__u32)ret < cmd->len)
+		k->tx_short = true;
 	chan_result_k(c, cx, cmd, k, ret < 0 ? ret : 0, ret < 0 ? 0 : ret);
 }
 
@@ -1063,6 +1080,7 @@ static int chan_move(struct chan *c, struct chan_ctx *cx, const struct ixdp_app_
 	to->nr_conns++;
 	k->cx = to;
 	k->cookie = cmd->cookie;
+	k->tx_short = false;	/* the new owner starts afresh: what was not taken stayed behind */
 	k->rx_head = head;
 	k->rx_tail = tail;
 	k->rx_tail_fill = fill;
@@ -1158,9 +1176,18 @@ static void chan_command(struct chan *c, struct chan_ctx *cx, const struct ixdp_
 		}
 		break;
 	case IXDP_APP_SHUTDOWN:
-		ret = k->state == CS_OPEN ? stack_conn_shutdown(c->s, k->sc) : -ENOTCONN;
+		if (k->state != CS_OPEN)
+			ret = -ENOTCONN;
+		else if (k->tx_short)
+			ret = -EAGAIN;	/* bytes still to come before the FIN */
+		else
+			ret = stack_conn_shutdown(c->s, k->sc);
 		break;
 	case IXDP_APP_CLOSE:
+		if (k->tx_short && k->state == CS_OPEN && !(cmd->flags & IXDP_APP_CLOSE_RESET)) {
+			ret = -EAGAIN;	/* as SHUTDOWN: the connection stays as it was */
+			break;
+		}
 		chan_close_conn(c, k, cmd->flags & IXDP_APP_CLOSE_RESET);
 		break;
 	case IXDP_APP_MOVE: {

@@ -230,16 +230,35 @@ void *ix_tx_alloc(struct ix_ctx *ctx, ix_handle_t h, size_t len);
  * other is copied first (-EAGAIN: no room in the send area now).  The IX_EV_RESULT says how
  * many bytes the connection took (len); send the rest after IX_EV_SENT.  The bytes are free
  * again when the result arrives.
+ *
+ * Sends may follow each other (and ix_shutdown() or ix_close() may follow them) without
+ * waiting for their results.  Once a result takes fewer bytes than sent, the connection is
+ * short: the sends queued behind it take nothing (len 0), ix_shutdown() and ix_close() behind
+ * it are refused (IX_EV_RESULT, -EAGAIN, nothing changed), until the app sends the bytes not
+ * taken with ix_send_flags(..., IX_SEND_RESUME), after that short result; so no byte ever
+ * passes another.
  */
 long ix_send(struct ix_ctx *ctx, ix_handle_t h, const void *buf, size_t len);
+
+/* ix_send_flags - ix_send() with @flags: 0, or IX_SEND_RESUME (the first send after a short one). */
+#define IX_SEND_RESUME 0x1
+long ix_send_flags(struct ix_ctx *ctx, ix_handle_t h, const void *buf, size_t len,
+		   unsigned int flags);
 
 /* ix_recv_done - the app is done with the next @len received bytes of @h: window reopens. */
 long ix_recv_done(struct ix_ctx *ctx, ix_handle_t h, size_t len);
 
-/* ix_shutdown - send FIN after the queued bytes; receiving goes on. */
+/*
+ * ix_shutdown - send FIN after the queued bytes; receiving goes on.  Refused with a RESULT of
+ * -EAGAIN while the connection is short (see ix_send()).
+ */
 long ix_shutdown(struct ix_ctx *ctx, ix_handle_t h);
 
-/* ix_close - FIN after the queued bytes, or RST with @reset; @h is invalid from here on. */
+/*
+ * ix_close - FIN after the queued bytes, or RST with @reset; @h is invalid from here on, unless
+ * the connection is short (see ix_send()): then a FIN is refused with a RESULT of -EAGAIN and
+ * @h stays the app's, as it was.
+ */
 long ix_close(struct ix_ctx *ctx, ix_handle_t h, int reset);
 
 /*

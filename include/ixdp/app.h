@@ -41,7 +41,13 @@
  *     valid and the TCP window stays closed by that much.
  *   - SEND: bytes at tx area offset off; the worker copies what the connection's send buffer
  *     takes and answers RESULT with the count accepted; the tx bytes are the app's again as soon
- *     as RESULT arrives.  SENT reports send space freed by ACKs: send the rest then.
+ *     as RESULT arrives.  SENT reports send space freed by ACKs: send the rest then.  SENDs may
+ *     follow each other without waiting for RESULTs (and SHUTDOWN or CLOSE may follow them):
+ *     once a SEND takes fewer bytes than it carried, the connection is *short* and takes
+ *     nothing more (RESULT len 0) until a SEND with IXDP_APP_SEND_RESUME, which the app sends
+ *     only after it has read that short RESULT, with the bytes not taken; so no byte passes
+ *     another.  While short, SHUTDOWN and CLOSE (not CLOSE_RESET) are refused with a RESULT
+ *     of -EAGAIN and change nothing: send them again after the rest.  A MOVE clears it.
  *   - DEAD: the connection is gone (err: -ECONNRESET reset by the peer, -ETIMEDOUT
  *     retransmissions or keepalive gave up, -EPIPE closed under it).  The handle stays the
  *     app's, with its received bytes, until it sends CLOSE.
@@ -49,7 +55,8 @@
  *     (-EINVAL, -ENOMEM, -EADDRNOTAVAIL, -EADDRINUSE, -EHOSTUNREACH before the wire;
  *     -ECONNREFUSED, -ETIMEDOUT on it).
  *   - CLOSE: FIN after the queued bytes, and the handle is invalid from then on (a DEAD handle
- *     is freed); CLOSE with IXDP_APP_CLOSE_RESET sends a RST instead.
+ *     is freed); CLOSE with IXDP_APP_CLOSE_RESET sends a RST instead.  A CLOSE has a RESULT
+ *     only when refused (-EAGAIN: the connection is short, see SEND).
  *   - MOVE: hand an OPEN or DEAD connection to another context of the same process (same pid
  *     and uid at attach), named by its ctx_id in len, with the new owner's cookie.  Commands
  *     before it in the ring are carried out first (SENDs included).  The sender gets RESULT:
@@ -89,7 +96,7 @@
 #include <linux/types.h>
 
 #define IXDP_APP_MAGIC 0x50415849u	/* "IXAP" */
-#define IXDP_APP_VERSION 3
+#define IXDP_APP_VERSION 4
 #define IXDP_APP_ENTRY 64
 
 /*
@@ -107,7 +114,7 @@ enum ixdp_app_op {
 	IXDP_APP_ACCEPT = 3,	/* handle (from KNOCK), cookie */
 	IXDP_APP_REJECT = 4,	/* handle (from KNOCK), flags: reset, handle freed */
 	IXDP_APP_CONNECT = 5,	/* family, addr, port, cookie -> CONNECTED */
-	IXDP_APP_SEND = 6,	/* handle, off (in this worker's tx area), len -> RESULT */
+	IXDP_APP_SEND = 6,	/* handle, off (in this worker's tx area), len, flags -> RESULT */
 	IXDP_APP_RECV_DONE = 7,	/* handle, len */
 	IXDP_APP_SHUTDOWN = 8,	/* handle: FIN after the queued bytes, receiving goes on */
 	IXDP_APP_CLOSE = 9,	/* handle, flags: IXDP_APP_CLOSE_RESET */
@@ -116,6 +123,9 @@ enum ixdp_app_op {
 };
 
 #define IXDP_APP_CLOSE_RESET 0x1
+
+/* SEND: the first after a short RESULT, with the bytes it did not take (see SEND above). */
+#define IXDP_APP_SEND_RESUME 0x1
 
 /*
  * LISTEN: claim the port but take no connection yet; they wait in ixdpd (up to

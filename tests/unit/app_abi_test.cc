@@ -26,7 +26,9 @@ TEST(AppAbi, Constants)
 	EXPECT_EQ(IXDP_APP_MAGIC, 0x50415849u);
 	// 2: handles are opaque (no worker field), MOVE/MOVED, conns_max in the header.
 	// 3: LISTEN's IDLE flag and kernel socket inode (shared listens across processes).
-	EXPECT_EQ(IXDP_APP_VERSION, 3);
+	// 4: SENDs in flight behind each other: a short one stops what follows until RESUME.
+	EXPECT_EQ(IXDP_APP_VERSION, 4);
+	EXPECT_EQ(IXDP_APP_SEND_RESUME, 0x1);
 	EXPECT_EQ(IXDP_APP_LISTEN_IDLE, 0x1);
 	EXPECT_TRUE(IXDP_APP_HELD_MAX > 0);
 	EXPECT_EQ(IXDP_APP_ENTRY, 64);

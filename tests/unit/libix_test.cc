@@ -1156,6 +1156,38 @@ TEST_F(Libix, TxAllocSendsInPlace)
 	EXPECT_EQ(ix_send(ctx, hd, msg, 0), -EINVAL);
 }
 
+// ix_send_flags() puts RESUME on the SEND; a CLOSE the daemon refuses (behind a short SEND)
+// gives the handle back, so the rest can be sent and the CLOSE sent again.
+TEST_F(Libix, ResumeFlagAndARefusedCloseKeepsTheHandle)
+{
+	attach_ok();
+	uint64_t hd = mkh(1, 0, 9);
+	learn(hd);
+	EXPECT_EQ(ix_send_flags(ctx, hd, "ab", 2, 0x2), -EINVAL);
+	long seq = ix_send_flags(ctx, hd, "ab", 2, IX_SEND_RESUME);
+	ASSERT_GT(seq, 0);
+	long cl = ix_close(ctx, hd, 0);
+	ASSERT_GT(cl, 0);
+	ix_flush(ctx);
+	auto c = h.take(0);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(c[0].flags, IXDP_APP_SEND_RESUME);
+	EXPECT_EQ(ix_send(ctx, hd, "c", 1), -EBADF); // closed, as far as libix knows
+	struct ix_event evs[4];
+	h.put(0, ev_result(IXDP_APP_SEND, (uint32_t)seq, hd, 0, 1));
+	h.put(0, ev_result(IXDP_APP_CLOSE, (uint32_t)cl, hd, -EAGAIN));
+	ASSERT_EQ(ix_poll(ctx, evs, 4, 1000), 2);
+	EXPECT_EQ(evs[1].op, IX_OP_CLOSE);
+	EXPECT_EQ(evs[1].err, -EAGAIN);
+	EXPECT_GT(ix_send_flags(ctx, hd, "b", 1, IX_SEND_RESUME), 0); // the app's again
+	EXPECT_GT(ix_close(ctx, hd, 0), 0);
+	ix_flush(ctx);
+	c = h.take(0);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+	EXPECT_EQ(c[1].op, IXDP_APP_CLOSE);
+}
+
 // One outstanding reservation per worker: the next one replaces it; copies do not.
 TEST_F(Libix, TxReservationRule)
 {
@@ -1726,23 +1758,142 @@ TEST_F(IxevTest, CloseFlushesThenCloses)
 	EXPECT_TRUE(h.take(1).empty()); // still waiting for SENT
 	EXPECT_EQ(ixev_loop_sending(l), 1u); // closed, its last 60 bytes still to go
 
-	// Bytes for it are given back at once.
+	// Bytes for it are given back at once.  The rest goes as the SEND after a short one
+	// (RESUME), the CLOSE right behind it.
 	h.put(1, ev_of(IXDP_APP_EV_RECV, hd, ck, 0, 30));
 	h.put(1, ev_of(IXDP_APP_EV_SENT, hd, ck, 0, 40));
 	EXPECT_EQ(ixev_run(l, 1000), 2);
 	c = h.take(1);
-	ASSERT_EQ(c.size(), 2u);
+	ASSERT_EQ(c.size(), 3u);
 	EXPECT_EQ(c[0].op, IXDP_APP_RECV_DONE);
 	EXPECT_EQ(c[0].len, 30u);
 	EXPECT_EQ(c[1].op, IXDP_APP_SEND);
 	EXPECT_EQ(c[1].len, 60u);
+	EXPECT_EQ(c[1].flags, IXDP_APP_SEND_RESUME);
+	EXPECT_EQ(c[2].op, IXDP_APP_CLOSE);
+	EXPECT_EQ(c[2].flags, 0);
+	EXPECT_EQ(ixev_loop_sending(l), 1u); // until the SEND's RESULT says it all went
 	h.put(1, ev_result(IXDP_APP_SEND, c[1].seq, hd, 0, 60));
 	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_TRUE(h.take(1).empty());
+	EXPECT_EQ(t.events.size(), 0u);
+	EXPECT_EQ(ixev_loop_sending(l), 0u);
+}
+
+// What the app sends goes at once, without waiting for RESULTs, and the CLOSE behind it: a
+// reply and its FIN reach the worker in one batch.
+TEST_F(IxevTest, SendsAndCloseGoTogether)
+{
+	uint64_t hd = mkh(1, 1, 5);
+	knock(hd, 1);
+	TConn &t = st.conns.back();
+	EXPECT_EQ(ixev_send(&t.c, "head", 4), 4);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	EXPECT_EQ(ixev_send(&t.c, "body", 4), 4);
+	ixev_close(&t.c);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 3u);
+	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+	EXPECT_EQ(std::string((char *)h.tx(1) + c[0].off, c[0].len), "head");
+	EXPECT_EQ(c[0].flags, 0);
+	EXPECT_EQ(c[1].op, IXDP_APP_SEND);
+	EXPECT_EQ(std::string((char *)h.tx(1) + c[1].off, c[1].len), "body");
+	EXPECT_EQ(c[2].op, IXDP_APP_CLOSE);
+	EXPECT_EQ(ixev_loop_sending(l), 1u);
+	h.put(1, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, 4));
+	h.put(1, ev_result(IXDP_APP_SEND, c[1].seq, hd, 0, 4));
+	EXPECT_EQ(ixev_run(l, 1000), 2);
+	EXPECT_TRUE(h.take(1).empty()); // the CLOSE went through: nothing more
+	EXPECT_EQ(ixev_loop_sending(l), 0u);
+}
+
+// A short SEND: the daemon took nothing behind it and refused the CLOSE; the bytes not taken
+// go again in order, first with RESUME, once every verdict is in and SENT came; then the CLOSE.
+TEST_F(IxevTest, ShortSendResumesInOrderThenCloses)
+{
+	uint64_t hd = mkh(1, 1, 5);
+	uint64_t ck = knock(hd, 1);
+	TConn &t = st.conns.back();
+	std::string a(100, 'a'), b(50, 'b');
+	EXPECT_EQ(ixev_send(&t.c, a.data(), a.size()), 100);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	EXPECT_EQ(ixev_send(&t.c, b.data(), b.size()), 50);
+	ixev_close(&t.c);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 3u);
+	ASSERT_EQ(c[2].op, IXDP_APP_CLOSE);
+	h.put(1, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, 40));
+	h.put(1, ev_result(IXDP_APP_SEND, c[1].seq, hd, 0, 0));
+	h.put(1, ev_result(IXDP_APP_SEND, c[1].seq, hd, 0, 0)); // a stray one: ignored
+	EXPECT_EQ(ixev_run(l, 1000), 3);
+	EXPECT_TRUE(h.take(1).empty()); // the CLOSE's verdict is still to come
+	h.put(1, ev_of(IXDP_APP_EV_SENT, hd, ck, 0, 40));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_TRUE(h.take(1).empty()); // ... still
+	h.put(1, ev_result(IXDP_APP_CLOSE, c[2].seq, hd, -EAGAIN));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	c = h.take(1);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+	EXPECT_EQ(c[0].flags, IXDP_APP_SEND_RESUME);
+	EXPECT_EQ(std::string((char *)h.tx(1) + c[0].off, c[0].len), a.substr(40) + b);
+	EXPECT_EQ(c[1].op, IXDP_APP_CLOSE);
+	EXPECT_EQ(c[1].flags, 0);
+	EXPECT_EQ(ixev_loop_sending(l), 1u);
+	h.put(1, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, c[0].len));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+	EXPECT_TRUE(h.take(1).empty());
+	EXPECT_EQ(ixev_loop_sending(l), 0u);
+}
+
+// A live connection's SHUTDOWN refused behind a short SEND goes again after the rest.
+TEST_F(IxevTest, RefusedShutdownGoesAgain)
+{
+	uint64_t hd = mkh(1, 0, 5);
+	uint64_t ck = knock(hd, 0);
+	TConn &t = st.conns.back();
+	EXPECT_EQ(ixev_send(&t.c, "0123456789", 10), 10);
+	EXPECT_EQ(ixev_shutdown(&t.c), 0);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	auto c = h.take(0);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(c[1].op, IXDP_APP_SHUTDOWN);
+	h.put(0, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, 4));
+	h.put(0, ev_result(IXDP_APP_SHUTDOWN, c[1].seq, hd, -EAGAIN));
+	h.put(0, ev_of(IXDP_APP_EV_SENT, hd, ck, 0, 4));
+	ixev_run(l, 1000);
+	c = h.take(0);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(std::string((char *)h.tx(0) + c[0].off, c[0].len), "456789");
+	EXPECT_EQ(c[0].flags, IXDP_APP_SEND_RESUME);
+	EXPECT_EQ(c[1].op, IXDP_APP_SHUTDOWN);
+	EXPECT_EQ(t.hup_err, 0); // the connection lives on
+	EXPECT_FALSE(t.released);
+}
+
+// An orphan whose connection died behind a short SEND: freed at DEAD; the CLOSE refused
+// after that is turned into a reset, so the daemon lets go of the handle too.
+TEST_F(IxevTest, RefusedCloseOfADeadOrphanResets)
+{
+	uint64_t hd = mkh(1, 1, 5);
+	uint64_t ck = knock(hd, 1);
+	TConn &t = st.conns.back();
+	EXPECT_EQ(ixev_send(&t.c, "xyz", 3), 3);
+	ixev_close(&t.c);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	auto c = h.take(1);
+	ASSERT_EQ(c.size(), 2u);
+	h.put(1, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, 1));
+	h.put(1, ev_of(IXDP_APP_EV_DEAD, hd, ck, 0, 0));
+	h.put(1, ev_result(IXDP_APP_CLOSE, c[1].seq, hd, -EAGAIN));
+	ixev_run(l, 1000);
 	c = h.take(1);
 	ASSERT_EQ(c.size(), 1u);
 	EXPECT_EQ(c[0].op, IXDP_APP_CLOSE);
-	EXPECT_EQ(c[0].flags, 0);
-	EXPECT_EQ(t.events.size(), 0u);
+	EXPECT_EQ(c[0].flags, IXDP_APP_CLOSE_RESET);
+	EXPECT_EQ(c[0].handle, hd);
 	EXPECT_EQ(ixev_loop_sending(l), 0u);
 }
 
@@ -1763,18 +1914,25 @@ TEST_F(IxevTest, SendBufferBoundAndOut)
 	EXPECT_EQ(ixev_send(&t.c, "x", 1), -EAGAIN);
 	EXPECT_FALSE(t.c.ready & IXEV_OUT);
 	EXPECT_EQ(ixev_run(l, 0), 0);
-	auto c = h.take(0);
-	ASSERT_EQ(c.size(), 1u);
-	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
-	EXPECT_LE(c[0].len, h.tx_size / 2);
+	auto c = h.take(0); // in SENDs of at most half the area each, as many as fit
+	ASSERT_GE(c.size(), 1u);
+	size_t sent = 0;
+	for (auto &x : c) {
+		EXPECT_EQ(x.op, IXDP_APP_SEND);
+		EXPECT_LE(x.len, h.tx_size / 2);
+		sent += x.len;
+	}
+	EXPECT_LE(sent, (size_t)IXEV_SEND_MAX);
 	h.put(0, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, c[0].len));
 	EXPECT_EQ(ixev_run(l, 1000), 1);
 	ASSERT_EQ(t.events.size(), 2u);
 	EXPECT_EQ(t.events[1], (unsigned int)IXEV_OUT);
 	EXPECT_EQ(t.c.tx_len, IXEV_SEND_MAX - c[0].len);
-	c = h.take(0); // the next chunk went out at once
-	ASSERT_EQ(c.size(), 1u);
-	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+	if (sent < IXEV_SEND_MAX) { // the area had room again: the next chunk went out at once
+		c = h.take(0);
+		ASSERT_GE(c.size(), 1u);
+		EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+	}
 }
 
 TEST_F(IxevTest, PeekAndConsume)
