@@ -660,6 +660,7 @@ static void *worker_main(void *arg)
 		/* Apps' commands: their segments go out with queue 0's burst below. */
 		w->cur_q = 0;
 		work += chan_commands(w->chan);
+		stack_flush(w->stack);	/* the batch's SENDs, a segment per connection */
 		for (q = 0; q < w->io->nr_queues; q++)
 			work += worker_rx(w, q);
 		work += worker_fwd_rx(w);

@@ -338,7 +338,7 @@ void stack_conn_recvd(struct stack *s, struct stack_conn *c, __u32 len)
 
 /**
  * stack_conn_send - queue up to @len bytes of @buf on @c (copied), as far as its send buffer
- * takes them, and send.
+ * takes them; they leave at the batch's stack_flush() (or a close before it).
  * @s:   stack
  * @c:   app connection
  * @buf: bytes
@@ -374,7 +374,7 @@ int stack_conn_send(struct stack *s, struct stack_conn *c, const void *buf, __u3
 	}
 	if (done) {
 		STAT_ADD(s->st.bytes_out, done);
-		LW(s)->tcp_output(pcb);
+		stk_output_later(s, pcb, slot);
 	}
 	stk_leave(s, pcb, slot);
 	if (!done && err != ERR_OK && err != ERR_MEM)

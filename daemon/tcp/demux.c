@@ -95,6 +95,7 @@ static struct stk_slot *stk_insert(struct stack *s, const struct ixdp_flow *k,
 	e->snd_max = 0;
 	e->held = 0;
 	e->delack = false;
+	e->out_due = false;
 	e->tw = tw;
 	e->gen = s->gen;
 	e->half_svc = STK_NOT_HALF;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * output.c - the stack's output: lwIP's IP output hooks, the next hop's MAC (frames wait for
- * it), the Ethernet header, the umem frame, and the pure ACKs held back until the end of the
- * batch (stack_flush) so that a later one can replace them.
+ * it), the Ethernet header, the umem frame, the pure ACKs held back until the end of the
+ * batch (stack_flush) so that a later one can replace them, and the app bytes output there.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -96,13 +96,54 @@ static bool stk_hold_ack(struct stack *s, struct stk_slot *e, const struct stk_s
 }
 
 /**
- * stack_flush - send the pure ACKs held back during the batch.  Call it at the end of every
- * batch of stack_input() calls (stack_poll() does it for timer output).
+ * stk_output_later - @pcb has new app bytes queued (its slot @e): lwIP sends them at the end of
+ * the batch, in stack_flush(), so that what an app queued in one batch (a reply's header and
+ * body, then its CLOSE) leaves in as few segments as lwIP makes of it, the FIN in the last.
+ * With no slot, or the list full, at once.
+ */
+void stk_output_later(struct stack *s, struct tcp_pcb *pcb, struct stk_slot *e)
+{
+	if (e && e->out_due)
+		return;
+	if (!e || s->nr_outs == STK_OUTS_MAX) {
+		LW(s)->tcp_output(pcb);
+		return;
+	}
+	s->outs[s->nr_outs++] = e->key;
+	e->out_due = true;
+}
+
+/* The app bytes of the batch (stk_output_later()): one tcp_output() per connection. */
+static void stk_outputs(struct stack *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_outs; i++) {
+		struct stk_slot *e = stk_find(s, &s->outs[i]);
+
+		if (!e || !e->out_due)
+			continue;	/* closed meanwhile: tcp_close() sent them */
+		e->out_due = false;
+		if (e->tw)
+			continue;
+		stk_enter(s, e->pcb);
+		LW(s)->tcp_output(e->pcb);
+		stk_leave(s, e->pcb, e);
+	}
+	s->nr_outs = 0;
+}
+
+/**
+ * stack_flush - send the app bytes queued and the pure ACKs held back during the batch.  Call
+ * it at the end of every batch of stack_input() or stack_conn_send() calls (stack_poll() does
+ * it for timer output).
  * @s: stack
  */
 void stack_flush(struct stack *s)
 {
 	unsigned int i;
+
+	stk_outputs(s);	/* first: their segments carry the ACKs held back */
 
 	for (i = 0; i < s->nr_acks; i++) {
 		struct stk_ack *a = &s->acks[i];

@@ -22,6 +22,7 @@
 #define STK_PENDING_MAX 64
 #define STK_ACKS_MAX 128	/* pure ACKs held back per batch */
 #define STK_DELACKS_MAX 1024	/* delayed ACKs tracked; beyond, tcp_fasttmr() sends them */
+#define STK_OUTS_MAX 256	/* connections whose app bytes leave at the end of the batch */
 
 /* One connection of the hash: its flow (as the parser sees incoming segments) and pcb. */
 struct stk_slot {
@@ -32,6 +33,7 @@ struct stk_slot {
 	__u32 held;		/* 1 + index of its pure ACK in stack->acks, or 0 */
 	__s16 half_svc;		/* SYN_RCVD: its listener's index in services[] (STK_NO_SVC: none) */
 	bool delack;		/* on stack->delacks */
+	bool out_due;		/* on stack->outs */
 	bool tw;		/* in TIME_WAIT (lwIP's tw list, virtualised like the active one) */
 };
 
@@ -117,6 +119,8 @@ struct stack {
 	struct stk_delack delacks[STK_DELACKS_MAX];	/* a FIFO: due times only grow */
 	unsigned int delack_head;
 	unsigned int nr_delacks;
+	struct ixdp_flow outs[STK_OUTS_MAX];	/* connections with app bytes to output */
+	unsigned int nr_outs;
 	__u64 now;		/* the last stack_poll()'s time */
 	struct stk_service services[STACK_SERVICES_MAX];
 	unsigned int nr_services;
@@ -132,6 +136,9 @@ struct stack {
 
 /* The stack the calling thread is driving: set on entry to every stack_* call (stack.c). */
 extern __thread struct stack *stk_cur;
+
+/* output.c */
+void stk_output_later(struct stack *s, struct tcp_pcb *pcb, struct stk_slot *e);
 
 /* demux.c: the demux hash */
 void stk_remove(struct stack *s, struct stk_slot *e);
