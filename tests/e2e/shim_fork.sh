@@ -6,8 +6,10 @@
 # (in turn between holders of one socket, by flow over a reuseport group).  Each run: static
 # files of 0 B to 8 MiB with sendfile on one keepalive connection, checked by sha256, wrk for
 # 10 s on keepalive connections, then wrk for 5 s with a connection per request and an
-# `nginx -s reload` in the middle, 0 errors in both; every connection through ixdp
-# (ixdpd's counters, no passive open in the DUT's kernel), and nothing left once nginx exits.
+# `nginx -s reload` in the middle, 0 errors in both, and the server closing first (its FIN
+# with the reply, as on the kernel: few TIME_WAITs at the client); every connection through
+# ixdp (ixdpd's counters, no passive open in the DUT's kernel), and nothing left once nginx
+# exits.  One ixdpd serves all eight runs: ~100,000 connections each, its TIME_WAITs reused.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
@@ -21,10 +23,11 @@ apps_now() { stats_json | jq .apps.attached_now; }
 app_sum() { stats_json | jq "[.workers[].app.$1] | add"; }
 
 netns_up 2
-# The load generator's side (the peer namespace, ours): a connection per request at full speed
-# for several runs would otherwise run out of source ports that are not in TIME_WAIT.
-in_peer sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 60999" ||
-	fail "peer sysctls"
+# The load generator's side (the peer namespace, ours): more source ports for eight runs of a
+# connection per request at full speed (each port comes back to ixdpd while it still holds the
+# last connection's TIME_WAIT: a SYN past it opens a new one, tw_reused).
+in_peer sysctl -qw net.ipv4.ip_local_port_range="10000 60999" || fail "peer sysctl"
+tw_peer() { in_peer ss -Htan state time-wait | wc -l; }
 
 www=$tmp_dir/www
 mkdir -p "$www" "$tmp_dir/got"
@@ -78,11 +81,7 @@ workers_up() {
 
 run_one() {
 	local w=$1 mutex=$2 rp=$3 name="nginx $1 workers, accept_mutex $2, reuseport $3"
-	local out opened kern reqs reqs2 pids held0 nfiles
-	# A fresh ixdpd for each: a connection per request at full speed leaves ~20,000 TIME_WAITs
-	# a run, and four runs of them on one ixdpd slow its handshakes to failing connects (a
-	# defect of its TIME_WAIT handling under churn, docs/shim.md, not of fork).
-	ixdpd_start --workers 2 || fail "$name: ixdpd did not start"
+	local out opened kern reqs reqs2 pids held0 nfiles tw0 tw
 	apps0=$(apps_now)
 	nginx_conf "$w" "$mutex" "$rp"
 	: >"$tmp_dir/ngx/error.log"
@@ -132,6 +131,7 @@ run_one() {
 	# A reload under load: new workers claim the listener, the old ones let go of it.  A
 	# connection per request (the old workers close their keepalive connections, and wrk counts
 	# the request it had just sent on one as failed, on the kernel too): not one may fail.
+	tw0=$(tw_peer)
 	in_peer timeout 60 wrk -t 2 -c 16 -d 5s -H "Connection: close" \
 		"http://$DUT_IP:8080/1024" >"$tmp_dir/wrk2.out" 2>&1 &
 	wpid=$!
@@ -146,6 +146,11 @@ run_one() {
 			"ixdpd: $(stats_json | jq -c '[.workers[] | .app + {tcp: .tcp}]')"
 	grep -q reconfiguring "$tmp_dir/ngx/error.log" ||
 		fail "$name: nginx did not reload: $(cat "$tmp_dir/ngx/error.log")"
+	# nginx closes after the reply: its FIN must come with it, before wrk closes on its own
+	tw=$(($(tw_peer) - tw0))
+	[ "$tw" -ge 0 ] || tw=0	# older ones expired meanwhile
+	[ "$tw" -lt "$((reqs2 / 10))" ] ||
+		fail "$name: $tw of $reqs2 connections in TIME_WAIT at the client: it closed first"
 	opened=$(($(tcp_opened) - opened0))
 	kern=$(($(kernel_opens) - kern0))
 	[ "$opened" -ge "$((33 + reqs2))" ] && [ "$kern" -eq 0 ] ||
@@ -153,7 +158,8 @@ run_one() {
 	nfiles=$(echo "$pids" | wc -w)
 	ok "$name: 0 B to 8 MiB by sendfile on one keepalive connection, sha256 alike; wrk 10 s," \
 		"32 keepalive connections: $reqs requests, 0 errors; wrk 5 s, a connection per" \
-		"request: $reqs2 requests, 0 errors, with an nginx -s reload in the middle;" \
+		"request: $reqs2 requests, 0 errors, with an nginx -s reload in the middle," \
+		"$tw in TIME_WAIT at the client;" \
 		"every connection through ixdp (ixdpd opened $opened, the DUT kernel 0), held by" \
 		"$nfiles worker(s) (pids $pids), none by the master; knocks held" \
 		"$(($(app_sum knocks_held) - held0))"
@@ -172,9 +178,9 @@ run_one() {
 		fail "$name: ixdpd still has $(apps_now) app contexts (before: $apps0)"
 	conns_zero 1 || fail "$name: ixdpd still holds connections"
 	log_clean "$tmp_dir/nginx.log" || fail "$name: errors in its log"
-	ixdpd_stop || fail "$name: ixdpd exit status $?"
-	log_clean "$tmp_dir/ixdpd.log" || fail "$name: errors in ixdpd's log"
 }
+
+ixdpd_start --workers 2 || fail "ixdpd did not start"
 
 # SHIM_FORK_ONLY="WORKERS MUTEX REUSEPORT" runs that one alone (while debugging)
 if [ -n "${SHIM_FORK_ONLY:-}" ]; then
@@ -189,4 +195,7 @@ else
 		done
 	done
 fi
-ok "ixdpd exited cleanly after each"
+tws=$(stats_json | jq '[.workers[].tcp.tw_reused] | add')
+ixdpd_stop || fail "ixdpd exit status $?"
+log_clean "$tmp_dir/ixdpd.log" || fail "errors in ixdpd's log"
+ok "one ixdpd served every run ($tws SYNs reused a TIME_WAIT of its own) and exited cleanly"
