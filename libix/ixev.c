@@ -112,6 +112,8 @@ struct ixev_priv {
 	uint8_t shut;		/* ixev_shutdown(): SHUTDOWN behind the last byte */
 	uint8_t shut_sent;
 	uint8_t close_sent;	/* an orphan's CLOSE, behind its last SEND */
+	uint8_t corked;		/* ixev_cork() */
+	uint64_t cork_ms;	/* corked: when the oldest unsent byte was queued (0: none) */
 };
 
 struct ixev_slot {
@@ -511,6 +513,18 @@ static int ixev_tx_room(struct ixev_priv *p, size_t add)
 }
 
 static void ixev_kill(struct ixev_loop *l, uint32_t i, int err);
+static uint64_t ixev_now_ms(void);
+
+/* A corked live conn's bytes wait: fewer than IXEV_CORK_FULL unsent, none older than 200 ms. */
+static int ixev_cork_holds(const struct ixev_slot *s)
+{
+	const struct ixev_priv *p = s->priv;
+	size_t left = p->tx_len - p->inflight;
+
+	if (!p->corked || s->state != IXEV_LIVE || p->shut || !left || left >= IXEV_CORK_FULL)
+		return 0;
+	return ixev_now_ms() - p->cork_ms < IXEV_CORK_MS;
+}
 
 /*
  * Send what slot @i has not sent yet in new SENDs, then its SHUTDOWN or CLOSE behind them;
@@ -527,6 +541,8 @@ static int ixev_push(struct ixev_loop *l, uint32_t i)
 		return 0;
 	if (p->is_short && (p->nflight || p->shut_sent || p->close_sent))
 		return 0;	/* verdicts on what went behind the short SEND still to come */
+	if (ixev_cork_holds(s))
+		return 1;	/* looked at again at each ixev_run() until its time is up */
 	while (p->tx_len > p->inflight && !p->blocked && p->nflight < IXEV_FLIGHTS) {
 		size_t left = p->tx_len - p->inflight;
 		size_t chunk = left < IXEV_CHUNK ? left : IXEV_CHUNK;
@@ -565,6 +581,7 @@ static int ixev_push(struct ixev_loop *l, uint32_t i)
 	}
 	if (p->tx_len > p->inflight)
 		return 0;	/* blocked, or IXEV_FLIGHTS out: a SENT or RESULT brings it back */
+	p->cork_ms = 0;
 	if (s->state == IXEV_ORPHAN) {
 		if (!p->close_sent) {
 			p->close_sent = 1;
@@ -637,6 +654,8 @@ IX_API ssize_t ixev_send(struct ixev_conn *c, const void *buf, size_t len)
 		return take ? -ENOMEM : -EAGAIN;
 	}
 	memcpy(p->tx + p->tx_start + p->tx_len, buf, take);
+	if (p->corked && !p->cork_ms)
+		p->cork_ms = ixev_now_ms();
 	if (!p->tx_len)
 		c->loop->sending++;
 	p->tx_len += take;
@@ -667,6 +686,31 @@ IX_API int ixev_shutdown(struct ixev_conn *c)
 		return -EPIPE;
 	p->shut = 1;
 	ixev_mark_dirty(c->loop, (uint32_t)i);
+	return 0;
+}
+
+/**
+ * ixev_cork - hold @c's queued bytes back while @on (include/ix/ixev.h).
+ * @c:  the connection
+ * @on: non-zero to cork, 0 to let what waits go at the next ixev_run()
+ *
+ * Return: 0, -EINVAL.
+ */
+IX_API int ixev_cork(struct ixev_conn *c, int on)
+{
+	struct ixev_priv *p;
+	int i = ixev_slot_of(c);
+
+	if (i < 0)
+		return -EINVAL;
+	p = c->tx_priv;
+	if (on && !p->corked && p->tx_len > p->inflight)
+		p->cork_ms = ixev_now_ms();	/* what is queued waits from now */
+	p->corked = !!on;
+	if (!on) {
+		p->cork_ms = 0;
+		ixev_mark_dirty(c->loop, (uint32_t)i);
+	}
 	return 0;
 }
 

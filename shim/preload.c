@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -229,9 +231,23 @@ SHIM_API int setsockopt(int fd, int level, int name, const void *val, socklen_t 
 		return 0;
 	}
 	/*
+	 * TCP_CORK holds a connection's bytes back in ixev (a reply written in pieces leaves in
+	 * one SEND, as nginx's tcp_nopush wants); uncorking sends them now.  The value goes to the
+	 * sentinel dup too, so getsockopt() reads it back.
+	 */
+	if (s && s->type == SHIM_CONN && level == IPPROTO_TCP && name == TCP_CORK && val &&
+	    len >= sizeof(int)) {
+		int on = *(const int *)val;
+
+		pthread_mutex_lock(&shim.lock);
+		if (!shim.dead && !s->connecting && !s->dial_err && !ixev_cork(&s->ixc, on) && !on)
+			shim_drain(s->ctx);
+		pthread_mutex_unlock(&shim.lock);
+	}
+	/*
 	 * A connection's other options go to its sentinel dup, where they are accepted and
-	 * harmless (TCP_NODELAY, TCP_CORK, keepalive, linger, buffer sizes): the daemon's stack
-	 * sends at once and keeps its own timers.
+	 * harmless (TCP_NODELAY, keepalive, linger, buffer sizes): the daemon's stack sends at
+	 * once and keeps its own timers.
 	 */
 	return shim_libc.setsockopt(fd, level, name, val, len);
 }

@@ -156,6 +156,16 @@ ssize_t ixev_send(struct ixev_conn *c, const void *buf, size_t len);
 int ixev_shutdown(struct ixev_conn *c);
 
 /*
+ * ixev_cork - TCP_CORK for @c: while @on, bytes queued with ixev_send() wait in ixev until
+ * IXEV_CORK_FULL of them are unsent or the oldest has waited IXEV_CORK_MS (Linux's 200 ms),
+ * so that a reply written in pieces leaves in one SEND; uncorking, ixev_shutdown() and
+ * ixev_close() send them at the next ixev_run().  Return: 0, -EINVAL (not a conn of a loop).
+ */
+#define IXEV_CORK_FULL (16u << 10)
+#define IXEV_CORK_MS 200
+int ixev_cork(struct ixev_conn *c, int on);
+
+/*
  * ixev_close - close @c (FIN after queued bytes; a dead conn is just freed).  No handler runs
  * for @c again; ops->release(@c) is called before this returns.
  */

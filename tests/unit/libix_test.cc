@@ -1848,6 +1848,59 @@ TEST_F(IxevTest, ShortSendResumesInOrderThenCloses)
 	EXPECT_EQ(ixev_loop_sending(l), 0u);
 }
 
+// TCP_CORK's way: corked bytes wait (one SEND for a reply written in pieces) until uncorked,
+// IXEV_CORK_FULL of them, a shutdown, or IXEV_CORK_MS.
+TEST_F(IxevTest, CorkHoldsBytesUntilUncorkedOrFull)
+{
+	uint64_t hd = mkh(1, 0, 5);
+	knock(hd, 0);
+	TConn &t = st.conns.back();
+	EXPECT_EQ(ixev_cork(&t.c, 1), 0);
+	EXPECT_EQ(ixev_send(&t.c, "head ", 5), 5);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	EXPECT_EQ(ixev_send(&t.c, "body", 4), 4);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	EXPECT_TRUE(h.take(0).empty());
+	EXPECT_EQ(ixev_loop_sending(l), 1u); // held bytes still count: the loop must be run
+	EXPECT_EQ(ixev_cork(&t.c, 0), 0);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	auto c = h.take(0);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(std::string((char *)h.tx(0) + c[0].off, c[0].len), "head body");
+	h.put(0, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, c[0].len));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+
+	EXPECT_EQ(ixev_cork(&t.c, 1), 0); // a full chunk goes at once
+	std::string big(IXEV_CORK_FULL, 'f');
+	EXPECT_EQ(ixev_send(&t.c, big.data(), big.size()), (ssize_t)big.size());
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	c = h.take(0);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].len, IXEV_CORK_FULL);
+	h.put(0, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, c[0].len));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+
+	EXPECT_EQ(ixev_send(&t.c, "x", 1), 1); // held, then let go by its age
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	EXPECT_TRUE(h.take(0).empty());
+	std::this_thread::sleep_for(std::chrono::milliseconds(IXEV_CORK_MS + 20));
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	c = h.take(0);
+	ASSERT_EQ(c.size(), 1u);
+	EXPECT_EQ(c[0].len, 1u);
+	h.put(0, ev_result(IXDP_APP_SEND, c[0].seq, hd, 0, 1));
+	EXPECT_EQ(ixev_run(l, 1000), 1);
+
+	EXPECT_EQ(ixev_send(&t.c, "end", 3), 3); // a shutdown sends what waits, FIN behind it
+	EXPECT_EQ(ixev_shutdown(&t.c), 0);
+	EXPECT_EQ(ixev_run(l, 0), 0);
+	c = h.take(0);
+	ASSERT_EQ(c.size(), 2u);
+	EXPECT_EQ(c[0].op, IXDP_APP_SEND);
+	EXPECT_EQ(c[1].op, IXDP_APP_SHUTDOWN);
+	EXPECT_EQ(ixev_cork(nullptr, 1), -EINVAL);
+}
+
 // A live connection's SHUTDOWN refused behind a short SEND goes again after the rest.
 TEST_F(IxevTest, RefusedShutdownGoesAgain)
 {
