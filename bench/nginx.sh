@@ -61,7 +61,8 @@ systems="ngx-linux ngx-shim"
 HZ=$(getconf CLK_TCK)
 
 bench_init nginx
-pinning="nginx ($NGX_WORKERS worker(s)) on CPU $SRV_CPU (ngx-shim: with one ixdpd worker there), wrk -t 1 on CPU $CLI_CPU"
+pinning="nginx ($NGX_WORKERS worker(s)) on CPU $SRV_CPU (ngx-shim: with one ixdpd worker"
+pinning="$pinning there), wrk -t 1 on CPU $CLI_CPU"
 [ -n "$IXDPD_ARGS" ] && pinning="$pinning, ixdpd $IXDPD_ARGS"
 columns=(date commit mode system conns rps p50_us p99_us errors srv_us_per_req srv_cpu_pct
 	cli_cpu_pct other_cpu_pct stolen_pct run kept drop try)

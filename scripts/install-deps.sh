@@ -9,10 +9,13 @@ BUILD="make gcc g++ pkg-config clang llvm bpftool libbpf-dev libxdp-dev libelf-d
        libsystemd-dev libmnl-dev liblwip-dev liblwip0"
 # Tests: GoogleTest/GoogleMock harness, clang's libFuzzer/sanitizer runtime, namespace and veth
 # tooling, JSON checks in scripts, memcached's test clients (against ix-kv) and memcached itself
-# (unmodified, under the shim), nginx with wrk and curl (under the shim too), setpriv and groupadd
-# for the app-group test, nm/objdump for libix's exported symbols.
+# (unmodified, under the shim), nginx with wrk and curl (under the shim too), redis-tools (its
+# redis-check-rdb is the redis-server binary, which redis-server's package only links to and
+# runs as a service: the test runs it by that name itself, with redis-cli and redis-benchmark),
+# setpriv and groupadd for the app-group test, nm/objdump for libix's exported symbols.
 TEST="libgtest-dev libgmock-dev libclang-rt-14-dev iproute2 ethtool iputils-ping jq procps kmod
-      libmemcached-tools memcached nginx-light wrk curl python3 util-linux passwd binutils"
+      libmemcached-tools memcached nginx-light wrk curl redis-tools python3 util-linux passwd
+      binutils"
 # Benchmarks: plots, profiles, load generators.
 BENCH="gnuplot-nox linux-perf sockperf"
 
