@@ -103,7 +103,7 @@ void shim_notify(struct shim_sock *s)
 			continue;
 		m->edge = true;
 		shim_rd_push(m->ep, m);
-		if (m->ep->sleepers && shim_libc.write(m->ep->kick, &one, sizeof(one)) < 0)
+		if (m->ep->sleepers && SHIM_LIBC(write)(m->ep->kick, &one, sizeof(one)) < 0)
 			continue;	/* EAGAIN: a kick is pending already */
 	}
 	shim_wake_waiters(s);
@@ -117,7 +117,7 @@ static int shim_ep_ref(struct shim_ep *ep, struct shim_ctx *c)
 	if (!c)
 		return 0;	/* a fork child's listener not claimed: kernel side only */
 	if (!ep->ctx_refs[c->id] && !shim.dead &&
-	    shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_ADD, ix_fd(c->ix), &ev))
+	    SHIM_LIBC(epoll_ctl)(ep->epfd, EPOLL_CTL_ADD, ix_fd(c->ix), &ev))
 		return -errno;
 	ep->ctx_refs[c->id]++;
 	ep->ctxs |= shim_ctx_bit(c);
@@ -131,7 +131,7 @@ static void shim_ep_unref(struct shim_ep *ep, struct shim_ctx *c)
 		return;
 	ep->ctxs &= ~shim_ctx_bit(c);
 	if (!shim.dead)
-		shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL, ix_fd(c->ix), NULL);
+		SHIM_LIBC(epoll_ctl)(ep->epfd, EPOLL_CTL_DEL, ix_fd(c->ix), NULL);
 }
 
 /**
@@ -205,7 +205,7 @@ static struct shim_ep *shim_ep_get(int epfd, bool make)
 	if (ep->kick < 0)
 		goto err;
 	/* not an epoll fd (EINVAL) or not open (EBADF): as epoll_ctl() says */
-	if (shim_libc.epoll_ctl(epfd, EPOLL_CTL_ADD, ep->kick, &ev))
+	if (SHIM_LIBC(epoll_ctl)(epfd, EPOLL_CTL_ADD, ep->kick, &ev))
 		goto err;
 	ret = shim_fd_set(epfd, SHIM_FD_EPOLL, ep);
 	if (ret) {
@@ -218,7 +218,7 @@ static struct shim_ep *shim_ep_get(int epfd, bool make)
 err:
 	ret = errno;
 	if (ep->kick >= 0)
-		shim_libc.close(ep->kick);	/* which also takes it out of the set */
+		SHIM_LIBC(close)(ep->kick);	/* which also takes it out of the set */
 	free(ep);
 	errno = ret;
 	return NULL;
@@ -250,7 +250,7 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	int err = 0;
 
 	if (!s)
-		return shim_libc.epoll_ctl(epfd, op, fd, ev);
+		return SHIM_LIBC(epoll_ctl)(epfd, op, fd, ev);
 	if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) {
 		errno = EINVAL;
 		return -1;
@@ -285,7 +285,7 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			break;
 		}
 		/* a listener's kernel side: connections the kernel accepts */
-		if (s->type == SHIM_LISTENER && shim_libc.epoll_ctl(epfd, op, fd, ev)) {
+		if (s->type == SHIM_LISTENER && SHIM_LIBC(epoll_ctl)(epfd, op, fd, ev)) {
 			err = errno;
 			free(m);
 			break;
@@ -293,7 +293,7 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		err = -shim_ep_ref(ep, s->ctx);
 		if (err) {
 			if (s->type == SHIM_LISTENER)
-				shim_libc.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+				SHIM_LIBC(epoll_ctl)(epfd, EPOLL_CTL_DEL, fd, NULL);
 			free(m);
 			break;
 		}
@@ -315,7 +315,7 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			break;
 		}
 		if (op == EPOLL_CTL_MOD && s->type == SHIM_LISTENER &&
-		    shim_libc.epoll_ctl(epfd, op, fd, ev)) {
+		    SHIM_LIBC(epoll_ctl)(epfd, op, fd, ev)) {
 			err = errno;
 			break;
 		}
@@ -333,7 +333,7 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			break;
 		}
 		if (s->type == SHIM_LISTENER)
-			shim_libc.epoll_ctl(epfd, op, fd, NULL);
+			SHIM_LIBC(epoll_ctl)(epfd, op, fd, NULL);
 		shim_memb_free(m);
 		if (s->type == SHIM_LISTENER && !s->membs)
 			shim_lst_pause(s);	/* nginx's accept_mutex: another worker takes them */
@@ -394,7 +394,7 @@ static int shim_filter(struct shim_ep *ep, struct epoll_event *evs, int n)
 
 	for (i = 0; i < n; i++) {
 		if (evs[i].data.u64 == SHIM_EP_KICK) {
-			if (ep && shim_libc.read(ep->kick, &v, sizeof(v)) < 0)
+			if (ep && SHIM_LIBC(read)(ep->kick, &v, sizeof(v)) < 0)
 				v = 0;
 			continue;
 		}
@@ -423,7 +423,7 @@ void shim_ep_kick_sleepers(void)
 	uint64_t one = 1;
 
 	for (ep = shim_eps; ep; ep = ep->all_next)
-		if (ep->sleepers && shim_libc.write(ep->kick, &one, sizeof(one)) < 0)
+		if (ep->sleepers && SHIM_LIBC(write)(ep->kick, &one, sizeof(one)) < 0)
 			continue;
 }
 
@@ -454,7 +454,7 @@ static int shim_ep_look(struct shim_ep *ep, int epfd, struct epoll_event *evs, i
 	}
 	pthread_mutex_unlock(&shim.lock);
 	if (n < max) {
-		k = shim_libc.epoll_wait(epfd, evs + n, max - n, 0);
+		k = SHIM_LIBC(epoll_wait)(epfd, evs + n, max - n, 0);
 		if (k > 0)
 			n += shim_filter(ep, evs + n, k);
 	}
@@ -485,8 +485,8 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 	if (!ep || ep->inherited) {
 		/* the kernel's set as it is; our markers in it (a parent's) filtered out */
 		do {
-			n = mask ? shim_libc.epoll_pwait(epfd, evs, max, timeout, mask) :
-				   shim_libc.epoll_wait(epfd, evs, max, timeout);
+			n = mask ? SHIM_LIBC(epoll_pwait)(epfd, evs, max, timeout, mask) :
+				   SHIM_LIBC(epoll_wait)(epfd, evs, max, timeout);
 			if (n <= 0 || !ep)
 				return n;
 			n = shim_filter(NULL, evs, n);
@@ -520,8 +520,8 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 			continue;
 		}
 		/* drained (armed) and nothing ready under the lock: the kernel, for the rest */
-		k = mask ? shim_libc.epoll_pwait(epfd, evs, max, shim_ms_left(deadline), mask) :
-			   shim_libc.epoll_wait(epfd, evs, max, shim_ms_left(deadline));
+		k = mask ? SHIM_LIBC(epoll_pwait)(epfd, evs, max, shim_ms_left(deadline), mask) :
+			   SHIM_LIBC(epoll_wait)(epfd, evs, max, shim_ms_left(deadline));
 		shim_ep_woke(ep, armed);
 		if (k < 0)
 			return -1;	/* EINTR: a signal, as the kernel's */
@@ -545,14 +545,14 @@ void shim_ep_daemon_gone(void)
 		shim_ctxset_t set;
 
 		for (set = ep->ctxs; set; set &= set - 1)
-			shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL,
+			SHIM_LIBC(epoll_ctl)(ep->epfd, EPOLL_CTL_DEL,
 					    ix_fd(shim.ctx[__builtin_ctzll(set)].ix), NULL);
 		for (m = ep->membs; m; m = m->next)
 			if (!m->off) {
 				m->edge = true;
 				shim_rd_push(ep, m);
 			}
-		if (shim_libc.write(ep->kick, &one, sizeof(one)) < 0)
+		if (SHIM_LIBC(write)(ep->kick, &one, sizeof(one)) < 0)
 			continue;
 	}
 }
@@ -595,7 +595,7 @@ void shim_epoll_close(int epfd)
 			*p = ep->all_next;
 			break;
 		}
-	shim_libc.close(ep->kick);
+	SHIM_LIBC(close)(ep->kick);
 	free(ep);
 	pthread_mutex_unlock(&shim.lock);
 }
@@ -665,7 +665,7 @@ int shim_poll(struct pollfd *fds, nfds_t n, int timeout)
 		}
 		if (ready || !timeout || !shim_ms_left(deadline)) {
 			pthread_mutex_unlock(&shim.lock);
-			k = shim_libc.poll(tmp, n, 0);
+			k = SHIM_LIBC(poll)(tmp, n, 0);
 		} else {
 			k = shim_wait(socks, ns, tmp, n, shim_ms_left(deadline));
 			pthread_mutex_unlock(&shim.lock);

@@ -142,11 +142,11 @@ static int shim_exec(enum shim_exec_how how, const char *path, int fd, char *con
 	if (shim_env_fix(envp, &env, &extra))
 		env = (char **)envp, extra = NULL;	/* as it was: better than not at all */
 	if (how == SHIM_EXECVE)
-		ret = shim_libc.execve(path, argv, env);
+		ret = SHIM_LIBC(execve)(path, argv, env);
 	else if (how == SHIM_EXECVPE)
-		ret = shim_libc.execvpe(path, argv, env);
+		ret = SHIM_LIBC(execvpe)(path, argv, env);
 	else
-		ret = shim_libc.fexecve(fd, argv, env);
+		ret = SHIM_LIBC(fexecve)(fd, argv, env);
 	err = errno;
 	shim_env_free(env, envp, extra);
 	errno = err;
@@ -255,8 +255,8 @@ static int shim_spawn(bool search, pid_t *pid, const char *path,
 
 	if (shim_env_fix(envp, &env, &extra))
 		env = (char **)envp, extra = NULL;
-	ret = search ? shim_libc.posix_spawnp(pid, path, fa, attr, argv, env) :
-		       shim_libc.posix_spawn(pid, path, fa, attr, argv, env);
+	ret = search ? SHIM_LIBC(posix_spawnp)(pid, path, fa, attr, argv, env) :
+		       SHIM_LIBC(posix_spawn)(pid, path, fa, attr, argv, env);
 	shim_env_free(env, envp, extra);
 	return ret;
 }

@@ -29,10 +29,17 @@ static void *shim_libc_sym(const char *name)
 #define SHIM_SYM(name) (shim_libc.name = shim_libc_sym(#name))
 
 /**
- * shim_libc_init - find libc's functions (once, before anything else of the shim runs).
+ * shim_libc_init - find libc's functions: from the shim's constructor, or sooner from the
+ * first interposed call that comes before it (SHIM_LIBC); once.
  */
 void shim_libc_init(void)
 {
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	SHIM_SYM(syscall);	/* first: what an allocator's start-up calls, dlsym's malloc too */
 	SHIM_SYM(listen);
 	SHIM_SYM(connect);
 	SHIM_SYM(accept4);

@@ -64,9 +64,9 @@ SHIM_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (s && s->type == SHIM_CONN)
 		return shim_connect_again(s);
 	if (s)	/* a listener: its kernel socket answers */
-		return shim_libc.connect(fd, addr, len);
+		return SHIM_LIBC(connect)(fd, addr, len);
 	ret = shim_connect(fd, addr, len);
-	return ret == SHIM_KERNEL ? shim_libc.connect(fd, addr, len) : ret;
+	return ret == SHIM_KERNEL ? SHIM_LIBC(connect)(fd, addr, len) : ret;
 }
 
 SHIM_API int listen(int fd, int backlog)
@@ -79,7 +79,7 @@ SHIM_API int listen(int fd, int backlog)
 	pthread_mutex_lock(&shim.lock);
 	s->backlog = backlog;
 	pthread_mutex_unlock(&shim.lock);
-	return shim_libc.listen(fd, backlog);
+	return SHIM_LIBC(listen)(fd, backlog);
 }
 
 SHIM_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
@@ -87,7 +87,7 @@ SHIM_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	struct shim_sock *s = shim_sock_of(fd);
 
 	if (!s)
-		return shim_libc.accept4(fd, addr, len, flags);
+		return SHIM_LIBC(accept4)(fd, addr, len, flags);
 	if (s->type != SHIM_LISTENER) {
 		errno = EINVAL;
 		return -1;
@@ -104,7 +104,7 @@ SHIM_API int shutdown(int fd, int how)
 {
 	struct shim_sock *s = shim_sock_of(fd);
 
-	return s ? shim_shutdown(s, how) : shim_libc.shutdown(fd, how);
+	return s ? shim_shutdown(s, how) : SHIM_LIBC(shutdown)(fd, how);
 }
 
 /* What close() does for the shim's part of @fd, before the kernel closes it. */
@@ -121,7 +121,7 @@ static void shim_forget(int fd)
 SHIM_API int close(int fd)
 {
 	shim_forget(fd);
-	return shim_libc.close(fd);
+	return SHIM_LIBC(close)(fd);
 }
 
 /*
@@ -133,7 +133,7 @@ SHIM_API int close_range(unsigned int first, unsigned int last, int flags)
 	if (first <= last && !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
 	    !(flags & CLOSE_RANGE_CLOEXEC))
 		shim_fd_each(first, last, shim_forget);
-	return shim_libc.close_range(first, last, flags);
+	return SHIM_LIBC(close_range)(first, last, flags);
 }
 
 SHIM_API int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
@@ -141,7 +141,7 @@ SHIM_API int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 	struct shim_sock *s = shim_sock_of(fd);
 
 	if (!s || s->type == SHIM_LISTENER)
-		return shim_libc.getsockname(fd, addr, len);
+		return SHIM_LIBC(getsockname)(fd, addr, len);
 	return shim_sock_name(s, 0, addr, len);
 }
 
@@ -150,7 +150,7 @@ SHIM_API int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	struct shim_sock *s = shim_sock_of(fd);
 
 	if (!s || s->type == SHIM_LISTENER)
-		return shim_libc.getpeername(fd, addr, len);
+		return SHIM_LIBC(getpeername)(fd, addr, len);
 	return shim_sock_name(s, 1, addr, len);
 }
 
@@ -199,7 +199,7 @@ SHIM_API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return 0;
 	}
 	/* the rest from the fd's kernel socket: type, domain, buffer sizes, options as set */
-	return shim_libc.getsockopt(fd, level, name, val, len);
+	return SHIM_LIBC(getsockopt)(fd, level, name, val, len);
 }
 
 SHIM_API int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
@@ -249,7 +249,7 @@ SHIM_API int setsockopt(int fd, int level, int name, const void *val, socklen_t 
 	 * harmless (TCP_NODELAY, keepalive, linger, buffer sizes): the daemon's stack sends at
 	 * once and keeps its own timers.
 	 */
-	return shim_libc.setsockopt(fd, level, name, val, len);
+	return SHIM_LIBC(setsockopt)(fd, level, name, val, len);
 }
 
 /* --- data ---------------------------------------------------------------------------------- */
@@ -259,7 +259,7 @@ SHIM_API ssize_t read(int fd, void *buf, size_t len)
 	struct shim_sock *s = shim_sock_of(fd);
 	struct iovec iov = { buf, len };
 
-	return s ? shim_recv(s, &iov, 1, 0) : shim_libc.read(fd, buf, len);
+	return s ? shim_recv(s, &iov, 1, 0) : SHIM_LIBC(read)(fd, buf, len);
 }
 
 SHIM_API ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
@@ -273,7 +273,7 @@ SHIM_API ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	struct shim_sock *s = shim_sock_of(fd);
 
-	return s ? shim_recv(s, iov, iovcnt, 0) : shim_libc.readv(fd, iov, iovcnt);
+	return s ? shim_recv(s, iov, iovcnt, 0) : SHIM_LIBC(readv)(fd, iov, iovcnt);
 }
 
 SHIM_API ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
@@ -283,7 +283,7 @@ SHIM_API ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct socka
 	struct iovec iov = { buf, len };
 
 	if (!s)
-		return shim_libc.recvfrom(fd, buf, len, flags, addr, alen);
+		return SHIM_LIBC(recvfrom)(fd, buf, len, flags, addr, alen);
 	if (addr && alen)
 		*alen = 0;	/* a connected stream socket names no sender */
 	return shim_recv(s, &iov, 1, flags);
@@ -315,7 +315,7 @@ SHIM_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	ssize_t n;
 
 	if (!s)
-		return shim_libc.recvmsg(fd, msg, flags);
+		return SHIM_LIBC(recvmsg)(fd, msg, flags);
 	n = shim_recv(s, msg->msg_iov, (int)msg->msg_iovlen, flags);
 	if (n >= 0) {
 		msg->msg_namelen = 0;
@@ -330,14 +330,14 @@ SHIM_API ssize_t write(int fd, const void *buf, size_t len)
 	struct shim_sock *s = shim_sock_of(fd);
 	struct iovec iov = { (void *)buf, len };
 
-	return s ? shim_send(s, &iov, 1, 0) : shim_libc.write(fd, buf, len);
+	return s ? shim_send(s, &iov, 1, 0) : SHIM_LIBC(write)(fd, buf, len);
 }
 
 SHIM_API ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	struct shim_sock *s = shim_sock_of(fd);
 
-	return s ? shim_send(s, iov, iovcnt, 0) : shim_libc.writev(fd, iov, iovcnt);
+	return s ? shim_send(s, iov, iovcnt, 0) : SHIM_LIBC(writev)(fd, iov, iovcnt);
 }
 
 SHIM_API ssize_t sendto(int fd, const void *buf, size_t len, int flags,
@@ -347,7 +347,7 @@ SHIM_API ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 	struct iovec iov = { (void *)buf, len };
 
 	if (!s)
-		return shim_libc.sendto(fd, buf, len, flags, addr, alen);
+		return SHIM_LIBC(sendto)(fd, buf, len, flags, addr, alen);
 	return shim_send(s, &iov, 1, flags);	/* the address of a connected stream is ignored */
 }
 
@@ -361,7 +361,7 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct shim_sock *s = shim_sock_of(fd);
 
 	if (!s)
-		return shim_libc.sendmsg(fd, msg, flags);
+		return SHIM_LIBC(sendmsg)(fd, msg, flags);
 	return shim_send(s, msg->msg_iov, (int)msg->msg_iovlen, flags);
 }
 
@@ -379,7 +379,7 @@ SHIM_API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	char *buf;
 
 	if (!s)
-		return shim_libc.sendfile(out, in, off, count);
+		return SHIM_LIBC(sendfile)(out, in, off, count);
 	if (pos < 0)
 		return -1;	/* ESPIPE: not a seekable file, as the kernel's sendfile says */
 	buf = malloc(SHIM_SENDFILE_CHUNK);
@@ -430,11 +430,11 @@ static int shim_fcntl(int fd, int cmd, long arg)
 	struct shim_sock *s = shim_sock_of(fd);
 
 	if (!s)
-		return shim_libc.fcntl(fd, cmd, arg);
+		return SHIM_LIBC(fcntl)(fd, cmd, arg);
 	switch (cmd) {
 	case F_GETFL: {
 		/* O_NONBLOCK is the shim's: a listener's kernel socket is always non-blocking */
-		int fl = s->type == SHIM_LISTENER ? shim_libc.fcntl(fd, cmd) : O_RDWR;
+		int fl = s->type == SHIM_LISTENER ? SHIM_LIBC(fcntl)(fd, cmd) : O_RDWR;
 
 		if (fl < 0)
 			return fl;
@@ -446,13 +446,13 @@ static int shim_fcntl(int fd, int cmd, long arg)
 		pthread_mutex_unlock(&shim.lock);
 		/* a connection's fd shares its open file with the sentinel's other dups */
 		if (s->type == SHIM_LISTENER)
-			return shim_libc.fcntl(fd, cmd, arg | O_NONBLOCK);
+			return SHIM_LIBC(fcntl)(fd, cmd, arg | O_NONBLOCK);
 		return 0;
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		return shim_dup(fd, s, shim_libc.fcntl(fd, cmd, arg), 0);
+		return shim_dup(fd, s, SHIM_LIBC(fcntl)(fd, cmd, arg), 0);
 	}
-	return shim_libc.fcntl(fd, cmd, arg);
+	return SHIM_LIBC(fcntl)(fd, cmd, arg);
 }
 
 SHIM_API int fcntl(int fd, int cmd, ...)
@@ -479,7 +479,7 @@ SHIM_API int ioctl(int fd, unsigned long req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	if (!s)
-		return shim_libc.ioctl(fd, req, arg);
+		return SHIM_LIBC(ioctl)(fd, req, arg);
 	if (req == FIONBIO) {
 		if (!arg) {
 			errno = EFAULT;
@@ -501,14 +501,14 @@ SHIM_API int ioctl(int fd, unsigned long req, ...)
 		pthread_mutex_unlock(&shim.lock);
 		return 0;
 	}
-	return shim_libc.ioctl(fd, req, arg);
+	return SHIM_LIBC(ioctl)(fd, req, arg);
 }
 
 SHIM_API int dup(int fd)
 {
 	struct shim_sock *s = shim_sock_of(fd);
 
-	return s ? shim_dup(fd, s, shim_libc.dup(fd), 0) : shim_libc.dup(fd);
+	return s ? shim_dup(fd, s, SHIM_LIBC(dup)(fd), 0) : SHIM_LIBC(dup)(fd);
 }
 
 SHIM_API int dup3(int fd, int newfd, int flags)
@@ -523,14 +523,14 @@ SHIM_API int dup3(int fd, int newfd, int flags)
 		shim_sock_put(newfd, old);
 	else if (shim_fd_get(newfd, SHIM_FD_EPOLL))
 		shim_epoll_close(newfd);
-	return s ? shim_dup(fd, s, shim_libc.dup3(fd, newfd, flags), flags) :
-		   shim_libc.dup3(fd, newfd, flags);
+	return s ? shim_dup(fd, s, SHIM_LIBC(dup3)(fd, newfd, flags), flags) :
+		   SHIM_LIBC(dup3)(fd, newfd, flags);
 }
 
 SHIM_API int dup2(int fd, int newfd)
 {
 	if (fd == newfd)	/* dup2 of itself checks fd and does nothing */
-		return shim_libc.fcntl(fd, F_GETFD) < 0 ? -1 : newfd;
+		return SHIM_LIBC(fcntl)(fd, F_GETFD) < 0 ? -1 : newfd;
 	return dup3(fd, newfd, 0);
 }
 
@@ -539,14 +539,14 @@ SHIM_API int dup2(int fd, int newfd)
 SHIM_API int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	if (!shim_sock_of(fd))
-		return shim_libc.epoll_ctl(epfd, op, fd, ev);
+		return SHIM_LIBC(epoll_ctl)(epfd, op, fd, ev);
 	return shim_epoll_ctl(epfd, op, fd, ev);
 }
 
 SHIM_API int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
 {
 	if (!shim_fd_get(epfd, SHIM_FD_EPOLL))
-		return shim_libc.epoll_wait(epfd, evs, max, timeout);
+		return SHIM_LIBC(epoll_wait)(epfd, evs, max, timeout);
 	return shim_epoll_wait(epfd, evs, max, timeout, NULL);
 }
 
@@ -554,7 +554,7 @@ SHIM_API int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout
 			 const sigset_t *mask)
 {
 	if (!shim_fd_get(epfd, SHIM_FD_EPOLL))
-		return shim_libc.epoll_pwait(epfd, evs, max, timeout, mask);
+		return SHIM_LIBC(epoll_pwait)(epfd, evs, max, timeout, mask);
 	return shim_epoll_wait(epfd, evs, max, timeout, mask);
 }
 
@@ -565,7 +565,7 @@ SHIM_API int poll(struct pollfd *fds, nfds_t n, int timeout)
 	for (i = 0; i < n; i++)
 		if (shim_sock_of(fds[i].fd))
 			return shim_poll(fds, n, timeout);
-	return shim_libc.poll(fds, n, timeout);
+	return SHIM_LIBC(poll)(fds, n, timeout);
 }
 
 SHIM_API int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
@@ -609,7 +609,7 @@ SHIM_API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
 	for (i = 0; i < n; i++)
 		if (shim_sock_of(fds[i].fd))
 			return shim_poll_masked(fds, n, shim_ts_ms(tmo), mask);
-	return shim_libc.ppoll(fds, n, tmo, mask);
+	return SHIM_LIBC(ppoll)(fds, n, tmo, mask);
 }
 
 SHIM_API int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
@@ -628,7 +628,7 @@ SHIM_API int epoll_pwait2(int epfd, struct epoll_event *evs, int max,
 			errno = ENOSYS;
 			return -1;
 		}
-		return shim_libc.epoll_pwait2(epfd, evs, max, tmo, mask);
+		return SHIM_LIBC(epoll_pwait2)(epfd, evs, max, tmo, mask);
 	}
 	return shim_epoll_wait(epfd, evs, max, shim_ts_ms(tmo), mask);
 }
@@ -708,7 +708,7 @@ SHIM_API int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *t
 	long long ms;
 
 	if (nfds < 0 || nfds > FD_SETSIZE || !shim_sets_have_ixdp(nfds, r, w, e))
-		return shim_libc.select(nfds, r, w, e, tv);
+		return SHIM_LIBC(select)(nfds, r, w, e, tv);
 	ms = tv ? (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000 : -1;
 	return shim_select(nfds, r, w, e, ms > INT32_MAX ? INT32_MAX : (int)ms, NULL);
 }
@@ -717,6 +717,6 @@ SHIM_API int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct tim
 		     const sigset_t *mask)
 {
 	if (nfds < 0 || nfds > FD_SETSIZE || !shim_sets_have_ixdp(nfds, r, w, e))
-		return shim_libc.pselect(nfds, r, w, e, tmo, mask);
+		return SHIM_LIBC(pselect)(nfds, r, w, e, tmo, mask);
 	return shim_select(nfds, r, w, e, shim_ts_ms(tmo), mask);
 }

@@ -67,6 +67,7 @@ struct shim_libc {
 	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
 		       const sigset_t *);
 	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	long (*syscall)(long, ...);
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
@@ -82,6 +83,14 @@ struct shim_libc {
 extern struct shim_libc shim_libc;
 
 void shim_libc_init(void);
+
+/*
+ * SHIM_LIBC(fn): libc's fn, found first if the shim's constructor has not run yet: another
+ * library's constructor may run before ours and call what we interpose (jemalloc, in redis,
+ * calls syscall() from libgpg-error's).  The shim's own sockets exist only after it ran.
+ */
+#define SHIM_LIBC(fn) \
+	(__builtin_expect(shim_libc.fn != NULL, 1) ? shim_libc.fn : (shim_libc_init(), shim_libc.fn))
 void shim_exec_init(void);
 
 /* --- the fd table (fd.c) ------------------------------------------------------------------- */

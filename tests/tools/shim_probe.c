@@ -12,6 +12,7 @@
  * MOD, libevent's errnos (EEXIST, ENOENT), poll and select for writing, writes until EAGAIN and
  * EPOLLOUT when the peer drains, F_GETFL/F_SETFL, MSG_WAITALL across two segments, SO_ERROR,
  * SO_RCVTIMEO, EINTR, an epoll registration through a closed dup, a fork child's close,
+ * the same calls made through syscall() with their numbers,
  * shutdown(SHUT_WR), EPOLLRDHUP on the peer's FIN, EOF, EPIPE after SHUT_WR, dup then close;
  * all of it after the listener was closed (its connection goes on).
  * Every line is a value both stacks must give alike (no byte counts that depend on buffers).
@@ -28,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -117,6 +119,35 @@ static void drain_input(void)
 static void on_alarm(int sig)
 {
 	(void)sig;
+}
+
+/* syscall() with the socket numbers: what the calls by name do, not the sentinel's answers. */
+static void raw_calls(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct epoll_event ev;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[16] = "";
+	long n;
+	int v = -1;
+
+	show("syscall fionread", syscall(SYS_ioctl, fd, FIONREAD, &v));
+	printf("syscall fionread empty: %d\n", v);
+	show("syscall read empty", syscall(SYS_read, fd, buf, sizeof(buf)));
+	show("syscall sendto", syscall(SYS_sendto, fd, "send 5\n", 7, MSG_NOSIGNAL, NULL, 0));
+	n = syscall(SYS_epoll_wait, ep, &ev, 1, 5000);
+	printf("syscall epoll_wait: %ld %s\n", n, n > 0 ? ev_str(ev.events) : "-");
+	usleep(100000);
+	show("syscall poll", syscall(SYS_poll, &pfd, 1, 0));
+	n = syscall(SYS_recvfrom, fd, buf, 2, MSG_PEEK, NULL, NULL);
+	printf("syscall peek: %ld '%.*s'\n", n, n > 0 ? (int)n : 0, buf);
+	n = syscall(SYS_read, fd, buf, 5);
+	printf("syscall read: %ld '%.*s'\n", n, n > 0 ? (int)n : 0, buf);
+	show("syscall getsockname", syscall(SYS_getsockname, fd, &ss, &len));
+	printf("syscall local port: %u\n", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	printf("syscall nonblock: %d\n", !!(syscall(SYS_fcntl, fd, F_GETFL) & O_NONBLOCK));
+	printf("syscall getpid: %d\n", syscall(SYS_getpid) == getpid());
 }
 
 /*
@@ -247,6 +278,7 @@ int main(int argc, char **argv)
 	ctl("mod rearm", EPOLL_CTL_MOD, EPOLLIN);
 	wait_show("rearmed", 0);
 	drain_input();
+	raw_calls();
 
 	pfd = (struct pollfd){ .fd = fd, .events = POLLIN | POLLOUT };
 	n = poll(&pfd, 1, 0);
