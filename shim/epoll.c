@@ -497,10 +497,12 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 		errno = max <= 0 ? EINVAL : EFAULT;
 		return -1;
 	}
+	shim_sig_mark();
 	deadline = timeout < 0 ? UINT64_MAX : shim_now_ms() + (uint64_t)timeout;
 	spin_end = shim_now_ns() + shim.spin_us * 1000ull;
 	for (;;) {
 		bool sleep = timeout && shim_now_ns() >= spin_end;
+		sigset_t all, old;
 
 		n = shim_ep_look(ep, epfd, evs, max, sleep, &armed);
 		if (n < 0)
@@ -510,6 +512,10 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 		if (!sleep) {
 			if (!shim_ms_left(deadline))
 				return 0;
+			if (shim_sig_ended(false)) {
+				errno = EINTR;	/* a handler ran while we spun: as the kernel's wait */
+				return -1;
+			}
 			/*
 			 * Yield, as libix's own spin does: ixdpd's worker often shares this core,
 			 * and a spin that keeps it off the core waits for nothing (measured with
@@ -519,9 +525,23 @@ int shim_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout,
 			sched_yield();
 			continue;
 		}
-		/* drained (armed) and nothing ready under the lock: the kernel, for the rest */
-		k = mask ? SHIM_LIBC(epoll_pwait)(epfd, evs, max, shim_ms_left(deadline), mask) :
-			   SHIM_LIBC(epoll_wait)(epfd, evs, max, shim_ms_left(deadline));
+		/*
+		 * Drained (armed) and nothing ready under the lock: the kernel, for the rest, with
+		 * signals blocked from the last look at the handlers until it sleeps (with the
+		 * app's mask, or the thread's): one that comes between ends the sleep at once.
+		 */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		if (shim_sig_ended(false)) {
+			k = -1;
+			errno = EINTR;
+		} else {
+			k = SHIM_LIBC(epoll_pwait)(epfd, evs, max, shim_ms_left(deadline),
+						   mask ? mask : &old);
+		}
+		n = errno;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = n;
 		shim_ep_woke(ep, armed);
 		if (k < 0)
 			return -1;	/* EINTR: a signal, as the kernel's */
@@ -625,6 +645,8 @@ int shim_poll(struct pollfd *fds, nfds_t n, int timeout)
 	uint64_t deadline = timeout < 0 ? UINT64_MAX : shim_now_ms() + (uint64_t)timeout;
 	int ready, k, ret = -1;
 	unsigned int ns;
+
+	shim_sig_mark();
 	nfds_t i;
 
 	if (n > 16) {
@@ -667,7 +689,7 @@ int shim_poll(struct pollfd *fds, nfds_t n, int timeout)
 			pthread_mutex_unlock(&shim.lock);
 			k = SHIM_LIBC(poll)(tmp, n, 0);
 		} else {
-			k = shim_wait(socks, ns, tmp, n, shim_ms_left(deadline));
+			k = shim_wait(socks, ns, tmp, n, shim_ms_left(deadline), false);
 			pthread_mutex_unlock(&shim.lock);
 			if (k < 0) {
 				errno = -k;

@@ -71,6 +71,7 @@ void shim_libc_init(void)
 	SHIM_SYM(select);
 	SHIM_SYM(pselect);
 	SHIM_SYM(sendfile);
+	SHIM_SYM(sigaction);
 	SHIM_SYM(execve);
 	SHIM_SYM(execvpe);
 	SHIM_SYM(fexecve);

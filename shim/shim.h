@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -68,6 +69,7 @@ struct shim_libc {
 		       const sigset_t *);
 	ssize_t (*sendfile)(int, int, off_t *, size_t);
 	long (*syscall)(long, ...);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
@@ -234,11 +236,23 @@ shim_ctxset_t shim_socks_ctxs(struct shim_sock **socks, unsigned int n);
 void shim_adopt(struct shim_sock *s);
 void shim_lst_pause(struct shim_sock *l);
 int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extra,
-	      nfds_t nextra, int timeout_ms);
+	      nfds_t nextra, int timeout_ms, bool restart);
 void shim_wake_waiters(struct shim_sock *s);
 uint64_t shim_now_ns(void);
 uint64_t shim_now_ms(void);
 int shim_ms_left(uint64_t deadline);
+
+/* --- the app's signal handlers (signal.c) --------------------------------------------------- */
+
+#define SHIM_TLS __attribute__((tls_model("initial-exec")))	/* read in signal handlers */
+
+struct shim_sigmark {
+	unsigned int runs;
+	unsigned int breaks;
+};
+
+void shim_sig_mark(void);
+bool shim_sig_ended(bool restart);
 
 /* --- epoll sets (epoll.c) ------------------------------------------------------------------ */
 

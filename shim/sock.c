@@ -694,12 +694,18 @@ shim_ctxset_t shim_socks_ctxs(struct shim_sock **socks, unsigned int n)
  * @extra:      kernel fds to wake for (their revents are set)
  * @nextra:     how many
  * @timeout_ms: -1: no limit
+ * @restart:    a handler with SA_RESTART does not end the call (shim_sig_ended())
  *
- * Return: 0 (look again), -EINTR, -ENOMEM, or poll()'s error.
+ * Signals are blocked from the last look at what ran since the call's shim_sig_mark() until
+ * ppoll() sleeps with the thread's mask: one that comes meanwhile ends the sleep at once.
+ *
+ * Return: 0 (look again), -EINTR (a handler ended the call), -ENOMEM, or poll()'s error.
  */
 int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extra,
-	      nfds_t nextra, int timeout_ms)
+	      nfds_t nextra, int timeout_ms, bool restart)
 {
+	struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+	sigset_t all, old;
 	struct shim_wait_entry ents_s[8], *ents = ents_s;
 	struct pollfd pfd_s[12], *pfd = pfd_s;
 	shim_ctxset_t set = shim.dead ? 0 : shim_socks_ctxs(socks, nsocks), left;
@@ -732,10 +738,21 @@ int shim_wait(struct shim_sock **socks, unsigned int nsocks, struct pollfd *extr
 		pfd[np++] = extra[k];
 	armed = !shim_sleep_begin(set);
 	pthread_mutex_unlock(&shim.lock);
-	/* not armed: events are waiting, so only a look at the other fds, then back to them */
-	ret = shim_libc.poll(pfd, np, armed ? timeout_ms : 0);
-	if (ret < 0)
-		ret = -errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (shim_sig_ended(restart)) {
+		ret = -EINTR;
+	} else {
+		/* not armed: events are waiting, so only a look at the other fds, then back */
+		if (!armed)
+			ts = (struct timespec){ 0, 0 };
+		ret = SHIM_LIBC(ppoll)(pfd, np, armed && timeout_ms < 0 ? NULL : &ts, &old);
+		if (ret < 0)
+			ret = -errno;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);	/* what came while blocked runs here */
+	if (ret == -EINTR && !shim_sig_ended(restart))
+		ret = 0;	/* only a handler with SA_RESTART: the call goes on */
 	pthread_mutex_lock(&shim.lock);
 	if (armed)
 		shim_sleep_end(set);
@@ -1105,6 +1122,7 @@ int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int 
 		errno = EINVAL;
 		return -1;
 	}
+	shim_sig_mark();
 	pthread_mutex_lock(&shim.lock);
 	shim_adopt(l);		/* its connections arrive where they are accepted */
 	for (;;) {
@@ -1154,7 +1172,7 @@ int shim_accept(struct shim_sock *l, struct sockaddr *addr, socklen_t *len, int 
 			errno = EAGAIN;
 			return -1;
 		}
-		ret = shim_wait(&w, 1, &kp, 1, -1);
+		ret = shim_wait(&w, 1, &kp, 1, -1, true);
 		if (ret) {
 			pthread_mutex_unlock(&shim.lock);
 			errno = -ret;
@@ -1223,6 +1241,7 @@ static int shim_io_begin(struct shim_sock *s, const struct iovec *iov, int iovcn
 {
 	int i;
 
+	shim_sig_mark();
 	if (s->type != SHIM_CONN)
 		return (int)shim_fail(-ENOTCONN);
 	if (iovcnt < 0 || (iovcnt && !iov))
@@ -1244,7 +1263,8 @@ static int shim_io_wait(struct shim_sock *s, uint64_t deadline)
 
 	if (!ms)
 		return -EAGAIN;	/* what the kernel returns when SO_RCVTIMEO/SO_SNDTIMEO expire */
-	return shim_wait(&s, 1, NULL, 0, ms);
+	/* with a timeout on the socket, any handler ends the call (man 7 signal) */
+	return shim_wait(&s, 1, NULL, 0, ms, deadline == UINT64_MAX);
 }
 
 /* --- moving a connection between contexts -------------------------------------------------- */
@@ -1508,6 +1528,7 @@ static int shim_connect_wait(struct shim_sock *s)
 			    (s->sndtimeo_ms == SHIM_TIMEO_NOW ? 0 : s->sndtimeo_ms);
 	int ret;
 
+	shim_sig_mark();
 	for (;;) {
 		shim_drain(s->ctx);
 		if (!s->connecting)

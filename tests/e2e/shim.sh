@@ -291,7 +291,7 @@ probe() { # PORT NAME [RUNNER]: the probe with its client in the peer
 	wait "$pid" || fail "probe exited $?: $(tail -3 "$tmp_dir/$out.log") $(tail -3 "$tmp_dir/$out.out")"
 }
 probe 7201 probe-kernel
-probe 7202 probe-shim env IXDP_DEBUG=1 "$RUN"
+probe 7202 probe-shim env IXDP_DEBUG=1 IXDP_SPIN_US=400000 "$RUN"
 grep -q "listens on 0.0.0.0:7202: ixdp" "$tmp_dir/probe-shim.log" ||
 	fail "the probe's listener was not ixdp's: $(cat "$tmp_dir/probe-shim.log")"
 sed -i 's/^\(\(syscall \)\?local port:\) 720[12]$/\1 P/' "$tmp_dir"/probe-*.out

@@ -152,16 +152,18 @@ static void raw_calls(void)
 
 /*
  * Blocking calls on the (now blocking) connection: SO_RCVTIMEO gives up with EAGAIN, a signal
- * whose handler has no SA_RESTART ends a wait with EINTR; a registration made through a dup
- * outlives the dup's close while the file is open (the kernel's epoll keys on fd and file);
- * a fork child's close drops only its own reference.
+ * whose handler has no SA_RESTART ends a wait with EINTR, one whose handler has it does not (the
+ * read goes on to the bytes that come later), and any ends an epoll_wait (tests/e2e/shim.sh
+ * runs the shim's probe with a long spin: the signal comes while it spins); a registration
+ * made through a dup outlives the dup's close while the file is open (the kernel's epoll keys
+ * on fd and file); a fork child's close drops only its own reference.
  */
 static void blocking_calls(void)
 {
 	struct timeval tv = { 0, 200000 }, got = { 0, 0 };
 	struct itimerval it = { .it_value = { 0, 150000 } };
-	struct sigaction sa = { .sa_handler = on_alarm };
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 77 };
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 77 }, sev = ev;
 	socklen_t len = sizeof(got);
 	int ep2, d, n, st;
 	pid_t child;
@@ -178,6 +180,20 @@ static void blocking_calls(void)
 	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
 	recv_show("recv signal", 16, 0);
+	ep2 = epoll_create1(0);
+	show("add for signal", epoll_ctl(ep2, EPOLL_CTL_ADD, fd, &sev));
+	setitimer(ITIMER_REAL, &it, NULL);
+	show("epoll signal", epoll_wait(ep2, &sev, 1, 2000));
+	close(ep2);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	say("later 3\n");
+	recv_show("recv restarted", 3, 0);
+	show("restart handler kept", sigaction(SIGALRM, NULL, &old));
+	printf("handler %s, SA_RESTART %d\n", old.sa_handler == on_alarm ? "ours" : "other",
+	       !!(old.sa_flags & SA_RESTART));
+	signal(SIGALRM, SIG_DFL);
 
 	ep2 = epoll_create1(0);
 	d = dup(fd);

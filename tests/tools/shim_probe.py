@@ -5,6 +5,7 @@
 #   shim_probe.py IP PORT
 #
 #   send N   send N bytes (digits, letters or x's)
+#   later N  the same, 0.3 s from now
 #   drain    wait 1.5 s (the probe fills its send buffer), then read the NULs it sent
 #   split    send "abc", 100 ms later "def"
 #   (EOF)    send "bye" and shut down our side
@@ -38,6 +39,9 @@ while True:
         break
     if cmd.startswith("send "):
         c.sendall(payload[int(cmd[5:])])
+    elif cmd.startswith("later "):
+        time.sleep(0.3)
+        c.sendall(payload[int(cmd[6:])])
     elif cmd == "drain":
         time.sleep(1.5)
         while True:     # the NULs, up to the next line
