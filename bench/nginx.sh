@@ -83,34 +83,9 @@ softirqd_ticks() {
 ngx_conf() {
 	mkdir -p "$tmp_dir/ngx" "$tmp_dir/www"
 	head -c "$FILE" /dev/urandom >"$tmp_dir/www/f" || fail "the test file"
-	cat >"$tmp_dir/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes $NGX_WORKERS;
-user root;
-pid $tmp_dir/ngx/nginx.pid;
-error_log $tmp_dir/ngx/error.log warn;
-worker_rlimit_nofile 8192;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $tmp_dir/ngx/body;
-	proxy_temp_path $tmp_dir/ngx/proxy;
-	fastcgi_temp_path $tmp_dir/ngx/fastcgi;
-	uwsgi_temp_path $tmp_dir/ngx/uwsgi;
-	scgi_temp_path $tmp_dir/ngx/scgi;
-	sendfile on;
-	tcp_nopush on;
-	tcp_nodelay on;
-	keepalive_timeout 30;
-	keepalive_requests 1000000;
-	default_type application/octet-stream;
-	server {
-		listen $DUT_IP:$PORT;
-		root $tmp_dir/www;
-	}
-}
-CONF
+	nginx_conf "$tmp_dir/nginx.conf" \
+		"master_process on; worker_processes $NGX_WORKERS; user root; worker_rlimit_nofile 8192;" \
+		"worker_connections 4096;" "$DUT_IP:$PORT" "$tmp_dir/www"
 }
 
 # ngx_start [RUNNER...]: nginx in the DUT namespace on SRV_CPU (its workers inherit the CPU),

@@ -11,9 +11,6 @@ need_root
 
 RUN=$BUILD/bin/ixdp-run
 export IXDP_CONTROL=$CONTROL
-tcp_opened() { stats_json | jq '[.workers[].tcp.opened] | add'; }
-# passive opens of the DUT namespace's kernel TCP
-kernel_opens() { in_dut nstat -az TcpPassiveOpens | awk '/TcpPassiveOpens/ { print $2 }'; }
 
 netns_up 2
 ixdpd_start --workers 2 || fail "ixdpd did not start"
@@ -39,8 +36,6 @@ app_start() {
 	fail "$name did not start: $(tail -5 "$tmp_dir/$name.log")"
 }
 app_fds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
-apps_now() { stats_json | jq .apps.attached_now; }
-app_sum() { stats_json | jq "[.workers[].app.$1] | add"; }
 
 # leak_check NAME FDS0: the app's fd count is back to FDS0 and ixdpd holds no connection
 # (waits 5 s for the last closes).
@@ -433,31 +428,7 @@ mkdir -p "$www" "$tmp_dir/ngx"
 for f in 1024 1048576 8388608; do
 	head -c "$f" /dev/urandom >"$www/$f" || fail "nginx: test files"
 done
-cat >"$tmp_dir/nginx.conf" <<CONF
-daemon off;
-master_process off;
-pid $tmp_dir/ngx/nginx.pid;
-error_log $tmp_dir/ngx/error.log notice;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $tmp_dir/ngx/body;
-	proxy_temp_path $tmp_dir/ngx/proxy;
-	fastcgi_temp_path $tmp_dir/ngx/fastcgi;
-	uwsgi_temp_path $tmp_dir/ngx/uwsgi;
-	scgi_temp_path $tmp_dir/ngx/scgi;
-	sendfile on;
-	tcp_nopush on;
-	tcp_nodelay on;
-	keepalive_timeout 30;
-	keepalive_requests 1000000;
-	default_type application/octet-stream;
-	server {
-		listen 8080;
-		root $www;
-	}
-}
-CONF
+nginx_conf "$tmp_dir/nginx.conf" "master_process off;" "worker_connections 1024;" 8080 "$www"
 nginx_cmd=(nginx -e "$tmp_dir/ngx/startup.log" -c "$tmp_dir/nginx.conf")
 app_start nginx ":8080" env IXDP_DEBUG=1 "$RUN" "${nginx_cmd[@]}"
 grep -q "listens on 0.0.0.0:8080: ixdp and kernel" "$tmp_dir/nginx.log" ||

@@ -17,10 +17,6 @@ need_root
 
 RUN=$BUILD/bin/ixdp-run
 export IXDP_CONTROL=$CONTROL
-tcp_opened() { stats_json | jq '[.workers[].tcp.opened] | add'; }
-kernel_opens() { in_dut nstat -az TcpPassiveOpens | awk '/TcpPassiveOpens/ { print $2 }'; }
-apps_now() { stats_json | jq .apps.attached_now; }
-app_sum() { stats_json | jq "[.workers[].app.$1] | add"; }
 
 netns_up 2
 # The load generator's side (the peer namespace, ours): more source ports for eight runs of a
@@ -36,38 +32,12 @@ for f in 1024 1048576 8388608; do
 	head -c "$f" /dev/urandom >"$www/$f" || fail "test files"
 done
 
-# nginx_conf WORKERS MUTEX REUSEPORT: the configuration for one run
-nginx_conf() {
+# fork_conf WORKERS MUTEX REUSEPORT: the configuration for one run
+fork_conf() {
 	local rp=""
 	[ "$3" = on ] && rp=" reuseport"
-	mkdir -p "$tmp_dir/ngx"
-	cat >"$tmp_dir/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes $1;
-user root;
-pid $tmp_dir/ngx/nginx.pid;
-error_log $tmp_dir/ngx/error.log notice;
-events { worker_connections 1024; accept_mutex $2; }
-http {
-	access_log off;
-	client_body_temp_path $tmp_dir/ngx/body;
-	proxy_temp_path $tmp_dir/ngx/proxy;
-	fastcgi_temp_path $tmp_dir/ngx/fastcgi;
-	uwsgi_temp_path $tmp_dir/ngx/uwsgi;
-	scgi_temp_path $tmp_dir/ngx/scgi;
-	sendfile on;
-	tcp_nopush on;
-	tcp_nodelay on;
-	keepalive_timeout 30;
-	keepalive_requests 1000000;
-	default_type application/octet-stream;
-	server {
-		listen 8080$rp;
-		root $www;
-	}
-}
-CONF
+	nginx_conf "$tmp_dir/nginx.conf" "master_process on; worker_processes $1; user root;" \
+		"worker_connections 1024; accept_mutex $2;" "8080$rp" "$www"
 }
 
 # workers_up N: nginx's master ($pid) has N worker children (bounded wait)
@@ -83,7 +53,7 @@ run_one() {
 	local w=$1 mutex=$2 rp=$3 name="nginx $1 workers, accept_mutex $2, reuseport $3"
 	local out opened kern reqs reqs2 pids held0 nfiles tw0 tw
 	apps0=$(apps_now)
-	nginx_conf "$w" "$mutex" "$rp"
+	fork_conf "$w" "$mutex" "$rp"
 	: >"$tmp_dir/ngx/error.log"
 	nginx_cmd=(nginx -e "$tmp_dir/ngx/startup.log" -c "$tmp_dir/nginx.conf")
 	ip netns exec "$ns_dut" "$RUN" "${nginx_cmd[@]}" >"$tmp_dir/nginx.out" 2>"$tmp_dir/nginx.log" &

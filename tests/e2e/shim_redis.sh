@@ -19,8 +19,6 @@ export IXDP_CONTROL=$CONTROL
 for t in redis-check-rdb redis-cli redis-benchmark; do
 	command -v "$t" >/dev/null || fail "$t is not installed (scripts/install-deps.sh: redis-tools)"
 done
-tcp_opened() { stats_json | jq '[.workers[].tcp.opened] | add'; }
-kernel_opens() { in_dut nstat -az TcpPassiveOpens | awk '/TcpPassiveOpens/ { print $2 }'; }
 rcli() { in_peer timeout 10 redis-cli -h "$DUT_IP" -p 6379 "$@"; }
 info() { rcli info "$1" | tr -d '\r' | sed -n "s/^$2://p"; }
 fds() { find "/proc/$pid/fd" -mindepth 1 2>/dev/null | wc -l; }

@@ -183,6 +183,46 @@ stats_json() {
 	"$IXDPCTL" --control "$CONTROL" stats --json
 }
 
+# nginx_conf FILE TOP EVENTS LISTEN ROOT: an nginx configuration in FILE (for the shim's tests
+# and bench/nginx.sh): TOP, the main context's own lines (master_process, workers, ...); EVENTS,
+# what goes inside events {}; one static server on LISTEN serving ROOT by sendfile, keepalive,
+# no access log; its pid, error log (notice) and temporary files under $tmp_dir/ngx.
+nginx_conf() {
+	mkdir -p "$tmp_dir/ngx" || fail "mkdir $tmp_dir/ngx"
+	cat >"$1" <<CONF || fail "writing $1"
+daemon off;
+$2
+pid $tmp_dir/ngx/nginx.pid;
+error_log $tmp_dir/ngx/error.log notice;
+events { $3 }
+http {
+	access_log off;
+	client_body_temp_path $tmp_dir/ngx/body;
+	proxy_temp_path $tmp_dir/ngx/proxy;
+	fastcgi_temp_path $tmp_dir/ngx/fastcgi;
+	uwsgi_temp_path $tmp_dir/ngx/uwsgi;
+	scgi_temp_path $tmp_dir/ngx/scgi;
+	sendfile on;
+	tcp_nopush on;
+	tcp_nodelay on;
+	keepalive_timeout 30;
+	keepalive_requests 1000000;
+	default_type application/octet-stream;
+	server {
+		listen $4;
+		root $5;
+	}
+}
+CONF
+}
+
+# The counters the shim's tests prove "through ixdp" with, and its contexts.
+tcp_opened() { stats_json | jq '[.workers[].tcp.opened] | add'; }	# by ixdpd
+# passive opens of the DUT namespace's kernel TCP
+kernel_opens() { in_dut nstat -az TcpPassiveOpens | awk '/TcpPassiveOpens/ { print $2 }'; }
+apps_now() { stats_json | jq .apps.attached_now; }
+app_sum() { stats_json | jq "[.workers[].app.$1] | add"; }	# app_sum COUNTER: all workers'
+
 # pool_full: once idle, every frame is in the pool or with the kernel (its rings): none lost
 # (waits 5 s at most, then fails the test).
 pool_full() {
