@@ -1212,16 +1212,25 @@ static int ix_move_done(struct ix_ctx *ctx, ix_handle_t h, int err)
 	return queued;
 }
 
-static void ix_addr_get(const struct ixdp_app_ev *e, struct ix_addr *a)
+/* @e's address @w (its addr or laddr) and @port as an ix_addr. */
+static void ix_addr_from(const struct ixdp_app_ev *e, const __u32 w[4], uint16_t port,
+			 struct ix_addr *a)
 {
-	a->port = e->port;
+	a->port = port;
 	if (e->family == IXDP_FAMILY_INET) {
 		a->family = AF_INET;
-		memcpy(&a->v4, &e->addr[0], sizeof(a->v4));
+		memcpy(&a->v4, &w[0], sizeof(a->v4));
 	} else if (e->family == IXDP_FAMILY_INET6) {
 		a->family = AF_INET6;
-		memcpy(&a->v6, e->addr, sizeof(a->v6));
+		memcpy(&a->v6, w, sizeof(a->v6));
 	}
+}
+
+/* KNOCK, CONNECTED, MOVED: the remote and local ends into @out. */
+static void ix_addr_get(const struct ixdp_app_ev *e, struct ix_event *out)
+{
+	ix_addr_from(e, e->addr, e->port, &out->remote);
+	ix_addr_from(e, e->laddr, e->lport, &out->local);
 }
 
 /*
@@ -1296,14 +1305,14 @@ static int ix_ev_take(struct ix_ctx *ctx, struct ix_chan *ch, const struct ixdp_
 		/* fall through */
 	case IXDP_APP_EV_KNOCK:
 		out->lport = e->lport;
-		ix_addr_get(e, &out->remote);
+		ix_addr_get(e, out);
 		if (ix_hmap_add(&ctx->map, e->handle, ix_chan_nr(ctx, ch)))
 			ix_logf(IX_LOG_ERR, "libix: no room for handle %#llx: commands on it fail",
 				(unsigned long long)e->handle);
 		return 1;
 	case IXDP_APP_EV_CONNECTED:
 		out->lport = e->lport;
-		ix_addr_get(e, &out->remote);
+		ix_addr_get(e, out);
 		if (!e->err && e->handle && ix_hmap_add(&ctx->map, e->handle, ix_chan_nr(ctx, ch)))
 			ix_logf(IX_LOG_ERR, "libix: no room for handle %#llx: commands on it fail",
 				(unsigned long long)e->handle);

@@ -769,7 +769,7 @@ static void ixev_on_knock(struct ixev_loop *l, const struct ix_event *ev)
 	int how;
 
 	if (l->ops->knock) {
-		how = l->ops->knock(l, ev->handle, &ev->remote, ev->lport);
+		how = l->ops->knock(l, ev->handle, &ev->remote, &ev->local);
 		if (how)
 			ixev_refuse(l, ev->handle, how);
 		return;

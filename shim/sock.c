@@ -107,7 +107,7 @@ static void shim_ix_log(int level, const char *msg, void *arg)
 }
 
 static int shim_on_knock(struct ixev_loop *l, ix_handle_t h, const struct ix_addr *remote,
-			 uint16_t lport);
+			 const struct ix_addr *local);
 static void shim_on_release(struct ixev_conn *c);
 
 static void shim_on_dialed(struct ixev_conn *c, int err);
@@ -1009,10 +1009,38 @@ static void shim_on_conn(struct ixev_conn *c, unsigned int events)
  * process that exits) is handed on to another process listening there, as a kernel listener
  * shared across fork keeps its queue.
  */
-static int shim_on_knock(struct ixev_loop *loop, ix_handle_t h, const struct ix_addr *remote,
-			 uint16_t lport)
+/* @a as a socket of @family names it: IPv4, or IPv6 (IPv4 v4-mapped, as the kernel shows it). */
+static void shim_name(const struct ix_addr *a, int family, struct sockaddr_storage *ss,
+		      socklen_t *len)
 {
-	struct shim_sock *l = shim_lst_for(lport, remote), *s;
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET && family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(a->port);
+		in->sin_addr = a->v4;
+		*len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(a->port);
+		if (a->family == AF_INET) {
+			in6->sin6_addr.s6_addr[10] = 0xff;
+			in6->sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&in6->sin6_addr.s6_addr[12], &a->v4, 4);
+		} else {
+			in6->sin6_addr = a->v6;
+		}
+		*len = sizeof(*in6);
+	}
+}
+
+static int shim_on_knock(struct ixev_loop *loop, ix_handle_t h, const struct ix_addr *remote,
+			 const struct ix_addr *local)
+{
+	struct shim_sock *l = shim_lst_for(local->port, remote), *s;
 
 	if (!l)
 		return IXEV_PASS;	/* nobody here takes it: to another process, else reset */
@@ -1020,34 +1048,19 @@ static int shim_on_knock(struct ixev_loop *loop, ix_handle_t h, const struct ix_
 	if (!s)
 		return IXEV_REJECT;
 	s->knock = h;
-	s->knock_lport = lport;
+	s->knock_lport = local->port;
 	ixev_conn_init(&s->ixc);
 	s->type = SHIM_CONN;
 	s->ctx = ixev_loop_arg(loop);
 	s->family = l->family;
-	s->local = l->local;
-	s->local_len = l->local_len;
-	if (remote->family == AF_INET && l->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&s->remote;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(remote->port);
-		in->sin_addr = remote->v4;
-		s->remote_len = sizeof(*in);
+	/* the address the peer reached (a wildcard listener's connection names it too) */
+	if (local->family) {
+		shim_name(local, l->family, &s->local, &s->local_len);
 	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->remote;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(remote->port);
-		if (remote->family == AF_INET) {	/* as the kernel shows it: v4-mapped */
-			in6->sin6_addr.s6_addr[10] = 0xff;
-			in6->sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&in6->sin6_addr.s6_addr[12], &remote->v4, 4);
-		} else {
-			in6->sin6_addr = remote->v6;
-		}
-		s->remote_len = sizeof(*in6);
+		s->local = l->local;
+		s->local_len = l->local_len;
 	}
+	shim_name(remote, l->family, &s->remote, &s->remote_len);
 	ixev_set_handler(&s->ixc, IXEV_IN | IXEV_OUT, shim_on_conn);
 	s->listener = l;
 	if (l->acc_tail)

@@ -1284,6 +1284,7 @@ unsigned int chan_commands(struct chan *c)
 static void chan_info_ev(const struct stack_conn_info *in, struct ixdp_app_ev *ev)
 {
 	ev->family = in->family;
+	memcpy(ev->laddr, in->laddr, sizeof(ev->laddr));
 	memcpy(ev->addr, in->raddr, sizeof(ev->addr));
 	ev->port = in->rport;
 	ev->lport = in->lport;

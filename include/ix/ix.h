@@ -85,6 +85,7 @@ struct ix_event {
 	uint32_t seq;		/* RESULT: what the command's call returned */
 	struct ix_addr remote;	/* KNOCK, CONNECTED, MOVED */
 	uint16_t lport;		/* KNOCK, CONNECTED, MOVED: the local port */
+	struct ix_addr local;	/* KNOCK, CONNECTED, MOVED: the local address and port */
 };
 
 enum ix_log_level { IX_LOG_ERR, IX_LOG_WARN, IX_LOG_INFO };

@@ -51,11 +51,11 @@ struct ixev_conn_ops {
 	void (*release)(struct ixev_conn *c);
 	/*
 	 * Optional, instead of accept(): a knock the app answers later (an accept queue of its
-	 * own): ixev_accept() when it takes it, ixev_refuse() otherwise.  Return 0 (kept), or
-	 * IXEV_REJECT / IXEV_PASS to answer now.
+	 * own): ixev_accept() when it takes it, ixev_refuse() otherwise.  @local is the address
+	 * and port the peer reached.  Return 0 (kept), or IXEV_REJECT / IXEV_PASS to answer now.
 	 */
 	int (*knock)(struct ixev_loop *l, ix_handle_t h, const struct ix_addr *remote,
-		     uint16_t lport);
+		     const struct ix_addr *local);
 };
 
 /* Embedded in the app's connection state; fields are ixev's, read-only for the app. */

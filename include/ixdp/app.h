@@ -176,9 +176,14 @@ struct ixdp_app_ev {
 	__s32 err;		/* 0 or -errno */
 	__u64 handle;
 	__u64 cookie;
-	__u64 off;		/* RECV: offset in the channel's rx area (from chan.rx_off) */
-	__u32 len;
-	__u32 seq;		/* RESULT: the command's seq */
+	union {
+		struct {
+			__u64 off;	/* RECV: offset in the channel's rx area (chan.rx_off) */
+			__u32 len;
+			__u32 seq;	/* RESULT: the command's seq */
+		};
+		__u32 laddr[4];	/* KNOCK, CONNECTED, MOVED: local address, network order */
+	};
 	__u32 addr[4];		/* KNOCK, CONNECTED, MOVED: remote address */
 	__u16 port;		/* KNOCK, CONNECTED, MOVED: remote port */
 	__u8 family;

@@ -7,10 +7,11 @@
  *
  * Listens on the wildcard address, accepts one connection from tests/tools/shim_probe.py (the
  * peer), and steers that client with lines ("send N", "split", "drain", "fin") while it checks:
- * accept on an empty listener, poll on a listener, names, EAGAIN, FIONREAD, MSG_PEEK, partial
- * reads, edge-triggered (once) against level-triggered (again) epoll, ONESHOT and its re-arm by
- * MOD, libevent's errnos (EEXIST, ENOENT), poll and select for writing, writes until EAGAIN and
- * EPOLLOUT when the peer drains, F_GETFL/F_SETFL, MSG_WAITALL across two segments, SO_ERROR,
+ * accept on an empty listener, poll on a listener, names (the local address of a wildcard
+ * listener's connection too), EAGAIN, FIONREAD, MSG_PEEK, partial reads, edge-triggered
+ * (once) against level-triggered (again) epoll, ONESHOT and its re-arm by MOD, libevent's
+ * errnos (EEXIST, ENOENT), poll and select for writing, writes until EAGAIN and EPOLLOUT when
+ * the peer drains, F_GETFL/F_SETFL, MSG_WAITALL across two segments, SO_ERROR,
  * SO_RCVTIMEO, EINTR, an epoll registration through a closed dup, a fork child's close,
  * the same calls made through syscall() with their numbers,
  * shutdown(SHUT_WR), EPOLLRDHUP on the peer's FIN, EOF, EPIPE after SHUT_WR, dup then close;
@@ -20,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -252,6 +254,8 @@ int main(int argc, char **argv)
 	len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
 	printf("local port: %u\n", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	/* the address the peer reached, though the listener's is the wildcard */
+	printf("local address: %s\n", inet_ntoa(((struct sockaddr_in *)&ss)->sin_addr));
 	fl = fcntl(fd, F_GETFL);
 	printf("nonblock: %d\n", !!(fl & O_NONBLOCK));
 

@@ -107,6 +107,8 @@ TEST(AppAbi, Event)
 	EXPECT_EQ(OFF(ixdp_app_ev, off), 24u);
 	EXPECT_EQ(OFF(ixdp_app_ev, len), 32u);
 	EXPECT_EQ(OFF(ixdp_app_ev, seq), 36u);
+	EXPECT_EQ(OFF(ixdp_app_ev, laddr), 24u); // KNOCK, CONNECTED, MOVED: over off, len, seq
+	EXPECT_EQ(SIZE(ixdp_app_ev, laddr), 16u);
 	EXPECT_EQ(OFF(ixdp_app_ev, addr), 40u);
 	EXPECT_EQ(SIZE(ixdp_app_ev, addr), 16u);
 	EXPECT_EQ(OFF(ixdp_app_ev, port), 56u);

@@ -911,10 +911,13 @@ TEST_F(Libix, ConnectRoundRobinAndAddresses)
 	EXPECT_EQ(c1[0].family, IXDP_FAMILY_INET6);
 	EXPECT_EQ(memcmp(c1[0].addr, &b.v6, 16), 0);
 
-	// CONNECTED comes back with the remote address and the local port.
+	// CONNECTED comes back with the remote address and the local address and port.
 	struct ixdp_app_ev e = ev_of(IXDP_APP_EV_CONNECTED, mkh(1, 1, 4), 12);
+	struct in6_addr mine;
+	inet_pton(AF_INET6, "2001:db8::1", &mine);
 	e.family = IXDP_FAMILY_INET6;
 	memcpy(e.addr, &b.v6, 16);
+	memcpy(e.laddr, &mine, 16);
 	e.port = 443;
 	e.lport = 40123;
 	h.put(1, e);
@@ -926,6 +929,20 @@ TEST_F(Libix, ConnectRoundRobinAndAddresses)
 	EXPECT_EQ(evs[0].remote.port, 443);
 	EXPECT_EQ(evs[0].lport, 40123);
 	EXPECT_EQ(memcmp(&evs[0].remote.v6, &b.v6, 16), 0);
+	EXPECT_EQ(evs[0].local.family, AF_INET6);
+	EXPECT_EQ(evs[0].local.port, 40123);
+	EXPECT_EQ(memcmp(&evs[0].local.v6, &mine, 16), 0);
+
+	// A KNOCK names the address the peer reached (a wildcard listener's connection too).
+	e = ev_knock(mkh(1, 0, 5), 0, "198.51.100.7", 5555, 80);
+	inet_pton(AF_INET, "198.18.0.1", &e.laddr[0]);
+	h.put(0, e);
+	ASSERT_EQ(ix_poll(ctx, evs, 64, 1000), 1);
+	EXPECT_EQ(evs[0].type, IX_EV_KNOCK);
+	EXPECT_EQ(evs[0].local.family, AF_INET);
+	EXPECT_EQ(evs[0].local.port, 80);
+	EXPECT_EQ(evs[0].local.v4.s_addr, inet_addr("198.18.0.1"));
+	EXPECT_EQ(evs[0].remote.v4.s_addr, inet_addr("198.51.100.7"));
 }
 
 // A full ring is published and waited on; events that arrive meanwhile are kept, in order.
