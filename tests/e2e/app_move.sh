@@ -63,7 +63,8 @@ m0=$(sum moves)
 mv=$!
 _pids+=("$mv")
 attached 3
-in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7011 32 -n 1048576 -m 8388608 -r 8 -t 60 \
+# (8 to 32 MiB each: ~650 MiB in all, still flowing when loop 1 ends at 1.5 s)
+in_peer "$NETTOOL" tcp-streams "$DUT_IP" 7011 32 -n 8388608 -m 33554432 -r 8 -t 60 \
 	>"$tmp_dir/streams2.out" 2>&1 &
 streams=$!
 _pids+=("$streams")
@@ -72,6 +73,9 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 grep -q "thread 1 ends its context" "$tmp_dir/move2.log" || fail "loop 1 never ended"
+# the premise: the other loops were still moving connections to it then
+kill -0 "$streams" 2>/dev/null ||
+	fail "the streams ended before loop 1's context did: $(tail -1 "$tmp_dir/streams2.out")"
 attached 2
 wait "$streams"
 during=$(tail -1 "$tmp_dir/streams2.out")
