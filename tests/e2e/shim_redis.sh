@@ -128,10 +128,10 @@ done
 kill -0 "$pid" 2>/dev/null && fail "redis did not exit on SIGTERM"
 wait "$pid" || fail "redis exit status $?: $(tail -5 "$tmp_dir/redis.log")"
 for _ in $(seq 50); do
-	[ "$(stats_json | jq .apps.attached_now)" = 0 ] && break
+	[ "$(apps_now)" = 0 ] && break
 	sleep 0.1
 done
-[ "$(stats_json | jq .apps.attached_now)" = 0 ] || fail "ixdpd still has redis's context"
+[ "$(apps_now)" = 0 ] || fail "ixdpd still has redis's context"
 log_clean "$tmp_dir/redis.log" || fail "errors in redis's log"
 ixdpd_stop || fail "ixdpd exit status $?"
 log_clean "$tmp_dir/ixdpd.log" || fail "errors in ixdpd's log"
